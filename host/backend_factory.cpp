@@ -1,0 +1,48 @@
+// Picks a backend for --device and --precision.
+#include "sigmanet/backend.hpp"
+#include "sigmanet/cpu_reference.hpp"
+#include "sigmanet/error.hpp"
+
+#ifdef SIGMANET_HAVE_CUDA
+#include "sigmanet/cuda_backend.hpp"
+#endif
+
+namespace sigmanet {
+
+std::string to_string(Precision p) { return p == Precision::f32 ? "float" : "double"; }
+
+std::string to_string(Device d) {
+  switch (d) {
+    case Device::cpu: return "cpu";
+    case Device::gpu: return "gpu";
+    case Device::automatic: return "auto";
+  }
+  return "?";
+}
+
+bool gpu_available(std::string* reason) {
+#ifdef SIGMANET_HAVE_CUDA
+  return cuda_device_usable(reason);
+#else
+  if (reason) *reason = "this build of sigmanet has no CUDA backend (nvcc was not found when it was configured)";
+  return false;
+#endif
+}
+
+std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice) {
+  if (device == Device::cpu) return make_cpu_backend(precision);
+  std::string reason;
+  const bool have_gpu = gpu_available(&reason);
+  if (device == Device::gpu && !have_gpu) throw InputError("--device gpu: no usable GPU: " + reason);
+  if (!have_gpu) {
+    if (notice) *notice = "no usable GPU, using the CPU: " + reason;
+    return make_cpu_backend(precision);
+  }
+#ifdef SIGMANET_HAVE_CUDA
+  return make_cuda_backend(precision);
+#else
+  return make_cpu_backend(precision);  // unreachable: gpu_available() is false without CUDA
+#endif
+}
+
+}  // namespace sigmanet

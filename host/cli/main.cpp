@@ -1,0 +1,35 @@
+// sigmanet: train, evaluate, predict and benchmark sigmoid networks on MNIST.
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "sigmanet/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sigmanet: Nielsen's sigmoid network (chapter 1) trained on MNIST, on the CPU or an NVIDIA GPU"};
+  app.name("sigmanet");
+  app.require_subcommand(1, 1);
+  app.set_version_flag("--version", "sigmanet 0.1.0");
+  int status = 0;
+  sigmanet::cli::add_train_command(app, status);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "sigmanet: %s (see sigmanet --help)\n", e.what());
+    return 2;
+  } catch (const sigmanet::InputError& e) {
+    std::fprintf(stderr, "sigmanet: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sigmanet: error: %s\n", e.what());
+    return 1;
+  }
+  return status;
+}

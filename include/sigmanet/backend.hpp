@@ -1,0 +1,69 @@
+#pragma once
+// The small interface every trainer backend (the CPU reference, CUDA) implements, so the training loop,
+// the CLI and the tests drive them all the same way.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "sigmanet/dataset.hpp"
+#include "sigmanet/parameters.hpp"
+
+namespace sigmanet {
+
+enum class Precision { f32, f64 };
+enum class Device { cpu, gpu, automatic };
+
+std::string to_string(Precision p);  // "float", "double"
+std::string to_string(Device d);     // "cpu", "gpu", "auto"
+
+struct Evaluation {
+  std::size_t correct = 0;
+  std::size_t total = 0;
+  double cost = 0.0;  // quadratic cost (1/2n) sum ||a(x) - y(x)||^2, y the one-hot label
+  double accuracy() const { return total ? double(correct) / double(total) : 0.0; }
+};
+
+// Called after each mini-batch with the number of samples trained so far in this call;
+// returning false stops training after that batch.
+using AfterBatch = std::function<bool(std::size_t samples_done)>;
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // For people: "cpu float", "gpu float (NVIDIA H200)".
+  virtual std::string describe() const = 0;
+  virtual Precision precision() const = 0;
+
+  virtual void set_parameters(const Parameters& p) = 0;
+  virtual Parameters parameters() const = 0;
+
+  // The set that train() indexes into. It must outlive every later train() call.
+  virtual void set_training_data(const Dataset& train) = 0;
+
+  // SGD over order, batch samples at a time (the last batch may be smaller; its update uses its own
+  // size): for each batch, w <- w - (eta/m) * sum of the per-sample gradients of the quadratic cost.
+  // Returns the number of samples trained (less than order.size() only when after_batch said stop).
+  virtual std::size_t train(std::span<const std::uint32_t> order, std::size_t batch, double eta,
+                            const AfterBatch& after_batch) = 0;
+
+  // Accuracy (argmax of the output against the label) and quadratic cost over a whole set.
+  virtual Evaluation evaluate(const Dataset& data) = 0;
+
+  // Output activations of records [first, first + count): count rows of sizes.back() values.
+  virtual std::vector<double> outputs(const Dataset& data, std::size_t first, std::size_t count) = 0;
+};
+
+// The best backend for the request. Device::automatic picks the GPU when a usable one is present and
+// otherwise the CPU, writing a one-line reason to *notice. Device::gpu with no usable GPU throws
+// InputError carrying the driver's reason.
+std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice = nullptr);
+
+// Whether this build has a CUDA backend and a usable device; if not, *reason says why.
+bool gpu_available(std::string* reason = nullptr);
+
+}  // namespace sigmanet

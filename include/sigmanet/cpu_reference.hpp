@@ -1,0 +1,65 @@
+#pragma once
+// The CPU reference network: plain C++ written to be read and to check the GPU against, templated on
+// float and double. A mini-batch is processed as matrices, one row per sample.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sigmanet/backend.hpp"
+#include "sigmanet/parameters.hpp"
+
+namespace sigmanet {
+
+template <class T>
+class CpuNetwork {
+ public:
+  explicit CpuNetwork(const Parameters& p);
+
+  std::size_t layers() const { return w_.size(); }
+  const std::vector<int>& sizes() const { return sizes_; }
+  Parameters parameters() const;
+
+  // Forward pass of m samples x (m x sizes[0], row-major). Keeps every layer's activations.
+  void forward(const T* x, std::size_t m);
+  // Activations after forward(): layer 0 is the input, layers() the output; m x sizes[l].
+  const std::vector<T>& activation(std::size_t l) const { return a_[l]; }
+
+  // Backpropagation for the last forward(): deltas and the gradients of the quadratic cost
+  // sum_s 1/2 ||a_s - y_s||^2 summed over the batch. Labels are digits; y is their one-hot vector.
+  void backward(const std::uint8_t* labels);
+  // delta(l) is dC/dz of layer l+1 (l = 0 .. layers()-1), m x sizes[l+1].
+  const std::vector<T>& delta(std::size_t l) const { return delta_[l]; }
+  const std::vector<T>& weight_gradient(std::size_t l) const { return grad_w_[l]; }
+  const std::vector<T>& bias_gradient(std::size_t l) const { return grad_b_[l]; }
+
+  // w <- w - (eta/m) * gradient, for the m of the last forward().
+  void update(T eta);
+
+  // forward + backward + update on one batch.
+  void train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta);
+
+  // sum over the batch of 1/2 ||a_s - y_s||^2 for the last forward().
+  double batch_cost(const std::uint8_t* labels) const;
+
+  std::vector<T>& weights(std::size_t l) { return w_[l]; }
+  std::vector<T>& biases(std::size_t l) { return b_[l]; }
+
+ private:
+  std::vector<int> sizes_;
+  std::vector<std::vector<T>> w_, b_;
+  std::size_t m_ = 0;
+  std::vector<std::vector<T>> a_, delta_, grad_w_, grad_b_;
+};
+
+// Images to network input: pixel / 255, for the records named by index.
+template <class T>
+void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t m, T* x);
+
+// The CPU reference as a Backend.
+std::unique_ptr<Backend> make_cpu_backend(Precision precision);
+
+extern template class CpuNetwork<float>;
+extern template class CpuNetwork<double>;
+
+}  // namespace sigmanet
