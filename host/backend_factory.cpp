@@ -1,5 +1,8 @@
 // Picks a backend for --device and --precision.
 #include "sigmanet/backend.hpp"
+
+#include <chrono>
+
 #include "sigmanet/cpu_reference.hpp"
 #include "sigmanet/error.hpp"
 
@@ -18,6 +21,20 @@ std::string to_string(Device d) {
     case Device::automatic: return "auto";
   }
   return "?";
+}
+
+double Backend::time_seconds(const std::function<void()>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::optional<DeviceInfo> gpu_info() {
+#ifdef SIGMANET_HAVE_CUDA
+  return cuda_device_info();
+#else
+  return std::nullopt;
+#endif
 }
 
 bool gpu_available(std::string* reason) {

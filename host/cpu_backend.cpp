@@ -1,5 +1,6 @@
 // The CPU reference behind the Backend interface.
 #include <algorithm>
+#include <cmath>
 
 #include "sigmanet/cpu_reference.hpp"
 #include "sigmanet/error.hpp"
@@ -31,7 +32,8 @@ class CpuBackend final : public Backend {
     std::vector<std::uint8_t> labels(batch);
     x_.resize(batch * train_->features());
     std::size_t done = 0;
-    while (done < order.size()) {
+    nonfinite_batch_.reset();
+    for (std::size_t batch_index = 0; done < order.size(); ++batch_index) {
       const std::size_t m = std::min(batch, order.size() - done);
       const std::uint32_t* index = order.data() + done;
       for (std::size_t s = 0; s < m; ++s) {
@@ -41,10 +43,16 @@ class CpuBackend final : public Backend {
       gather_inputs(*train_, index, m, x_.data());
       net.train_batch(x_.data(), labels.data(), m, T(eta));
       done += m;
+      if (!std::isfinite(net.batch_cost(labels.data()))) {
+        nonfinite_batch_ = batch_index;
+        break;
+      }
       if (after_batch && !after_batch(done)) break;
     }
     return done;
   }
+
+  std::optional<std::size_t> nonfinite_batch() const override { return nonfinite_batch_; }
 
   Evaluation evaluate(const Dataset& data) override {
     Evaluation e;
@@ -100,6 +108,7 @@ class CpuBackend final : public Backend {
 
   std::unique_ptr<CpuNetwork<T>> net_;
   const Dataset* train_ = nullptr;
+  std::optional<std::size_t> nonfinite_batch_;
   std::vector<T> x_;
 };
 

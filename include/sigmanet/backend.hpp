@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -56,7 +57,26 @@ class Backend {
 
   // Output activations of records [first, first + count): count rows of sizes.back() values.
   virtual std::vector<double> outputs(const Dataset& data, std::size_t first, std::size_t count) = 0;
+
+  // Divergence: the index (counted from 0 within the last train() call) of the first mini-batch whose
+  // output activations held a NaN or Inf, if any. train() stops soon after such a batch (the CPU at once,
+  // a GPU backend when it next reads the device flag), so the caller can report it.
+  virtual std::optional<std::size_t> nonfinite_batch() const = 0;
+
+  // Runs work and returns the seconds it took on this backend's clock: the steady clock on the CPU,
+  // CUDA events on a GPU (the time includes finishing the device work that `work` queued).
+  virtual double time_seconds(const std::function<void()>& work);
 };
+
+// The GPU a CUDA backend would use, for reports; no value when there is none.
+struct DeviceInfo {
+  std::string name;            // "NVIDIA H200"
+  std::string driver_version;  // "13.0"
+  std::string runtime_version; // "13.0"
+  int compute_capability = 0;  // 90 for sm_90
+  std::size_t memory_bytes = 0;
+};
+std::optional<DeviceInfo> gpu_info();
 
 // The best backend for the request. Device::automatic picks the GPU when a usable one is present and
 // otherwise the CPU, writing a one-line reason to *notice. Device::gpu with no usable GPU throws
