@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, from Debian 12's archive, what sigmanet needs to build, test and benchmark.
+# The CUDA toolkit is not in Debian's archive: it is expected at /usr/local/cuda (or nvcc on PATH);
+# without it sigmanet builds CPU-only.
+set -euo pipefail
+
+packages=(
+  build-essential cmake git curl ca-certificates pkg-config
+  zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev libgtest-dev libbenchmark-dev
+  clang-14 libclang-rt-14-dev                        # fuzzing (libFuzzer) and sanitizers
+  python3 python3-numpy python3-matplotlib           # model-file check, training-curve plots
+  python3-torch libopenblas0-pthread                 # the PyTorch side of the benchmark and model check
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+echo "install-deps: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
