@@ -8,7 +8,9 @@
 #include <iterator>
 #include <limits>
 #include <sstream>
+#include <span>
 
+#include "idx_parse.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {
@@ -19,13 +21,15 @@ namespace fs = std::filesystem;
 // No IDX file we accept decompresses past this; it stops a corrupt or hostile length from exhausting memory.
 constexpr std::size_t kMaxFileBytes = std::size_t{1} << 31;
 
-[[noreturn]] void fail(const fs::path& file, const std::string& what) {
-  throw InputError(file.string() + ": " + what);
-}
+[[noreturn]] void fail(const std::string& name, const std::string& what) { throw InputError(name + ": " + what); }
+[[noreturn]] void fail(const fs::path& file, const std::string& what) { fail(file.string(), what); }
 
 std::vector<std::uint8_t> read_file(const fs::path& file) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) fail(file, "is a directory, not a file");
+  // Checked before reading, so a huge file (or a device) is refused rather than read into memory.
+  if (const auto size = fs::file_size(file, ec); !ec && size > kMaxFileBytes)
+    fail(file, "larger than 2 GiB; not an IDX file");
   std::ifstream in(file, std::ios::binary);
   if (!in) fail(file, "cannot open for reading");
   std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -33,13 +37,13 @@ std::vector<std::uint8_t> read_file(const fs::path& file) {
   return bytes;
 }
 
-std::vector<std::uint8_t> gunzip(const fs::path& file, const std::vector<std::uint8_t>& packed) {
+std::vector<std::uint8_t> gunzip(const std::string& file, std::span<const std::uint8_t> packed) {
   std::vector<std::uint8_t> out;
   z_stream z{};
   if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) fail(file, "zlib could not start");
   z.next_in = const_cast<Bytef*>(packed.data());
   z.avail_in = static_cast<uInt>(packed.size());
-  std::vector<std::uint8_t> chunk(1 << 20);
+  std::vector<std::uint8_t> chunk(std::size_t{1} << 16);
   int rc = Z_OK;
   for (;;) {
     z.next_out = chunk.data();
@@ -73,7 +77,7 @@ std::uint32_t big_endian_u32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | p[3];
 }
 
-void check_header(const fs::path& file, const std::vector<std::uint8_t>& bytes, std::size_t header_bytes,
+void check_header(const std::string& file, const std::vector<std::uint8_t>& bytes, std::size_t header_bytes,
                   std::uint32_t magic, const char* kind) {
   if (bytes.empty()) fail(file, "empty file");
   if (bytes.size() < header_bytes)
@@ -85,7 +89,7 @@ void check_header(const fs::path& file, const std::vector<std::uint8_t>& bytes, 
                    kind + ")");
 }
 
-void check_length(const fs::path& file, std::size_t actual, std::size_t expected) {
+void check_length(const std::string& file, std::size_t actual, std::size_t expected) {
   if (actual < expected)
     fail(file, "truncated: " + std::to_string(actual) + " bytes, the header promises " + std::to_string(expected));
   if (actual > expected)
@@ -117,15 +121,16 @@ Dataset Dataset::slice(std::string slice_name, std::size_t first, std::size_t co
   return out;
 }
 
-std::vector<std::uint8_t> read_maybe_gzip(const fs::path& file) {
-  std::vector<std::uint8_t> bytes = read_file(file);
-  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(file, bytes);
-  if (bytes.size() > kMaxFileBytes) fail(file, "larger than 2 GiB; not an IDX file");
-  return bytes;
+namespace detail {
+
+std::vector<std::uint8_t> decode_maybe_gzip(std::span<const std::uint8_t> bytes, const std::string& name) {
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return gunzip(name, bytes);
+  if (bytes.size() > kMaxFileBytes) fail(name, "larger than 2 GiB; not an IDX file");
+  return {bytes.begin(), bytes.end()};
 }
 
-IdxImages read_idx_images(const fs::path& file) {
-  const std::vector<std::uint8_t> bytes = read_maybe_gzip(file);
+IdxImages parse_idx_images(std::span<const std::uint8_t> packed, const std::string& file) {
+  const std::vector<std::uint8_t> bytes = decode_maybe_gzip(packed, file);
   check_header(file, bytes, 16, 2051, "images");
   IdxImages out;
   out.count = big_endian_u32(&bytes[4]);
@@ -143,8 +148,8 @@ IdxImages read_idx_images(const fs::path& file) {
   return out;
 }
 
-std::vector<std::uint8_t> read_idx_labels(const fs::path& file) {
-  const std::vector<std::uint8_t> bytes = read_maybe_gzip(file);
+std::vector<std::uint8_t> parse_idx_labels(std::span<const std::uint8_t> packed, const std::string& file) {
+  const std::vector<std::uint8_t> bytes = decode_maybe_gzip(packed, file);
   check_header(file, bytes, 8, 2049, "labels");
   const std::size_t count = big_endian_u32(&bytes[4]);
   check_length(file, bytes.size(), 8 + count);
@@ -153,6 +158,18 @@ std::vector<std::uint8_t> read_idx_labels(const fs::path& file) {
     if (labels[i] > 9)
       fail(file, "label " + std::to_string(labels[i]) + " at record " + std::to_string(i) + "; labels must be 0..9");
   return labels;
+}
+
+}  // namespace detail
+
+std::vector<std::uint8_t> read_maybe_gzip(const fs::path& file) {
+  return detail::decode_maybe_gzip(read_file(file), file.string());
+}
+
+IdxImages read_idx_images(const fs::path& file) { return detail::parse_idx_images(read_file(file), file.string()); }
+
+std::vector<std::uint8_t> read_idx_labels(const fs::path& file) {
+  return detail::parse_idx_labels(read_file(file), file.string());
 }
 
 Mnist load_mnist(const fs::path& dir, const MnistSplitSizes& sizes) {

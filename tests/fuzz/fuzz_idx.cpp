@@ -1,0 +1,25 @@
+// Fuzzes the IDX readers (raw and gzip, images and labels) on arbitrary bytes. A bad input must end in
+// InputError; anything else (a crash, a sanitizer report, another exception, a leak) is a finding.
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "idx_parse.hpp"
+#include "sigmanet/error.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::span<const std::uint8_t> bytes(data, size);
+  try {
+    const sigmanet::IdxImages images = sigmanet::detail::parse_idx_images(bytes, "fuzz");
+    // What the parser promises for an accepted file.
+    if (images.rows == 0 || images.cols == 0 || images.pixels.size() != images.count * images.rows * images.cols)
+      __builtin_trap();
+  } catch (const sigmanet::InputError&) {
+  }
+  try {
+    for (std::uint8_t label : sigmanet::detail::parse_idx_labels(bytes, "fuzz"))
+      if (label > 9) __builtin_trap();
+  } catch (const sigmanet::InputError&) {
+  }
+  return 0;
+}

@@ -1,0 +1,95 @@
+// Writes the seed corpora the fuzzers start from: small valid inputs of every kind the readers accept,
+// plus a few near misses, so the fuzzer begins inside the interesting code instead of at the magic number.
+//   make_fuzz_seeds OUT   ->  OUT/idx/...
+#include <zlib.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+void write(const fs::path& file, const Bytes& bytes) {
+  std::ofstream out(file, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
+Bytes gzip(const Bytes& raw) {
+  z_stream z{};
+  if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("deflateInit2 failed");
+  Bytes out(deflateBound(&z, static_cast<uLong>(raw.size())) + 64);
+  z.next_in = const_cast<Bytef*>(raw.data());
+  z.avail_in = static_cast<uInt>(raw.size());
+  z.next_out = out.data();
+  z.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&z, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("deflate failed");
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+void put_u32(Bytes& b, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+
+Bytes idx_images(std::uint32_t count, std::uint32_t rows, std::uint32_t cols) {
+  Bytes b;
+  put_u32(b, 2051);
+  put_u32(b, count);
+  put_u32(b, rows);
+  put_u32(b, cols);
+  for (std::uint32_t i = 0; i < count * rows * cols; ++i) b.push_back(static_cast<std::uint8_t>(i * 37));
+  return b;
+}
+
+Bytes idx_labels(std::uint32_t count) {
+  Bytes b;
+  put_u32(b, 2049);
+  put_u32(b, count);
+  for (std::uint32_t i = 0; i < count; ++i) b.push_back(static_cast<std::uint8_t>(i % 10));
+  return b;
+}
+
+void idx_seeds(const fs::path& dir) {
+  fs::create_directories(dir);
+  const Bytes images = idx_images(3, 4, 5), labels = idx_labels(7);
+  write(dir / "images", images);
+  write(dir / "images.gz", gzip(images));
+  write(dir / "images-1x1", idx_images(1, 1, 1));
+  write(dir / "images-28x28", idx_images(2, 28, 28));
+  write(dir / "labels", labels);
+  write(dir / "labels.gz", gzip(labels));
+  write(dir / "labels-empty", idx_labels(0));
+  Bytes twice = gzip(labels), second = gzip(labels);
+  twice.insert(twice.end(), second.begin(), second.end());
+  write(dir / "labels-two-members.gz", twice);
+  write(dir / "images-truncated", Bytes(images.begin(), images.end() - 3));
+  Bytes gz = gzip(images);
+  write(dir / "images-truncated.gz", Bytes(gz.begin(), gz.end() - 5));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_fuzz_seeds OUT\n");
+    return 2;
+  }
+  try {
+    const fs::path out = argv[1];
+    idx_seeds(out / "idx");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "make_fuzz_seeds: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
