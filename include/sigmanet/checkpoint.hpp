@@ -1,0 +1,27 @@
+#pragma once
+// A training run saved so that it can continue exactly where it stopped, also in the middle of an epoch:
+// the parameters, the trainer's state (epochs done, the current epoch's order and position, the
+// generator) and the settings the run was made with. It is a safetensors file like a model (so
+// `sigmanet evaluate --model` reads it too): layers.N.* in the run's precision (F32 or F64),
+// trainer.order (U32), trainer.rng (U64 [4], the xoshiro state), trainer.spare_normal (F64 [1]),
+// and the rest as strings in __metadata__.
+#include <filesystem>
+
+#include "sigmanet/parameters.hpp"
+#include "sigmanet/trainer.hpp"
+
+namespace sigmanet {
+
+struct Checkpoint {
+  TrainConfig config;  // sizes, epochs (the run's target), batch, eta, seed, init, precision, split
+  Parameters parameters;
+  TrainerState state;
+};
+
+// Written atomically; a float run's parameters as F32 (exact), a double run's as F64.
+void save_checkpoint(const std::filesystem::path& file, const Checkpoint& checkpoint);
+
+// Throws InputError naming the file for anything unreadable or inconsistent.
+Checkpoint load_checkpoint(const std::filesystem::path& file);
+
+}  // namespace sigmanet
