@@ -7,5 +7,6 @@
 namespace sigmanet::cli {
 
 void add_train_command(CLI::App& app, int& status);
+void add_verify_command(CLI::App& app, int& status);
 
 }  // namespace sigmanet::cli

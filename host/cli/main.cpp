@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "sigmanet 0.1.0");
   int status = 0;
   sigmanet::cli::add_train_command(app, status);
+  sigmanet::cli::add_verify_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,47 @@
+// The fused layer for small layers: sigma(W . a + b) for a whole batch in one kernel, where a GEMM's
+// launch and tiling cost more than the arithmetic.
+#include "cuda_check.hpp"
+#include "kernels.hpp"
+#include "launch.cuh"
+
+namespace sigmanet::kernels {
+namespace {
+
+constexpr int kWarp = 32;
+
+// One warp per output value (j, s): the lanes stride along the weight row and the sample's inputs (both
+// contiguous, so the loads coalesce), then a fixed shuffle tree sums the 32 partial sums (same order every
+// time, so the same bits).
+__global__ void fused_forward_kernel(const float* __restrict__ w, const float* __restrict__ b,
+                                     const float* __restrict__ in, int n_in, int n_out, std::size_t m,
+                                     float* __restrict__ out) {
+  const std::size_t warps_per_block = blockDim.x / kWarp;
+  const unsigned lane = threadIdx.x % kWarp;
+  const std::size_t total = m * std::size_t(n_out);
+  for (std::size_t item = blockIdx.x * warps_per_block + threadIdx.x / kWarp; item < total;
+       item += std::size_t(gridDim.x) * warps_per_block) {
+    // item is the same for the whole warp, so the whole warp runs or leaves the loop together.
+    const std::size_t s = item / std::size_t(n_out), j = item - s * std::size_t(n_out);
+    const float* w_row = w + j * std::size_t(n_in);
+    const float* a = in + s * std::size_t(n_in);
+    float sum = 0.0f;
+    for (int k = lane; k < n_in; k += kWarp) sum += w_row[k] * a[k];
+    for (int offset = kWarp / 2; offset > 0; offset /= 2) sum += __shfl_down_sync(0xffffffffu, sum, offset);
+    if (lane == 0) out[item] = sigmoid(sum + b[j]);
+  }
+}
+
+}  // namespace
+
+void fused_forward(const float* w, const float* b, const float* in, int n_in, int n_out, std::size_t m, float* out,
+                   cudaStream_t stream) {
+  if (m == 0) return;
+  require(w && b && in && out, "fused_forward", "null pointer");
+  require(n_in > 0 && n_out > 0, "fused_forward", "layer sizes must be at least 1");
+  require(in != out, "fused_forward", "input and output must not overlap");
+  const std::size_t warps = m * std::size_t(n_out);
+  fused_forward_kernel<<<blocks_for(warps * kWarp), kThreads, 0, stream>>>(w, b, in, n_in, n_out, m, out);
+  SIGMANET_CUDA_CHECK_LAUNCH("fused_forward_kernel");
+}
+
+}  // namespace sigmanet::kernels

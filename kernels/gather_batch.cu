@@ -1,0 +1,40 @@
+// The batch gather: picks the batch's images by the epoch's order and converts them to float in one pass.
+#include "cuda_check.hpp"
+#include "kernels.hpp"
+#include "launch.cuh"
+
+namespace sigmanet::kernels {
+namespace {
+
+__global__ void gather_batch_kernel(const std::uint8_t* __restrict__ pixels, const std::uint8_t* __restrict__ labels,
+                                    std::size_t features, const std::uint32_t* __restrict__ order,
+                                    const unsigned* __restrict__ step, std::size_t batch, std::size_t first,
+                                    std::size_t m, float* __restrict__ x, std::uint8_t* __restrict__ batch_labels) {
+  const std::size_t base = first + (step ? std::size_t(*step) * batch : 0);
+  const std::size_t total = m * features;
+  for (std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; k < total;
+       k += std::size_t(gridDim.x) * blockDim.x) {
+    const std::size_t s = k / features, i = k - s * features;
+    const std::size_t record = order ? std::size_t(order[base + s]) : base + s;
+    // __fdiv_rn: the correctly rounded quotient whatever the compiler flags, so x matches the CPU bit for bit.
+    x[k] = __fdiv_rn(float(pixels[record * features + i]), 255.0f);
+    if (batch_labels && i == 0) batch_labels[s] = labels[record];
+  }
+}
+
+}  // namespace
+
+void gather_batch(const std::uint8_t* pixels, const std::uint8_t* labels, std::size_t features,
+                  const std::uint32_t* order, const unsigned* step, std::size_t batch, std::size_t first,
+                  std::size_t m, float* x, std::uint8_t* batch_labels, cudaStream_t stream) {
+  if (m == 0) return;
+  require(pixels && x, "gather_batch", "null pixel or output pointer");
+  require(features > 0, "gather_batch", "images of 0 pixels");
+  require(!batch_labels || labels, "gather_batch", "batch labels asked for without a label array");
+  require(!step || batch > 0, "gather_batch", "a step counter needs the batch size");
+  gather_batch_kernel<<<blocks_for(m * features), kThreads, 0, stream>>>(pixels, labels, features, order, step, batch,
+                                                                        first, m, x, batch_labels);
+  SIGMANET_CUDA_CHECK_LAUNCH("gather_batch_kernel");
+}
+
+}  // namespace sigmanet::kernels

@@ -1,0 +1,67 @@
+#pragma once
+// Launch wrappers for the CUDA backend's kernels, one kernel per .cu file in this folder.
+//
+// Layout, shared with the CPU reference: a batch of m samples of a layer n wide is m rows of n floats,
+// sample after sample (in cuBLAS's column-major terms an n x m matrix with leading dimension n).
+// A weight matrix is n_out x n_in row-major, as torch.nn.Linear (column-major: W^T, leading dimension n_in).
+//
+// Every wrapper checks its arguments (throwing sigmanet::Error naming the wrapper) and the launch
+// (SIGMANET_CUDA_CHECK_LAUNCH); none synchronises, so all of them can be captured into a CUDA graph.
+// A count of 0 samples launches nothing.
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace sigmanet::kernels {
+
+// Batch gather: x[s][i] = pixels[record(s)][i] / 255 (IEEE division, as the CPU), and, when
+// batch_labels is not null, batch_labels[s] = labels[record(s)].
+// record(s) = order ? order[base + s] : base + s, with base = first + (step ? *step * batch : 0):
+// training passes the epoch's order and the device's batch counter, evaluation a plain range.
+void gather_batch(const std::uint8_t* pixels, const std::uint8_t* labels, std::size_t features,
+                  const std::uint32_t* order, const unsigned* step, std::size_t batch, std::size_t first,
+                  std::size_t m, float* x, std::uint8_t* batch_labels, cudaStream_t stream);
+
+// Small layers: out = sigmoid(W . in + b) in one kernel (one warp per output value).
+void fused_forward(const float* w, const float* b, const float* in, int n_in, int n_out, std::size_t m, float* out,
+                   cudaStream_t stream);
+
+// Large layers, after a cuBLAS SGEMM left z = W . in in a: a = sigmoid(z + b), in place.
+void bias_sigmoid(float* a, const float* b, int n, std::size_t m, cudaStream_t stream);
+
+// Output layer: delta = (a - y) * a * (1 - a), y the one-hot vector of labels[s] (no one-hot matrix).
+// When bad is not null, any NaN or Inf in a records the batch number (*step, or 0 when step is null) into
+// *bad with atomicMin, so *bad ends as the first bad batch (it must start at 0xFFFFFFFF).
+void output_delta(const float* a, const std::uint8_t* labels, int n, std::size_t m, const unsigned* step,
+                  unsigned* bad, float* delta, cudaStream_t stream);
+
+// Hidden layer, after a cuBLAS SGEMM left W^T . delta_above in delta: delta *= a * (1 - a), in place.
+void hidden_delta(float* delta, const float* a, int n, std::size_t m, cudaStream_t stream);
+
+// Bias gradient and update: g[j] = sum over s of delta[s][j], summed in sample order by one thread per j
+// (no atomics: the same input gives the same bits); b[j] -= scale * g[j]. When gradient is not null the
+// sums are also written there.
+void bias_update(const float* delta, int n, std::size_t m, float scale, float* b, float* gradient,
+                 cudaStream_t stream);
+
+// *counter += 1, on the device: the training step number that gather_batch and output_delta read, so that
+// one captured graph serves every full batch of an epoch.
+void advance_counter(unsigned* counter, cudaStream_t stream);
+// cudaSuccess when this binary holds a kernel image the current device can run, else the runtime's error.
+cudaError_t kernel_image_status();
+
+// Evaluation, per sample: correct[s] = 1 when the first index of the largest output (ties go to the lowest
+// index, like std::max_element) equals labels[s], else 0; cost[s] = 1/2 ||a_s - y_s||^2 in double.
+void argmax_cost(const float* a, const std::uint8_t* labels, int n, std::size_t m, unsigned* correct, double* cost,
+                 cudaStream_t stream);
+
+// Sums of the per-sample results of argmax_cost over count samples (Thrust reductions on stream).
+// Returns after the device has finished them.
+struct EvaluationSums {
+  std::size_t correct = 0;
+  double cost = 0.0;
+};
+EvaluationSums sum_evaluation(const unsigned* correct, const double* cost, std::size_t count, cudaStream_t stream);
+
+}  // namespace sigmanet::kernels

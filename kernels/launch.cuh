@@ -1,0 +1,29 @@
+#pragma once
+// Helpers shared by the kernel files: the logistic function and grid sizing.
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <string>
+
+#include "sigmanet/error.hpp"
+
+namespace sigmanet::kernels {
+
+// sigma(z) = 1 / (1 + e^-z), as the CPU reference writes it. expf and the IEEE division are the accurate
+// versions (this project never builds with --use_fast_math).
+__device__ inline float sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+constexpr int kThreads = 256;
+
+// Blocks for a grid-stride loop over count items: enough to fill any GPU, never past the grid limit.
+inline unsigned blocks_for(std::size_t count, int threads = kThreads) {
+  const std::size_t blocks = (count + std::size_t(threads) - 1) / std::size_t(threads);
+  constexpr std::size_t kMaxBlocks = std::size_t(1) << 20;
+  return static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks);
+}
+
+inline void require(bool condition, const char* wrapper, const char* what) {
+  if (!condition) throw Error(std::string("kernels::") + wrapper + ": " + what);
+}
+
+}  // namespace sigmanet::kernels

@@ -1,0 +1,35 @@
+// The output layer's error, built straight from the label bytes, with the NaN/Inf watch fused in.
+#include "cuda_check.hpp"
+#include "kernels.hpp"
+#include "launch.cuh"
+
+namespace sigmanet::kernels {
+namespace {
+
+__global__ void output_delta_kernel(const float* __restrict__ a, const std::uint8_t* __restrict__ labels, int n,
+                                    std::size_t m, const unsigned* __restrict__ step, unsigned* bad,
+                                    float* __restrict__ delta) {
+  const std::size_t total = m * std::size_t(n);
+  for (std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; k < total;
+       k += std::size_t(gridDim.x) * blockDim.x) {
+    const std::size_t s = k / std::size_t(n), j = k - s * std::size_t(n);
+    const float out = a[k];
+    const float y = labels[s] == j ? 1.0f : 0.0f;
+    delta[k] = (out - y) * out * (1.0f - out);  // the CPU's order of operations
+    // The minimum is the same whatever order the threads arrive in, so this atomic keeps results exact.
+    if (bad && !isfinite(out)) atomicMin(bad, step ? *step : 0u);
+  }
+}
+
+}  // namespace
+
+void output_delta(const float* a, const std::uint8_t* labels, int n, std::size_t m, const unsigned* step,
+                  unsigned* bad, float* delta, cudaStream_t stream) {
+  if (m == 0) return;
+  require(a && labels && delta, "output_delta", "null pointer");
+  require(n > 0, "output_delta", "layer size must be at least 1");
+  output_delta_kernel<<<blocks_for(m * std::size_t(n)), kThreads, 0, stream>>>(a, labels, n, m, step, bad, delta);
+  SIGMANET_CUDA_CHECK_LAUNCH("output_delta_kernel");
+}
+
+}  // namespace sigmanet::kernels
