@@ -4,6 +4,7 @@
 #include "sigmanet/cpu_reference.hpp"
 
 #include <cmath>
+#include <cstring>
 
 #include "sigmanet/error.hpp"
 
@@ -115,7 +116,7 @@ void CpuNetwork<T>::backward(const std::uint8_t* labels) {
     // Gradients summed over the batch: dW = delta^T . a_in, db = column sums of delta.
     for (std::size_t j = 0; j < n_out; ++j) {
       T* g = &grad_w_[l][j * n_in];
-      std::fill(g, g + n_in, T(0));
+      std::memset(g, 0, n_in * sizeof(T));  // +0.0 is all zero bits; GCC leaves std::fill on floats scalar
       T gb = 0;
       for (std::size_t s = 0; s < m; ++s) {
         axpy(d[s * n_out + j], in + s * n_in, g, n_in);
