@@ -1,0 +1,166 @@
+// `sigmanet bench` end to end: the quick grid on real MNIST, its table and JSON, and bad input.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sigmanet/backend.hpp"
+#include "test_support.hpp"
+
+namespace sigmanet {
+namespace {
+
+using test::mnist_dir;
+using test::run_cli;
+using test::TempDir;
+
+// Built with append: GCC 12 misreports "'" + std::string as an overlapping copy (-Wrestrict).
+std::string quoted(const std::filesystem::path& p) {
+  std::string q(1, '\'');
+  q.append(p.string()).push_back('\'');
+  return q;
+}
+
+void expect_positive_spread(const nlohmann::json& j, const std::string& what) {
+  for (const char* k : {"median", "min", "max"}) {
+    ASSERT_TRUE(j.contains(k) && j[k].is_number()) << what << "." << k;
+    EXPECT_GT(j[k].get<double>(), 0.0) << what << "." << k;
+  }
+  EXPECT_LE(j["min"].get<double>(), j["median"].get<double>()) << what;
+  EXPECT_LE(j["median"].get<double>(), j["max"].get<double>()) << what;
+}
+
+// The quick run is the slow part (seconds), so one test runs it once and checks its table and its JSON
+// (ctest runs every TEST in a process of its own, so a shared fixture would run it once per test).
+void check_table(const std::string& output) {
+  EXPECT_NE(output.find("train/s"), std::string::npos) << output;
+  for (const char* row : {"cpu-float   784-30-10             10", "cpu-float   784-30-10            100",
+                          "cpu-double  784-30-10             10", "cpu-double  784-30-10            100"})
+    EXPECT_NE(output.find(row), std::string::npos) << row << "\n" << output;
+  EXPECT_NE(output.find("1 thread"), std::string::npos) << output;
+}
+
+void check_header(const nlohmann::json& doc) {
+  EXPECT_EQ(doc["schema"], "sigmanet-bench/1");
+  EXPECT_EQ(doc["tool"], "sigmanet");
+  EXPECT_TRUE(doc["date"].is_string());
+  const auto& m = doc["machine"];
+  EXPECT_TRUE(m["cpu_model"].is_string() && !m["cpu_model"].get<std::string>().empty());
+  EXPECT_GE(m["logical_cpus"].get<int>(), 1);
+  EXPECT_TRUE(m.contains("gpu"));
+  if (m["gpu"].is_null()) {
+    EXPECT_FALSE(m["gpu_absent_reason"].get<std::string>().empty());
+  } else {
+    for (const char* k : {"name", "driver_version", "runtime_version"}) EXPECT_TRUE(m["gpu"][k].is_string()) << k;
+  }
+  EXPECT_FALSE(doc["build"]["git_commit"].get<std::string>().empty());
+  EXPECT_EQ(doc["data"]["source"], "mnist:" + mnist_dir().string());
+  EXPECT_EQ(doc["data"]["train_records"], 50000);
+  EXPECT_EQ(doc["data"]["test_records"], 10000);
+  EXPECT_EQ(doc["settings"]["repetitions"], 5);
+  EXPECT_EQ(doc["settings"]["warmup_repetitions"], 1);
+  EXPECT_EQ(doc["settings"]["threads"], 1);
+}
+
+void check_results(const nlohmann::json& results) {
+  ASSERT_TRUE(results.is_array());
+  ASSERT_EQ(results.size(), 4u);
+  int seen_float = 0, seen_double = 0;
+  for (const auto& r : results) {
+    const std::string backend = r["backend"];
+    seen_float += backend == "cpu-float";
+    seen_double += backend == "cpu-double";
+    EXPECT_EQ(r["sizes"], (std::vector<int>{784, 30, 10}));
+    const int batch = r["batch"];
+    EXPECT_TRUE(batch == 10 || batch == 100) << batch;
+    EXPECT_EQ(r["config"], "784-30-10/b" + std::to_string(batch));
+    EXPECT_EQ(r["device"], "cpu");
+    EXPECT_EQ(r["threads"], 1);
+    EXPECT_EQ(r["timer"], "steady_clock");
+    const auto& t = r["train"];
+    EXPECT_EQ(t["repetition"], "batches");
+    EXPECT_EQ(t["samples_per_repetition"], 10000);
+    EXPECT_EQ(t["batches_per_repetition"].get<int>(), 10000 / batch);
+    EXPECT_EQ(t["repetitions"], 5);
+    ASSERT_EQ(t["seconds_each"].size(), 5u);
+    expect_positive_spread(t["seconds"], backend + " train.seconds");
+    expect_positive_spread(t["samples_per_second"], backend + " train.samples_per_second");
+    EXPECT_TRUE(t["epoch_seconds_extrapolated"].get<bool>());
+    // The median rate and the median time describe the same repetition.
+    EXPECT_NEAR(t["samples_per_second"]["median"].get<double>() * t["seconds"]["median"].get<double>(), 10000.0,
+                1e-6 * 10000.0);
+    EXPECT_NEAR(t["epoch_seconds"].get<double>(), 5.0 * t["seconds"]["median"].get<double>(), 1e-9);
+    const auto& e = r["evaluate"];
+    EXPECT_EQ(e["records"], 10000);
+    expect_positive_spread(e["seconds"], backend + " evaluate.seconds");
+    expect_positive_spread(e["samples_per_second"], backend + " evaluate.samples_per_second");
+  }
+  EXPECT_EQ(seen_float, 2);
+  EXPECT_EQ(seen_double, 2);
+}
+
+TEST(BenchCli, QuickRunOnMnistPrintsATableAndWritesJson) {
+  TempDir dir;
+  std::string output;
+  const int status = run_cli("bench --quick --backends cpu-float,cpu-double --repetitions 5 --data " +
+                                 quoted(mnist_dir()) + " --json " + quoted(dir / "bench.json"),
+                             &output);
+  ASSERT_EQ(status, 0) << output;
+  check_table(output);
+  std::ifstream in(dir / "bench.json");
+  ASSERT_TRUE(in) << "no bench.json";
+  const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << "bench.json is not a JSON object";
+  check_header(doc);
+  check_results(doc["results"]);
+}
+
+TEST(BenchCli, RejectsBadFlagsWithExitStatus2) {
+  TempDir dir;
+  const std::string data = " --data " + quoted(mnist_dir());
+  std::string out;
+  EXPECT_EQ(run_cli("bench --quick --repetitions 0" + data, &out), 2) << out;
+  EXPECT_NE(out.find("--repetitions"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("bench --quick --backends tpu-float" + data, &out), 2) << out;
+  EXPECT_NE(out.find("--backends"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("bench --quick --eta -1" + data, &out), 2) << out;
+  EXPECT_NE(out.find("--eta"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("bench --quick --synthetic" + data, &out), 2) << out;
+  EXPECT_NE(out.find("--synthetic"), std::string::npos) << out;
+  const auto unwritable = dir / "no-such-folder" / "bench.json";
+  EXPECT_EQ(run_cli("bench --quick" + data + " --json " + quoted(unwritable), &out), 2) << out;
+  EXPECT_NE(out.find("--json"), std::string::npos) << out;
+}
+
+TEST(BenchCli, MissingDataIsExitStatus2NamingTheFiles) {
+  TempDir dir;
+  std::string out;
+  EXPECT_EQ(run_cli("bench --quick --data " + quoted(dir.path()), &out), 2) << out;
+  EXPECT_NE(out.find("train-images-idx3-ubyte"), std::string::npos) << out;
+}
+
+TEST(BenchCli, GpuBackendWithoutAGpuIsExitStatus2) {
+  std::string reason;
+  if (gpu_available(&reason)) GTEST_SKIP() << "a GPU is present, so gpu-float is a valid request";
+  std::string out;
+  EXPECT_EQ(run_cli("bench --quick --backends gpu-float --data " + quoted(mnist_dir()), &out), 2) << out;
+  EXPECT_NE(out.find("--backends gpu-float: no usable GPU"), std::string::npos) << out;
+}
+
+TEST(BenchCli, SyntheticDataNeedsNoFilesAndSaysSo) {
+  TempDir dir;
+  std::string out;
+  const std::string cmd = "bench --quick --synthetic --backends cpu-float --repetitions 1 --warmup 0 --json " +
+                          quoted(dir / "s.json");
+  ASSERT_EQ(run_cli(cmd, &out), 0) << out;
+  std::ifstream in(dir / "s.json");
+  const auto doc = nlohmann::json::parse(in);
+  EXPECT_EQ(doc["data"]["source"], "synthetic");
+  EXPECT_EQ(doc["results"].size(), 2u);
+  EXPECT_NE(out.find("data synthetic"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace sigmanet
