@@ -5,7 +5,6 @@
 
 #include "cli/commands.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/trainer.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sigmanet: Nielsen's sigmoid network (chapter 1) trained on MNIST, on the CPU or an NVIDIA GPU"};
@@ -16,9 +15,6 @@ int main(int argc, char** argv) {
   sigmanet::cli::add_train_command(app, status);
   sigmanet::cli::add_verify_command(app, status);
   sigmanet::cli::add_bench_command(app, status);
-  sigmanet::cli::add_evaluate_command(app, status);
-  sigmanet::cli::add_predict_command(app, status);
-  sigmanet::cli::add_show_weights_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -30,9 +26,6 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "sigmanet: %s (see sigmanet --help)\n", e.what());
     return 2;
-  } catch (const sigmanet::DivergenceError& e) {
-    std::fprintf(stderr, "sigmanet: %s\n", e.what());
-    return 3;  // training diverged (NaN/Inf) or stalled; see DivergenceError
   } catch (const sigmanet::InputError& e) {
     std::fprintf(stderr, "sigmanet: %s\n", e.what());
     return 2;
