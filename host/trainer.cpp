@@ -1,16 +1,91 @@
 #include "sigmanet/trainer.hpp"
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {
+namespace {
+
+// Rows of activations the CPU backend keeps at once when evaluating (its kEvalChunk).
+constexpr double kEvalRows = 500;
+
+std::string gib(double bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(std::size_t{1} << 30));
+  return text;
+}
+
+std::string sizes_flag(const std::vector<int>& sizes) {
+  std::string s;
+  for (int n : sizes) s += (s.empty() ? "" : ",") + std::to_string(n);
+  return s;
+}
+
+std::string eta_text(double eta) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%g", eta);
+  return text;
+}
+
+bool all_finite(const Parameters& p) {
+  for (std::size_t l = 0; l < p.layers(); ++l)
+    for (const auto* values : {&p.weights[l], &p.biases[l]})
+      for (double v : *values)
+        if (!std::isfinite(v)) return false;
+  return true;
+}
+
+}  // namespace
+
+MemoryEstimate estimate_memory(const TrainConfig& c) {
+  MemoryEstimate e;
+  double neurons = 0;
+  for (std::size_t l = 0; l < c.sizes.size(); ++l) {
+    neurons += double(c.sizes[l]);
+    if (l + 1 < c.sizes.size()) e.parameters += double(c.sizes[l]) * double(c.sizes[l + 1]) + double(c.sizes[l + 1]);
+  }
+  const double scalar = c.precision == Precision::f64 ? 8 : 4;
+  const double rows = std::max(double(c.batch), kEvalRows);
+  // Parameters and their gradients, then activations and deltas (one of each per neuron and row).
+  const double backend = scalar * (2 * e.parameters + 2 * rows * neurons);
+  e.host_bytes = 8 * e.parameters;  // init_parameters' double copy, which every backend starts from
+  if (c.device == Device::cpu)
+    e.host_bytes += backend;
+  else
+    e.device_bytes = backend;
+  return e;
+}
+
+std::size_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? std::size_t(pages) * std::size_t(page) : 0;
+}
 
 void validate_config(const TrainConfig& c) {
   validate_sizes(c.sizes);
   if (c.epochs < 1) throw InputError("--epochs: must be at least 1 (got " + std::to_string(c.epochs) + ")");
   if (c.batch < 1) throw InputError("--batch: must be at least 1");
   if (!(c.eta > 0) || !std::isfinite(c.eta)) throw InputError("--eta: must be a finite number above 0");
+  // Refused here, before anything is allocated: otherwise the allocation fails deep inside (or the
+  // kernel's OOM killer ends the process) with no word about which flag asked for it.
+  const MemoryEstimate need = estimate_memory(c);
+  const std::size_t have = physical_memory_bytes();
+  if (have && need.host_bytes > double(have))
+    throw InputError("--sizes " + sizes_flag(c.sizes) + ": training would need about " + gib(need.host_bytes) +
+                     " of memory (" + eta_text(need.parameters) + " parameters" +
+                     (c.device == Device::cpu ? " with gradients and activations, " : ", ") + to_string(c.precision) +
+                     "), more than this machine's " + gib(double(have)));
+  if (c.device == Device::gpu)
+    if (const auto gpu = gpu_info(); gpu && gpu->memory_bytes && need.device_bytes > double(gpu->memory_bytes))
+      throw InputError("--sizes " + sizes_flag(c.sizes) + ": training on the GPU would need about " +
+                       gib(need.device_bytes) + " of device memory (" + eta_text(need.parameters) +
+                       " parameters with gradients and activations, " + to_string(c.precision) + "), more than the " +
+                       gpu->name + "'s " + gib(double(gpu->memory_bytes)));
 }
 
 Trainer::Trainer(const TrainConfig& config, Backend& backend, const Dataset& train)
@@ -21,6 +96,7 @@ Trainer::Trainer(const TrainConfig& config, Backend& backend, const Dataset& tra
                      train.name + " images have " + std::to_string(train.features()) + " pixels");
   backend_.set_training_data(train);
   backend_.set_parameters(init_parameters(config_.sizes, config_.init, rng_));
+  train_ = &train;
   train_size_ = train.size();
   state_.rng = rng_.snapshot();
 }
@@ -40,6 +116,12 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
     state_.position = 0;
     state_.rng = rng_.snapshot();
   }
+  const int epoch = state_.epochs_done + 1;
+  const std::size_t batches = (state_.order.size() + config_.batch - 1) / config_.batch;
+  // Only an epoch trained from its start can show that nothing moved for a whole pass over the data.
+  std::optional<Parameters> before;
+  if (state_.position == 0) before = backend_.parameters();
+
   const std::span<const std::uint32_t> rest(state_.order.data() + state_.position,
                                             state_.order.size() - state_.position);
   const std::size_t start = state_.position;
@@ -48,7 +130,38 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
     return after_batch ? after_batch(start + n) : true;
   });
   state_.position = start + done;
+  const std::string where = "training diverged at epoch " + std::to_string(epoch);
+  const std::string cause = "; likely cause: learning rate too large (--eta " + eta_text(config_.eta) +
+                            "); the last saved checkpoint, if any, is left as it was";
+  if (const auto bad = backend_.nonfinite_batch()) {
+    const std::size_t batch = start / config_.batch + *bad + 1;
+    throw DivergenceError(where + ", batch " + std::to_string(batch) + " of " + std::to_string(batches) +
+                              ": the network's outputs became NaN or Inf" + cause,
+                          epoch, batch);
+  }
   if (state_.position < state_.order.size()) return false;
+
+  const Parameters after = backend_.parameters();
+  if (!all_finite(after))
+    throw DivergenceError(where + ", batch " + std::to_string(batches) + " of " + std::to_string(batches) +
+                              ": the weights or biases became NaN or Inf" + cause,
+                          epoch, batches);
+  if (before && before->weights == after.weights && before->biases == after.biases) {
+    // A network that fits its data perfectly may legitimately stop moving; one that still errs is stuck.
+    const Evaluation fit = backend_.evaluate(*train_);
+    if (fit.correct < fit.total) {
+      const bool too_large = config_.eta >= 1;
+      throw DivergenceError(
+          "training stalled at epoch " + std::to_string(epoch) + ", batches 1-" + std::to_string(batches) +
+              ": no weight or bias changed in the whole epoch while " + std::to_string(fit.total - fit.correct) +
+              " of " + std::to_string(fit.total) + " training records are misclassified" +
+              (too_large ? " (every sigmoid is saturated, so the gradients vanish); likely cause: learning rate "
+                           "too large (--eta "
+                         : "; likely cause: learning rate too small for the arithmetic's precision (--eta ") +
+              eta_text(config_.eta) + ")",
+          epoch, batches);
+    }
+  }
   state_.order.clear();
   state_.position = 0;
   ++state_.epochs_done;

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/trainer.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"sigmanet: Nielsen's sigmoid network (chapter 1) trained on MNIST, on the CPU or an NVIDIA GPU"};
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "sigmanet: %s (see sigmanet --help)\n", e.what());
     return 2;
+  } catch (const sigmanet::DivergenceError& e) {
+    std::fprintf(stderr, "sigmanet: %s\n", e.what());
+    return 3;  // training diverged (NaN/Inf) or stalled; see DivergenceError
   } catch (const sigmanet::InputError& e) {
     std::fprintf(stderr, "sigmanet: %s\n", e.what());
     return 2;

@@ -4,11 +4,13 @@
 // and the same batches, which is what makes them comparable step by step.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sigmanet/backend.hpp"
 #include "sigmanet/dataset.hpp"
+#include "sigmanet/error.hpp"
 #include "sigmanet/parameters.hpp"
 #include "sigmanet/random.hpp"
 
@@ -27,8 +29,38 @@ struct TrainConfig {
   MnistSplitSizes split;
 };
 
-// Throws InputError naming the flag for any value the trainer cannot use.
+// Throws InputError naming the flag for any value the trainer cannot use, including sizes whose memory
+// estimate (below) exceeds this machine's physical memory: refused before anything is allocated.
 void validate_config(const TrainConfig& config);
+
+// Bytes a training run of this configuration needs, estimated from the sizes before anything is allocated:
+// the host's double copy of the parameters, and the backend's parameters + gradients + activations and
+// deltas for max(batch, 500) rows (500: the evaluation chunk), in the backend's precision. host_bytes counts
+// the backend's share only for Device::cpu; device_bytes is that share on a GPU. Doubles, so absurd sizes
+// give a large number instead of wrapping around.
+struct MemoryEstimate {
+  double parameters = 0;  // scalars
+  double host_bytes = 0;
+  double device_bytes = 0;
+};
+MemoryEstimate estimate_memory(const TrainConfig& config);
+
+// This machine's physical memory (sysconf), or 0 when it cannot be told.
+std::size_t physical_memory_bytes();
+
+// Training went numerically wrong: NaN or Inf in the cost or the parameters, or a whole epoch in which
+// no weight or bias moved (every sigmoid saturated). what() is the full one-line message, naming the epoch,
+// the batch and the likely cause. The command-line tool exits with status 3.
+class DivergenceError : public Error {
+ public:
+  DivergenceError(const std::string& message, int epoch, std::size_t batch)
+      : Error(message), epoch_(epoch), batch_(batch) {}
+  int epoch() const { return epoch_; }          // 1-based
+  std::size_t batch() const { return batch_; }  // 1-based within the epoch
+ private:
+  int epoch_;
+  std::size_t batch_;
+};
 
 // Where a run stands: enough, with the parameters, to continue it exactly.
 struct TrainerState {
@@ -48,6 +80,9 @@ class Trainer {
 
   // Trains the current epoch to its end (drawing its order first if it has none). after_batch may stop
   // it early; then it returns false and the state records where it stopped.
+  // Throws DivergenceError when a batch's outputs hold NaN or Inf, when the parameters do at the end of
+  // the epoch, or when an epoch trained from its start changed no parameter while some training records
+  // are still misclassified; the backend's parameters are then not to be saved.
   bool train_epoch(const AfterBatch& after_batch = {});
 
   const TrainerState& state() const { return state_; }
@@ -60,6 +95,7 @@ class Trainer {
   TrainConfig config_;
   Backend& backend_;
   Rng rng_;
+  const Dataset* train_ = nullptr;
   std::size_t train_size_ = 0;
   TrainerState state_;
 };
