@@ -9,5 +9,8 @@ namespace sigmanet::cli {
 void add_train_command(CLI::App& app, int& status);
 void add_verify_command(CLI::App& app, int& status);
 void add_bench_command(CLI::App& app, int& status);
+void add_evaluate_command(CLI::App& app, int& status);
+void add_predict_command(CLI::App& app, int& status);
+void add_show_weights_command(CLI::App& app, int& status);
 
 }  // namespace sigmanet::cli

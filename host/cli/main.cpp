@@ -16,6 +16,9 @@ int main(int argc, char** argv) {
   sigmanet::cli::add_train_command(app, status);
   sigmanet::cli::add_verify_command(app, status);
   sigmanet::cli::add_bench_command(app, status);
+  sigmanet::cli::add_evaluate_command(app, status);
+  sigmanet::cli::add_predict_command(app, status);
+  sigmanet::cli::add_show_weights_command(app, status);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

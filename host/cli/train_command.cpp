@@ -1,6 +1,9 @@
-// sigmanet train: Nielsen's chapter 1 run by default.
+// sigmanet train: Nielsen's chapter 1 run by default; --save keeps the model, --checkpoint/--resume let a
+// run stop (also by Ctrl-C or SIGTERM) and continue bit for bit.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -9,37 +12,133 @@
 
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
+#include "sigmanet/checkpoint.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/model_file.hpp"
 #include "sigmanet/trainer.hpp"
 
 namespace sigmanet::cli {
 namespace {
+
+// Where an interrupted run leaves its checkpoint when --checkpoint was not given.
+constexpr const char* kDefaultCheckpoint = "sigmanet-checkpoint.safetensors";
+constexpr int kExitInterrupted = 130;
 
 struct TrainOptions {
   TrainConfig config;
   long long batch = 10;  // parsed signed so that a negative value gets our message, not a wrap-around
   std::string data;
   std::string metrics;
+  std::string save;
+  std::string checkpoint;
+  int checkpoint_every = 1;
+  std::string resume;
+};
+
+// The signal that asked training to stop, or 0. The handler only sets it; the training loop reads it
+// after every mini-batch.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void request_stop(int signal) { g_stop_signal = signal; }
+
+// Catches SIGINT and SIGTERM while it lives. SA_RESETHAND: a second Ctrl-C ends the process at once.
+class StopOnSignals {
+ public:
+  StopOnSignals() {
+    g_stop_signal = 0;
+    struct sigaction action {};
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopOnSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+  static bool requested() { return g_stop_signal != 0; }
+  static const char* name() { return g_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
 };
 
 std::string join_sizes(const std::vector<int>& sizes) {
   std::string s;
-  for (int n : sizes) s += (s.empty() ? "" : "-") + std::to_string(n);
+  for (int n : sizes) {
+    if (!s.empty()) s += '-';
+    s += std::to_string(n);
+  }
   return s;
 }
 
-int run_train(TrainOptions& o) {
+// A file we will write later must have an existing folder: better to hear it now than after training.
+void check_writable_path(const std::string& flag, const std::string& file) {
+  const std::filesystem::path p(file);
+  const std::filesystem::path folder = p.has_parent_path() ? p.parent_path() : ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(folder, ec))
+    throw InputError(flag + ": folder " + folder.string() + " does not exist");
+  if (std::filesystem::is_directory(p, ec)) throw InputError(flag + ": " + file + " is a folder");
+}
+
+// Settings a resumed run takes from its checkpoint; giving a different value is a mistake worth a word.
+template <class T>
+void keep_from_checkpoint(const CLI::App& sub, const std::string& flag, T& value, const T& saved,
+                          const std::string& saved_text) {
+  if (sub.count(flag) && value != saved)
+    throw InputError(flag + ": the checkpoint was made with " + saved_text +
+                     "; a resumed run keeps its settings (leave the flag out)");
+  value = saved;
+}
+
+// Applies --resume: the checkpoint's settings replace the defaults; --epochs, --validation-size and
+// --test-size may be changed, the rest must agree.
+Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
+  Checkpoint ck = load_checkpoint(o.resume);
+  TrainConfig& c = o.config;
+  const TrainConfig& s = ck.config;
+  keep_from_checkpoint(sub, "--sizes", c.sizes, s.sizes, sizes_text(s.sizes));
+  keep_from_checkpoint(sub, "--batch", c.batch, s.batch, std::to_string(s.batch));
+  keep_from_checkpoint(sub, "--eta", c.eta, s.eta, std::to_string(s.eta));
+  keep_from_checkpoint(sub, "--seed", c.seed, s.seed, std::to_string(s.seed));
+  keep_from_checkpoint(sub, "--init", c.init, s.init, s.init == Init::scaled ? "scaled" : "standard");
+  keep_from_checkpoint(sub, "--precision", c.precision, s.precision, to_string(s.precision));
+  keep_from_checkpoint(sub, "--train-size", c.split.train, s.split.train, std::to_string(s.split.train));
+  if (!sub.count("--epochs")) c.epochs = s.epochs;
+  if (!sub.count("--validation-size")) c.split.validation = s.split.validation;
+  if (!sub.count("--test-size")) c.split.test = s.split.test;
+  if (ck.state.epochs_done >= c.epochs)
+    throw InputError("--epochs: the checkpoint " + o.resume + " has already done " +
+                     std::to_string(ck.state.epochs_done) + " of " + std::to_string(c.epochs) +
+                     " epochs; ask for more with --epochs");
+  return ck;
+}
+
+int run_train(const CLI::App& sub, TrainOptions& o) {
   TrainConfig& c = o.config;
   if (o.batch < 1) throw InputError("--batch: must be at least 1 (got " + std::to_string(o.batch) + ")");
   c.batch = static_cast<std::size_t>(o.batch);
+  Checkpoint resumed;
+  if (!o.resume.empty()) resumed = load_resume(sub, o);
   validate_config(c);
   if (c.sizes.back() != 10)
     throw InputError("--sizes: the output layer has " + std::to_string(c.sizes.back()) +
                      " neurons; MNIST needs 10, one per digit");
+  if (sub.count("--checkpoint-every") && o.checkpoint.empty())
+    throw InputError("--checkpoint-every: needs --checkpoint FILE to say where");
+  if (o.checkpoint_every < 1)
+    throw InputError("--checkpoint-every: must be at least 1 (got " + std::to_string(o.checkpoint_every) + ")");
+  if (!o.save.empty()) check_writable_path("--save", o.save);
+  if (!o.checkpoint.empty()) check_writable_path("--checkpoint", o.checkpoint);
 
   std::ofstream metrics;
   if (!o.metrics.empty()) {
-    metrics.open(o.metrics, std::ios::trunc);
+    // A resumed run adds to the metrics of the run it continues.
+    metrics.open(o.metrics, o.resume.empty() ? std::ios::trunc : std::ios::app);
     if (!metrics) throw InputError("--metrics: cannot open " + o.metrics + " for writing");
   }
 
@@ -48,47 +147,99 @@ int run_train(TrainOptions& o) {
   std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
   Trainer trainer(c, *backend, data.train);
+  if (!o.resume.empty()) {
+    trainer.resume(resumed.parameters, resumed.state);
+    std::printf("Resuming %s at epoch %d, sample %zu\n", o.resume.c_str(), trainer.epochs_done() + 1,
+                trainer.state().position);
+  }
 
   std::printf("Training %s on %s: %zu samples, batch %zu, eta %g, %d epochs, seed %llu\n",
               join_sizes(c.sizes).c_str(), backend->describe().c_str(), data.train.size(), c.batch, c.eta, c.epochs,
               static_cast<unsigned long long>(c.seed));
   std::fflush(stdout);
 
+  auto checkpoint_now = [&](const std::string& file) {
+    save_checkpoint(file, Checkpoint{c, backend->parameters(), trainer.state()});
+  };
+
   ProgressBar bar;
-  double best = -1;
-  int best_epoch = 0;
+  double best = -1, last_accuracy = 0;
+  int best_epoch = 0, last_checkpoint_epoch = -1;
   using clock = std::chrono::steady_clock;
   const auto run_start = clock::now();
-  for (int epoch = 1; epoch <= c.epochs; ++epoch) {
+  StopOnSignals signals;
+  for (int epoch = trainer.epochs_done() + 1; epoch <= c.epochs; ++epoch) {
     const std::string label = "Epoch " + std::to_string(epoch) + "/" + std::to_string(c.epochs);
+    const std::size_t first_sample = trainer.state().position;
     const auto start = clock::now();
-    trainer.train_epoch([&](std::size_t done) {
+    const bool finished = !StopOnSignals::requested() && trainer.train_epoch([&](std::size_t done) {
       bar.update(label, done, data.train.size());
-      return true;
+      return !StopOnSignals::requested();
     });
+    if (!finished && StopOnSignals::requested()) {
+      bar.clear();
+      const std::string file = o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint;
+      checkpoint_now(file);
+      std::fprintf(stderr,
+                   "sigmanet: %s: stopped in epoch %d after %zu/%zu samples; checkpoint written to %s "
+                   "(continue with: sigmanet train --resume %s)\n",
+                   StopOnSignals::name(), epoch, trainer.state().position, data.train.size(), file.c_str(),
+                   file.c_str());
+      return kExitInterrupted;
+    }
+    // The Trainer throws DivergenceError itself; a stop without a signal would be a backend's bug.
+    if (!finished) throw Error("epoch " + std::to_string(epoch) + ": training stopped early for no known reason");
     const Evaluation test = backend->evaluate(data.test);  // also waits for the device to finish the epoch
     const double seconds = std::chrono::duration<double>(clock::now() - start).count();
     bar.clear();
-    const double rate = double(data.train.size()) / seconds;
+    const double rate = double(data.train.size() - first_sample) / seconds;
     std::printf("%s: test %zu/%zu (%.2f%%), %.2f s, %.0f samples/s\n", label.c_str(), test.correct, test.total,
                 100.0 * test.accuracy(), seconds, rate);
     std::fflush(stdout);
+    last_accuracy = test.accuracy();
     if (test.accuracy() > best) best = test.accuracy(), best_epoch = epoch;
     if (metrics.is_open()) {
+      // Outside the timed part: the cost on the training and validation sets is for the curves only.
+      const Evaluation train = backend->evaluate(data.train);
+      const Evaluation validation = backend->evaluate(data.validation);
       nlohmann::json line = {{"epoch", epoch},
                              {"test_correct", test.correct},
                              {"test_total", test.total},
                              {"test_accuracy", test.accuracy()},
                              {"test_cost", test.cost},
+                             {"train_accuracy", train.accuracy()},
+                             {"train_cost", train.cost},
+                             {"validation_accuracy", validation.accuracy()},
+                             {"validation_cost", validation.cost},
                              {"seconds", seconds},
                              {"samples_per_second", rate}};
+      if (validation.total == 0) line["validation_accuracy"] = line["validation_cost"] = nullptr;
       metrics << line.dump() << '\n' << std::flush;
       if (!metrics) throw Error("--metrics: writing " + o.metrics + " failed");
+    }
+    if (!o.checkpoint.empty() && (epoch % o.checkpoint_every == 0 || epoch == c.epochs)) {
+      checkpoint_now(o.checkpoint);
+      last_checkpoint_epoch = epoch;
     }
   }
   const double total = std::chrono::duration<double>(clock::now() - run_start).count();
   std::printf("Best test accuracy %.2f%% at epoch %d; %d epochs in %.1f s\n", 100.0 * best, best_epoch, c.epochs,
               total);
+  if (last_checkpoint_epoch > 0) std::printf("Checkpoint written to %s\n", o.checkpoint.c_str());
+  if (!o.save.empty()) {
+    char accuracy[32];
+    std::snprintf(accuracy, sizeof accuracy, "%.4f", last_accuracy);
+    save_model(o.save, backend->parameters(),
+               {{"epochs", std::to_string(trainer.epochs_done())},
+                {"seed", std::to_string(c.seed)},
+                {"accuracy", accuracy},
+                {"batch", std::to_string(c.batch)},
+                {"eta", std::to_string(c.eta)},
+                {"init", c.init == Init::scaled ? "scaled" : "standard"},
+                {"precision", to_string(c.precision)},
+                {"test_size", std::to_string(data.test.size())}});
+    std::printf("Model saved to %s\n", o.save.c_str());
+  }
   return 0;
 }
 
@@ -99,7 +250,8 @@ void add_train_command(CLI::App& app, int& status) {
   CLI::App* sub = app.add_subcommand("train", "Train a network on MNIST and report test accuracy after each epoch");
   TrainConfig& c = o->config;
   sub->add_option("--sizes", c.sizes, "Neurons per layer, input first")->delimiter(',')->capture_default_str();
-  sub->add_option("--epochs", c.epochs, "Passes over the training set")->capture_default_str();
+  sub->add_option("--epochs", c.epochs, "Passes over the training set (with --resume: the total to reach)")
+      ->capture_default_str();
   sub->add_option("--batch", o->batch, "Mini-batch size")->capture_default_str();
   sub->add_option("--eta", c.eta, "Learning rate")->capture_default_str();
   sub->add_option("--seed", c.seed, "Seed for initial weights and the shuffles")->capture_default_str();
@@ -121,8 +273,14 @@ void add_train_command(CLI::App& app, int& status) {
   sub->add_option("--validation-size", c.split.validation, "Validation records: the last N of the training file")
       ->capture_default_str();
   sub->add_option("--test-size", c.split.test, "Test records: the first N of the t10k file")->capture_default_str();
-  sub->add_option("--metrics", o->metrics, "Write one JSON line per epoch to FILE");
-  sub->callback([o, &status] { status = run_train(*o); });
+  sub->add_option("--metrics", o->metrics,
+                  "Write one JSON line per epoch to FILE: test accuracy and cost, training and validation cost");
+  sub->add_option("--save", o->save, "Write the trained model to FILE (safetensors, F32, as torch.nn.Linear layers)");
+  sub->add_option("--checkpoint", o->checkpoint,
+                  "Write a checkpoint to FILE every --checkpoint-every epochs, at the end, and on Ctrl-C/SIGTERM");
+  sub->add_option("--checkpoint-every", o->checkpoint_every, "Epochs between checkpoints")->capture_default_str();
+  sub->add_option("--resume", o->resume, "Continue the run saved in checkpoint FILE, bit for bit");
+  sub->callback([o, sub, &status] { status = run_train(*sub, *o); });
 }
 
 }  // namespace sigmanet::cli

@@ -1,0 +1,21 @@
+#pragma once
+// What evaluate, predict and show-weights share: a model file loaded and checked for MNIST, and a backend
+// that holds it.
+#include <memory>
+#include <string>
+
+#include "sigmanet/backend.hpp"
+#include "sigmanet/model_file.hpp"
+
+namespace sigmanet::cli {
+
+// Loads the model and checks it takes 28x28 images and gives 10 outputs. Throws InputError naming the file.
+Model load_mnist_model(const std::string& file);
+
+// A backend (auto/cpu/gpu, float) holding the model's parameters; a notice about the choice goes to stderr.
+std::unique_ptr<Backend> backend_for(const Model& model, Device device);
+
+// Index of the largest of n values.
+int argmax(const double* values, std::size_t n);
+
+}  // namespace sigmanet::cli

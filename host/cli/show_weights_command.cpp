@@ -1,0 +1,42 @@
+// sigmanet show-weights: the first layer's weights of a saved model as a picture, one tile per neuron.
+#include <cstdio>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "sigmanet/error.hpp"
+#include "sigmanet/images.hpp"
+#include "sigmanet/model_file.hpp"
+#include "sigmanet/pictures.hpp"
+
+namespace sigmanet::cli {
+namespace {
+
+struct ShowWeightsOptions {
+  std::string model;
+  std::string out;
+  std::size_t scale = 4;
+};
+
+int run_show_weights(const ShowWeightsOptions& o) {
+  if (o.scale < 1 || o.scale > 32) throw InputError("--scale: must be 1..32");
+  const Model model = load_model(o.model);
+  const Image picture = weight_tiles(model.parameters, o.scale);
+  write_png(o.out, picture);
+  std::printf("%d first-layer neurons drawn in %s (%zux%zu; red positive, blue negative, each tile scaled to its "
+              "largest weight)\n",
+              model.parameters.sizes[1], o.out.c_str(), picture.width, picture.height);
+  return 0;
+}
+
+}  // namespace
+
+void add_show_weights_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<ShowWeightsOptions>();
+  CLI::App* sub = app.add_subcommand("show-weights", "Draw a saved model's first-layer weights as a PNG of tiles");
+  sub->add_option("--model", o->model, "Model file (from train --save or --checkpoint)")->required();
+  sub->add_option("--out", o->out, "PNG file to write")->required();
+  sub->add_option("--scale", o->scale, "Screen pixels per weight")->capture_default_str();
+  sub->callback([o, &status] { status = run_show_weights(*o); });
+}
+
+}  // namespace sigmanet::cli
