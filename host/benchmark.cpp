@@ -2,6 +2,7 @@
 #include "sigmanet/benchmark.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <memory>
 
 #include "sigmanet/cpu_reference.hpp"
@@ -17,6 +18,9 @@ namespace {
 constexpr std::size_t kQuickRepetitionSamples = 10000;
 // Evaluation records per repetition for the large network on the CPU.
 constexpr std::size_t kLargeCpuEvalRecords = 2048;
+
+// Process CPU seconds so far.
+double cpu_seconds() { return double(std::clock()) / CLOCKS_PER_SEC; }
 
 bool is_large(const std::vector<int>& sizes) {
   std::size_t weights = 0;
@@ -117,35 +121,47 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
   r.timer = c.backend.device == Device::gpu ? "cuda_events" : "steady_clock";
   r.threads = 1;
 
-  const auto train_once = [&]() {
+  const auto train_once = [&](std::vector<double>* seconds_out, std::vector<double>* cpu_out) {
     // A fresh shuffled order per repetition, drawn outside the timed region as the trainer does.
     const std::vector<std::uint32_t> epoch = rng.permutation(train.size());
     const std::span<const std::uint32_t> order(epoch.data(), c.train_samples);
     std::size_t done = 0;
+    const double cpu_start = cpu_seconds();
     const double seconds = backend->time_seconds([&] { done = backend->train(order, c.batch, settings.eta, {}); });
+    const double cpu = cpu_seconds() - cpu_start;
     if (const auto bad = backend->nonfinite_batch())
       throw Error("bench: training " + to_string(c.backend) + " diverged at batch " + std::to_string(*bad) +
                   " (try a smaller --eta)");
     if (done != c.train_samples)
       throw Error("bench: the backend trained " + std::to_string(done) + " of " + std::to_string(c.train_samples) +
                   " samples");
-    return seconds;
+    if (seconds_out) {
+      seconds_out->push_back(seconds);
+      cpu_out->push_back(cpu);
+    }
   };
-  const auto evaluate_once = [&]() {
+  const auto evaluate_once = [&](std::vector<double>* seconds_out, std::vector<double>* cpu_out) {
     Evaluation e;
+    const double cpu_start = cpu_seconds();
     const double seconds = backend->time_seconds([&] { e = backend->evaluate(eval_set); });
+    const double cpu = cpu_seconds() - cpu_start;
     if (e.total != c.eval_records) throw Error("bench: the backend evaluated " + std::to_string(e.total) + " records");
-    return seconds;
+    if (seconds_out) {
+      seconds_out->push_back(seconds);
+      cpu_out->push_back(cpu);
+    }
   };
 
   for (int i = 0; i < settings.warmup; ++i) {
-    train_once();
-    evaluate_once();
+    train_once(nullptr, nullptr);
+    evaluate_once(nullptr, nullptr);
   }
-  for (int i = 0; i < settings.repetitions; ++i) r.train_seconds.push_back(train_once());
-  for (int i = 0; i < settings.repetitions; ++i) r.eval_seconds.push_back(evaluate_once());
+  for (int i = 0; i < settings.repetitions; ++i) train_once(&r.train_seconds, &r.train_cpu_seconds);
+  for (int i = 0; i < settings.repetitions; ++i) evaluate_once(&r.eval_seconds, &r.eval_cpu_seconds);
   r.train = summarize(r.train_seconds);
   r.eval = summarize(r.eval_seconds);
+  r.train_cpu = summarize(r.train_cpu_seconds);
+  r.eval_cpu = summarize(r.eval_cpu_seconds);
   return r;
 }
 

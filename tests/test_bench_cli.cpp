@@ -88,6 +88,7 @@ void check_results(const nlohmann::json& results) {
     expect_positive_spread(t["seconds"], backend + " train.seconds");
     expect_positive_spread(t["samples_per_second"], backend + " train.samples_per_second");
     EXPECT_TRUE(t["epoch_seconds_extrapolated"].get<bool>());
+    EXPECT_GT(t["cpu_seconds"]["median"].get<double>(), 0.0) << "training 10,000 samples takes CPU time";
     // The median rate and the median time describe the same repetition.
     EXPECT_NEAR(t["samples_per_second"]["median"].get<double>() * t["seconds"]["median"].get<double>(), 10000.0,
                 1e-6 * 10000.0);
@@ -96,6 +97,7 @@ void check_results(const nlohmann::json& results) {
     EXPECT_EQ(e["records"], 10000);
     expect_positive_spread(e["seconds"], backend + " evaluate.seconds");
     expect_positive_spread(e["samples_per_second"], backend + " evaluate.samples_per_second");
+    EXPECT_GE(e["cpu_seconds"]["min"].get<double>(), 0.0);
   }
   EXPECT_EQ(seen_float, 2);
   EXPECT_EQ(seen_double, 2);

@@ -163,6 +163,10 @@ TEST(RunBenchCase, MeasuresEveryRepetitionAndTrains) {
   ASSERT_EQ(r.eval_seconds.size(), 3u);
   for (double t : r.train_seconds) EXPECT_GT(t, 0.0);
   for (double t : r.eval_seconds) EXPECT_GT(t, 0.0);
+  ASSERT_EQ(r.train_cpu_seconds.size(), 3u);
+  ASSERT_EQ(r.eval_cpu_seconds.size(), 3u);
+  for (double t : r.train_cpu_seconds) EXPECT_GE(t, 0.0);
+  EXPECT_LE(r.train_cpu.min, r.train_cpu.max);
   EXPECT_LE(r.train.min, r.train.median);
   EXPECT_LE(r.train.median, r.train.max);
   EXPECT_EQ(r.batches_per_repetition(), 20u);

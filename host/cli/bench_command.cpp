@@ -108,6 +108,7 @@ nlohmann::ordered_json result_json(const BenchResult& r, std::size_t train_size)
         {"seconds", spread_json(r.train)},
         {"seconds_each", r.train_seconds},
         {"samples_per_second", rate_json(r.train, c.train_samples)},
+        {"cpu_seconds", spread_json(r.train_cpu)},
         {"epoch_seconds", r.epoch_seconds(train_size)},
         {"epoch_seconds_extrapolated", !epoch}}},
       {"evaluate",
@@ -115,7 +116,8 @@ nlohmann::ordered_json result_json(const BenchResult& r, std::size_t train_size)
         {"repetitions", r.eval_seconds.size()},
         {"seconds", spread_json(r.eval)},
         {"seconds_each", r.eval_seconds},
-        {"samples_per_second", rate_json(r.eval, c.eval_records)}}},
+        {"samples_per_second", rate_json(r.eval, c.eval_records)},
+        {"cpu_seconds", spread_json(r.eval_cpu)}}},
   };
 }
 
@@ -137,10 +139,10 @@ void print_row(const BenchResult& r, std::size_t train_size) {
   const double n = double(c.train_samples);
   const std::string rep =
       r.whole_epoch(train_size) ? "epoch" : std::to_string(r.batches_per_repetition()) + " batches";
-  std::printf("%-11s %-17s %6zu %14s %12.0f %12.0f %12.0f %10.3f%s %12.0f\n", to_string(c.backend).c_str(),
+  std::printf("%-11s %-17s %6zu %14s %12.0f %12.0f %12.0f %10.3f%s %12.0f %12.0f\n", to_string(c.backend).c_str(),
               join_sizes(c.sizes).c_str(), c.batch, rep.c_str(), n / r.train.median, n / r.train.max,
               n / r.train.min, r.epoch_seconds(train_size), r.whole_epoch(train_size) ? " " : "*",
-              double(c.eval_records) / r.eval.median);
+              n / r.train_cpu.median, double(c.eval_records) / r.eval.median);
   std::fflush(stdout);
 }
 
@@ -183,8 +185,8 @@ int run_bench(const BenchOptions& o) {
   std::printf("data %s (%zu train, %zu test); %d warm-up + %d timed repetitions, median [min-max]; eta %g, seed %llu\n",
               source.c_str(), data.train.size(), data.test.size(), o.settings.warmup, o.settings.repetitions,
               o.settings.eta, static_cast<unsigned long long>(o.settings.seed));
-  std::printf("%-11s %-17s %6s %14s %12s %12s %12s %11s %12s\n", "backend", "network", "batch", "repetition",
-              "train/s", "min", "max", "epoch s", "eval/s");
+  std::printf("%-11s %-17s %6s %14s %12s %12s %12s %11s %12s %12s\n", "backend", "network", "batch", "repetition",
+              "train/s", "min", "max", "epoch s", "train/cpu-s", "eval/s");
   std::fflush(stdout);
 
   std::vector<BenchResult> results;
@@ -196,6 +198,8 @@ int run_bench(const BenchOptions& o) {
   for (const BenchResult& r : results) extrapolated = extrapolated || !r.whole_epoch(data.train.size());
   if (extrapolated)
     std::printf("* epoch time extrapolated from a repetition of whole batches, not a full epoch\n");
+  std::printf("train/s: samples per second of wall-clock time (median, slowest, fastest repetition); train/cpu-s: per\n"
+              "second of this process's CPU time (median), which time other processes held the cores does not count\n");
 
   if (json_out.is_open()) {
     nlohmann::ordered_json results_json = nlohmann::ordered_json::array();

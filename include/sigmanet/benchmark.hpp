@@ -67,9 +67,14 @@ struct BenchResult {
   std::string backend_description;  // Backend::describe(): "cpu float", "gpu float (NVIDIA H200)"
   std::string timer;                // "steady_clock" or "cuda_events"
   int threads = 1;                  // CPU threads doing the work: the CPU reference is single-threaded
-  std::vector<double> train_seconds;  // per timed repetition
+  std::vector<double> train_seconds;  // per timed repetition, on the backend's clock (Backend::time_seconds)
   std::vector<double> eval_seconds;
   Spread train, eval;  // of the seconds above
+  // Process CPU time of the same repetitions. On a CPU shared with other work the wall-clock time above also
+  // counts time others held the cores; for a single-threaded backend this does not, so it is the steadier
+  // figure to compare two CPU runs by. (For a GPU backend it is the host's share, not the device's.)
+  std::vector<double> train_cpu_seconds, eval_cpu_seconds;
+  Spread train_cpu, eval_cpu;
 
   std::size_t batches_per_repetition() const;
   bool whole_epoch(std::size_t train_size) const { return bench_case.train_samples == train_size; }
