@@ -1,4 +1,5 @@
 // sigmanet: train, evaluate, predict and benchmark sigmoid networks on MNIST.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -8,6 +9,9 @@
 #include "sigmanet/trainer.hpp"
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (ulimit -f) the kernel would kill us with SIGXFSZ mid-write, leaving a temporary
+  // file behind and no message; ignored, the write fails with EFBIG and is reported like a full disk.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"sigmanet: Nielsen's sigmoid network (chapter 1) trained on MNIST, on the CPU or an NVIDIA GPU"};
   app.name("sigmanet");
   app.require_subcommand(1, 1);

@@ -1,6 +1,6 @@
 // Writes the seed corpora the fuzzers start from: small valid inputs of every kind the readers accept,
 // plus a few near misses, so the fuzzer begins inside the interesting code instead of at the magic number.
-//   make_fuzz_seeds OUT   ->  OUT/idx/...
+//   make_fuzz_seeds OUT   ->  OUT/idx/... (IDX files), OUT/checkpoint/... (checkpoints, models, safetensors)
 #include <zlib.h>
 
 #include <cstdint>
@@ -10,6 +10,10 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "sigmanet/checkpoint.hpp"
+#include "sigmanet/model_file.hpp"
+#include "sigmanet/safetensors.hpp"
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
@@ -77,6 +81,37 @@ void idx_seeds(const fs::path& dir) {
   write(dir / "images-truncated.gz", Bytes(gz.begin(), gz.end() - 5));
 }
 
+// Small networks keep the seeds (and so the fuzzer's inputs) short: a few hundred bytes each.
+void checkpoint_seeds(const fs::path& dir) {
+  using namespace sigmanet;
+  fs::create_directories(dir);
+  Rng rng(7);
+  for (const Precision precision : {Precision::f32, Precision::f64}) {
+    const std::string kind = precision == Precision::f32 ? "float" : "double";
+    Checkpoint c;
+    c.config.sizes = {4, 3, 10};
+    c.config.precision = precision;
+    c.config.split = {5, 2, 3};
+    c.config.epochs = 3;
+    c.parameters = init_parameters(c.config.sizes, Init::standard, rng);
+    c.state.epochs_done = 1;
+    c.state.rng = rng.snapshot();
+    save_checkpoint(dir / ("between-epochs-" + kind + ".safetensors"), c);
+    c.state.order = rng.permutation(5);
+    c.state.position = 2;
+    c.state.rng = rng.snapshot();
+    save_checkpoint(dir / ("mid-epoch-" + kind + ".safetensors"), c);
+  }
+  const Parameters p = init_parameters({3, 2, 2}, Init::scaled, rng);
+  save_model(dir / "model.safetensors", p, {{"epochs", "2"}, {"accuracy", "0.5"}});
+  SafeTensors plain;
+  const double values[3] = {1.5, -2, 0};
+  plain.tensors["x"] = Tensor::from_doubles(values, {3}, Dtype::f32);
+  plain.metadata["note"] = "not a sigmanet file";
+  write(dir / "plain.safetensors", encode_safetensors(plain));
+  write(dir / "empty-header.safetensors", encode_safetensors({}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,6 +122,7 @@ int main(int argc, char** argv) {
   try {
     const fs::path out = argv[1];
     idx_seeds(out / "idx");
+    checkpoint_seeds(out / "checkpoint");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_fuzz_seeds: %s\n", e.what());
     return 1;
