@@ -426,6 +426,7 @@ def main(args):
     print(f"{'backend':<11} {'variant':<19} {'network':<17} {'batch':>6} {'repetition':>14} {'train/s':>12} "
           f"{'min':>12} {'max':>12} {'epoch s':>11} {'train/cpu-s':>12} {'eval/s':>12}", flush=True)
 
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0
     results = []
     for case in cases:
         for variant in (variants if case["device"] == "cuda" else ["eager"]):
@@ -441,7 +442,9 @@ def main(args):
             "tool_version": torch.__version__,
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "command": "bench/pytorch_mlp.py " + " ".join(sys.argv[1:]),
-            "machine": {"cpu_model": cpu_model(), "logical_cpus": os.cpu_count(), "gpu": gpu_record()},
+            "machine": {"cpu_model": cpu_model(), "logical_cpus": os.cpu_count(), "load_average_before": load_before,
+                        "load_average_after": os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0,
+                        "gpu": gpu_record()},
             "build": {"git_commit": git_commit(), "python": sys.version.split()[0], "numpy": np.__version__},
             "pytorch": {
                 "version": torch.__version__,

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <memory>
@@ -73,7 +74,14 @@ nlohmann::ordered_json rate_json(const Spread& seconds, std::size_t samples) {
   return {{"median", n / seconds.median}, {"min", n / seconds.max}, {"max", n / seconds.min}};
 }
 
-nlohmann::ordered_json machine_json(const MachineInfo& m) {
+// The 1-minute load average, or -1 where the system does not say: numbers measured on a busy machine are
+// slower than it can do, and the record should show it.
+double load_average() {
+  double load[1];
+  return getloadavg(load, 1) == 1 ? load[0] : -1.0;
+}
+
+nlohmann::ordered_json machine_json(const MachineInfo& m, double load_before, double load_after) {
   nlohmann::ordered_json gpu = nullptr;
   if (m.gpu)
     gpu = {{"name", m.gpu->name},
@@ -81,7 +89,9 @@ nlohmann::ordered_json machine_json(const MachineInfo& m) {
            {"runtime_version", m.gpu->runtime_version},
            {"compute_capability", m.gpu->compute_capability},
            {"memory_bytes", m.gpu->memory_bytes}};
-  nlohmann::ordered_json j = {{"cpu_model", m.cpu_model}, {"logical_cpus", m.logical_cpus}, {"gpu", gpu}};
+  nlohmann::ordered_json j = {{"cpu_model", m.cpu_model},         {"logical_cpus", m.logical_cpus},
+                              {"load_average_before", load_before}, {"load_average_after", load_after},
+                              {"gpu", gpu}};
   if (!m.gpu) j["gpu_absent_reason"] = m.gpu_absent_reason;
   return j;
 }
@@ -189,6 +199,7 @@ int run_bench(const BenchOptions& o) {
               "train/s", "min", "max", "epoch s", "train/cpu-s", "eval/s");
   std::fflush(stdout);
 
+  const double load_before = load_average();
   std::vector<BenchResult> results;
   for (const BenchCase& c : cases) {
     results.push_back(run_bench_case(c, data.train, data.test, o.settings));
@@ -210,7 +221,7 @@ int run_bench(const BenchOptions& o) {
         {"tool_version", "0.1.0"},
         {"date", utc_now()},
         {"command", command_line(o)},
-        {"machine", machine_json(machine)},
+        {"machine", machine_json(machine, load_before, load_average())},
         {"build",
          {{"git_commit", machine.git_commit},
           {"compiler", machine.compiler},
