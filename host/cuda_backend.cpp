@@ -432,8 +432,8 @@ class CudaBackend final : public Backend {
   CudaOptions options_;
   std::string device_name_;
   cuda::Stream stream_;
+  DeviceBuffer<std::uint8_t> blas_workspace_{kCublasWorkspaceBytes};  // declared first, so it outlives the handle
   cuda::CublasHandle blas_;
-  DeviceBuffer<std::uint8_t> blas_workspace_{kCublasWorkspaceBytes};
 
   std::vector<int> sizes_;
   std::vector<DeviceLayer> layers_;

@@ -20,6 +20,9 @@ namespace {
 using cuda::DeviceBuffer;
 
 constexpr double kKernelTolerance = 1e-5;  // float arithmetic against double: measured errors sit near 1e-7
+// An update's change is small beside the weights it lands on (3e-3 x gradient at m = 1000), so rounding the
+// new float weights alone costs up to ~1e-5 of the change; a wrong scale or transpose costs 1e-1 or more.
+constexpr double kUpdateTolerance = 1e-4;
 constexpr float kEta = 3.0f;
 
 std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
@@ -229,9 +232,9 @@ class KernelChecks {
       const std::vector<double> got_w = minus(as_double(new_w[l]), p.weights[l]);
       const std::vector<double> got_b = minus(as_double(new_b[l]), p.biases[l]);
       table_.add("weight update W -= (eta/m) grad" + tag(m), compare(std::span<const double>(got_w),
-                 std::span<const double>(minus(ref.weights(l), p.weights[l]))), kKernelTolerance);
+                 std::span<const double>(minus(ref.weights(l), p.weights[l]))), kUpdateTolerance);
       table_.add("bias update b -= (eta/m) grad" + tag(m), compare(std::span<const double>(got_b),
-                 std::span<const double>(minus(ref.biases(l), p.biases[l]))), kKernelTolerance);
+                 std::span<const double>(minus(ref.biases(l), p.biases[l]))), kUpdateTolerance);
     }
   }
 
