@@ -69,19 +69,27 @@ void weighted_sums(const T* w, const T* x, std::size_t n_in, std::size_t n_out, 
     for (std::size_t c = 0; c < C; ++c) z[(s + c) * n_out + j + r] = tile[r][c];
 }
 
-// z = x W^T for C samples from s: four weight rows at a time, then two, then one.
+// Forward tiles are 2 weight rows x 5 samples: ten accumulators hide the multiply-add latency, and the five
+// samples (15 KiB at 784 floats) stay in L1 while the weights stream past, so at batch 10 the weights are
+// read twice per step. Measured faster than 4 x 3, 4 x 2, 3 x 4 and 2 x 6 (bench/RESULTS.md).
+constexpr std::size_t kRowsPerTile = 2;
+constexpr std::size_t kSamplesPerTile = 5;
+
+// z = x W^T for C samples from s: kRowsPerTile weight rows at a time, then one.
 template <std::size_t C, class T>
 void weighted_sums(const T* w, const T* x, std::size_t n_in, std::size_t n_out, std::size_t s, T* z) {
   std::size_t j = 0;
-  for (; j + 4 <= n_out; j += 4) weighted_sums<4, C>(w, x, n_in, n_out, j, s, z);
-  for (; j + 2 <= n_out; j += 2) weighted_sums<2, C>(w, x, n_in, n_out, j, s, z);
+  for (; j + kRowsPerTile <= n_out; j += kRowsPerTile) weighted_sums<kRowsPerTile, C>(w, x, n_in, n_out, j, s, z);
   for (; j < n_out; ++j) weighted_sums<1, C>(w, x, n_in, n_out, j, s, z);
 }
 
+// Gradient blocks are 3 rows x 4 vectors: twelve accumulators, and seven loads (4 input vectors, 3
+// broadcast coefficients) feed twelve multiply-adds. Measured faster than 4 x 2, 2 x 4 and 4 x 3.
+constexpr std::size_t kGradientRows = 3, kGradientVectors = 4;
+
 // Columns [i, i + U vectors) of gradient rows j .. j+R-1: g_r = sum_s d[s][j + r] x_s, all m samples summed
 // in registers, so each row is written once and never read back or zeroed first. Each input vector loaded
-// feeds R rows; U vectors per row share each broadcast coefficient (with R = 4 and U = 2, six loads feed
-// eight multiply-adds, which AVX2 cores can sustain).
+// feeds R rows, and each broadcast coefficient feeds U vectors of a row.
 template <std::size_t R, std::size_t U, class T>
 void gradient_block(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, std::size_t j,
                     std::size_t i, T* g) {
@@ -101,12 +109,13 @@ void gradient_block(const T* d, const T* x, std::size_t m, std::size_t n_in, std
     for (std::size_t u = 0; u < U; ++u) S::store(g + (j + r) * n_in + i + u * S::width, acc[r][u]);
 }
 
-// Gradient rows j .. j+R-1: two vectors at a time, then one, then the columns left over.
+// Gradient rows j .. j+R-1: kGradientVectors vectors at a time, then one, then the columns left over.
 template <std::size_t R, class T>
 void gradient_rows(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, std::size_t j, T* g) {
   constexpr std::size_t w = Simd<T>::width;
   std::size_t i = 0;
-  for (; i + 2 * w <= n_in; i += 2 * w) gradient_block<R, 2>(d, x, m, n_in, n_out, j, i, g);
+  constexpr std::size_t u = kGradientVectors;
+  for (; i + u * w <= n_in; i += u * w) gradient_block<R, u>(d, x, m, n_in, n_out, j, i, g);
   for (; i + w <= n_in; i += w) gradient_block<R, 1>(d, x, m, n_in, n_out, j, i, g);
   for (; i < n_in; ++i)
     for (std::size_t r = 0; r < R; ++r) {
@@ -123,9 +132,6 @@ void axpy(T c, const T* x, T* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] += c * x[i];
 }
 
-// Samples per forward tile: with four weight rows, 4 x 3 accumulators fill most of AVX2's 16 registers.
-constexpr std::size_t kSamplesPerTile = 3;
-
 // z = x W^T for m samples, tile by tile.
 template <class T>
 void weighted_sums(const T* w, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, T* z) {
@@ -138,7 +144,8 @@ void weighted_sums(const T* w, const T* x, std::size_t m, std::size_t n_in, std:
 template <class T>
 void sum_gradient(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, T* g) {
   std::size_t j = 0;
-  for (; j + 4 <= n_out; j += 4) gradient_rows<4>(d, x, m, n_in, n_out, j, g);
+  constexpr std::size_t r = kGradientRows;
+  for (; j + r <= n_out; j += r) gradient_rows<r>(d, x, m, n_in, n_out, j, g);
   for (; j + 2 <= n_out; j += 2) gradient_rows<2>(d, x, m, n_in, n_out, j, g);
   for (; j < n_out; ++j) gradient_rows<1>(d, x, m, n_in, n_out, j, g);
 }
@@ -255,6 +262,11 @@ double CpuNetwork<T>::batch_cost(const std::uint8_t* labels) const {
 template <class T>
 void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t m, T* x) {
   const std::size_t n = data.features();
+  // A shuffled batch's images lie far apart, so each first touch misses the caches: ask for all of them
+  // up front and the misses overlap instead of coming one after another.
+  constexpr std::size_t kCacheLine = 64;
+  for (std::size_t s = 0; s < m; ++s)
+    for (std::size_t i = 0; i < n; i += kCacheLine) __builtin_prefetch(data.image(index[s]) + i);
   for (std::size_t s = 0; s < m; ++s) {
     const std::uint8_t* img = data.image(index[s]);
     for (std::size_t i = 0; i < n; ++i) x[s * n + i] = T(img[i]) / T(255);
