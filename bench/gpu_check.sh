@@ -112,6 +112,33 @@ else
   record "bench --quick" SKIP 0 "this build has no 'sigmanet bench'"
 fi
 
+# ---- the full GPU grid, and PyTorch doing the same work on this GPU ----
+# JSON lands in the build folder, and in $OUT too when the caller collects files from there.
+results="$build/gpu-check-results"
+mkdir -p "$results"
+if "$cli" bench --help >/dev/null 2>&1; then
+  echo "== sigmanet bench --backends gpu-float (full grid)"
+  t=$(now)
+  timeout 150 "$cli" bench --backends gpu-float --json "$results/sigmanet-gpu.json" 2>&1
+  status=$?
+  if [[ $status -eq 0 ]]; then result=PASS; elif [[ $status -eq 124 ]]; then result=TIMEOUT; else result=FAIL; fi
+  record "bench gpu grid" "$result" "$(elapsed "$t")" "$results/sigmanet-gpu.json"
+fi
+if python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+  echo "== bench/pytorch_mlp.py --device cuda"
+  t=$(now)
+  timeout 150 python3 bench/pytorch_mlp.py --device cuda --data "$SIGMANET_DATA" --json "$results/pytorch-gpu.json" 2>&1
+  status=$?
+  if [[ $status -eq 0 ]]; then result=PASS; elif [[ $status -eq 124 ]]; then result=TIMEOUT; else result=FAIL; fi
+  record "pytorch gpu grid" "$result" "$(elapsed "$t")" "$results/pytorch-gpu.json"
+  if [[ -f "$results/sigmanet-gpu.json" && -f "$results/pytorch-gpu.json" ]]; then
+    python3 bench/compare.py --ours "$results/sigmanet-gpu.json" --pytorch "$results/pytorch-gpu.json" --markdown 2>&1
+  fi
+else
+  record "pytorch gpu grid" SKIP 0 "python3 with CUDA-enabled torch not found"
+fi
+[[ -n "${OUT:-}" && -d "${OUT:-}" ]] && cp "$results"/*.json "$OUT"/ 2>/dev/null
+
 # ---- the table ----
 echo
 echo "== gpu_check summary ($(date -u +%Y-%m-%dT%H:%M:%SZ))"

@@ -5,11 +5,21 @@
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <string>
 #include <utility>
 
 #include "cuda_check.hpp"
 
 namespace sigmanet::cuda {
+
+// An allocation failure names the bytes asked for, so a person can tell a network too large for the GPU
+// from a GPU that other processes fill. The error is cleared: the next launch check must not report it again.
+inline void check_allocation(cudaError_t status, const char* call, std::size_t bytes, const char* file, int line) {
+  if (status == cudaSuccess) return;
+  cudaGetLastError();
+  const std::string what = std::string(call) + " of " + std::to_string(bytes) + " bytes";
+  throw_cuda_error(status, what.c_str(), file, line);
+}
 
 // count elements of T in device memory; the contents start undefined.
 template <class T>
@@ -17,7 +27,9 @@ class DeviceBuffer {
  public:
   DeviceBuffer() = default;
   explicit DeviceBuffer(std::size_t count) : count_(count) {
-    if (count) SIGMANET_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data_), count * sizeof(T)));
+    if (count)
+      check_allocation(cudaMalloc(reinterpret_cast<void**>(&data_), count * sizeof(T)), "cudaMalloc",
+                       count * sizeof(T), __FILE__, __LINE__);
   }
   DeviceBuffer(DeviceBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), count_(std::exchange(o.count_, 0)) {}
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
@@ -51,7 +63,9 @@ class PinnedBuffer {
  public:
   PinnedBuffer() = default;
   explicit PinnedBuffer(std::size_t count) : count_(count) {
-    if (count) SIGMANET_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&data_), count * sizeof(T)));
+    if (count)
+      check_allocation(cudaMallocHost(reinterpret_cast<void**>(&data_), count * sizeof(T)), "cudaMallocHost",
+                       count * sizeof(T), __FILE__, __LINE__);
   }
   PinnedBuffer(PinnedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), count_(std::exchange(o.count_, 0)) {}
   PinnedBuffer& operator=(PinnedBuffer&& o) noexcept {

@@ -32,7 +32,7 @@ TEST(TrainCli, BadFlagsExit2WithOneLineNamingTheFlag) {
       {"--sizes 784,a,10", "--sizes"},
       {"--sizes 784,0,10", "--sizes"},
       {"--sizes 784,30,9", "--sizes"},
-      {"--sizes 100,30,10 --device cpu " + data_flag(), "--sizes"},
+      {"--sizes 100,30,10 " + data_flag(), "--sizes"},
       {"--device tpu", "--device"},
       {"--precision half", "--precision"},
       {"--init zeros", "--init"},

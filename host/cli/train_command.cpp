@@ -143,6 +143,9 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   }
 
   const Mnist data = load_mnist(resolve_data_dir(o.data), c.split);
+  if (std::size_t(c.sizes.front()) != data.train.features())
+    throw InputError("--sizes: the input layer has " + std::to_string(c.sizes.front()) + " neurons but " +
+                     "MNIST images have " + std::to_string(data.train.features()) + " pixels");
   std::string notice;
   std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
