@@ -16,15 +16,6 @@ namespace {
 
 constexpr double kEta = 3.0;  // Nielsen's learning rate: the steps the product takes
 
-std::string join_sizes(const std::vector<int>& sizes) {
-  std::string s;
-  for (int n : sizes) {
-    if (!s.empty()) s += '-';
-    s += std::to_string(n);
-  }
-  return s;
-}
-
 template <class G>
 Comparison compare_values(std::span<const G> got, std::span<const double> ref) {
   if (got.size() != ref.size())
@@ -117,7 +108,7 @@ StageCheck check_one_step(Backend& candidate, const Dataset& train, const std::v
   const std::vector<double> from = flatten(start);
   const std::vector<double> got = minus(flatten(candidate.parameters()), from);
   const std::vector<double> ref = minus(flatten(reference->parameters()), from);
-  return {"one SGD step " + join_sizes(sizes) + " m=" + std::to_string(m) + " (update)",
+  return {"one SGD step " + sizes_text(sizes, '-') + " m=" + std::to_string(m) + " (update)",
           compare(std::span<const double>(got), std::span<const double>(ref)), kStepTolerance};
 }
 
@@ -143,7 +134,7 @@ std::vector<StageCheck> check_epoch(Backend& candidate, const Dataset& train, co
   }
   const std::size_t batches = (order.size() + batch - 1) / batch;
   const std::string name = (order.size() == train.size() ? "epoch " : std::to_string(batches) + " batches ") +
-                           join_sizes(sizes) + " batch " + std::to_string(batch) + " (scaled init)";
+                           sizes_text(sizes, '-') + " batch " + std::to_string(batch) + " (scaled init)";
   std::vector<StageCheck> checks;
   checks.push_back({name + ": parameters", compare(candidate.parameters(), reference->parameters()),
                     kEpochTolerance});

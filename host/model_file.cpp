@@ -31,15 +31,6 @@ std::pair<std::size_t, std::string> parse_layer_name(const std::string& name, co
 
 }  // namespace
 
-std::string sizes_text(const std::vector<int>& sizes) {
-  std::string s;
-  for (int n : sizes) {
-    if (!s.empty()) s += ',';
-    s += std::to_string(n);
-  }
-  return s;
-}
-
 std::vector<int> parse_sizes(const std::string& text, const std::string& what) {
   std::vector<int> sizes;
   const char* p = text.data();

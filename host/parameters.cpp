@@ -21,6 +21,15 @@ void validate_sizes(const std::vector<int>& sizes) {
                        " neurons; every layer needs at least 1");
 }
 
+std::string sizes_text(const std::vector<int>& sizes, char separator) {
+  std::string s;
+  for (int n : sizes) {
+    if (!s.empty()) s += separator;
+    s += std::to_string(n);
+  }
+  return s;
+}
+
 Parameters init_parameters(const std::vector<int>& sizes, Init init, Rng& rng) {
   validate_sizes(sizes);
   Parameters p;

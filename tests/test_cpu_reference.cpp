@@ -206,3 +206,34 @@ TEST(Rng, BelowIsUniform) {
 
 }  // namespace
 }  // namespace sigmanet
+
+namespace sigmanet {
+namespace {
+
+// Results must not depend on where the heap puts the buffers (vector code that peels for alignment
+// would reorder sums): same parameters and batch at shifted addresses, same bits.
+TEST(CpuReference, ResultsDoNotDependOnBufferAddresses) {
+  Rng rng(31);
+  const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
+  std::vector<float> x;
+  for (int i = 0; i < 10 * 784; ++i) x.push_back(float(rng.below(256)) / 255.0f);
+  std::vector<std::uint8_t> labels;
+  for (int s = 0; s < 10; ++s) labels.push_back(static_cast<std::uint8_t>(rng.below(10)));
+  std::vector<Parameters> results;
+  std::vector<std::vector<char>> nudges;
+  for (std::size_t shift = 0; shift < 8; ++shift) {
+    nudges.emplace_back(8 + 4 * shift);  // moves the next allocations by a few words
+    std::vector<float> input(x.size() + shift);
+    std::copy(x.begin(), x.end(), input.begin() + static_cast<std::ptrdiff_t>(shift));
+    CpuNetwork<float> net(p);
+    for (int step = 0; step < 5; ++step) net.train_batch(input.data() + shift, labels.data(), 10, 3.0f);
+    results.push_back(net.parameters());
+  }
+  for (std::size_t i = 1; i < results.size(); ++i) {
+    EXPECT_EQ(results[i].weights, results[0].weights) << "shift " << i;
+    EXPECT_EQ(results[i].biases, results[0].biases) << "shift " << i;
+  }
+}
+
+}  // namespace
+}  // namespace sigmanet

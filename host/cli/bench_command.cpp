@@ -30,12 +30,6 @@ struct BenchOptions {
   std::string json;
 };
 
-std::string join_sizes(const std::vector<int>& sizes) {
-  std::string s;
-  for (int n : sizes) s += (s.empty() ? "" : "-") + std::to_string(n);
-  return s;
-}
-
 std::string utc_now() {
   const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm tm{};
@@ -100,7 +94,7 @@ nlohmann::ordered_json result_json(const BenchResult& r, std::size_t train_size)
   const BenchCase& c = r.bench_case;
   const bool epoch = r.whole_epoch(train_size);
   return {
-      {"config", join_sizes(c.sizes) + "/b" + std::to_string(c.batch)},
+      {"config", sizes_text(c.sizes, '-') + "/b" + std::to_string(c.batch)},
       {"sizes", c.sizes},
       {"batch", c.batch},
       {"backend", to_string(c.backend)},
@@ -150,7 +144,7 @@ void print_row(const BenchResult& r, std::size_t train_size) {
   const std::string rep =
       r.whole_epoch(train_size) ? "epoch" : std::to_string(r.batches_per_repetition()) + " batches";
   std::printf("%-11s %-17s %6zu %14s %12.0f %12.0f %12.0f %10.3f%s %12.0f %12.0f\n", to_string(c.backend).c_str(),
-              join_sizes(c.sizes).c_str(), c.batch, rep.c_str(), n / r.train.median, n / r.train.max,
+              sizes_text(c.sizes, '-').c_str(), c.batch, rep.c_str(), n / r.train.median, n / r.train.max,
               n / r.train.min, r.epoch_seconds(train_size), r.whole_epoch(train_size) ? " " : "*",
               n / r.train_cpu.median, double(c.eval_records) / r.eval.median);
   std::fflush(stdout);

@@ -1,5 +1,4 @@
 // sigmanet evaluate: how good a saved model is on MNIST, digit by digit, and which digits it gets wrong.
-#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <map>
@@ -47,9 +46,7 @@ int run_evaluate(EvaluateOptions& o) {
     }
   }
 
-  std::string sizes = sizes_text(model.parameters.sizes);
-  std::replace(sizes.begin(), sizes.end(), ',', '-');  // as `sigmanet train` prints them
-  std::printf("Model %s: %s on %s\n", o.model.c_str(), sizes.c_str(),
+  std::printf("Model %s: %s on %s\n", o.model.c_str(), sizes_text(model.parameters.sizes, '-').c_str(),
               backend->describe().c_str());
   std::printf("%s set: %zu/%zu correct (%.2f%%), quadratic cost %.6f\n", o.set.c_str(), e.correct, e.total,
               100.0 * e.accuracy(), e.cost);

@@ -66,15 +66,6 @@ class StopOnSignals {
   struct sigaction old_int_ {}, old_term_ {};
 };
 
-std::string join_sizes(const std::vector<int>& sizes) {
-  std::string s;
-  for (int n : sizes) {
-    if (!s.empty()) s += '-';
-    s += std::to_string(n);
-  }
-  return s;
-}
-
 // A file we will write later must have an existing folder: better to hear it now than after training.
 void check_writable_path(const std::string& flag, const std::string& file) {
   const std::filesystem::path p(file);
@@ -157,8 +148,8 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   }
 
   std::printf("Training %s on %s: %zu samples, batch %zu, eta %g, %d epochs, seed %llu\n",
-              join_sizes(c.sizes).c_str(), backend->describe().c_str(), data.train.size(), c.batch, c.eta, c.epochs,
-              static_cast<unsigned long long>(c.seed));
+              sizes_text(c.sizes, '-').c_str(), backend->describe().c_str(), data.train.size(), c.batch, c.eta,
+              c.epochs, static_cast<unsigned long long>(c.seed));
   std::fflush(stdout);
 
   auto checkpoint_now = [&](const std::string& file) {

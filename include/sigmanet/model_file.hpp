@@ -25,8 +25,7 @@ void add_layer_tensors(SafeTensors& file, const Parameters& p, Dtype dtype);
 // Throws InputError starting with `what`.
 Parameters layer_parameters(const SafeTensors& file, const std::string& what);
 
-// "784,30,10" and back; parse_sizes throws InputError starting with `what`.
-std::string sizes_text(const std::vector<int>& sizes);
+// "784,30,10" (sizes_text, in parameters.hpp) back to sizes; throws InputError starting with `what`.
 std::vector<int> parse_sizes(const std::string& text, const std::string& what);
 
 // Writes p as F32 (atomically) with metadata; "format" and "sizes" are filled in.

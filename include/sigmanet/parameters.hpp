@@ -28,6 +28,9 @@ enum class Init {
 // Throws InputError naming --sizes.
 void validate_sizes(const std::vector<int>& sizes);
 
+// "784,30,10", or with separator '-' "784-30-10".
+std::string sizes_text(const std::vector<int>& sizes, char separator = ',');
+
 // Draws biases then weights, layer by layer, from rng.
 Parameters init_parameters(const std::vector<int>& sizes, Init init, Rng& rng);
 
