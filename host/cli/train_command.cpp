@@ -165,10 +165,14 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   for (int epoch = trainer.epochs_done() + 1; epoch <= c.epochs; ++epoch) {
     const std::string label = "Epoch " + std::to_string(epoch) + "/" + std::to_string(c.epochs);
     const std::size_t first_sample = trainer.state().position;
-    const auto start = clock::now();
-    const bool finished = !StopOnSignals::requested() && trainer.train_epoch([&](std::size_t done) {
-      bar.update(label, done, data.train.size());
-      return !StopOnSignals::requested();
+    // The epoch's time is the training alone, on the backend's clock (CUDA events on a GPU, which include
+    // finishing the queued work); evaluation is not part of it.
+    bool finished = false;
+    const double seconds = backend->time_seconds([&] {
+      finished = !StopOnSignals::requested() && trainer.train_epoch([&](std::size_t done) {
+        bar.update(label, done, data.train.size());
+        return !StopOnSignals::requested();
+      });
     });
     if (!finished && StopOnSignals::requested()) {
       bar.clear();
@@ -183,8 +187,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
     }
     // The Trainer throws DivergenceError itself; a stop without a signal would be a backend's bug.
     if (!finished) throw Error("epoch " + std::to_string(epoch) + ": training stopped early for no known reason");
-    const Evaluation test = backend->evaluate(data.test);  // also waits for the device to finish the epoch
-    const double seconds = std::chrono::duration<double>(clock::now() - start).count();
+    const Evaluation test = backend->evaluate(data.test);
     bar.clear();
     const double rate = double(data.train.size() - first_sample) / seconds;
     std::printf("%s: test %zu/%zu (%.2f%%), %.2f s, %.0f samples/s\n", label.c_str(), test.correct, test.total,
