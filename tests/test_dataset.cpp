@@ -12,28 +12,8 @@ namespace {
 
 using test::TempDir;
 
-void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
-}
-
-std::vector<std::uint8_t> idx_images(std::uint32_t count, std::uint32_t rows, std::uint32_t cols,
-                                     std::uint32_t magic = 2051) {
-  std::vector<std::uint8_t> b;
-  put_u32(b, magic);
-  put_u32(b, count);
-  put_u32(b, rows);
-  put_u32(b, cols);
-  for (std::uint32_t i = 0; i < count * rows * cols; ++i) b.push_back(static_cast<std::uint8_t>(i * 7));
-  return b;
-}
-
-std::vector<std::uint8_t> idx_labels(const std::vector<std::uint8_t>& labels, std::uint32_t magic = 2049) {
-  std::vector<std::uint8_t> b;
-  put_u32(b, magic);
-  put_u32(b, static_cast<std::uint32_t>(labels.size()));
-  b.insert(b.end(), labels.begin(), labels.end());
-  return b;
-}
+using test::idx_images;
+using test::idx_labels;
 
 // Expects an InputError whose message names the file and contains `what`.
 template <class F>

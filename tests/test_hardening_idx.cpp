@@ -14,16 +14,12 @@ namespace {
 
 using Bytes = std::vector<std::uint8_t>;
 
-void put_u32(Bytes& b, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<std::uint8_t>(v >> shift));
-}
+using test::put_u32;
 
 Bytes labels_file(std::uint32_t count) {
-  Bytes b;
-  put_u32(b, 2049);
-  put_u32(b, count);
-  for (std::uint32_t i = 0; i < count; ++i) b.push_back(static_cast<std::uint8_t>(i % 10));
-  return b;
+  Bytes labels;
+  for (std::uint32_t i = 0; i < count; ++i) labels.push_back(static_cast<std::uint8_t>(i % 10));
+  return test::idx_labels(labels);
 }
 
 std::string error_of(const std::function<void()>& f) {

@@ -38,6 +38,26 @@ void write_bytes(const std::filesystem::path& file, const std::vector<std::uint8
   if (!out) throw std::runtime_error("write_bytes: cannot write " + file.string());
 }
 
+void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(v >> shift));
+}
+
+std::vector<std::uint8_t> idx_images(std::uint32_t count, std::uint32_t rows, std::uint32_t cols,
+                                     std::uint32_t magic) {
+  std::vector<std::uint8_t> b;
+  for (std::uint32_t v : {magic, count, rows, cols}) put_u32(b, v);
+  for (std::uint32_t i = 0; i < count * rows * cols; ++i) b.push_back(static_cast<std::uint8_t>(i * 7));
+  return b;
+}
+
+std::vector<std::uint8_t> idx_labels(const std::vector<std::uint8_t>& labels, std::uint32_t magic) {
+  std::vector<std::uint8_t> b;
+  put_u32(b, magic);
+  put_u32(b, static_cast<std::uint32_t>(labels.size()));
+  b.insert(b.end(), labels.begin(), labels.end());
+  return b;
+}
+
 std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw) {
   z_stream z{};
   if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)

@@ -25,6 +25,12 @@ class TempDir {
 };
 
 void write_bytes(const std::filesystem::path& file, const std::vector<std::uint8_t>& bytes);
+
+// IDX files built in memory: a big-endian word; images (pixel i is i * 7 mod 256); labels as given.
+void put_u32(std::vector<std::uint8_t>& out, std::uint32_t v);
+std::vector<std::uint8_t> idx_images(std::uint32_t count, std::uint32_t rows, std::uint32_t cols,
+                                     std::uint32_t magic = 2051);
+std::vector<std::uint8_t> idx_labels(const std::vector<std::uint8_t>& labels, std::uint32_t magic = 2049);
 std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw);
 
 // Runs the sigmanet tool with the arguments (a shell command line, already quoted) and returns its exit
