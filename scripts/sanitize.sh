@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# AddressSanitizer + UndefinedBehaviorSanitizer build of the library, the CLI and the CPU tests, then the
-# CPU tests under it. Any sanitizer report stops the test that made it (halt_on_error) and fails the run.
+# AddressSanitizer + UndefinedBehaviorSanitizer build of the library, the CLI and the tests, then the tests
+# under it. Any sanitizer report stops the test that made it (halt_on_error) and fails the run.
+# Where the CUDA toolkit's headers are installed, the build links the CUDA backend's host code against the
+# CPU emulation of CUDA (tests/gpu_emulator), so the gpu tests run too: no GPU is needed, and host-side
+# memory errors in that code show here as well.
 #
 #   scripts/sanitize.sh [BUILD_DIR]        (default: build-asan)
 #
@@ -13,15 +16,19 @@ cd "$(dirname "$0")/.."
 build=${1:-build-asan}
 jobs=${SIGMANET_SANITIZE_JOBS:-2}
 
+source scripts/find-nvcc.sh
+emulator=OFF labels=cpu
+if command -v nvcc >/dev/null 2>&1; then emulator=ON labels='cpu|gpu'; fi
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGMANET_SANITIZE=ON -DSIGMANET_CUDA=OFF \
-  -DSIGMANET_BENCHMARKS=OFF -DSIGMANET_NATIVE=OFF >/dev/null
+  -DSIGMANET_GPU_EMULATOR=$emulator -DSIGMANET_BENCHMARKS=OFF -DSIGMANET_NATIVE=OFF >/dev/null
+echo "sanitize: CUDA backend on the CPU emulator: $emulator"
 cmake --build "$build" -j"$jobs"
 
 # detect_leaks: LeakSanitizer is part of ASan on Linux; the flags make every finding fatal and visible.
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # The tests run the CLI as a child process; it inherits these options, so its findings fail the test too.
-args=(--test-dir "$build" -L cpu --output-on-failure -j"$jobs" --timeout 900 --no-tests=error)
+args=(--test-dir "$build" -L "$labels" --output-on-failure -j"$jobs" --timeout 900 --no-tests=error)
 exclude=${SIGMANET_SANITIZE_EXCLUDE-^InstallAndFindPackage$}
 if [[ -n "$exclude" ]]; then args+=(-E "$exclude"); fi
 ctest "${args[@]}"

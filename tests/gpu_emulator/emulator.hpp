@@ -1,0 +1,45 @@
+#pragma once
+// A CPU emulation of the parts of the CUDA runtime, cuBLAS and kernels/kernels.hpp that sigmanet uses, so
+// that the CUDA backend's host code (host/cuda_*.cpp) runs and is tested on machines without a GPU.
+//
+// Configure with -DSIGMANET_CUDA=OFF -DSIGMANET_GPU_EMULATOR=ON: the host code is compiled against the
+// toolkit's real headers and linked against this instead of cudart and cuBLAS. The device exists only while
+// SIGMANET_EMULATE_GPU=1 is in the environment; without it the emulator reports no device, so the build
+// behaves as on a machine without a GPU. Device name: "CPU emulation of a CUDA GPU".
+//
+// What it proves: the host code's calls are legal and in order. Every device access is checked against the
+// allocation it falls in (device pointers only; a host pointer, a freed buffer or one byte past the end stops
+// the process with a message); work is queued per stream and runs only when the host synchronises, so a
+// missing synchronisation shows as stale data; a new allocation is filled with NaN bytes; graph capture
+// refuses the calls real CUDA refuses (allocation, synchronisation); SGEMM checks its arguments as cuBLAS
+// documents them and rounds to TF32 when that math mode is set.
+// What it cannot prove: anything about the real kernels in kernels/*.cu (it computes their documented
+// contracts in plain C++), their speed, or GPU rounding. Only a GPU run (bench/gpu_check.sh) shows those.
+//
+// One host thread at a time.
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+namespace sigmanet::gpu_emulator {
+
+// Queues work on a stream (nullptr: the legacy default stream), or adds it to the graph being captured.
+void enqueue(cudaStream_t stream, std::string what, std::function<void()> work);
+
+// Runs everything queued on the stream.
+void drain(cudaStream_t stream);
+
+// Stops the process with "emulated GPU: <who>: ..." unless [p, p + bytes) lies inside one live device
+// allocation. Called when the work runs, so it also catches buffers freed after the work was queued.
+void check_device_range(const void* p, std::size_t bytes, const std::string& who);
+
+// Prints "emulated GPU: <message>" and aborts: what a real GPU would report as an illegal address or a
+// corrupted context, made impossible to miss.
+[[noreturn]] void fail(const std::string& message);
+
+// Records an error for cudaGetLastError, as a failed runtime call does.
+cudaError_t set_last_error(cudaError_t status);
+
+}  // namespace sigmanet::gpu_emulator

@@ -1,0 +1,469 @@
+// The CUDA runtime calls sigmanet makes, on the CPU (see emulator.hpp for what this does and does not prove).
+// Device memory is host memory in a registry of live allocations; a stream is a queue of closures run when the
+// host synchronises; a graph is the list of closures captured from a stream.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <new>
+#include <vector>
+
+#include "emulator.hpp"
+
+namespace {
+
+struct Work {
+  std::string what;
+  std::function<void()> run;
+};
+
+}  // namespace
+
+// The runtime's opaque handle types, given bodies here.
+struct CUgraph_st {
+  std::vector<Work> work;
+};
+struct CUgraphExec_st {
+  std::vector<Work> work;
+};
+struct CUstream_st {
+  std::deque<Work> queue;
+  bool capturing = false;
+  bool capture_invalidated = false;
+  CUgraph_st captured;
+};
+struct CUevent_st {
+  unsigned flags = 0;
+  bool recorded = false, done = false;
+  CUstream_st* stream = nullptr;
+  std::size_t queries_pending = 0;
+  std::chrono::steady_clock::time_point when;
+};
+
+namespace sigmanet::gpu_emulator {
+namespace {
+
+constexpr std::size_t kDeviceBytes = std::size_t(8) << 30;  // what the emulated device claims to have
+constexpr std::size_t kAlignment = 256;                      // cudaMalloc's guarantee
+
+enum class Memory { device, pinned };
+struct Allocation {
+  std::size_t bytes;
+  Memory kind;
+};
+
+struct State {
+  std::map<const char*, Allocation> allocations;  // by base address
+  std::size_t device_bytes_in_use = 0;
+  CUstream_st legacy;  // the default stream (nullptr, cudaStreamLegacy, cudaStreamPerThread)
+  std::vector<CUstream_st*> streams{&legacy};
+  cudaError_t last_error = cudaSuccess;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+bool device_present() {
+  const char* flag = std::getenv("SIGMANET_EMULATE_GPU");
+  return flag && std::strcmp(flag, "1") == 0;
+}
+
+CUstream_st* resolve(cudaStream_t s) {
+  if (s == nullptr || s == cudaStreamLegacy || s == cudaStreamPerThread) return &state().legacy;
+  return s;
+}
+
+bool any_capture() {
+  for (CUstream_st* s : state().streams)
+    if (s->capturing) return true;
+  return false;
+}
+
+// Real CUDA refuses calls that would synchronise or allocate while a stream is being captured in global or
+// thread-local mode, and the capture is then invalid.
+bool refused_during_capture() {
+  if (!any_capture()) return false;
+  for (CUstream_st* s : state().streams)
+    if (s->capturing) s->capture_invalidated = true;
+  set_last_error(cudaErrorStreamCaptureUnsupported);
+  return true;
+}
+
+// The allocation holding p, or nullptr.
+const std::pair<const char* const, Allocation>* find_allocation(const void* p) {
+  auto& allocations = state().allocations;
+  const char* c = static_cast<const char*>(p);
+  auto it = allocations.upper_bound(c);
+  if (it == allocations.begin()) return nullptr;
+  --it;
+  if (c >= it->first + std::max<std::size_t>(it->second.bytes, 1)) return nullptr;
+  return &*it;
+}
+
+bool is_device(const void* p) {
+  const auto* a = find_allocation(p);
+  return a && a->second.kind == Memory::device;
+}
+
+void run_queue(CUstream_st* s, std::size_t count) {
+  while (count-- > 0 && !s->queue.empty()) {
+    Work w = std::move(s->queue.front());
+    s->queue.pop_front();
+    w.run();
+  }
+}
+
+void drain_all() {
+  for (CUstream_st* s : state().streams) run_queue(s, s->queue.size());
+}
+
+cudaError_t allocate(void** p, std::size_t bytes, Memory kind) {
+  if (!device_present()) return set_last_error(cudaErrorNoDevice);
+  if (!p) return set_last_error(cudaErrorInvalidValue);
+  if (refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
+  *p = nullptr;
+  if (bytes == 0) return cudaSuccess;
+  State& st = state();
+  if (kind == Memory::device && bytes > kDeviceBytes - st.device_bytes_in_use)
+    return set_last_error(cudaErrorMemoryAllocation);
+  void* memory = ::operator new(bytes, std::align_val_t(kAlignment), std::nothrow);
+  if (!memory) return set_last_error(cudaErrorMemoryAllocation);
+  // Contents start undefined: make them NaN (all bits set) so that reading them before writing shows.
+  std::memset(memory, 0xFF, bytes);
+  st.allocations.emplace(static_cast<const char*>(memory), Allocation{bytes, kind});
+  if (kind == Memory::device) st.device_bytes_in_use += bytes;
+  *p = memory;
+  return cudaSuccess;
+}
+
+cudaError_t release(void* p, Memory kind, const char* call) {
+  if (!p) return cudaSuccess;
+  if (refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
+  State& st = state();
+  auto it = st.allocations.find(static_cast<const char*>(p));
+  if (it == st.allocations.end() || it->second.kind != kind)
+    fail(std::string(call) + " of a pointer that is not the start of a live allocation of that kind");
+  drain_all();  // cudaFree waits for the device
+  if (kind == Memory::device) st.device_bytes_in_use -= it->second.bytes;
+  st.allocations.erase(it);
+  ::operator delete(p, std::align_val_t(kAlignment));
+  return cudaSuccess;
+}
+
+// Queues a copy after checking the kind of memory on each side; the ranges are checked when it runs.
+cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
+  if (bytes == 0) return cudaSuccess;
+  if (!dst || !src) return set_last_error(cudaErrorInvalidValue);
+  if (kind == cudaMemcpyDefault)
+    kind = is_device(src) ? (is_device(dst) ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost)
+                          : (is_device(dst) ? cudaMemcpyHostToDevice : cudaMemcpyHostToHost);
+  const bool src_device = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
+  const bool dst_device = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  if (is_device(src) != src_device || is_device(dst) != dst_device)
+    fail("cudaMemcpy of " + std::to_string(bytes) + " bytes: the pointers do not match the copy's direction");
+  enqueue(stream, "cudaMemcpy", [=] {
+    if (src_device) check_device_range(src, bytes, "cudaMemcpy source");
+    if (dst_device) check_device_range(dst, bytes, "cudaMemcpy destination");
+    std::memmove(dst, src, bytes);
+  });
+  return cudaSuccess;
+}
+
+}  // namespace
+
+void enqueue(cudaStream_t stream, std::string what, std::function<void()> work) {
+  CUstream_st* s = resolve(stream);
+  if (s->capturing) {
+    if (!s->capture_invalidated) s->captured.work.push_back({std::move(what), std::move(work)});
+    return;
+  }
+  s->queue.push_back({std::move(what), std::move(work)});
+}
+
+void drain(cudaStream_t stream) {
+  CUstream_st* s = resolve(stream);
+  run_queue(s, s->queue.size());
+}
+
+void check_device_range(const void* p, std::size_t bytes, const std::string& who) {
+  if (bytes == 0) return;
+  const auto* a = find_allocation(p);
+  if (!a || a->second.kind != Memory::device)
+    fail(who + ": " + std::to_string(bytes) + " bytes at " + std::to_string(reinterpret_cast<std::uintptr_t>(p)) +
+         " are not in device memory (a host pointer, or a freed buffer)");
+  const std::size_t offset = std::size_t(static_cast<const char*>(p) - a->first);
+  if (bytes > a->second.bytes - offset)
+    fail(who + ": " + std::to_string(bytes) + " bytes at offset " + std::to_string(offset) + " of a " +
+         std::to_string(a->second.bytes) + "-byte device allocation run " +
+         std::to_string(bytes - (a->second.bytes - offset)) + " bytes past its end");
+}
+
+void fail(const std::string& message) {
+  std::fprintf(stderr, "emulated GPU: %s\n", message.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+cudaError_t set_last_error(cudaError_t status) {
+  if (status != cudaSuccess) state().last_error = status;
+  return status;
+}
+
+}  // namespace sigmanet::gpu_emulator
+
+namespace emu = sigmanet::gpu_emulator;
+
+// ---- devices, versions, errors ----
+
+cudaError_t cudaGetDeviceCount(int* count) {
+  if (!count) return emu::set_last_error(cudaErrorInvalidValue);
+  *count = 0;
+  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  *count = 1;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDevice(int* device) {
+  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  *device = 0;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
+  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  if (!p || device != 0) return emu::set_last_error(cudaErrorInvalidDevice);
+  *p = cudaDeviceProp{};
+  std::snprintf(p->name, sizeof p->name, "CPU emulation of a CUDA GPU");
+  p->totalGlobalMem = emu::kDeviceBytes;
+  p->major = 9;
+  p->minor = 0;
+  p->warpSize = 32;
+  p->maxThreadsPerBlock = 1024;
+  p->multiProcessorCount = 1;
+  return cudaSuccess;
+}
+
+cudaError_t cudaDriverGetVersion(int* v) {
+  *v = emu::device_present() ? CUDART_VERSION : 0;
+  return cudaSuccess;
+}
+
+cudaError_t cudaRuntimeGetVersion(int* v) {
+  *v = CUDART_VERSION;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGetLastError() {
+  const cudaError_t e = emu::state().last_error;
+  emu::state().last_error = cudaSuccess;
+  return e;
+}
+
+cudaError_t cudaPeekAtLastError() { return emu::state().last_error; }
+
+const char* cudaGetErrorName(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "cudaSuccess";
+    case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+    case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+    case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+    case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
+    case cudaErrorIllegalState: return "cudaErrorIllegalState";
+    case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+    case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
+    case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
+    default: return "cudaErrorUnknown";
+  }
+}
+
+// The runtime's own wording for each.
+const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess: return "no error";
+    case cudaErrorInvalidValue: return "invalid argument";
+    case cudaErrorMemoryAllocation: return "out of memory";
+    case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorInvalidDevice: return "invalid device ordinal";
+    case cudaErrorInvalidResourceHandle: return "invalid resource handle";
+    case cudaErrorNotReady: return "device not ready";
+    case cudaErrorIllegalState: return "the operation cannot be performed in the present state";
+    case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
+    case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    default: return "unknown error";
+  }
+}
+
+// ---- memory ----
+
+cudaError_t cudaMalloc(void** p, size_t bytes) { return emu::allocate(p, bytes, emu::Memory::device); }
+cudaError_t cudaMallocHost(void** p, size_t bytes) { return emu::allocate(p, bytes, emu::Memory::pinned); }
+cudaError_t cudaFree(void* p) { return emu::release(p, emu::Memory::device, "cudaFree"); }
+cudaError_t cudaFreeHost(void* p) { return emu::release(p, emu::Memory::pinned, "cudaFreeHost"); }
+
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t stream) {
+  return emu::copy(dst, src, bytes, kind, stream);
+}
+
+// On the legacy default stream, which the non-blocking streams sigmanet creates do not wait for.
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind) {
+  if (emu::refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
+  const cudaError_t status = emu::copy(dst, src, bytes, kind, nullptr);
+  emu::drain(nullptr);
+  return status;
+}
+
+cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t stream) {
+  if (bytes == 0) return cudaSuccess;
+  if (!emu::is_device(p)) emu::fail("cudaMemsetAsync of " + std::to_string(bytes) + " bytes: not device memory");
+  emu::enqueue(stream, "cudaMemsetAsync", [=] {
+    emu::check_device_range(p, bytes, "cudaMemsetAsync");
+    std::memset(p, value, bytes);
+  });
+  return cudaSuccess;
+}
+
+// ---- streams and synchronisation ----
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned int) {
+  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  *s = new CUstream_st;
+  emu::state().streams.push_back(*s);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+  if (!s || s == &emu::state().legacy) return emu::set_last_error(cudaErrorInvalidResourceHandle);
+  emu::drain(s);  // work queued before the destroy still completes
+  auto& streams = emu::state().streams;
+  std::erase(streams, s);
+  delete s;
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamSynchronize(cudaStream_t s) {
+  if (emu::refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
+  emu::drain(s);
+  return cudaSuccess;
+}
+
+cudaError_t cudaDeviceSynchronize() {
+  if (emu::refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
+  emu::drain_all();
+  return cudaSuccess;
+}
+
+// ---- events ----
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned int flags) {
+  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  *e = new CUevent_st;
+  (*e)->flags = flags;
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e, cudaEventDefault); }
+
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+  if (!e) return emu::set_last_error(cudaErrorInvalidResourceHandle);
+  // Work still queued may record into it: let it run first.
+  if (e->recorded && !e->done && e->stream) emu::drain(e->stream);
+  delete e;
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t stream) {
+  if (!e) return emu::set_last_error(cudaErrorInvalidResourceHandle);
+  CUstream_st* s = emu::resolve(stream);
+  if (s->capturing) return emu::set_last_error(cudaErrorStreamCaptureUnsupported);  // sigmanet never does this
+  e->recorded = true;
+  e->done = false;
+  e->stream = s;
+  e->queries_pending = 0;
+  emu::enqueue(stream, "cudaEventRecord", [e] {
+    e->done = true;
+    e->when = std::chrono::steady_clock::now();
+  });
+  return cudaSuccess;
+}
+
+// Runs the event's stream up to and including the event.
+static void run_until(cudaEvent_t e) {
+  while (!e->done && !e->stream->queue.empty()) emu::run_queue(e->stream, 1);
+}
+
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
+  if (!e) return emu::set_last_error(cudaErrorInvalidResourceHandle);
+  if (emu::refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
+  run_until(e);
+  return cudaSuccess;
+}
+
+// The first query of a pending event says "not ready" (the GPU is behind); the next one finds the GPU has
+// caught up. Both answers occur on real hardware, so callers must handle both.
+cudaError_t cudaEventQuery(cudaEvent_t e) {
+  if (!e) return emu::set_last_error(cudaErrorInvalidResourceHandle);
+  if (!e->recorded || e->done) return cudaSuccess;
+  if (e->queries_pending++ == 0) return emu::set_last_error(cudaErrorNotReady);
+  run_until(e);
+  return cudaSuccess;
+}
+
+cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
+  if (!ms || !start || !end) return emu::set_last_error(cudaErrorInvalidResourceHandle);
+  if ((start->flags | end->flags) & cudaEventDisableTiming) return emu::set_last_error(cudaErrorInvalidResourceHandle);
+  if (!start->done || !end->done) return emu::set_last_error(cudaErrorNotReady);
+  *ms = std::chrono::duration<float, std::milli>(end->when - start->when).count();
+  return cudaSuccess;
+}
+
+// ---- graphs ----
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode) {
+  CUstream_st* s = emu::resolve(stream);
+  if (s == &emu::state().legacy) return emu::set_last_error(cudaErrorStreamCaptureUnsupported);
+  if (s->capturing) return emu::set_last_error(cudaErrorIllegalState);
+  s->capturing = true;
+  s->capture_invalidated = false;
+  s->captured.work.clear();
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
+  CUstream_st* s = emu::resolve(stream);
+  if (!s->capturing || !graph) return emu::set_last_error(cudaErrorIllegalState);
+  s->capturing = false;
+  *graph = nullptr;
+  if (s->capture_invalidated) return emu::set_last_error(cudaErrorStreamCaptureInvalidated);
+  *graph = new CUgraph_st{std::move(s->captured.work)};
+  s->captured.work.clear();
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
+  if (!exec || !graph) return emu::set_last_error(cudaErrorInvalidValue);
+  *exec = new CUgraphExec_st{graph->work};  // a snapshot: later changes to the graph do not reach it
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t exec, cudaStream_t stream) {
+  if (!exec) return emu::set_last_error(cudaErrorInvalidResourceHandle);
+  if (emu::resolve(stream)->capturing) return emu::set_last_error(cudaErrorStreamCaptureUnsupported);
+  for (const Work& w : exec->work) emu::enqueue(stream, w.what, w.run);
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph) {
+  delete graph;
+  return cudaSuccess;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t exec) {
+  delete exec;
+  return cudaSuccess;
+}

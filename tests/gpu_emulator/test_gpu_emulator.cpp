@@ -1,0 +1,204 @@
+// The emulator's own checks (built only with SIGMANET_GPU_EMULATOR): each rule that lets it catch a bug in
+// the CUDA backend's host code must itself be shown to fire, or the gpu tests passing on it would mean little.
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <vector>
+
+#include "cuda_resources.hpp"
+#include "kernels.hpp"
+#include "sigmanet/error.hpp"
+
+namespace sigmanet {
+namespace {
+
+using cuda::DeviceBuffer;
+
+std::vector<float> to_host(const DeviceBuffer<float>& d, cudaStream_t s) {
+  std::vector<float> h(d.size());
+  EXPECT_EQ(cudaMemcpyAsync(h.data(), d.get(), d.size() * sizeof(float), cudaMemcpyDeviceToHost, s), cudaSuccess);
+  EXPECT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+  return h;
+}
+
+void upload(DeviceBuffer<float>& d, const std::vector<float>& h, cudaStream_t s) {
+  ASSERT_EQ(cudaMemcpyAsync(d.get(), h.data(), h.size() * sizeof(float), cudaMemcpyHostToDevice, s), cudaSuccess);
+  ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
+}
+
+TEST(GpuEmulator, HasADeviceOnlyWhereTheEnvironmentAsksForIt) {
+  ASSERT_STREQ(std::getenv("SIGMANET_EMULATE_GPU"), "1") << "ctest sets it for this suite";
+  int count = 0;
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
+  EXPECT_EQ(count, 1);
+  unsetenv("SIGMANET_EMULATE_GPU");
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorNoDevice);
+  EXPECT_EQ(count, 0);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorNoDevice);
+  EXPECT_EQ(cudaGetLastError(), cudaSuccess);  // reading it clears it
+  setenv("SIGMANET_EMULATE_GPU", "1", 1);
+}
+
+TEST(GpuEmulator, NewDeviceMemoryReadsAsNaN) {
+  cuda::Stream s;
+  DeviceBuffer<float> d(5);
+  for (float x : to_host(d, s.get())) EXPECT_TRUE(std::isnan(x));
+}
+
+TEST(GpuEmulator, QueuedWorkRunsOnlyWhenTheHostSynchronises) {
+  cuda::Stream s;
+  DeviceBuffer<float> d(4);
+  upload(d, {1, 2, 3, 4}, s.get());
+  std::vector<float> host(4, -1.0f);
+  ASSERT_EQ(cudaMemsetAsync(d.get(), 0, 4 * sizeof(float), s.get()), cudaSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(host.data(), d.get(), 16, cudaMemcpyDeviceToHost, s.get()), cudaSuccess);
+  EXPECT_EQ(host, std::vector<float>(4, -1.0f)) << "a copy read before synchronising must look stale";
+  s.synchronize();
+  EXPECT_EQ(host, std::vector<float>(4, 0.0f));
+}
+
+TEST(GpuEmulator, APendingEventIsFirstNotReadyThenDone) {
+  cuda::Stream s;
+  cuda::Event e;
+  DeviceBuffer<float> d(1);
+  ASSERT_EQ(cudaMemsetAsync(d.get(), 0, sizeof(float), s.get()), cudaSuccess);
+  ASSERT_EQ(cudaEventRecord(e.get(), s.get()), cudaSuccess);
+  EXPECT_EQ(cudaEventQuery(e.get()), cudaErrorNotReady);
+  EXPECT_EQ(cudaEventQuery(e.get()), cudaSuccess);
+  (void)cudaGetLastError();
+}
+
+TEST(GpuEmulator, CaptureRefusesSynchronisationAndAllocation) {
+  cuda::Stream s;
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(s.get(), cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  EXPECT_EQ(cudaStreamSynchronize(s.get()), cudaErrorStreamCaptureUnsupported);
+  EXPECT_EQ(cudaStreamEndCapture(s.get(), &graph), cudaErrorStreamCaptureInvalidated);
+  EXPECT_EQ(graph, nullptr);
+
+  ASSERT_EQ(cudaStreamBeginCapture(s.get(), cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  void* p = nullptr;
+  EXPECT_EQ(cudaMalloc(&p, 16), cudaErrorStreamCaptureUnsupported);
+  EXPECT_EQ(cudaStreamEndCapture(s.get(), &graph), cudaErrorStreamCaptureInvalidated);
+  (void)cudaGetLastError();
+}
+
+TEST(GpuEmulator, AGraphReplaysItsWorkReadingTheDeviceEachTime) {
+  cuda::Stream s;
+  DeviceBuffer<unsigned> counter(1);
+  ASSERT_EQ(cudaMemsetAsync(counter.get(), 0, sizeof(unsigned), s.get()), cudaSuccess);
+  cudaGraph_t graph = nullptr;
+  ASSERT_EQ(cudaStreamBeginCapture(s.get(), cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  kernels::advance_counter(counter.get(), s.get());
+  ASSERT_EQ(cudaStreamEndCapture(s.get(), &graph), cudaSuccess);
+  s.synchronize();
+  unsigned value = 99;
+  ASSERT_EQ(cudaMemcpy(&value, counter.get(), sizeof value, cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(value, 0u) << "capturing records work, it does not run it";
+  cuda::GraphExec exec(graph);
+  for (int i = 0; i < 3; ++i) exec.launch(s.get());
+  s.synchronize();
+  ASSERT_EQ(cudaMemcpy(&value, counter.get(), sizeof value, cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(value, 3u);
+}
+
+TEST(GpuEmulator, SgemmChecksItsArgumentsAsCublasDocuments) {
+  cuda::CublasHandle h;
+  DeviceBuffer<float> a(6), b(6), c(4);
+  const float one = 1.0f, zero = 0.0f;
+  // 2x3 . 3x2: lda must be at least 2 (rows of A), ldb at least 3, ldc at least 2.
+  EXPECT_EQ(cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &one, a.get(), 1, b.get(), 3, &zero, c.get(), 2),
+            CUBLAS_STATUS_INVALID_VALUE);
+  EXPECT_EQ(cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &one, a.get(), 2, b.get(), 2, &zero, c.get(), 2),
+            CUBLAS_STATUS_INVALID_VALUE);
+  EXPECT_EQ(cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &one, a.get(), 2, b.get(), 3, &zero, c.get(), 1),
+            CUBLAS_STATUS_INVALID_VALUE);
+  EXPECT_EQ(cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &one, a.get(), 2, b.get(), 3, &zero, c.get(), 2),
+            CUBLAS_STATUS_SUCCESS);
+}
+
+TEST(GpuEmulator, SgemmIsColumnMajorAndIgnoresCWhenBetaIsZero) {
+  cuda::Stream s;
+  cuda::CublasHandle h;
+  ASSERT_EQ(cublasSetStream(h.get(), s.get()), CUBLAS_STATUS_SUCCESS);
+  DeviceBuffer<float> a(6), b(6), c(4);
+  upload(a, {1, 2, 3, 4, 5, 6}, s.get());  // 2x3, columns (1,2) (3,4) (5,6)
+  upload(b, {1, 0, 1, 0, 1, 0}, s.get());  // 3x2, columns (1,0,1) (0,1,0)
+  const float one = 1.0f, zero = 0.0f;
+  // c starts as NaN; beta = 0 must not read it.
+  ASSERT_EQ(cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 3, &one, a.get(), 2, b.get(), 3, &zero, c.get(), 2),
+            CUBLAS_STATUS_SUCCESS);
+  EXPECT_EQ(to_host(c, s.get()), (std::vector<float>{6, 8, 3, 4}));
+}
+
+TEST(GpuEmulator, Tf32MathRoundsTheInputsAndDefaultMathDoesNot) {
+  cuda::Stream s;
+  cuda::CublasHandle h;
+  ASSERT_EQ(cublasSetStream(h.get(), s.get()), CUBLAS_STATUS_SUCCESS);
+  DeviceBuffer<float> a(1), b(1), c(1);
+  const float x = 1.0f + std::ldexp(1.0f, -20);  // needs more than TF32's 10 mantissa bits
+  upload(a, {x}, s.get());
+  upload(b, {1.0f}, s.get());
+  const float one = 1.0f, zero = 0.0f;
+  auto product = [&] {
+    EXPECT_EQ(cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, a.get(), 1, b.get(), 1, &zero, c.get(), 1),
+              CUBLAS_STATUS_SUCCESS);
+    return to_host(c, s.get())[0];
+  };
+  EXPECT_EQ(product(), x);
+  ASSERT_EQ(cublasSetMathMode(h.get(), CUBLAS_TF32_TENSOR_OP_MATH), CUBLAS_STATUS_SUCCESS);
+  EXPECT_EQ(product(), 1.0f);
+}
+
+// What each death test runs, in a function of its own (the macro's argument must not contain bare commas).
+void hidden_delta_past_the_end() {
+  cuda::Stream s;
+  DeviceBuffer<float> delta(10), a(10);
+  kernels::hidden_delta(delta.get(), a.get(), 11, 1, s.get());  // 11 values in 10-float buffers
+  s.synchronize();
+}
+
+void hidden_delta_on_host_memory() {
+  cuda::Stream s;
+  std::vector<float> host(10);
+  DeviceBuffer<float> a(10);
+  kernels::hidden_delta(host.data(), a.get(), 10, 1, s.get());
+  s.synchronize();
+}
+
+void graph_outliving_its_buffer() {
+  cuda::Stream s;
+  cuda::GraphExec exec;
+  {
+    DeviceBuffer<unsigned> counter(1);
+    cudaGraph_t graph = nullptr;
+    (void)cudaStreamBeginCapture(s.get(), cudaStreamCaptureModeThreadLocal);
+    kernels::advance_counter(counter.get(), s.get());
+    (void)cudaStreamEndCapture(s.get(), &graph);
+    exec = cuda::GraphExec(graph);
+  }
+  exec.launch(s.get());
+  s.synchronize();
+}
+
+TEST(GpuEmulatorDeathTest, AKernelReachingPastItsBufferStopsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(hidden_delta_past_the_end(),
+               "hidden_delta_kernel delta: 44 bytes at offset 0 of a 40-byte device allocation run 4 bytes past its end");
+}
+
+TEST(GpuEmulatorDeathTest, AKernelGivenHostMemoryStopsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(hidden_delta_on_host_memory(), "hidden_delta_kernel delta: 40 bytes at .* are not in device memory");
+}
+
+TEST(GpuEmulatorDeathTest, WorkOnAFreedBufferStopsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(graph_outliving_its_buffer(), "advance_counter_kernel counter: 4 bytes at .* are not in device memory");
+}
+
+}  // namespace
+}  // namespace sigmanet
