@@ -165,8 +165,8 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
   return r;
 }
 
-Dataset synthetic_dataset(const std::string& name, std::size_t count, std::size_t rows, std::size_t cols,
-                          std::uint64_t seed) {
+Dataset random_dataset(const std::string& name, std::size_t count, std::size_t rows, std::size_t cols,
+                       std::uint64_t seed) {
   Rng rng(seed);
   Dataset d;
   d.name = name;

@@ -135,10 +135,10 @@ TEST(BenchGrid, EmptySetsAreInputErrors) {
   EXPECT_THROW(bench_grid(o), InputError);
 }
 
-TEST(SyntheticDataset, HasMnistShapeAndIsSeeded) {
-  const Dataset a = synthetic_dataset("s", 101, 28, 28, 5);
-  const Dataset b = synthetic_dataset("s", 101, 28, 28, 5);
-  const Dataset c = synthetic_dataset("s", 101, 28, 28, 6);
+TEST(RandomDataset, HasMnistShapeAndIsSeeded) {
+  const Dataset a = random_dataset("s", 101, 28, 28, 5);
+  const Dataset b = random_dataset("s", 101, 28, 28, 5);
+  const Dataset c = random_dataset("s", 101, 28, 28, 6);
   EXPECT_EQ(a.size(), 101u);
   EXPECT_EQ(a.features(), 784u);
   EXPECT_EQ(a.pixels.size(), 101u * 784u);
@@ -153,8 +153,8 @@ TEST(SyntheticDataset, HasMnistShapeAndIsSeeded) {
 }
 
 TEST(RunBenchCase, MeasuresEveryRepetitionAndTrains) {
-  const Dataset train = synthetic_dataset("train", 300, 28, 28, 1);
-  const Dataset test = synthetic_dataset("test", 50, 28, 28, 2);
+  const Dataset train = random_dataset("train", 300, 28, 28, 1);
+  const Dataset test = random_dataset("test", 50, 28, 28, 2);
   const BenchCase c{{784, 7, 10}, 10, kCpuFloat, 200, 50};
   BenchSettings s;
   s.repetitions = 3;
@@ -178,8 +178,8 @@ TEST(RunBenchCase, MeasuresEveryRepetitionAndTrains) {
 }
 
 TEST(RunBenchCase, RejectsBadSettingsAndCases) {
-  const Dataset train = synthetic_dataset("train", 100, 28, 28, 1);
-  const Dataset test = synthetic_dataset("test", 10, 28, 28, 2);
+  const Dataset train = random_dataset("train", 100, 28, 28, 1);
+  const Dataset test = random_dataset("test", 10, 28, 28, 2);
   BenchSettings s;
   s.repetitions = 0;
   EXPECT_THROW(run_bench_case({{784, 5, 10}, 10, kCpuFloat, 100, 10}, train, test, s), InputError);
@@ -191,8 +191,8 @@ TEST(RunBenchCase, RejectsBadSettingsAndCases) {
 }
 
 TEST(RunBenchCase, DivergenceIsAnErrorNotATiming) {
-  const Dataset train = synthetic_dataset("train", 100, 28, 28, 1);
-  const Dataset test = synthetic_dataset("test", 10, 28, 28, 2);
+  const Dataset train = random_dataset("train", 100, 28, 28, 1);
+  const Dataset test = random_dataset("test", 10, 28, 28, 2);
   BenchSettings s;
   s.repetitions = 1;
   s.eta = std::numeric_limits<double>::infinity();  // the first update makes the weights infinite

@@ -166,8 +166,8 @@ int run_bench(const BenchOptions& o) {
   Mnist data;
   std::string source;
   if (o.synthetic) {
-    data.train = synthetic_dataset("synthetic train", 50000, 28, 28, o.settings.seed);
-    data.test = synthetic_dataset("synthetic test", 10000, 28, 28, o.settings.seed + 1);
+    data.train = random_dataset("synthetic train", 50000, 28, 28, o.settings.seed);
+    data.test = random_dataset("synthetic test", 10000, 28, 28, o.settings.seed + 1);
     source = "synthetic";
   } else {
     const std::filesystem::path dir = resolve_data_dir(o.data);

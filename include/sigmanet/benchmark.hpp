@@ -90,8 +90,8 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
 
 // Random pixels and labels from a seeded generator, shaped like an MNIST set: for running the benchmark
 // without the data files (it measures speed only; nothing learns from it).
-Dataset synthetic_dataset(const std::string& name, std::size_t count, std::size_t rows, std::size_t cols,
-                          std::uint64_t seed);
+Dataset random_dataset(const std::string& name, std::size_t count, std::size_t rows, std::size_t cols,
+                       std::uint64_t seed);
 
 // What the numbers were measured on.
 struct MachineInfo {
