@@ -141,6 +141,7 @@ class CudaBackend final : public Backend {
     require_parameters();
     check_input_width(*train_);
     nonfinite_batch_.reset();
+    poll_pending_ = false;  // a poll left by a call that threw reads an earlier run's flag
     if (order.empty()) return 0;
     for (std::uint32_t index : order)
       if (index >= train_data_.records) throw Error("CudaBackend::train: order holds an index past the data");

@@ -3,7 +3,8 @@
 #   1. the default build (CUDA when nvcc is present, for every default GPU architecture) and all its tests
 #      (GPU tests skip, saying why, where no GPU is usable);
 #   2. a CPU-only build (-DSIGMANET_CUDA=OFF) and its tests;
-#   3. the library and CPU tests under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. every test under AddressSanitizer + UndefinedBehaviorSanitizer, the gpu ones on the CPU emulation of
+#      CUDA (tests/gpu_emulator) where the toolkit's headers are installed;
 #   4. each libFuzzer target for SIGMANET_FUZZ_SECONDS (default 60).
 # Stops at the first failure, with a non-zero exit.
 set -euo pipefail
@@ -37,10 +38,13 @@ step "1/4 default build (CUDA if available) and tests"
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-test -j"$jobs"
 run_ctest --test-dir build-test -j"$jobs" --output-on-failure
-# ctest shows a skip without its reason: say once why the GPU tests did not run.
-gpu_skips=$(ctest --test-dir build-test -L gpu -N 2>/dev/null | sed -n 's/^Total Tests: //p')
+# ctest shows a skip without its reason: say once why the GPU tests did not run, and where they do.
+gpu_total=$(ctest --test-dir build-test -L gpu -N 2>/dev/null | sed -n 's/^Total Tests: //p')
 reason=$(ctest --test-dir build-test -L gpu -V 2>&1 | grep -A1 -m1 ': Skipped$' | tail -1 | sed 's/^[0-9]*: //' || true)
-[ -z "$reason" ] || echo "GPU tests (${gpu_skips:-?}) skipped: $reason"
+if [ -n "$reason" ]; then
+  gpu_skips=$(ctest --test-dir build-test -L gpu 2>&1 | grep -c '\*\*\*Skipped' || true)
+  echo "GPU tests: ${gpu_skips} of ${gpu_total:-?} skipped ($reason); step 3 runs them on the CPU emulation of CUDA"
+fi
 
 step "2/4 CPU-only build and tests"
 cmake -S . -B build-test-cpu -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSIGMANET_BENCHMARKS=OFF >/dev/null

@@ -125,6 +125,29 @@ TEST(GpuBackend, GraphReplayComputesWhatEagerLaunchesCompute) {
   }
 }
 
+TEST(GpuBackend, TheGraphFollowsTheOrderAndTheDataWhenTheyMove) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  // The captured graph holds buffer addresses: a longer order or a new training set reallocates them, and a
+  // graph still pointing at the old ones would train on freed memory. Graphs on and off must agree throughout.
+  const Dataset other = synthetic_dataset("other", 700, 28, 28, 8);
+  Rng rng(6);
+  const Parameters start = init_parameters({784, 17, 10}, Init::standard, rng);
+  const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
+  const std::vector<std::uint32_t> other_order = rng.permutation(other.size());
+  CudaOptions eager;
+  eager.graphs = false;
+  auto with_graph = make_cuda_backend(Precision::f32), without = make_cuda_backend(Precision::f32, eager);
+  for (Backend* b : {with_graph.get(), without.get()}) {
+    b->set_parameters(start);
+    b->set_training_data(synthetic_train());
+    b->train(std::span<const std::uint32_t>(order.data(), 100), 10, 3.0, {});
+    b->train(order, 10, 3.0, {});  // a longer order: a new order buffer
+    b->set_training_data(other);    // new pixels and labels on the device
+    b->train(other_order, 10, 3.0, {});
+  }
+  EXPECT_LE(relative_difference(with_graph->parameters(), without->parameters()), 1e-6);
+}
+
 TEST(GpuBackend, PartialLastBatchUsesItsOwnSizeAsTheCpuDoes) {
   SIGMANET_SKIP_WITHOUT_GPU();
   // 25 samples at batch 10: batches of 10, 10 and 5 (the last one eager, the middle one from the graph).

@@ -48,7 +48,8 @@ class Backend {
 
   // SGD over order, batch samples at a time (the last batch may be smaller; its update uses its own
   // size): for each batch, w <- w - (eta/m) * sum of the per-sample gradients of the quadratic cost.
-  // Returns the number of samples trained (less than order.size() only when after_batch said stop).
+  // Returns the number of samples trained: less than order.size() only when after_batch said stop or a
+  // batch's outputs were NaN or Inf (then nonfinite_batch() says which; a GPU may stop a few batches later).
   virtual std::size_t train(std::span<const std::uint32_t> order, std::size_t batch, double eta,
                             const AfterBatch& after_batch) = 0;
 

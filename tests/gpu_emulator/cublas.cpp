@@ -61,6 +61,7 @@ cublasStatus_t cublasCreate_v2(cublasHandle_t* handle) {
   int devices = 0;
   if (!handle) return CUBLAS_STATUS_INVALID_VALUE;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) return CUBLAS_STATUS_NOT_INITIALIZED;
+  if (emu::refused_during_capture()) return CUBLAS_STATUS_ALLOC_FAILED;  // it allocates
   *handle = new cublasContext;
   return CUBLAS_STATUS_SUCCESS;
 }
@@ -142,7 +143,16 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, c
   if (handle->pointer_mode != CUBLAS_POINTER_MODE_HOST) return CUBLAS_STATUS_NOT_SUPPORTED;  // never used here
   const float al = *alpha, be = *beta;  // host pointer mode: read at the call, as cuBLAS does
   const bool tf32 = (handle->math & 0xF) == CUBLAS_TF32_TENSOR_OP_MATH;
+  // Without a workspace of its own a captured SGEMM would take one from cuBLAS's pool; sigmanet sets one so
+  // that nothing allocates during capture (cublasSetStream drops it, so it must be set after that).
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(handle->stream, &capture) == cudaSuccess && capture == cudaStreamCaptureStatusActive &&
+      !handle->workspace)
+    emu::fail("cublasSgemm captured into a graph with no workspace set on its handle (set it after cublasSetStream)");
+  const void* workspace = handle->workspace;
+  const std::size_t workspace_bytes = handle->workspace_bytes;
   emu::enqueue(handle->stream, "cublasSgemm", [=] {
+    if (workspace) emu::check_device_range(workspace, workspace_bytes, "cublasSgemm workspace");
     const std::size_t a_bytes = span_bytes(ta ? k : m, ta ? m : k, lda);
     const std::size_t b_bytes = span_bytes(tb ? n : k, tb ? k : n, ldb);
     if (k > 0 && al != 0.0f) {

@@ -7,14 +7,19 @@
 // SIGMANET_EMULATE_GPU=1 is in the environment; without it the emulator reports no device, so the build
 // behaves as on a machine without a GPU. Device name: "CPU emulation of a CUDA GPU".
 //
-// What it proves: the host code's calls are legal and in order. Every device access is checked against the
-// allocation it falls in (device pointers only; a host pointer, a freed buffer or one byte past the end stops
-// the process with a message); work is queued per stream and runs only when the host synchronises, so a
-// missing synchronisation shows as stale data; a new allocation is filled with NaN bytes; graph capture
-// refuses the calls real CUDA refuses (allocation, synchronisation); SGEMM checks its arguments as cuBLAS
-// documents them and rounds to TF32 when that math mode is set.
+// What it proves: the host code's calls are legal and in order.
+// - Every device access by emulated work is checked against the allocation it falls in: a host pointer, a
+//   freed buffer (freed addresses are never reused) or one byte past the end stops the process with a message.
+// - The host cannot touch device memory: it is mapped inaccessible except while device work runs.
+// - Work is queued per stream and runs only when the host synchronises, so a missing synchronisation shows
+//   as stale data (copies to pageable memory too, which is stricter than CUDA).
+// - New memory is poisoned (NaN as float or double; neither 0 nor all ones as an integer).
+// - An event is first "not ready"; capture refuses synchronisation, allocation and event queries.
+// - SGEMM checks its arguments as cuBLAS documents them, uses the workspace set on the handle (which must
+//   be set when it is captured, sigmanet's rule) and rounds to TF32 when that math mode is set.
 // What it cannot prove: anything about the real kernels in kernels/*.cu (it computes their documented
-// contracts in plain C++), their speed, or GPU rounding. Only a GPU run (bench/gpu_check.sh) shows those.
+// contracts in plain C++), their speed, or GPU rounding; nor races that need the device to run early (it
+// always runs device work as late as possible). Only a GPU run (bench/gpu_check.sh) shows those.
 //
 // One host thread at a time.
 #include <cuda_runtime.h>
@@ -38,6 +43,10 @@ void check_device_range(const void* p, std::size_t bytes, const std::string& who
 // Prints "emulated GPU: <message>" and aborts: what a real GPU would report as an illegal address or a
 // corrupted context, made impossible to miss.
 [[noreturn]] void fail(const std::string& message);
+
+// True, after invalidating every capture in progress and recording the error, when a stream is being
+// captured: CUDA refuses calls that synchronise or allocate then (global and thread-local capture modes).
+bool refused_during_capture();
 
 // Records an error for cudaGetLastError, as a failed runtime call does.
 cudaError_t set_last_error(cudaError_t status);

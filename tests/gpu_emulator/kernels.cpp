@@ -192,13 +192,18 @@ EvaluationSums sum_evaluation(const unsigned* correct, const double* cost, std::
   EvaluationSums sums;
   if (count == 0) return sums;
   require(correct && cost, "sum_evaluation", "null pointer");
-  emu::drain(stream);  // Thrust's reductions wait for the stream
-  check(correct, count, "sum_evaluation", "correct");
-  check(cost, count, "sum_evaluation", "cost");
-  for (std::size_t s = 0; s < count; ++s) {
-    sums.correct += correct[s];
-    sums.cost += cost[s];
-  }
+  emu::enqueue(stream, "thrust::reduce", [=, &sums] {
+    check(correct, count, "thrust::reduce", "correct");
+    check(cost, count, "thrust::reduce", "cost");
+    for (std::size_t s = 0; s < count; ++s) {
+      sums.correct += correct[s];
+      sums.cost += cost[s];
+    }
+  });
+  // Thrust waits for its reductions, and reports a failure as an exception.
+  const cudaError_t status = cudaStreamSynchronize(stream);
+  if (status != cudaSuccess)
+    throw Error(std::string("kernels::sum_evaluation: Thrust reduction failed: ") + cudaGetErrorString(status));
   return sums;
 }
 

@@ -1,13 +1,20 @@
 // The CUDA runtime calls sigmanet makes, on the CPU (see emulator.hpp for what this does and does not prove).
-// Device memory is host memory in a registry of live allocations; a stream is a queue of closures run when the
-// host synchronises; a graph is the list of closures captured from a stream.
+// Device memory is mapped pages in a registry of allocations, unreadable by the host except while device work
+// runs, and never mapped again once freed; a stream is a queue of closures run when the host synchronises; a
+// graph is the list of closures captured from a stream.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <map>
-#include <new>
+#include <memory>
 #include <vector>
 
 #include "emulator.hpp"
@@ -34,12 +41,17 @@ struct CUstream_st {
   bool capture_invalidated = false;
   CUgraph_st captured;
 };
+// One cudaEventRecord: the queued work that completes it holds it too, so re-recording or destroying the
+// event never touches a record still in a queue.
+struct EventRecord {
+  bool done = false;
+  std::chrono::steady_clock::time_point when;
+};
 struct CUevent_st {
   unsigned flags = 0;
-  bool recorded = false, done = false;
-  CUstream_st* stream = nullptr;
+  std::shared_ptr<EventRecord> last;  // null until recorded
+  CUstream_st* stream = nullptr;      // where `last` was queued
   std::size_t queries_pending = 0;
-  std::chrono::steady_clock::time_point when;
 };
 
 namespace sigmanet::gpu_emulator {
@@ -48,18 +60,21 @@ namespace {
 constexpr std::size_t kDeviceBytes = std::size_t(8) << 30;  // what the emulated device claims to have
 constexpr std::size_t kAlignment = 256;                      // cudaMalloc's guarantee
 
-enum class Memory { device, pinned };
+enum class Memory { device, pinned, freed };
 struct Allocation {
   std::size_t bytes;
   Memory kind;
+  char* map_base;  // the mapping that holds it: pages ending in one inaccessible guard page
+  std::size_t map_bytes;
 };
 
 struct State {
-  std::map<const char*, Allocation> allocations;  // by base address
+  std::map<const char*, Allocation> allocations;  // by base address; freed ones stay, their pages unmapped
   std::size_t device_bytes_in_use = 0;
   CUstream_st legacy;  // the default stream (nullptr, cudaStreamLegacy, cudaStreamPerThread)
   std::vector<CUstream_st*> streams{&legacy};
   cudaError_t last_error = cudaSuccess;
+  int device_work_depth = 0;  // > 0 while queued work runs: device memory is readable then
 };
 
 State& state() {
@@ -83,8 +98,8 @@ bool any_capture() {
   return false;
 }
 
-// Real CUDA refuses calls that would synchronise or allocate while a stream is being captured in global or
-// thread-local mode, and the capture is then invalid.
+}  // namespace
+
 bool refused_during_capture() {
   if (!any_capture()) return false;
   for (CUstream_st* s : state().streams)
@@ -92,6 +107,8 @@ bool refused_during_capture() {
   set_last_error(cudaErrorStreamCaptureUnsupported);
   return true;
 }
+
+namespace {
 
 // The allocation holding p, or nullptr.
 const std::pair<const char* const, Allocation>* find_allocation(const void* p) {
@@ -109,12 +126,72 @@ bool is_device(const void* p) {
   return a && a->second.kind == Memory::device;
 }
 
-void run_queue(CUstream_st* s, std::size_t count) {
-  while (count-- > 0 && !s->queue.empty()) {
+std::size_t page_size() {
+  static const std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+// Device memory is readable only by device work: a host access between synchronisations faults.
+void set_device_pages(int protection) {
+  for (auto& [base, a] : state().allocations)
+    if (a.kind == Memory::device && mprotect(a.map_base, a.map_bytes - page_size(), protection) != 0)
+      fail("mprotect failed");
+}
+
+// While one exists, device work may run: device memory is readable and writable.
+class DeviceWorkScope {
+ public:
+  DeviceWorkScope() {
+    if (state().device_work_depth++ == 0) set_device_pages(PROT_READ | PROT_WRITE);
+  }
+  ~DeviceWorkScope() {
+    if (--state().device_work_depth == 0) set_device_pages(PROT_NONE);
+  }
+  DeviceWorkScope(const DeviceWorkScope&) = delete;
+  DeviceWorkScope& operator=(const DeviceWorkScope&) = delete;
+};
+
+// Runs the first `count` items of the queue, or until `until` says stop.
+void run_queue(CUstream_st* s, std::size_t count, const std::function<bool()>& until = {}) {
+  if (count == 0 || s->queue.empty()) return;
+  DeviceWorkScope scope;
+  while (count-- > 0 && !s->queue.empty() && !(until && until())) {
     Work w = std::move(s->queue.front());
     s->queue.pop_front();
     w.run();
   }
+}
+
+// A host access to device memory lands here: say what it touched, then die as the access would on a GPU.
+void on_segv(int, siginfo_t* info, void*) {
+  const auto* a = find_allocation(info->si_addr);
+  if (a) {
+    const char* what = a->second.kind == Memory::freed ? "a freed device buffer" : "device memory";
+    std::fprintf(stderr,
+                 "emulated GPU: the host touched %s directly (byte %zu of a %zu-byte allocation): device memory "
+                 "is reached through cudaMemcpy or kernels\n",
+                 what, std::size_t(static_cast<const char*>(info->si_addr) - a->first), a->second.bytes);
+    std::abort();
+  }
+  std::signal(SIGSEGV, SIG_DFL);  // not ours: fault again, the ordinary way
+}
+
+void install_segv_handler() {
+  static const bool installed = [] {
+    struct sigaction action {};
+    action.sa_sigaction = on_segv;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    return sigaction(SIGSEGV, &action, nullptr) == 0;
+  }();
+  (void)installed;
+}
+
+// Undefined contents, made visible: NaN as a float or a double, 4290829997 as an unsigned (not 0, not all
+// ones, which code might mistake for a cleared counter or flag), 173 as a byte (not a digit label).
+void poison(char* p, std::size_t bytes) {
+  constexpr std::uint32_t kPattern = 0xFFC0DEADu;
+  for (std::size_t i = 0; i < bytes; ++i) p[i] = char(kPattern >> (8 * (i % 4)));
 }
 
 void drain_all() {
@@ -130,12 +207,23 @@ cudaError_t allocate(void** p, std::size_t bytes, Memory kind) {
   State& st = state();
   if (kind == Memory::device && bytes > kDeviceBytes - st.device_bytes_in_use)
     return set_last_error(cudaErrorMemoryAllocation);
-  void* memory = ::operator new(bytes, std::align_val_t(kAlignment), std::nothrow);
-  if (!memory) return set_last_error(cudaErrorMemoryAllocation);
-  // Contents start undefined: make them NaN (all bits set) so that reading them before writing shows.
-  std::memset(memory, 0xFF, bytes);
-  st.allocations.emplace(static_cast<const char*>(memory), Allocation{bytes, kind});
-  if (kind == Memory::device) st.device_bytes_in_use += bytes;
+  // The buffer ends within kAlignment bytes of a guard page, so running off its end faults even where no
+  // range check looks.
+  const std::size_t page = page_size(), rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  const std::size_t data_pages = (rounded + page - 1) / page * page;
+  void* mapped = mmap(nullptr, data_pages + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                      -1, 0);
+  if (mapped == MAP_FAILED) return set_last_error(cudaErrorMemoryAllocation);
+  char* base = static_cast<char*>(mapped);
+  char* memory = base + (data_pages - rounded);
+  if (mprotect(base + data_pages, page, PROT_NONE) != 0) fail("mprotect failed");
+  poison(memory, bytes);
+  if (kind == Memory::device) {
+    install_segv_handler();
+    if (st.device_work_depth == 0 && mprotect(base, data_pages, PROT_NONE) != 0) fail("mprotect failed");
+    st.device_bytes_in_use += bytes;
+  }
+  st.allocations[memory] = Allocation{bytes, kind, base, data_pages + page};
   *p = memory;
   return cudaSuccess;
 }
@@ -148,9 +236,14 @@ cudaError_t release(void* p, Memory kind, const char* call) {
   if (it == st.allocations.end() || it->second.kind != kind)
     fail(std::string(call) + " of a pointer that is not the start of a live allocation of that kind");
   drain_all();  // cudaFree waits for the device
-  if (kind == Memory::device) st.device_bytes_in_use -= it->second.bytes;
-  st.allocations.erase(it);
-  ::operator delete(p, std::align_val_t(kAlignment));
+  Allocation& a = it->second;
+  if (kind == Memory::device) st.device_bytes_in_use -= a.bytes;
+  // Give the pages back but keep the addresses, so no later allocation can take them: work that outlives
+  // its buffer then finds a freed buffer, not somebody else's.
+  if (mmap(a.map_base, a.map_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) ==
+      MAP_FAILED)
+    fail("mmap failed");
+  a.kind = Memory::freed;
   return cudaSuccess;
 }
 
@@ -192,9 +285,12 @@ void drain(cudaStream_t stream) {
 void check_device_range(const void* p, std::size_t bytes, const std::string& who) {
   if (bytes == 0) return;
   const auto* a = find_allocation(p);
+  if (a && a->second.kind == Memory::freed)
+    fail(who + ": " + std::to_string(bytes) + " bytes at " + std::to_string(reinterpret_cast<std::uintptr_t>(p)) +
+         " are in a freed device buffer");
   if (!a || a->second.kind != Memory::device)
     fail(who + ": " + std::to_string(bytes) + " bytes at " + std::to_string(reinterpret_cast<std::uintptr_t>(p)) +
-         " are not in device memory (a host pointer, or a freed buffer)");
+         " are not in device memory (a host pointer?)");
   const std::size_t offset = std::size_t(static_cast<const char*>(p) - a->first);
   if (bytes > a->second.bytes - offset)
     fail(who + ": " + std::to_string(bytes) + " bytes at offset " + std::to_string(offset) + " of a " +
@@ -371,9 +467,7 @@ cudaError_t cudaEventCreate(cudaEvent_t* e) { return cudaEventCreateWithFlags(e,
 
 cudaError_t cudaEventDestroy(cudaEvent_t e) {
   if (!e) return emu::set_last_error(cudaErrorInvalidResourceHandle);
-  // Work still queued may record into it: let it run first.
-  if (e->recorded && !e->done && e->stream) emu::drain(e->stream);
-  delete e;
+  delete e;  // records still queued hold their own state
   return cudaSuccess;
 }
 
@@ -381,20 +475,22 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t stream) {
   if (!e) return emu::set_last_error(cudaErrorInvalidResourceHandle);
   CUstream_st* s = emu::resolve(stream);
   if (s->capturing) return emu::set_last_error(cudaErrorStreamCaptureUnsupported);  // sigmanet never does this
-  e->recorded = true;
-  e->done = false;
+  auto record = std::make_shared<EventRecord>();
+  e->last = record;
   e->stream = s;
   e->queries_pending = 0;
-  emu::enqueue(stream, "cudaEventRecord", [e] {
-    e->done = true;
-    e->when = std::chrono::steady_clock::now();
+  emu::enqueue(stream, "cudaEventRecord", [record] {
+    record->done = true;
+    record->when = std::chrono::steady_clock::now();
   });
   return cudaSuccess;
 }
 
-// Runs the event's stream up to and including the event.
+// Runs the stream the event was last recorded on up to and including that record.
 static void run_until(cudaEvent_t e) {
-  while (!e->done && !e->stream->queue.empty()) emu::run_queue(e->stream, 1);
+  if (!e->last || e->last->done) return;
+  const std::shared_ptr<EventRecord> record = e->last;
+  emu::run_queue(e->stream, e->stream->queue.size(), [&] { return record->done; });
 }
 
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
@@ -408,17 +504,18 @@ cudaError_t cudaEventSynchronize(cudaEvent_t e) {
 // caught up. Both answers occur on real hardware, so callers must handle both.
 cudaError_t cudaEventQuery(cudaEvent_t e) {
   if (!e) return emu::set_last_error(cudaErrorInvalidResourceHandle);
-  if (!e->recorded || e->done) return cudaSuccess;
+  if (emu::refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
+  if (!e->last || e->last->done) return cudaSuccess;
   if (e->queries_pending++ == 0) return emu::set_last_error(cudaErrorNotReady);
   run_until(e);
   return cudaSuccess;
 }
 
 cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t start, cudaEvent_t end) {
-  if (!ms || !start || !end) return emu::set_last_error(cudaErrorInvalidResourceHandle);
+  if (!ms || !start || !end || !start->last || !end->last) return emu::set_last_error(cudaErrorInvalidResourceHandle);
   if ((start->flags | end->flags) & cudaEventDisableTiming) return emu::set_last_error(cudaErrorInvalidResourceHandle);
-  if (!start->done || !end->done) return emu::set_last_error(cudaErrorNotReady);
-  *ms = std::chrono::duration<float, std::milli>(end->when - start->when).count();
+  if (!start->last->done || !end->last->done) return emu::set_last_error(cudaErrorNotReady);
+  *ms = std::chrono::duration<float, std::milli>(end->last->when - start->last->when).count();
   return cudaSuccess;
 }
 
@@ -431,6 +528,15 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode) {
   s->capturing = true;
   s->capture_invalidated = false;
   s->captured.work.clear();
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamIsCapturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
+  if (!status) return emu::set_last_error(cudaErrorInvalidValue);
+  const CUstream_st* s = emu::resolve(stream);
+  *status = !s->capturing              ? cudaStreamCaptureStatusNone
+            : s->capture_invalidated ? cudaStreamCaptureStatusInvalidated
+                                     : cudaStreamCaptureStatusActive;
   return cudaSuccess;
 }
 

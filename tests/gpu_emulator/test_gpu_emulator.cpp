@@ -4,7 +4,9 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <vector>
 
@@ -42,10 +44,28 @@ TEST(GpuEmulator, HasADeviceOnlyWhereTheEnvironmentAsksForIt) {
   setenv("SIGMANET_EMULATE_GPU", "1", 1);
 }
 
-TEST(GpuEmulator, NewDeviceMemoryReadsAsNaN) {
+TEST(GpuEmulator, NewDeviceMemoryIsPoisoned) {
   cuda::Stream s;
   DeviceBuffer<float> d(5);
   for (float x : to_host(d, s.get())) EXPECT_TRUE(std::isnan(x));
+  // Neither 0 nor all ones as an integer, so it cannot pass for a cleared counter or a "nothing found" flag.
+  DeviceBuffer<unsigned> u(1);
+  unsigned value = 0;
+  ASSERT_EQ(cudaMemcpy(&value, u.get(), sizeof value, cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_NE(value, 0u);
+  EXPECT_NE(value, 0xFFFFFFFFu);
+}
+
+TEST(GpuEmulator, FreedAddressesAreNeverHandedOutAgain) {
+  std::vector<const float*> freed;
+  for (int i = 0; i < 20; ++i) {
+    DeviceBuffer<float> d(1000);
+    freed.push_back(d.get());
+  }
+  for (int i = 0; i < 20; ++i) {
+    DeviceBuffer<float> d(1000);
+    EXPECT_EQ(std::find(freed.begin(), freed.end(), d.get()), freed.end());
+  }
 }
 
 TEST(GpuEmulator, QueuedWorkRunsOnlyWhenTheHostSynchronises) {
@@ -71,6 +91,20 @@ TEST(GpuEmulator, APendingEventIsFirstNotReadyThenDone) {
   (void)cudaGetLastError();
 }
 
+TEST(GpuEmulator, ARecordedAgainEventWaitsForItsNewestRecord) {
+  cuda::Stream s;
+  cuda::Event e;
+  EXPECT_EQ(cudaEventSynchronize(e.get()), cudaSuccess);  // never recorded: nothing to wait for
+  DeviceBuffer<float> d(1);
+  ASSERT_EQ(cudaEventRecord(e.get(), s.get()), cudaSuccess);
+  ASSERT_EQ(cudaMemsetAsync(d.get(), 0, sizeof(float), s.get()), cudaSuccess);
+  ASSERT_EQ(cudaEventRecord(e.get(), s.get()), cudaSuccess);
+  ASSERT_EQ(cudaEventSynchronize(e.get()), cudaSuccess);
+  float value = 1.0f;
+  ASSERT_EQ(cudaMemcpy(&value, d.get(), sizeof value, cudaMemcpyDeviceToHost), cudaSuccess);
+  EXPECT_EQ(value, 0.0f) << "the memset before the second record must have run";
+}
+
 TEST(GpuEmulator, CaptureRefusesSynchronisationAndAllocation) {
   cuda::Stream s;
   cudaGraph_t graph = nullptr;
@@ -82,6 +116,11 @@ TEST(GpuEmulator, CaptureRefusesSynchronisationAndAllocation) {
   ASSERT_EQ(cudaStreamBeginCapture(s.get(), cudaStreamCaptureModeThreadLocal), cudaSuccess);
   void* p = nullptr;
   EXPECT_EQ(cudaMalloc(&p, 16), cudaErrorStreamCaptureUnsupported);
+  EXPECT_EQ(cudaStreamEndCapture(s.get(), &graph), cudaErrorStreamCaptureInvalidated);
+
+  cuda::Event e;
+  ASSERT_EQ(cudaStreamBeginCapture(s.get(), cudaStreamCaptureModeThreadLocal), cudaSuccess);
+  EXPECT_EQ(cudaEventQuery(e.get()), cudaErrorStreamCaptureUnsupported);
   EXPECT_EQ(cudaStreamEndCapture(s.get(), &graph), cudaErrorStreamCaptureInvalidated);
   (void)cudaGetLastError();
 }
@@ -184,6 +223,53 @@ void graph_outliving_its_buffer() {
   s.synchronize();
 }
 
+void host_reads_device_memory() {
+  DeviceBuffer<unsigned> d(1);
+  volatile unsigned value = *d.get();
+  (void)value;
+}
+
+void sgemm_captured_without_workspace() {
+  cuda::Stream s;
+  cuda::CublasHandle h;
+  (void)cublasSetStream(h.get(), s.get());
+  DeviceBuffer<float> a(1), b(1), c(1);
+  const float one = 1.0f;
+  cudaGraph_t graph = nullptr;
+  (void)cudaStreamBeginCapture(s.get(), cudaStreamCaptureModeThreadLocal);
+  (void)cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, a.get(), 1, b.get(), 1, &one, c.get(), 1);
+  (void)cudaStreamEndCapture(s.get(), &graph);
+}
+
+void sgemm_after_its_workspace_was_freed() {
+  cuda::Stream s;
+  cuda::CublasHandle h;
+  (void)cublasSetStream(h.get(), s.get());
+  DeviceBuffer<float> a(1), b(1), c(1);
+  {
+    DeviceBuffer<std::uint8_t> workspace(1024);
+    (void)cublasSetWorkspace(h.get(), workspace.get(), workspace.size());
+  }
+  const float one = 1.0f;
+  (void)cublasSgemm(h.get(), CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, a.get(), 1, b.get(), 1, &one, c.get(), 1);
+  s.synchronize();
+}
+
+TEST(GpuEmulatorDeathTest, TheHostTouchingDeviceMemoryStopsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(host_reads_device_memory(), "the host touched device memory directly \\(byte 0 of a 4-byte allocation\\)");
+}
+
+TEST(GpuEmulatorDeathTest, ACapturedSgemmNeedsAWorkspace) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(sgemm_captured_without_workspace(), "cublasSgemm captured into a graph with no workspace");
+}
+
+TEST(GpuEmulatorDeathTest, AnSgemmAfterItsWorkspaceWasFreedStopsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(sgemm_after_its_workspace_was_freed(), "cublasSgemm workspace: 1024 bytes at .* freed device buffer");
+}
+
 TEST(GpuEmulatorDeathTest, AKernelReachingPastItsBufferStopsTheProcess) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(hidden_delta_past_the_end(),
@@ -197,7 +283,7 @@ TEST(GpuEmulatorDeathTest, AKernelGivenHostMemoryStopsTheProcess) {
 
 TEST(GpuEmulatorDeathTest, WorkOnAFreedBufferStopsTheProcess) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(graph_outliving_its_buffer(), "advance_counter_kernel counter: 4 bytes at .* are not in device memory");
+  EXPECT_DEATH(graph_outliving_its_buffer(), "advance_counter_kernel counter: 4 bytes at .* are in a freed device buffer");
 }
 
 }  // namespace
