@@ -58,7 +58,7 @@ class CpuBackend final : public Backend {
     Evaluation e;
     e.total = data.size();
     const std::size_t n_out = network().sizes().back();
-    for_each_chunk(data, 0, data.size(), [&](std::size_t first, std::size_t m, const std::vector<T>& a) {
+    for_each_chunk(data, 0, data.size(), [&](std::size_t first, std::size_t m, const AlignedVector<T>& a) {
       for (std::size_t s = 0; s < m; ++s) {
         const T* row = &a[s * n_out];
         const auto best = static_cast<std::size_t>(std::max_element(row, row + n_out) - row);
@@ -73,7 +73,7 @@ class CpuBackend final : public Backend {
   std::vector<double> outputs(const Dataset& data, std::size_t first, std::size_t count) override {
     if (first + count > data.size()) throw Error("CpuBackend::outputs: records past the end of " + data.name);
     std::vector<double> out;
-    for_each_chunk(data, first, count, [&](std::size_t, std::size_t, const std::vector<T>& a) {
+    for_each_chunk(data, first, count, [&](std::size_t, std::size_t, const AlignedVector<T>& a) {
       out.insert(out.end(), a.begin(), a.end());
     });
     return out;
@@ -109,7 +109,9 @@ class CpuBackend final : public Backend {
   std::unique_ptr<CpuNetwork<T>> net_;
   const Dataset* train_ = nullptr;
   std::optional<std::size_t> nonfinite_batch_;
-  std::vector<T> x_;
+  // Aligned like the network's own buffers, so neither the gather's stores nor forward()'s copy of the
+  // batch split cache lines in some processes and not in others.
+  AlignedVector<T> x_;
 };
 
 }  // namespace

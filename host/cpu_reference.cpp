@@ -197,7 +197,7 @@ void CpuNetwork<T>::backward(const std::uint8_t* labels) {
   // Output layer: dC/dz = (a - y) * sigma'(z), and sigma'(z) = a (1 - a).
   {
     const std::size_t n = sizes_[L];
-    const std::vector<T>& a = a_[L];
+    const AlignedVector<T>& a = a_[L];
     delta_[L - 1].resize(m * n);
     for (std::size_t s = 0; s < m; ++s)
       for (std::size_t j = 0; j < n; ++j) {
@@ -219,7 +219,7 @@ void CpuNetwork<T>::backward(const std::uint8_t* labels) {
     }
     if (l == 0) break;  // the input layer has no delta
     // Hidden layer below: delta_in = (delta . W) * a_in (1 - a_in).
-    std::vector<T>& below = delta_[l - 1];
+    AlignedVector<T>& below = delta_[l - 1];
     below.assign(m * n_in, T(0));
     for (std::size_t s = 0; s < m; ++s) {
       T* row = &below[s * n_in];
@@ -249,7 +249,7 @@ void CpuNetwork<T>::train_batch(const T* x, const std::uint8_t* labels, std::siz
 template <class T>
 double CpuNetwork<T>::batch_cost(const std::uint8_t* labels) const {
   const std::size_t n = sizes_.back();
-  const std::vector<T>& a = a_.back();
+  const AlignedVector<T>& a = a_.back();
   double cost = 0;
   for (std::size_t s = 0; s < m_; ++s)
     for (std::size_t j = 0; j < n; ++j) {

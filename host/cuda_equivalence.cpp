@@ -2,8 +2,10 @@
 // Parameters and inputs are rounded to float before either side sees them, so what is measured is the
 // arithmetic alone; layer sizes (17, 13, 257, 33, 784) are not multiples of the kernels' block sizes.
 #include <cmath>
+#include <concepts>
 #include <limits>
 #include <numeric>
+#include <span>
 
 #include "cuda_blas.hpp"
 #include "cuda_check.hpp"
@@ -25,14 +27,17 @@ constexpr double kKernelTolerance = 1e-5;  // float arithmetic against double: m
 constexpr double kUpdateTolerance = 1e-4;
 constexpr float kEta = 3.0f;
 
-std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+std::vector<float> to_float(std::span<const double> v) { return {v.begin(), v.end()}; }
 
 std::vector<double> rounded_to_float(std::vector<double> v) {
   for (double& x : v) x = double(float(x));
   return v;
 }
 
+// Doubles always go to the device as float (the overload below), whether they come from Parameters or from
+// the reference network's aligned buffers; every other type goes as it is.
 template <class T>
+  requires(!std::same_as<T, double>)
 DeviceBuffer<T> to_device(const std::vector<T>& host, cudaStream_t s) {
   DeviceBuffer<T> d(host.size());
   SIGMANET_CUDA_CHECK(cudaMemcpyAsync(d.get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, s));
@@ -40,7 +45,7 @@ DeviceBuffer<T> to_device(const std::vector<T>& host, cudaStream_t s) {
   return d;
 }
 
-DeviceBuffer<float> to_device(const std::vector<double>& host, cudaStream_t s) { return to_device(to_float(host), s); }
+DeviceBuffer<float> to_device(std::span<const double> host, cudaStream_t s) { return to_device(to_float(host), s); }
 
 template <class T>
 std::vector<T> to_host(const DeviceBuffer<T>& d, cudaStream_t s) {
@@ -52,7 +57,7 @@ std::vector<T> to_host(const DeviceBuffer<T>& d, cudaStream_t s) {
 
 std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
-std::vector<double> minus(const std::vector<double>& a, const std::vector<double>& b) {
+std::vector<double> minus(std::span<const double> a, std::span<const double> b) {
   std::vector<double> d(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) d[i] = a[i] - b[i];
   return d;
@@ -71,9 +76,9 @@ class Table {
       }
     checks_.push_back({stage, c, tolerance, judged_by_abs});
   }
-  void add_values(const std::string& stage, const std::vector<float>& got, const std::vector<double>& ref,
+  void add_values(const std::string& stage, const std::vector<float>& got, std::span<const double> ref,
                   double tolerance = kKernelTolerance) {
-    add(stage, compare(std::span<const float>(got), std::span<const double>(ref)), tolerance);
+    add(stage, compare(std::span<const float>(got), ref), tolerance);
   }
   std::vector<StageCheck> take() { return std::move(checks_); }
 

@@ -1,11 +1,13 @@
 #pragma once
 // The CPU reference network: plain C++ written to be read and to check the GPU against, templated on
-// float and double. A mini-batch is processed as matrices, one row per sample.
+// float and double. A mini-batch is processed as matrices, one row per sample. Every matrix is held in
+// 64-byte-aligned storage (aligned_vector.hpp), so its speed does not depend on where the heap puts it.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "sigmanet/aligned_vector.hpp"
 #include "sigmanet/backend.hpp"
 #include "sigmanet/parameters.hpp"
 
@@ -23,15 +25,15 @@ class CpuNetwork {
   // Forward pass of m samples x (m x sizes[0], row-major). Keeps every layer's activations.
   void forward(const T* x, std::size_t m);
   // Activations after forward(): layer 0 is the input, layers() the output; m x sizes[l].
-  const std::vector<T>& activation(std::size_t l) const { return a_[l]; }
+  const AlignedVector<T>& activation(std::size_t l) const { return a_[l]; }
 
   // Backpropagation for the last forward(): deltas and the gradients of the quadratic cost
   // sum_s 1/2 ||a_s - y_s||^2 summed over the batch. Labels are digits; y is their one-hot vector.
   void backward(const std::uint8_t* labels);
   // delta(l) is dC/dz of layer l+1 (l = 0 .. layers()-1), m x sizes[l+1].
-  const std::vector<T>& delta(std::size_t l) const { return delta_[l]; }
-  const std::vector<T>& weight_gradient(std::size_t l) const { return grad_w_[l]; }
-  const std::vector<T>& bias_gradient(std::size_t l) const { return grad_b_[l]; }
+  const AlignedVector<T>& delta(std::size_t l) const { return delta_[l]; }
+  const AlignedVector<T>& weight_gradient(std::size_t l) const { return grad_w_[l]; }
+  const AlignedVector<T>& bias_gradient(std::size_t l) const { return grad_b_[l]; }
 
   // w <- w - (eta/m) * gradient, for the m of the last forward().
   void update(T eta);
@@ -42,14 +44,14 @@ class CpuNetwork {
   // sum over the batch of 1/2 ||a_s - y_s||^2 for the last forward().
   double batch_cost(const std::uint8_t* labels) const;
 
-  std::vector<T>& weights(std::size_t l) { return w_[l]; }
-  std::vector<T>& biases(std::size_t l) { return b_[l]; }
+  AlignedVector<T>& weights(std::size_t l) { return w_[l]; }
+  AlignedVector<T>& biases(std::size_t l) { return b_[l]; }
 
  private:
   std::vector<int> sizes_;
-  std::vector<std::vector<T>> w_, b_;
+  std::vector<AlignedVector<T>> w_, b_;
   std::size_t m_ = 0;
-  std::vector<std::vector<T>> a_, delta_, grad_w_, grad_b_;
+  std::vector<AlignedVector<T>> a_, delta_, grad_w_, grad_b_;
 };
 
 // Images to network input: pixel / 255, for the records named by index.
