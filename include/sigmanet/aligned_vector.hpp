@@ -33,7 +33,8 @@ class AlignedAllocator {
     if (n > std::numeric_limits<std::size_t>::max() / sizeof(T)) throw std::bad_array_new_length();
     return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{Alignment}));
   }
-  void deallocate(T* p, std::size_t n) noexcept { ::operator delete(p, n * sizeof(T), std::align_val_t{Alignment}); }
+  // The unsized form: clang before 19 does not declare sized deallocation unless asked (-fsized-deallocation).
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t{Alignment}); }
 
   // Stateless: memory from one instance may be freed by any other.
   template <class U>
