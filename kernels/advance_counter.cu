@@ -12,7 +12,7 @@ __global__ void advance_counter_kernel(unsigned* counter) { *counter += 1; }
 
 void advance_counter(unsigned* counter, cudaStream_t stream) {
   require(counter != nullptr, "advance_counter", "null pointer");
-  advance_counter_kernel<<<1, 1, 0, stream>>>(counter);
+  SIGMANET_LAUNCH(advance_counter_kernel, 1, 1, 0, stream)(counter);
   SIGMANET_CUDA_CHECK_LAUNCH("advance_counter_kernel");
 }
 

@@ -20,7 +20,7 @@ void bias_sigmoid(float* a, const float* b, int n, std::size_t m, cudaStream_t s
   if (m == 0) return;
   require(a && b, "bias_sigmoid", "null pointer");
   require(n > 0, "bias_sigmoid", "layer size must be at least 1");
-  bias_sigmoid_kernel<<<blocks_for(m * std::size_t(n)), kThreads, 0, stream>>>(a, b, n, m);
+  SIGMANET_LAUNCH(bias_sigmoid_kernel, blocks_for(m * std::size_t(n)), kThreads, 0, stream)(a, b, n, m);
   SIGMANET_CUDA_CHECK_LAUNCH("bias_sigmoid_kernel");
 }
 

@@ -26,7 +26,7 @@ void bias_update(const float* delta, int n, std::size_t m, float scale, float* b
   if (m == 0) return;
   require(delta && b, "bias_update", "null pointer");
   require(n > 0, "bias_update", "layer size must be at least 1");
-  bias_update_kernel<<<blocks_for(std::size_t(n)), kThreads, 0, stream>>>(delta, n, m, scale, b, gradient);
+  SIGMANET_LAUNCH(bias_update_kernel, blocks_for(std::size_t(n)), kThreads, 0, stream)(delta, n, m, scale, b, gradient);
   SIGMANET_CUDA_CHECK_LAUNCH("bias_update_kernel");
 }
 

@@ -40,7 +40,7 @@ void fused_forward(const float* w, const float* b, const float* in, int n_in, in
   require(n_in > 0 && n_out > 0, "fused_forward", "layer sizes must be at least 1");
   require(in != out, "fused_forward", "input and output must not overlap");
   const std::size_t warps = m * std::size_t(n_out);
-  fused_forward_kernel<<<blocks_for(warps * kWarp), kThreads, 0, stream>>>(w, b, in, n_in, n_out, m, out);
+  SIGMANET_LAUNCH(fused_forward_kernel, blocks_for(warps * kWarp), kThreads, 0, stream)(w, b, in, n_in, n_out, m, out);
   SIGMANET_CUDA_CHECK_LAUNCH("fused_forward_kernel");
 }
 

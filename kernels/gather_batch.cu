@@ -25,15 +25,15 @@ __global__ void gather_batch_kernel(const std::uint8_t* __restrict__ pixels, con
 }  // namespace
 
 void gather_batch(const std::uint8_t* pixels, const std::uint8_t* labels, std::size_t features,
-                  const std::uint32_t* order, const unsigned* step, std::size_t batch, std::size_t first,
-                  std::size_t m, float* x, std::uint8_t* batch_labels, cudaStream_t stream) {
+                  const std::uint32_t* order, const unsigned* step, std::size_t batch, std::size_t first, std::size_t m,
+                  float* x, std::uint8_t* batch_labels, cudaStream_t stream) {
   if (m == 0) return;
   require(pixels && x, "gather_batch", "null pixel or output pointer");
   require(features > 0, "gather_batch", "images of 0 pixels");
   require(!batch_labels || labels, "gather_batch", "batch labels asked for without a label array");
   require(!step || batch > 0, "gather_batch", "a step counter needs the batch size");
-  gather_batch_kernel<<<blocks_for(m * features), kThreads, 0, stream>>>(pixels, labels, features, order, step, batch,
-                                                                        first, m, x, batch_labels);
+  SIGMANET_LAUNCH(gather_batch_kernel, blocks_for(m * features), kThreads, 0, stream)
+  (pixels, labels, features, order, step, batch, first, m, x, batch_labels);
   SIGMANET_CUDA_CHECK_LAUNCH("gather_batch_kernel");
 }
 

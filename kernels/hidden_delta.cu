@@ -20,7 +20,7 @@ void hidden_delta(float* delta, const float* a, int n, std::size_t m, cudaStream
   require(delta && a, "hidden_delta", "null pointer");
   require(n > 0, "hidden_delta", "layer size must be at least 1");
   const std::size_t total = m * std::size_t(n);
-  hidden_delta_kernel<<<blocks_for(total), kThreads, 0, stream>>>(delta, a, total);
+  SIGMANET_LAUNCH(hidden_delta_kernel, blocks_for(total), kThreads, 0, stream)(delta, a, total);
   SIGMANET_CUDA_CHECK_LAUNCH("hidden_delta_kernel");
 }
 

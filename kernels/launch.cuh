@@ -7,6 +7,19 @@
 
 #include "sigmanet/error.hpp"
 
+// kernel<<<grid, block, shared, stream>>>(arguments) is written SIGMANET_LAUNCH(kernel, grid, block, shared,
+// stream)(arguments): nvcc sees the triple chevrons, the host compiler of the emulator build (which runs these
+// same files on the CPU, tests/gpu_emulator/simt) a call it can compile. Likewise dynamic shared memory:
+// SIGMANET_DYNAMIC_SHARED(float, s) is `extern __shared__ float s[]`.
+#if defined(SIGMANET_SIMT)
+#define SIGMANET_LAUNCH(kernel, grid, block, shared, stream) \
+  ::sigmanet::simt::Launcher(#kernel, kernel, grid, block, shared, stream)
+#define SIGMANET_DYNAMIC_SHARED(type, name) type* const name = static_cast<type*>(::sigmanet::simt::dynamic_shared())
+#else
+#define SIGMANET_LAUNCH(kernel, grid, block, shared, stream) kernel<<<grid, block, shared, stream>>>
+#define SIGMANET_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
+#endif
+
 namespace sigmanet::kernels {
 
 // sigma(z) = 1 / (1 + e^-z), as the CPU reference writes it. expf and the IEEE division are the accurate

@@ -23,12 +23,13 @@ __global__ void output_delta_kernel(const float* __restrict__ a, const std::uint
 
 }  // namespace
 
-void output_delta(const float* a, const std::uint8_t* labels, int n, std::size_t m, const unsigned* step,
-                  unsigned* bad, float* delta, cudaStream_t stream) {
+void output_delta(const float* a, const std::uint8_t* labels, int n, std::size_t m, const unsigned* step, unsigned* bad,
+                  float* delta, cudaStream_t stream) {
   if (m == 0) return;
   require(a && labels && delta, "output_delta", "null pointer");
   require(n > 0, "output_delta", "layer size must be at least 1");
-  output_delta_kernel<<<blocks_for(m * std::size_t(n)), kThreads, 0, stream>>>(a, labels, n, m, step, bad, delta);
+  SIGMANET_LAUNCH(output_delta_kernel, blocks_for(m * std::size_t(n)), kThreads, 0, stream)
+  (a, labels, n, m, step, bad, delta);
   SIGMANET_CUDA_CHECK_LAUNCH("output_delta_kernel");
 }
 

@@ -8,6 +8,7 @@ packages=(
   build-essential cmake git curl ca-certificates pkg-config
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev                        # fuzzing (libFuzzer) and sanitizers
+  libboost-context-dev                               # fibers of the SIMT executor (tests/gpu_emulator/simt)
   python3 python3-numpy python3-matplotlib           # model-file check, training-curve plots
   python3-torch libopenblas0-pthread                 # the PyTorch side of the benchmark and model check
 )

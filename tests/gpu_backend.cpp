@@ -76,14 +76,17 @@ TEST(GpuBackend, NielsenEpochMatchesTheReference) {
   SKIP_WITHOUT_MNIST();
   auto gpu = make_cuda_backend(Precision::f32);
   // Parameters within 1e-4 relative, test accuracy within 0.2 points, cost within 1e-4.
-  for (const StageCheck& c : check_epoch(*gpu, mnist()->train, mnist()->test, {784, 30, 10}, 10, 1)) expect_ok(c);
+  for (const StageCheck& c : check_epoch(*gpu, mnist()->train, mnist()->test, {784, 30, 10}, 10, 1,
+                                         test::epoch_samples()))
+    expect_ok(c);
 }
 
 TEST(GpuBackend, DeeperOddNetAtBatch7MatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
   SKIP_WITHOUT_MNIST();
   auto gpu = make_cuda_backend(Precision::f32);
-  for (const StageCheck& c : check_epoch(*gpu, mnist()->train, mnist()->test, {784, 17, 13, 10}, 7, 1, 7000))
+  for (const StageCheck& c :
+       check_epoch(*gpu, mnist()->train, mnist()->test, {784, 17, 13, 10}, 7, 1, test::epoch_samples(7000)))
     expect_ok(c);
 }
 

@@ -37,18 +37,27 @@ std::size_t span_bytes(int rows, int cols, int ld) {
   return (std::size_t(ld) * std::size_t(cols - 1) + std::size_t(rows)) * sizeof(float);
 }
 
-// C = alpha op(A) op(B) + beta C, each element summed over l = 0..k-1 in order, in float.
+// Like cuBLAS, and unlike the CPU reference, the sums are not taken in order over k: each element is the
+// sum of partial sums over blocks of kSplitK consecutive l, so the tests' tolerances meet a different
+// rounding than the reference's, as they do on a GPU.
+constexpr int kSplitK = 16;
+
+// C = alpha op(A) op(B) + beta C in float.
 void sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb,
            float beta, float* C, int ldc, bool tf32) {
   auto round = [tf32](float x) { return tf32 ? to_tf32(x) : x; };
   auto a = [&](int i, int l) { return round(ta ? A[l + std::size_t(i) * lda] : A[i + std::size_t(l) * lda]); };
   auto b = [&](int l, int j) { return round(tb ? B[j + std::size_t(l) * ldb] : B[l + std::size_t(j) * ldb]); };
-  std::vector<float> column(static_cast<std::size_t>(m));
+  std::vector<float> column(static_cast<std::size_t>(m)), partial(static_cast<std::size_t>(m));
   for (int j = 0; j < n; ++j) {
     std::fill(column.begin(), column.end(), 0.0f);
-    for (int l = 0; l < k; ++l) {
-      const float blj = b(l, j);
-      for (int i = 0; i < m; ++i) column[i] += a(i, l) * blj;
+    for (int l0 = 0; l0 < k; l0 += kSplitK) {
+      std::fill(partial.begin(), partial.end(), 0.0f);
+      for (int l = l0; l < std::min(k, l0 + kSplitK); ++l) {
+        const float blj = b(l, j);
+        for (int i = 0; i < m; ++i) partial[i] += a(i, l) * blj;
+      }
+      for (int i = 0; i < m; ++i) column[i] += partial[i];
     }
     float* c = C + std::size_t(j) * ldc;
     for (int i = 0; i < m; ++i) c[i] = beta == 0.0f ? alpha * column[i] : alpha * column[i] + beta * c[i];
@@ -161,6 +170,7 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, c
     }
     emu::check_device_range(C, span_bytes(m, n, ldc), "cublasSgemm C");
     sgemm(ta, tb, m, n, al == 0.0f ? 0 : k, al, A, lda, B, ldb, be, C, ldc, tf32);  // alpha = 0: A, B unread
+    for (int j = 0; j < n; ++j) emu::mark_written(C + std::size_t(j) * ldc, std::size_t(m) * sizeof(float));
   });
   return CUBLAS_STATUS_SUCCESS;
 }

@@ -17,14 +17,17 @@
 // - An event is first "not ready"; capture refuses synchronisation, allocation and event queries.
 // - SGEMM checks its arguments as cuBLAS documents them, uses the workspace set on the handle (which must
 //   be set when it is captured, sigmanet's rule) and rounds to TF32 when that math mode is set.
-// What it cannot prove: anything about the real kernels in kernels/*.cu (it computes their documented
-// contracts in plain C++), their speed, or GPU rounding; nor races that need the device to run early (it
-// always runs device work as late as possible). Only a GPU run (bench/gpu_check.sh) shows those.
+// - The real kernels of kernels/*.cu run on the SIMT executor (simt/executor.hpp), with memcheck, initcheck,
+//   racecheck and synccheck.
+// What it cannot prove: the kernels' speed, GPU rounding (nvcc contracts a * b + c into FMAs, the host
+// compiler here does not), races that need the device to run early (it always runs device work as late as
+// possible) or memory ordering between blocks. Only a GPU run (bench/gpu_check.sh) shows those.
 //
 // One host thread at a time.
 #include <cuda_runtime.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -50,5 +53,34 @@ bool refused_during_capture();
 
 // Records an error for cudaGetLastError, as a failed runtime call does.
 cudaError_t set_last_error(cudaError_t status);
+
+// ---- what the SIMT executor (simt/) needs to check kernels' accesses ----
+
+// The last kernel write of one device byte (simt/memory_check.cpp).
+struct RaceCell {
+  std::uint32_t launch, writer, block_epoch, warp_epoch;
+};
+
+struct DeviceAllocation {
+  const char* base;
+  std::size_t bytes;
+  bool freed;
+  std::uint8_t* written;  // a flag per byte: set by copies, memsets, cuBLAS and kernels (initcheck)
+  RaceCell* race;         // a cell per byte (racecheck)
+  std::uint32_t kernel_write_launch;  // the last launch that wrote any of it (racecheck skips the others)
+};
+
+// The device allocation, live or freed, whose mapping holds p (its bytes, the padding before them or the
+// slack and guard page after), else null.
+DeviceAllocation* find_device_allocation(const void* p);
+
+// Marks device bytes as written, for initcheck (cuBLAS's output; the runtime's copies and memsets do it).
+void mark_written(const void* p, std::size_t bytes);
+
+// Fills bytes with the poison new memory gets (NaN as float or double).
+void poison(char* p, std::size_t bytes);
+
+// An address as text, for messages.
+std::string address_text(const void* p);
 
 }  // namespace sigmanet::gpu_emulator

@@ -66,6 +66,7 @@ struct Allocation {
   Memory kind;
   char* map_base;  // the mapping that holds it: pages ending in one inaccessible guard page
   std::size_t map_bytes;
+  DeviceAllocation view;  // what the SIMT executor checks kernels' accesses against (device memory only)
 };
 
 struct State {
@@ -187,15 +188,14 @@ void install_segv_handler() {
   (void)installed;
 }
 
-// Undefined contents, made visible: NaN as a float or a double, 4290829997 as an unsigned (not 0, not all
-// ones, which code might mistake for a cleared counter or flag), 173 as a byte (not a digit label).
-void poison(char* p, std::size_t bytes) {
-  constexpr std::uint32_t kPattern = 0xFFC0DEADu;
-  for (std::size_t i = 0; i < bytes; ++i) p[i] = char(kPattern >> (8 * (i % 4)));
-}
-
 void drain_all() {
   for (CUstream_st* s : state().streams) run_queue(s, s->queue.size());
+}
+
+void* map_bookkeeping(std::size_t bytes) {
+  void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) fail("could not map " + std::to_string(bytes) + " bytes of bookkeeping");
+  return m;
 }
 
 cudaError_t allocate(void** p, std::size_t bytes, Memory kind) {
@@ -218,12 +218,16 @@ cudaError_t allocate(void** p, std::size_t bytes, Memory kind) {
   char* memory = base + (data_pages - rounded);
   if (mprotect(base + data_pages, page, PROT_NONE) != 0) fail("mprotect failed");
   poison(memory, bytes);
+  DeviceAllocation view{memory, bytes, false, nullptr, nullptr, 0};
   if (kind == Memory::device) {
     install_segv_handler();
     if (st.device_work_depth == 0 && mprotect(base, data_pages, PROT_NONE) != 0) fail("mprotect failed");
     st.device_bytes_in_use += bytes;
+    // The executor's bookkeeping, a flag and a race cell per byte: mapped now, backed only where touched.
+    view.written = static_cast<std::uint8_t*>(map_bookkeeping(bytes));
+    view.race = static_cast<RaceCell*>(map_bookkeeping(bytes * sizeof(RaceCell)));
   }
-  st.allocations[memory] = Allocation{bytes, kind, base, data_pages + page};
+  st.allocations[memory] = Allocation{bytes, kind, base, data_pages + page, view};
   *p = memory;
   return cudaSuccess;
 }
@@ -237,7 +241,14 @@ cudaError_t release(void* p, Memory kind, const char* call) {
     fail(std::string(call) + " of a pointer that is not the start of a live allocation of that kind");
   drain_all();  // cudaFree waits for the device
   Allocation& a = it->second;
-  if (kind == Memory::device) st.device_bytes_in_use -= a.bytes;
+  if (kind == Memory::device) {
+    st.device_bytes_in_use -= a.bytes;
+    munmap(a.view.written, a.bytes);
+    munmap(a.view.race, a.bytes * sizeof(RaceCell));
+    a.view.written = nullptr;
+    a.view.race = nullptr;
+  }
+  a.view.freed = true;
   // Give the pages back but keep the addresses, so no later allocation can take them: work that outlives
   // its buffer then finds a freed buffer, not somebody else's.
   if (mmap(a.map_base, a.map_bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) ==
@@ -245,6 +256,14 @@ cudaError_t release(void* p, Memory kind, const char* call) {
     fail("mmap failed");
   a.kind = Memory::freed;
   return cudaSuccess;
+}
+
+// A device-to-device copy carries the source's written flags (an unwritten byte copied stays unwritten).
+void copy_written(void* dst, const void* src, std::size_t bytes) {
+  const DeviceAllocation* from = find_device_allocation(src);
+  const DeviceAllocation* to = find_device_allocation(dst);
+  std::memmove(to->written + (static_cast<const char*>(dst) - to->base),
+               from->written + (static_cast<const char*>(src) - from->base), bytes);
 }
 
 // Queues a copy after checking the kind of memory on each side; the ranges are checked when it runs.
@@ -261,6 +280,8 @@ cudaError_t copy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind k
   enqueue(stream, "cudaMemcpy", [=] {
     if (src_device) check_device_range(src, bytes, "cudaMemcpy source");
     if (dst_device) check_device_range(dst, bytes, "cudaMemcpy destination");
+    if (src_device && dst_device) copy_written(dst, src, bytes);
+    else if (dst_device) mark_written(dst, bytes);
     std::memmove(dst, src, bytes);
   });
   return cudaSuccess;
@@ -302,6 +323,39 @@ void fail(const std::string& message) {
   std::fprintf(stderr, "emulated GPU: %s\n", message.c_str());
   std::fflush(stderr);
   std::abort();
+}
+
+// Undefined contents, made visible: NaN as a float or a double, 4290829997 as an unsigned (not 0, not all
+// ones, which code might mistake for a cleared counter or flag), 173 as a byte (not a digit label).
+void poison(char* p, std::size_t bytes) {
+  constexpr std::uint32_t kPattern = 0xFFC0DEADu;
+  for (std::size_t i = 0; i < bytes; ++i) p[i] = char(kPattern >> (8 * (i % 4)));
+}
+
+DeviceAllocation* find_device_allocation(const void* p) {
+  auto& allocations = state().allocations;
+  const char* c = static_cast<const char*>(p);
+  auto it = allocations.upper_bound(c);
+  // The padding before an allocation belongs to its mapping: an access there ran off its start.
+  if (it != allocations.end() && it->second.kind != Memory::pinned && c >= it->second.map_base) return &it->second.view;
+  if (it == allocations.begin()) return nullptr;
+  --it;
+  Allocation& a = it->second;
+  if (a.kind == Memory::pinned || c >= a.map_base + a.map_bytes) return nullptr;
+  return &a.view;
+}
+
+void mark_written(const void* p, std::size_t bytes) {
+  if (bytes == 0) return;
+  const DeviceAllocation* a = find_device_allocation(p);
+  if (!a || a->freed) return;  // the range checks report it
+  std::memset(a->written + (static_cast<const char*>(p) - a->base), 1, bytes);
+}
+
+std::string address_text(const void* p) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%p", p);
+  return text;
 }
 
 cudaError_t set_last_error(cudaError_t status) {
@@ -419,6 +473,7 @@ cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t strea
   if (!emu::is_device(p)) emu::fail("cudaMemsetAsync of " + std::to_string(bytes) + " bytes: not device memory");
   emu::enqueue(stream, "cudaMemsetAsync", [=] {
     emu::check_device_range(p, bytes, "cudaMemsetAsync");
+    emu::mark_written(p, bytes);
     std::memset(p, value, bytes);
   });
   return cudaSuccess;

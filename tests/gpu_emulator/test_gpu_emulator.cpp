@@ -196,6 +196,8 @@ TEST(GpuEmulator, Tf32MathRoundsTheInputsAndDefaultMathDoesNot) {
 void hidden_delta_past_the_end() {
   cuda::Stream s;
   DeviceBuffer<float> delta(10), a(10);
+  upload(delta, std::vector<float>(10, 0.5f), s.get());
+  upload(a, std::vector<float>(10, 0.5f), s.get());
   kernels::hidden_delta(delta.get(), a.get(), 11, 1, s.get());  // 11 values in 10-float buffers
   s.synchronize();
 }
@@ -204,6 +206,7 @@ void hidden_delta_on_host_memory() {
   cuda::Stream s;
   std::vector<float> host(10);
   DeviceBuffer<float> a(10);
+  upload(a, std::vector<float>(10, 0.5f), s.get());
   kernels::hidden_delta(host.data(), a.get(), 10, 1, s.get());
   s.synchronize();
 }
@@ -273,17 +276,22 @@ TEST(GpuEmulatorDeathTest, AnSgemmAfterItsWorkspaceWasFreedStopsTheProcess) {
 TEST(GpuEmulatorDeathTest, AKernelReachingPastItsBufferStopsTheProcess) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(hidden_delta_past_the_end(),
-               "hidden_delta_kernel delta: 44 bytes at offset 0 of a 40-byte device allocation run 4 bytes past its end");
+               "memcheck: hidden_delta_kernel block \\(0,0,0\\) thread \\(10,0,0\\): 4-byte read at byte 40 of a "
+               "40-byte device allocation runs 4 bytes past its end");
 }
 
 TEST(GpuEmulatorDeathTest, AKernelGivenHostMemoryStopsTheProcess) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(hidden_delta_on_host_memory(), "hidden_delta_kernel delta: 40 bytes at .* are not in device memory");
+  EXPECT_DEATH(hidden_delta_on_host_memory(),
+               "memcheck: hidden_delta_kernel block \\(0,0,0\\) thread \\(0,0,0\\): 4-byte read at .*, which is "
+               "neither device memory nor this block's shared memory");
 }
 
 TEST(GpuEmulatorDeathTest, WorkOnAFreedBufferStopsTheProcess) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH(graph_outliving_its_buffer(), "advance_counter_kernel counter: 4 bytes at .* are in a freed device buffer");
+  EXPECT_DEATH(graph_outliving_its_buffer(),
+               "memcheck: advance_counter_kernel block \\(0,0,0\\) thread \\(0,0,0\\): 4-byte read in a freed 4-byte "
+               "device buffer");
 }
 
 }  // namespace

@@ -1,7 +1,4 @@
-// Evaluation on the device: per-sample argmax and cost, then Thrust sums them.
-#include <thrust/execution_policy.h>
-#include <thrust/reduce.h>
-
+// Evaluation on the device: each sample's argmax and cost (sum_evaluation.cu adds them up).
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "launch.cuh"
@@ -34,23 +31,8 @@ void argmax_cost(const float* a, const std::uint8_t* labels, int n, std::size_t 
   if (m == 0) return;
   require(a && labels && correct && cost, "argmax_cost", "null pointer");
   require(n > 0, "argmax_cost", "layer size must be at least 1");
-  argmax_cost_kernel<<<blocks_for(m), kThreads, 0, stream>>>(a, labels, n, m, correct, cost);
+  SIGMANET_LAUNCH(argmax_cost_kernel, blocks_for(m), kThreads, 0, stream)(a, labels, n, m, correct, cost);
   SIGMANET_CUDA_CHECK_LAUNCH("argmax_cost_kernel");
-}
-
-EvaluationSums sum_evaluation(const unsigned* correct, const double* cost, std::size_t count, cudaStream_t stream) {
-  EvaluationSums sums;
-  if (count == 0) return sums;
-  require(correct && cost, "sum_evaluation", "null pointer");
-  // Thrust reports failures as exceptions derived from std::runtime_error; name them as ours.
-  try {
-    const auto policy = thrust::cuda::par.on(stream);
-    sums.correct = thrust::reduce(policy, correct, correct + count, std::size_t(0));
-    sums.cost = thrust::reduce(policy, cost, cost + count, 0.0);
-  } catch (const std::exception& e) {
-    throw Error(std::string("kernels::sum_evaluation: Thrust reduction failed: ") + e.what());
-  }
-  return sums;
 }
 
 }  // namespace sigmanet::kernels

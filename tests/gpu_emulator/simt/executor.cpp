@@ -1,0 +1,501 @@
+// The SIMT executor's scheduling (see executor.hpp): a launch is queued on its emulated stream; when it runs,
+// each block in turn gets one Boost.Context fiber per thread, and the threads take turns until every one
+// has finished, meeting at barriers and warp operations. Measured on this project's 2-core machine: a fiber
+// switch there and back costs about 50 ns, ucontext's swapcontext about 770 ns (a system call each time).
+#include "executor.hpp"
+
+#include <sys/mman.h>
+
+#include <boost/context/fiber.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "../emulator.hpp"
+#include "running.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace sigmanet::simt {
+
+ThreadContext* current = nullptr;
+
+namespace detail {
+
+Running running;
+
+namespace {
+std::string triple(const char* what, std::uint32_t linear, const dim3& d) {
+  return std::string(what) + " (" + std::to_string(linear % d.x) + "," + std::to_string(linear / d.x % d.y) + "," +
+         std::to_string(linear / (d.x * d.y)) + ")";
+}
+}  // namespace
+
+std::string where(std::uint32_t block_linear, std::uint32_t thread) {
+  return triple("block", block_linear, running.grid) + " " + triple("thread", thread, running.block);
+}
+
+std::string where(std::uint32_t thread) { return where(running.block_linear, thread); }
+
+void report(const char* check, const std::string& what) {
+  std::fprintf(stderr, "emulated GPU: %s: %s %s: %s\n", check, running.kernel, where(running.thread).c_str(),
+               what.c_str());
+  std::fflush(stderr);
+  std::abort();
+}
+
+}  // namespace detail
+
+namespace {
+
+namespace ctx = boost::context;
+using detail::running;
+
+// ---- fiber stacks: made once, reused by every block ----
+
+constexpr std::size_t kStackBytes = 256 * 1024;  // kernels keep little on their stacks; ASan's frames are larger
+constexpr std::size_t kMaxThreads = 1024;
+
+struct Stacks {
+  std::vector<char*> low;  // each above one inaccessible guard page, so an overflow faults
+  std::size_t page = 4096;
+  char* get(std::size_t i) {
+    while (low.size() <= i) {
+      void* m =
+          mmap(nullptr, kStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (m == MAP_FAILED) gpu_emulator::fail("the SIMT executor could not map a fiber stack");
+      mprotect(m, page, PROT_NONE);
+      low.push_back(static_cast<char*>(m) + page);
+    }
+    return low[i];
+  }
+};
+
+Stacks& stacks() {
+  static Stacks s;
+  return s;
+}
+
+// Boost.Context's stack allocator interface over a stack of the pool.
+struct PooledStack {
+  char* low;
+  ctx::stack_context allocate() {
+    ctx::stack_context sc;
+    sc.sp = low + kStackBytes;
+    sc.size = kStackBytes;
+    return sc;
+  }
+  void deallocate(ctx::stack_context&) noexcept {}
+};
+
+// ---- AddressSanitizer must hear of every stack switch ----
+
+#if defined(__SANITIZE_ADDRESS__)
+const void* scheduler_stack_bottom = nullptr;
+std::size_t scheduler_stack_size = 0;
+void start_switch(void** fake_stack, const void* bottom, std::size_t size) {
+  __sanitizer_start_switch_fiber(fake_stack, bottom, size);
+}
+void finish_switch(void* fake_stack, bool into_fiber) {
+  if (into_fiber)
+    __sanitizer_finish_switch_fiber(fake_stack, &scheduler_stack_bottom, &scheduler_stack_size);
+  else
+    __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+}
+#else
+constexpr const void* scheduler_stack_bottom = nullptr;
+constexpr std::size_t scheduler_stack_size = 0;
+void start_switch(void**, const void*, std::size_t) {}
+void finish_switch(void*, bool) {}
+#endif
+
+// ---- a block's threads ----
+
+enum class State { ready, at_barrier, at_warp_op, exited };
+
+struct Thread {
+  ctx::fiber fiber;  // the thread's side: resumed by the scheduler
+  ctx::fiber back;   // the scheduler's side: resumed to yield
+  ThreadContext context{};
+  State state = State::ready;
+  bool started = false;
+  int barrier_result = 0;
+  std::uint64_t warp_result = 0;
+  void* fake_stack = nullptr;  // ASan's, while suspended
+};
+
+struct Warp {
+  unsigned arrived = 0;  // lanes waiting at the pending operation
+  WarpOp op = WarpOp::syncwarp;
+  unsigned mask = 0;
+  int width = 32;
+  std::uint64_t value[32] = {};
+  int lane_arg[32] = {};
+};
+
+const char* op_name(WarpOp op) {
+  switch (op) {
+    case WarpOp::shfl:
+      return "__shfl_sync";
+    case WarpOp::shfl_up:
+      return "__shfl_up_sync";
+    case WarpOp::shfl_down:
+      return "__shfl_down_sync";
+    case WarpOp::shfl_xor:
+      return "__shfl_xor_sync";
+    case WarpOp::ballot:
+      return "__ballot_sync";
+    case WarpOp::any:
+      return "__any_sync";
+    case WarpOp::all:
+      return "__all_sync";
+    case WarpOp::syncwarp:
+      return "__syncwarp";
+  }
+  return "a warp operation";
+}
+
+std::string hex(unsigned mask) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0x%08x", mask);
+  return text;
+}
+
+struct Block {
+  std::vector<Thread> threads;
+  std::vector<Warp> warps;
+  std::vector<std::uint32_t> warp_epochs;
+  std::uint32_t live = 0;  // threads not exited
+  std::uint32_t at_barrier = 0;
+  int barrier_count = 0;  // threads at the barrier with a non-zero predicate
+  const void* barrier_site = nullptr;
+  std::uint32_t barrier_first = 0;  // the first thread to reach it
+  const unsigned char* arguments = nullptr;
+  std::size_t argument_bytes = 0;
+  void (*entry)(const void*) = nullptr;
+};
+
+Block block;
+Schedule chosen_schedule = [] {
+  const char* s = std::getenv("SIGMANET_SIMT_SCHEDULE");
+  return s && std::strcmp(s, "reverse") == 0 ? Schedule::reverse : Schedule::forward;
+}();
+std::map<const void*, int> max_dynamic_shared;  // cudaFuncSetAttribute's, per kernel
+std::uint32_t launches = 0;
+
+Thread& me() { return block.threads[running.thread]; }
+
+// Back to the scheduler; returns when the scheduler resumes this thread.
+void yield() {
+  Thread& t = me();
+  start_switch(&t.fake_stack, scheduler_stack_bottom, scheduler_stack_size);
+  t.back = std::move(t.back).resume();
+  finish_switch(t.fake_stack, true);
+}
+
+std::string thread_list(const std::vector<std::uint32_t>& ids) {
+  std::string text;
+  for (std::size_t i = 0; i < ids.size() && i < 4; ++i) text += (i ? ", " : "") + detail::where(ids[i]);
+  if (ids.size() > 4) text += " and " + std::to_string(ids.size() - 4) + " more";
+  return text;
+}
+
+void resume(std::uint32_t t) {
+  Thread& thread = block.threads[t];
+  running.thread = t;
+  running.stack_low = stacks().get(t);
+  running.stack_high = running.stack_low + kStackBytes;
+  current = &thread.context;
+  if (!thread.started) {
+    thread.started = true;
+    thread.fiber = ctx::fiber(std::allocator_arg, PooledStack{stacks().get(t)}, [&thread](ctx::fiber&& back) {
+      finish_switch(nullptr, true);
+      thread.back = std::move(back);
+      alignas(std::max_align_t) unsigned char arguments[kMaxArgumentBytes];
+      std::memcpy(arguments, block.arguments, block.argument_bytes);
+      block.entry(arguments);
+      thread.state = State::exited;
+      --block.live;
+      start_switch(nullptr, scheduler_stack_bottom, scheduler_stack_size);  // this fiber's stack is done
+      return std::move(thread.back);
+    });
+  }
+  void* scheduler_fake_stack = nullptr;
+  start_switch(&scheduler_fake_stack, running.stack_low, kStackBytes);
+  thread.fiber = std::move(thread.fiber).resume();
+  finish_switch(scheduler_fake_stack, false);
+  current = nullptr;
+}
+
+// No thread can run and some have not finished: a barrier or warp operation that cannot complete.
+[[noreturn]] void report_stuck() {
+  std::vector<std::uint32_t> at_barrier, exited, at_warp;
+  for (std::uint32_t t = 0; t < block.threads.size(); ++t) {
+    const State s = block.threads[t].state;
+    (s == State::at_barrier ? at_barrier : s == State::exited ? exited : at_warp).push_back(t);
+  }
+  if (!at_warp.empty()) {
+    const std::uint32_t t = at_warp.front(), w = t / 32;
+    const Warp& warp = block.warps[w];
+    std::vector<std::uint32_t> missing_exited, missing_barrier;
+    for (std::uint32_t lane = 0; lane < 32; ++lane)
+      if ((warp.mask >> lane & 1u) && !(warp.arrived >> lane & 1u)) {
+        const std::uint32_t other = w * 32 + lane;
+        (block.threads[other].state == State::exited ? missing_exited : missing_barrier).push_back(other);
+      }
+    running.thread = t;
+    std::string what = std::string(op_name(warp.op)) + " with mask " + hex(warp.mask) + " never completes: ";
+    if (!missing_exited.empty()) what += "lanes that exited: " + thread_list(missing_exited);
+    if (!missing_barrier.empty())
+      what += std::string(missing_exited.empty() ? "" : "; ") +
+              "lanes waiting at __syncthreads: " + thread_list(missing_barrier);
+    detail::report("synccheck", what);
+  }
+  running.thread = block.barrier_first;
+  detail::report("synccheck", "__syncthreads reached by " + std::to_string(at_barrier.size()) + " of " +
+                                  std::to_string(block.threads.size()) +
+                                  " threads; threads that exited first: " + thread_list(exited));
+}
+
+void run_block(const LaunchConfig& config, const uint3& block_idx, std::uint32_t block_linear) {
+  const std::uint32_t n = config.block.x * config.block.y * config.block.z;
+  block.threads.clear();
+  block.threads.resize(n);
+  block.warps.assign((n + 31) / 32, Warp{});
+  block.warp_epochs.assign(block.warps.size(), 0);
+  block.live = n;
+  block.at_barrier = 0;
+  block.barrier_count = 0;
+  for (std::uint32_t t = 0; t < n; ++t)
+    block.threads[t].context = ThreadContext{
+        uint3{t % config.block.x, t / config.block.x % config.block.y, t / (config.block.x * config.block.y)},
+        block_idx, config.block, config.grid};
+  running.block_linear = block_linear;
+  running.block_threads = n;
+  running.block_epoch = 0;
+  running.warp_epochs = block.warp_epochs.data();
+  detail::begin_block_memory(config.dynamic_shared_bytes);
+
+  const bool reverse = chosen_schedule == Schedule::reverse;
+  while (block.live > 0) {
+    bool ran = false;
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::uint32_t t = reverse ? n - 1 - i : i;
+      if (block.threads[t].state != State::ready) continue;
+      resume(t);
+      ran = true;
+    }
+    if (!ran && block.live > 0) report_stuck();
+  }
+}
+
+void run_grid(const LaunchConfig& config, const std::vector<std::max_align_t>& arguments, std::size_t argument_bytes,
+              void (*entry)(const void*)) {
+  running.kernel = config.kernel;
+  running.grid = config.grid;
+  running.block = config.block;
+  running.launch = ++launches;
+  block.arguments = reinterpret_cast<const unsigned char*>(arguments.data());
+  block.argument_bytes = argument_bytes;
+  block.entry = entry;
+  const dim3 g = config.grid;
+  const std::uint64_t blocks = std::uint64_t(g.x) * g.y * g.z;
+  for (std::uint64_t i = 0; i < blocks; ++i) {
+    const std::uint64_t b = chosen_schedule == Schedule::reverse ? blocks - 1 - i : i;
+    const uint3 idx{unsigned(b % g.x), unsigned(b / g.x % g.y), unsigned(b / (std::uint64_t(g.x) * g.y))};
+    run_block(config, idx, std::uint32_t(b));
+  }
+  block.arguments = nullptr;
+}
+
+bool within(const dim3& d, unsigned x, unsigned y, unsigned z) {
+  return d.x >= 1 && d.y >= 1 && d.z >= 1 && d.x <= x && d.y <= y && d.z <= z;
+}
+
+}  // namespace
+
+uint3 thread_index() { return current->thread_idx; }
+uint3 block_index() { return current->block_idx; }
+dim3 block_dimensions() { return current->block_dim; }
+dim3 grid_dimensions() { return current->grid_dim; }
+
+void set_schedule(Schedule schedule) { chosen_schedule = schedule; }
+Schedule schedule() { return chosen_schedule; }
+
+void launch(const LaunchConfig& config, cudaStream_t stream, const void* arguments, std::size_t argument_bytes,
+            void (*entry)(const void* arguments)) {
+  const std::uint64_t threads = std::uint64_t(config.block.x) * config.block.y * config.block.z;
+  if (!within(config.block, 1024, 1024, 64) || threads > kMaxThreads ||
+      !within(config.grid, 0x7FFFFFFFu, 65535, 65535)) {
+    gpu_emulator::set_last_error(cudaErrorInvalidConfiguration);
+    return;
+  }
+  // Past 48 KB a kernel must first be allowed more with cudaFuncSetAttribute, as on the GPU.
+  const auto allowed = max_dynamic_shared.find(config.function);
+  const std::size_t limit =
+      allowed == max_dynamic_shared.end() ? detail::kDefaultSharedBytes : std::size_t(allowed->second);
+  if (config.dynamic_shared_bytes > limit) {
+    gpu_emulator::set_last_error(cudaErrorInvalidValue);
+    return;
+  }
+  std::vector<std::max_align_t> copy((argument_bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t));
+  std::memcpy(copy.data(), arguments, argument_bytes);
+  gpu_emulator::enqueue(stream, config.kernel, [config, copy = std::move(copy), argument_bytes, entry] {
+    run_grid(config, copy, argument_bytes, entry);
+  });
+}
+
+int block_barrier(int predicate) {
+  if (!current) gpu_emulator::fail("__syncthreads called outside a kernel");
+  const void* site = __builtin_return_address(0);
+  Thread& t = me();
+  if (block.at_barrier == 0) {
+    block.barrier_site = site;
+    block.barrier_first = running.thread;
+  } else if (site != block.barrier_site) {
+    detail::report("synccheck", "waits at a different __syncthreads from " + detail::where(block.barrier_first) +
+                                    " (a barrier in divergent code)");
+  }
+  t.state = State::at_barrier;
+  ++block.at_barrier;
+  block.barrier_count += predicate;
+  if (block.at_barrier == block.threads.size()) {
+    for (Thread& other : block.threads) {
+      other.state = State::ready;
+      other.barrier_result = block.barrier_count;
+    }
+    block.at_barrier = 0;
+    block.barrier_count = 0;
+    ++running.block_epoch;
+  }
+  yield();
+  return t.barrier_result;
+}
+
+std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, int lane_arg, int width) {
+  if (!current) gpu_emulator::fail(std::string(op_name(op)) + " called outside a kernel");
+  const std::uint32_t lane = running.thread % 32, w = running.thread / 32;
+  const std::uint32_t lanes = std::min<std::uint32_t>(32, running.block_threads - w * 32);
+  const unsigned existing = lanes == 32 ? 0xFFFFFFFFu : (1u << lanes) - 1u;
+  if (!(mask >> lane & 1u))
+    detail::report("synccheck",
+                   std::string(op_name(op)) + " with mask " + hex(mask) + ", which leaves out the calling lane");
+  if (mask & ~existing)
+    detail::report("synccheck", std::string(op_name(op)) + " with mask " + hex(mask) +
+                                    " names lanes that do not exist (" + std::to_string(lanes) +
+                                    " lanes in this warp)");
+  if (width < 1 || width > 32 || (width & (width - 1)) != 0)
+    detail::report("synccheck", std::string(op_name(op)) + " with width " + std::to_string(width) +
+                                    " (it must be a power of 2 up to 32)");
+  Warp& warp = block.warps[w];
+  if (warp.arrived == 0) {
+    warp.op = op;
+    warp.mask = mask;
+    warp.width = width;
+  } else if (warp.op != op || warp.mask != mask || warp.width != width) {
+    detail::report("synccheck", std::string(op_name(op)) + " with mask " + hex(mask) + " meets lanes waiting at " +
+                                    op_name(warp.op) + " with mask " + hex(warp.mask));
+  }
+  warp.value[lane] = value;
+  warp.lane_arg[lane] = lane_arg;
+  warp.arrived |= 1u << lane;
+  me().state = State::at_warp_op;
+  if (warp.arrived == mask) {
+    unsigned votes = 0;
+    for (std::uint32_t l = 0; l < 32; ++l)
+      if ((mask >> l & 1u) && warp.value[l] != 0) votes |= 1u << l;
+    for (std::uint32_t l = 0; l < 32; ++l) {
+      if (!(mask >> l & 1u)) continue;
+      Thread& t = block.threads[w * 32 + l];
+      const int arg = warp.lane_arg[l], segment = int(l) / width * width, in_segment = int(l) - segment;
+      int source = int(l);
+      switch (op) {
+        case WarpOp::shfl:
+          source = segment + (arg & (width - 1));
+          break;
+        case WarpOp::shfl_up:
+          source = in_segment >= arg ? int(l) - arg : int(l);
+          break;
+        case WarpOp::shfl_down:
+          source = in_segment + arg < width ? int(l) + arg : int(l);
+          break;
+        case WarpOp::shfl_xor:
+          source = (int(l) ^ arg) < segment + width ? int(l) ^ arg : int(l);
+          break;
+        default:
+          break;
+      }
+      if (source < 0 || source > 31 || !(mask >> source & 1u)) {
+        running.thread = w * 32 + l;
+        detail::report("synccheck", std::string(op_name(op)) + " with mask " + hex(mask) + " reads lane " +
+                                        std::to_string(source) + ", which is not in the mask");
+      }
+      switch (op) {
+        case WarpOp::ballot:
+          t.warp_result = votes;
+          break;
+        case WarpOp::any:
+          t.warp_result = votes != 0;
+          break;
+        case WarpOp::all:
+          t.warp_result = votes == mask;
+          break;
+        case WarpOp::syncwarp:
+          t.warp_result = 0;
+          break;
+        default:
+          t.warp_result = warp.value[source];
+          break;
+      }
+      t.state = State::ready;
+    }
+    warp.arrived = 0;
+    ++block.warp_epochs[w];
+    running.thread = w * 32 + lane;
+  }
+  yield();
+  return me().warp_result;
+}
+
+unsigned active_mask() {
+  const std::uint32_t w = running.thread / 32;
+  unsigned mask = 0;
+  for (std::uint32_t l = 0; l < 32 && w * 32 + l < block.threads.size(); ++l)
+    if (block.threads[w * 32 + l].state != State::exited) mask |= 1u << l;
+  return mask;
+}
+
+void copy_bytes(void* destination, const void* source, std::size_t bytes) {
+  check_access(source, bytes, false);
+  check_access(destination, bytes, true);
+  std::memmove(destination, source, bytes);
+}
+
+}  // namespace sigmanet::simt
+
+// The runtime's view of kernels: their attributes and the dynamic shared memory they may use.
+cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attributes, const void* function) {
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess) return cudaErrorNoDevice;
+  if (!attributes || !function) return sigmanet::gpu_emulator::set_last_error(cudaErrorInvalidDeviceFunction);
+  *attributes = cudaFuncAttributes{};
+  attributes->maxThreadsPerBlock = int(sigmanet::simt::kMaxThreads);
+  const auto it = sigmanet::simt::max_dynamic_shared.find(function);
+  attributes->maxDynamicSharedSizeBytes =
+      it == sigmanet::simt::max_dynamic_shared.end() ? int(sigmanet::simt::detail::kDefaultSharedBytes) : it->second;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFuncSetAttribute(const void* function, cudaFuncAttribute attribute, int value) {
+  if (!function) return sigmanet::gpu_emulator::set_last_error(cudaErrorInvalidDeviceFunction);
+  if (attribute != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaSuccess;  // preferences: no effect here
+  if (value < 0 || std::size_t(value) > sigmanet::simt::detail::kMaxSharedBytes)
+    return sigmanet::gpu_emulator::set_last_error(cudaErrorInvalidValue);
+  sigmanet::simt::max_dynamic_shared[function] = value;
+  return cudaSuccess;
+}

@@ -1,0 +1,93 @@
+#pragma once
+// The SIMT executor: runs the real kernels of kernels/*.cu, compiled by the host compiler, on the CPU.
+//
+// Every CUDA thread of a block is a fiber (Boost.Context); one block runs at a time, its fibers taking turns
+// on one host thread. A fiber runs until it finishes or reaches a rendezvous (__syncthreads, a warp
+// shuffle, vote or __syncwarp); the rendezvous completes when every thread it names has arrived, so
+// barriers and shuffles are real meeting points and the values a shuffle returns are the other lanes'.
+// Between two rendezvous the threads run one after another in the order the schedule gives (lanes and blocks
+// forward, or both reversed), so a kernel whose result depends on that order shows it as different bits.
+//
+// The checks (each stops the process with "emulated GPU: <check>: <kernel> block (x,y,z) thread (x,y,z): ..."):
+// - memcheck: every load and store of the kernel files goes through memory_check.cpp (the compiler's
+//   -fsanitize=thread instrumentation, with our own hooks in place of ThreadSanitizer's runtime) and must
+//   fall inside a live device allocation, the block's shared memory or the thread's own stack;
+// - initcheck: a load of device or shared memory that nothing wrote;
+// - racecheck: two threads touching one shared-memory byte between two barriers, one of them writing, and
+//   in global memory a write followed by another thread's access in the same launch (running every kernel
+//   under both schedules turns a read-then-write into a write-then-read, so both orders are seen);
+// - synccheck: a __syncthreads that not every live thread of the block reaches (or threads at different
+//   __syncthreads), a warp operation whose mask names lanes that exited, wait elsewhere or do not exist,
+//   lanes meeting at different warp operations or masks, and a shuffle reading a lane outside its mask.
+// See device.hpp for the CUDA features the kernels may use; anything else fails to compile.
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+namespace sigmanet::simt {
+
+// What a running CUDA thread sees as threadIdx, blockIdx, blockDim and gridDim.
+struct ThreadContext {
+  uint3 thread_idx;
+  uint3 block_idx;
+  dim3 block_dim;
+  dim3 grid_dim;
+};
+
+// The running CUDA thread, or null while host code runs.
+extern ThreadContext* current;
+
+// threadIdx, blockIdx, blockDim and gridDim, by value: read here rather than in the kernel files, whose every
+// load of memory that is not their own is checked (memory_check.cpp).
+uint3 thread_index();
+uint3 block_index();
+dim3 block_dimensions();
+dim3 grid_dimensions();
+
+// The order threads and blocks take turns in. Default: SIGMANET_SIMT_SCHEDULE (forward or reverse), else forward.
+enum class Schedule { forward, reverse };
+void set_schedule(Schedule schedule);
+Schedule schedule();
+
+struct LaunchConfig {
+  const char* kernel;
+  const void* function;  // for the attributes set with cudaFuncSetAttribute
+  dim3 grid;
+  dim3 block;
+  std::size_t dynamic_shared_bytes;
+};
+
+// Checks the configuration as CUDA does (an invalid one records cudaErrorInvalidConfiguration or
+// cudaErrorInvalidValue for cudaGetLastError and queues nothing), then queues a launch on the stream. When it
+// runs, every thread of the grid copies the argument bytes onto its own stack and calls entry with that copy:
+// the kernel files then read their arguments from the thread's local memory, as a GPU thread does.
+constexpr std::size_t kMaxArgumentBytes = 4096;
+void launch(const LaunchConfig& config, cudaStream_t stream, const void* arguments, std::size_t argument_bytes,
+            void (*entry)(const void* arguments));
+
+// Rendezvous of the whole block; returns how many threads passed a non-zero predicate.
+int block_barrier(int predicate);
+
+enum class WarpOp { shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, syncwarp };
+// A warp rendezvous of the lanes in mask. For shuffles value is the lane's bits and the result the source
+// lane's; for votes value is the predicate and the result the vote.
+std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, int lane_arg, int width);
+// Lanes of the calling warp that have not exited.
+unsigned active_mask();
+
+// The launch's dynamic shared memory (SIGMANET_DYNAMIC_SHARED).
+void* dynamic_shared();
+
+// Atomics are made of plain loads and stores here (one fiber runs at a time); this checks their address as
+// memcheck and initcheck check any other access, and records the write.
+void atomic_access(const void* address, std::size_t bytes);
+
+// A cooperative copy to shared memory done at once (cooperative_groups::memcpy_async on the executor).
+void copy_bytes(void* destination, const void* source, std::size_t bytes);
+
+// The hook behind every instrumented load and store (memory_check.cpp).
+void check_access(const void* address, std::size_t bytes, bool write);
+
+}  // namespace sigmanet::simt

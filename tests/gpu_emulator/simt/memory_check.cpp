@@ -1,0 +1,261 @@
+// memcheck, initcheck and racecheck for the kernels on the SIMT executor (see executor.hpp).
+//
+// The kernel files are compiled with -fsanitize=thread, which makes the compiler call __tsan_read4(address),
+// __tsan_write8(address)... before every load and store that is not of a private local. ThreadSanitizer's
+// runtime is not linked: the hooks are defined here, do nothing while host code runs, and check every
+// access a kernel thread makes.
+//
+// Shared memory: each byte has a cell saying which thread last wrote it and last read it, in which block and
+// at which barrier and warp rendezvous count. An access by another thread with no barrier (or, within a
+// warp, no warp rendezvous) since is a race; a read of a byte this block never wrote is uninitialised.
+// Global memory: each byte written by a kernel records the launch, thread and counts, so a later access by
+// another thread of the same launch with nothing ordering them is a race; each device byte also has a
+// written flag, set by copies, memsets, cuBLAS and kernels, for initcheck.
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "../emulator.hpp"
+#include "executor.hpp"
+#include "running.hpp"
+
+// The linker's bounds of the section that holds every static __shared__ variable (device.hpp); null when
+// no kernel declares one.
+extern "C" char __start_sigmanet_simt_shared[] __attribute__((weak));
+extern "C" char __stop_sigmanet_simt_shared[] __attribute__((weak));
+
+namespace sigmanet::simt {
+namespace {
+
+using detail::running;
+using gpu_emulator::DeviceAllocation;
+using gpu_emulator::RaceCell;
+
+struct SharedCell {
+  std::uint32_t written_block = 0;  // block generation of the last write (0: none)
+  std::uint32_t writer = 0, write_block_epoch = 0, write_warp_epoch = 0;
+  std::uint32_t read_block = 0;
+  std::uint32_t reader = 0, read_block_epoch = 0, read_warp_epoch = 0;
+};
+
+struct SharedMemory {
+  char* low = nullptr;
+  std::size_t bytes = 0;
+  std::vector<SharedCell> cells;
+  const char* name = "";
+};
+
+constexpr std::size_t kAlign = 16;
+
+struct State {
+  std::uint32_t block_generation = 0;
+  SharedMemory static_shared;
+  SharedMemory dynamic_shared;
+  char* dynamic_region = nullptr;  // kMaxSharedBytes, then an inaccessible page
+  // The allocations recent global accesses fell in: a kernel reads and writes a few buffers, over and over.
+  static constexpr std::size_t kRecent = 8;
+  DeviceAllocation* recent[kRecent] = {};
+  std::size_t next_recent = 0;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+const char* kind(bool write) { return write ? "write" : "read"; }
+
+std::string access_text(std::size_t bytes, bool write) { return std::to_string(bytes) + "-byte " + kind(write); }
+
+// True when the access by `other`, made at the given counts, is ordered before the running thread's now.
+bool ordered(std::uint32_t other, std::uint32_t block_epoch, std::uint32_t warp_epoch) {
+  if (other == running.thread || running.block_epoch > block_epoch) return true;
+  return other / 32 == running.thread / 32 && running.warp_epochs[running.thread / 32] > warp_epoch;
+}
+
+void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool write) {
+  if (offset + bytes > m.bytes)
+    detail::report("memcheck", access_text(bytes, write) + " at byte " + std::to_string(offset) + " of " + m.name +
+                                   " (" + std::to_string(m.bytes) + " bytes) runs " +
+                                   std::to_string(offset + bytes - m.bytes) + " bytes past its end");
+  const std::uint32_t block = state().block_generation, me = running.thread;
+  const std::uint32_t warp_epoch = running.warp_epochs[me / 32];
+  for (std::size_t i = offset; i < offset + bytes; ++i) {
+    SharedCell& c = m.cells[i];
+    const auto race = [&](const char* earlier, std::uint32_t other) {
+      detail::report("racecheck", access_text(bytes, write) + " of byte " + std::to_string(i) + " of " + m.name +
+                                      " after a " + earlier + " by " + detail::where(other) +
+                                      " with no __syncthreads between them");
+    };
+    if (c.written_block == block && !ordered(c.writer, c.write_block_epoch, c.write_warp_epoch))
+      race("write", c.writer);
+    if (write) {
+      if (c.read_block == block && !ordered(c.reader, c.read_block_epoch, c.read_warp_epoch)) race("read", c.reader);
+      c.written_block = block;
+      c.writer = me;
+      c.write_block_epoch = running.block_epoch;
+      c.write_warp_epoch = warp_epoch;
+    } else {
+      if (c.written_block != block)
+        detail::report("initcheck", access_text(bytes, write) + " of byte " + std::to_string(i) + " of " + m.name +
+                                        ", which no thread of this block wrote");
+      c.read_block = block;
+      c.reader = me;
+      c.read_block_epoch = running.block_epoch;
+      c.read_warp_epoch = warp_epoch;
+    }
+  }
+}
+
+DeviceAllocation* allocation_of(State& st, const char* p, std::size_t bytes) {
+  for (DeviceAllocation* a : st.recent)
+    if (a && !a->freed && p >= a->base && p + bytes <= a->base + a->bytes) return a;
+  DeviceAllocation* a = gpu_emulator::find_device_allocation(p);
+  if (a && !a->freed) {
+    st.recent[st.next_recent] = a;
+    st.next_recent = (st.next_recent + 1) % State::kRecent;
+  }
+  return a;
+}
+
+void global_access(const char* p, std::size_t bytes, bool write, bool atomic) {
+  State& st = state();
+  DeviceAllocation* a = allocation_of(st, p, bytes);
+  const auto access = [&] { return access_text(bytes, write); };
+  if (!a)
+    detail::report("memcheck", access() + " at " + gpu_emulator::address_text(p) +
+                                   ", which is neither device memory nor this block's shared memory (a host pointer?)");
+  const std::size_t total = a->bytes;
+  if (a->freed) detail::report("memcheck", access() + " in a freed " + std::to_string(total) + "-byte device buffer");
+  if (p < a->base)
+    detail::report("memcheck", access() + " " + std::to_string(a->base - p) + " bytes before the start of a " +
+                                   std::to_string(total) + "-byte device allocation");
+  const std::size_t offset = std::size_t(p - a->base);
+  if (offset + bytes > total)
+    detail::report("memcheck", access() + " at byte " + std::to_string(offset) + " of a " + std::to_string(total) +
+                                   "-byte device allocation runs " + std::to_string(offset + bytes - total) +
+                                   " bytes past its end");
+  if (!write)
+    for (std::size_t i = offset; i < offset + bytes; ++i)
+      if (!a->written[i])
+        detail::report("initcheck", access() + " of byte " + std::to_string(i) + " of a " + std::to_string(total) +
+                                        "-byte device allocation that nothing wrote");
+  // Most reads are of buffers no thread of this launch wrote: nothing to race with.
+  if (!write && a->kernel_write_launch != running.launch) return;
+  if (write) a->kernel_write_launch = running.launch;
+  const std::uint32_t me = running.block_linear * running.block_threads + running.thread;
+  for (std::size_t i = offset; i < offset + bytes; ++i) {
+    RaceCell& c = a->race[i];
+    if (!atomic && c.launch == running.launch && c.writer != me) {
+      const std::uint32_t writer_block = c.writer / running.block_threads, writer = c.writer % running.block_threads;
+      if (writer_block != running.block_linear || !ordered(writer, c.block_epoch, c.warp_epoch))
+        detail::report("racecheck", access() + " of byte " + std::to_string(i) + " of a " + std::to_string(total) +
+                                        "-byte device allocation after a write by " +
+                                        detail::where(writer_block, writer) +
+                                        " in the same launch, with nothing ordering them");
+    }
+    if (write) {
+      a->written[i] = 1;
+      c = RaceCell{running.launch, me, running.block_epoch, running.warp_epochs[running.thread / 32]};
+    }
+  }
+}
+
+void access(const void* address, std::size_t bytes, bool write, bool atomic) {
+  const char* p = static_cast<const char*>(address);
+  if (p >= running.stack_low && p < running.stack_high) return;  // the thread's own local memory
+  State& st = state();
+  if (p >= st.static_shared.low && p < st.static_shared.low + st.static_shared.bytes)
+    return shared_access(st.static_shared, std::size_t(p - st.static_shared.low), bytes, write);
+  if (st.dynamic_region && p >= st.dynamic_region && p < st.dynamic_region + detail::kMaxSharedBytes + 4096) {
+    if (p < st.dynamic_shared.low)
+      detail::report("memcheck", access_text(bytes, write) + " " + std::to_string(st.dynamic_shared.low - p) +
+                                     " bytes before the start of dynamic shared memory");
+    return shared_access(st.dynamic_shared, std::size_t(p - st.dynamic_shared.low), bytes, write);
+  }
+  global_access(p, bytes, write, atomic);
+}
+
+}  // namespace
+
+void check_access(const void* address, std::size_t bytes, bool write) {
+  if (current) access(address, bytes, write, false);
+}
+
+void atomic_access(const void* address, std::size_t bytes) {
+  if (!current) gpu_emulator::fail("an atomic called outside a kernel");
+  access(address, bytes, false, true);
+  access(address, bytes, true, true);
+}
+
+void* dynamic_shared() { return state().dynamic_shared.low; }
+
+namespace detail {
+
+void begin_block_memory(std::size_t dynamic_shared_bytes) {
+  State& st = state();
+  ++st.block_generation;
+  if (!st.static_shared.low && __start_sigmanet_simt_shared) {
+    st.static_shared.low = __start_sigmanet_simt_shared;
+    st.static_shared.bytes = std::size_t(__stop_sigmanet_simt_shared - __start_sigmanet_simt_shared);
+    st.static_shared.cells.resize(st.static_shared.bytes);
+    st.static_shared.name = "static shared memory";
+  }
+  if (!st.dynamic_region) {
+    void* m = mmap(nullptr, kMaxSharedBytes + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) gpu_emulator::fail("the SIMT executor could not map shared memory");
+    st.dynamic_region = static_cast<char*>(m);
+    mprotect(st.dynamic_region + kMaxSharedBytes, 4096, PROT_NONE);
+    st.dynamic_shared.cells.resize(kMaxSharedBytes);
+    st.dynamic_shared.name = "dynamic shared memory";
+  }
+  // Dynamic shared memory ends at the guard page; its start keeps CUDA's 16-byte alignment.
+  st.dynamic_shared.bytes = dynamic_shared_bytes;
+  st.dynamic_shared.low = st.dynamic_region + kMaxSharedBytes - (dynamic_shared_bytes + kAlign - 1) / kAlign * kAlign;
+  gpu_emulator::poison(st.static_shared.low, st.static_shared.bytes);
+  gpu_emulator::poison(st.dynamic_shared.low, dynamic_shared_bytes);
+}
+
+}  // namespace detail
+}  // namespace sigmanet::simt
+
+// The compiler's instrumentation calls (GCC's -fsanitize=thread); ThreadSanitizer's runtime is never linked.
+#define SIGMANET_SIMT_HOOK(name, bytes, write) \
+  extern "C" void name(void* p) { sigmanet::simt::check_access(p, bytes, write); }
+SIGMANET_SIMT_HOOK(__tsan_read1, 1, false)
+SIGMANET_SIMT_HOOK(__tsan_read2, 2, false)
+SIGMANET_SIMT_HOOK(__tsan_read4, 4, false)
+SIGMANET_SIMT_HOOK(__tsan_read8, 8, false)
+SIGMANET_SIMT_HOOK(__tsan_read16, 16, false)
+SIGMANET_SIMT_HOOK(__tsan_write1, 1, true)
+SIGMANET_SIMT_HOOK(__tsan_write2, 2, true)
+SIGMANET_SIMT_HOOK(__tsan_write4, 4, true)
+SIGMANET_SIMT_HOOK(__tsan_write8, 8, true)
+SIGMANET_SIMT_HOOK(__tsan_write16, 16, true)
+SIGMANET_SIMT_HOOK(__tsan_unaligned_read2, 2, false)
+SIGMANET_SIMT_HOOK(__tsan_unaligned_read4, 4, false)
+SIGMANET_SIMT_HOOK(__tsan_unaligned_read8, 8, false)
+SIGMANET_SIMT_HOOK(__tsan_unaligned_read16, 16, false)
+SIGMANET_SIMT_HOOK(__tsan_unaligned_write2, 2, true)
+SIGMANET_SIMT_HOOK(__tsan_unaligned_write4, 4, true)
+SIGMANET_SIMT_HOOK(__tsan_unaligned_write8, 8, true)
+SIGMANET_SIMT_HOOK(__tsan_unaligned_write16, 16, true)
+SIGMANET_SIMT_HOOK(__tsan_volatile_read1, 1, false)
+SIGMANET_SIMT_HOOK(__tsan_volatile_read2, 2, false)
+SIGMANET_SIMT_HOOK(__tsan_volatile_read4, 4, false)
+SIGMANET_SIMT_HOOK(__tsan_volatile_read8, 8, false)
+SIGMANET_SIMT_HOOK(__tsan_volatile_write1, 1, true)
+SIGMANET_SIMT_HOOK(__tsan_volatile_write2, 2, true)
+SIGMANET_SIMT_HOOK(__tsan_volatile_write4, 4, true)
+SIGMANET_SIMT_HOOK(__tsan_volatile_write8, 8, true)
+#undef SIGMANET_SIMT_HOOK
+extern "C" void __tsan_read_range(void* p, unsigned long bytes) { sigmanet::simt::check_access(p, bytes, false); }
+extern "C" void __tsan_write_range(void* p, unsigned long bytes) { sigmanet::simt::check_access(p, bytes, true); }
+extern "C" void __tsan_init() {}
+extern "C" void __tsan_func_entry(void*) {}
+extern "C" void __tsan_func_exit() {}
+extern "C" void __tsan_vptr_update(void**, void*) {}
+extern "C" void __tsan_vptr_read(void**) {}

@@ -1,0 +1,216 @@
+// Test-only kernels for the SIMT executor (see test_kernels.hpp). Compiled only for the executor; written
+// as CUDA so they would compile for a GPU as they are.
+#include <cooperative_groups.h>
+
+#include "cuda_check.hpp"
+#include "launch.cuh"
+#include "test_kernels.hpp"
+
+namespace sigmanet::simt_test {
+namespace {
+
+namespace cg = cooperative_groups;
+
+__global__ void block_sums_kernel(const float* __restrict__ in, float* __restrict__ sums) {
+  __shared__ float partial[256];
+  const unsigned t = threadIdx.x;
+  partial[t] = in[blockIdx.x * 256 + t];
+  __syncthreads();
+  for (unsigned half = 128; half >= 32; half /= 2) {
+    if (t < half) partial[t] += partial[t + half];
+    __syncthreads();
+  }
+  if (t < 32) {
+    float v = partial[t];
+    for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+    if (t == 0) sums[blockIdx.x] = v;
+  }
+}
+
+__global__ void warp_operations_kernel(int* out) {
+  const int lane = int(threadIdx.x);
+  int* o = out + lane * 10;
+  o[0] = __shfl_sync(0xffffffffu, lane * 10, 3);
+  o[1] = __shfl_up_sync(0xffffffffu, lane * 10, 1);
+  o[2] = __shfl_down_sync(0xffffffffu, lane * 10, 2);
+  o[3] = __shfl_xor_sync(0xffffffffu, lane * 10, 1);
+  o[4] = int(__ballot_sync(0xffffffffu, lane % 3 == 0));
+  o[5] = __any_sync(0xffffffffu, lane == 7);
+  o[6] = __all_sync(0xffffffffu, lane < 32);
+  o[7] = int(__activemask());
+  o[8] = __syncthreads_count(lane < 5);
+  o[9] = __shfl_down_sync(0xffffffffu, lane * 10, 1, 8);
+}
+
+__global__ void atomics_kernel(unsigned* counter, int* low, int* high, int* exchanged, unsigned* flag, unsigned* cas) {
+  const int id = int(blockIdx.x * blockDim.x + threadIdx.x);
+  atomicAdd(counter, 1);
+  atomicMin(low, id);
+  atomicMax(high, id);
+  atomicExch(exchanged, id);
+  if (atomicCAS(flag, 0u, 1u) == 0u) atomicAdd(cas, 1u);
+}
+
+__global__ void reverse_kernel(const float* __restrict__ in, float* __restrict__ out) {
+  SIGMANET_DYNAMIC_SHARED(float, s);
+  const unsigned t = threadIdx.x, n = blockDim.x;
+  s[n - 1 - t] = in[t];
+  __syncthreads();
+  out[t] = s[t];
+}
+
+__global__ void tile_sums_kernel(const float* __restrict__ in, float* __restrict__ out) {
+  __shared__ float copy[128];
+  const cg::thread_block block = cg::this_thread_block();
+  cg::memcpy_async(block, copy, in, sizeof copy);
+  cg::wait(block);
+  const cg::thread_block_tile<32> tile = cg::tiled_partition<32>(block);
+  float v = copy[block.thread_rank()];
+  for (unsigned offset = 16; offset > 0; offset /= 2) v += tile.shfl_down(v, offset);
+  if (tile.thread_rank() == 0) out[tile.meta_group_rank()] = v;
+}
+
+__global__ void empty_kernel() {}
+
+__global__ void write_kernel(float* p) { p[threadIdx.x] = 1.0f; }
+
+__global__ void shared_race_kernel(float* out) {
+  __shared__ float s[64];
+  const unsigned t = threadIdx.x;
+  s[t] = float(t);
+  out[t] = s[t > 0 ? t - 1 : 0];  // the missing __syncthreads belongs before this line
+}
+
+__global__ void write_after_read_kernel(float* out) {
+  __shared__ float s[64];
+  const unsigned t = threadIdx.x;
+  s[t] = float(t);
+  __syncthreads();
+  const float v = s[t];
+  s[(t + 1) % 64] = 2.0f * v;  // the missing __syncthreads belongs before this line
+  out[t] = v;
+}
+
+__global__ void one_address_kernel(float* p) {
+  if (threadIdx.x == 0) p[0] = float(blockIdx.x);
+}
+
+__global__ void half_barrier_kernel() {
+  if (threadIdx.x >= 16) return;
+  __syncthreads();
+}
+
+__global__ void divergent_barriers_kernel(float* p) {
+  if (threadIdx.x % 2) {
+    __syncthreads();
+    p[threadIdx.x] = 1.0f;
+  } else {
+    p[threadIdx.x] = 2.0f;
+    __syncthreads();
+  }
+}
+
+__global__ void exited_lanes_kernel(float* out) {
+  const unsigned lane = threadIdx.x;
+  if (lane >= 16) return;
+  out[lane] = __shfl_down_sync(0xffffffffu, float(lane), 1);
+}
+
+__global__ void mask_without_caller_kernel(float* out) {
+  out[threadIdx.x] = __shfl_sync(0x0000ffffu, float(threadIdx.x), 0);
+}
+
+__global__ void outside_mask_kernel(float* out) {
+  if (threadIdx.x < 16) out[threadIdx.x] = __shfl_down_sync(0x0000ffffu, float(threadIdx.x), 8);
+}
+
+__global__ void copy_kernel(const float* __restrict__ in, float* __restrict__ out) {
+  out[threadIdx.x] = in[threadIdx.x];
+}
+
+__global__ void unwritten_shared_kernel(float* out) {
+  __shared__ float never_written[32];
+  out[threadIdx.x] = never_written[threadIdx.x];
+}
+
+__global__ void past_dynamic_shared_kernel() {
+  SIGMANET_DYNAMIC_SHARED(float, s);
+  s[threadIdx.x + 1] = 1.0f;
+}
+
+}  // namespace
+
+#define SIGMANET_TEST_LAUNCHED(kernel) SIGMANET_CUDA_CHECK_LAUNCH(#kernel)
+
+void block_sums(const float* in, float* sums, unsigned blocks, cudaStream_t stream) {
+  SIGMANET_LAUNCH(block_sums_kernel, blocks, 256, 0, stream)(in, sums);
+  SIGMANET_TEST_LAUNCHED(block_sums_kernel);
+}
+
+void warp_operations(int* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(warp_operations_kernel, 1, 32, 0, stream)(out);
+  SIGMANET_TEST_LAUNCHED(warp_operations_kernel);
+}
+
+void atomics(unsigned* counter, int* low, int* high, int* exchanged, unsigned* flag, unsigned* cas,
+             cudaStream_t stream) {
+  SIGMANET_LAUNCH(atomics_kernel, 4, 64, 0, stream)(counter, low, high, exchanged, flag, cas);
+  SIGMANET_TEST_LAUNCHED(atomics_kernel);
+}
+
+void reverse_through_dynamic_shared(const float* in, float* out, unsigned n, cudaStream_t stream) {
+  SIGMANET_LAUNCH(reverse_kernel, 1, n, n * sizeof(float), stream)(in, out);
+  SIGMANET_TEST_LAUNCHED(reverse_kernel);
+}
+
+void tile_sums(const float* in, float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(tile_sums_kernel, 1, 128, 0, stream)(in, out);
+  SIGMANET_TEST_LAUNCHED(tile_sums_kernel);
+}
+
+void launch_with_dynamic_shared(std::size_t bytes, cudaStream_t stream) {
+  SIGMANET_LAUNCH(empty_kernel, 1, 1, bytes, stream)();
+}
+
+cudaError_t allow_dynamic_shared(int bytes) {
+  return cudaFuncSetAttribute(empty_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+}
+
+void launch_block_of(unsigned threads, cudaStream_t stream) { SIGMANET_LAUNCH(empty_kernel, 1, threads, 0, stream)(); }
+
+void write_one_past_the_end(float* p, unsigned n, cudaStream_t stream) {
+  SIGMANET_LAUNCH(write_kernel, 1, n + 1, 0, stream)(p);
+}
+void shared_read_without_barrier(float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(shared_race_kernel, 1, 64, 0, stream)(out);
+}
+void shared_write_after_read(float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(write_after_read_kernel, 1, 64, 0, stream)(out);
+}
+void every_block_writes_one_address(float* p, unsigned blocks, cudaStream_t stream) {
+  SIGMANET_LAUNCH(one_address_kernel, blocks, 32, 0, stream)(p);
+}
+void barrier_in_half_the_block(cudaStream_t stream) { SIGMANET_LAUNCH(half_barrier_kernel, 1, 32, 0, stream)(); }
+void barriers_in_divergent_branches(float* p, cudaStream_t stream) {
+  SIGMANET_LAUNCH(divergent_barriers_kernel, 1, 32, 0, stream)(p);
+}
+void shuffle_naming_exited_lanes(float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(exited_lanes_kernel, 1, 32, 0, stream)(out);
+}
+void shuffle_mask_without_the_caller(float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(mask_without_caller_kernel, 1, 32, 0, stream)(out);
+}
+void shuffle_reading_outside_the_mask(float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(outside_mask_kernel, 1, 32, 0, stream)(out);
+}
+void copy_n(const float* in, float* out, unsigned n, cudaStream_t stream) {
+  SIGMANET_LAUNCH(copy_kernel, 1, n, 0, stream)(in, out);
+}
+void read_unwritten_shared(float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(unwritten_shared_kernel, 1, 32, 0, stream)(out);
+}
+void write_past_dynamic_shared(cudaStream_t stream) {
+  SIGMANET_LAUNCH(past_dynamic_shared_kernel, 1, 32, 32 * sizeof(float), stream)();
+}
+
+}  // namespace sigmanet::simt_test
