@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Mutation check of the kernels on the SIMT executor: plants one-line bugs in kernels/*.cu, one at a time,
+# rebuilds the emulator build, runs the gpu tests, and prints a table of which bugs the tests caught. Every
+# mutant must be caught; exit 1 if one survives. Not part of CI (about a minute or two a mutant on 2 cores).
+#
+#   bash scripts/mutate-kernels.sh [BUILD_DIR]      (default: build-mutants)
+#
+# The sources are restored after each mutant, and on any exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build-mutants}
+source scripts/find-nvcc.sh
+export SIGMANET_DATA=${SIGMANET_DATA:-$(cd .. && pwd)/shared/data/mnist}
+
+# file | what the mutant is | sed expression that changes exactly one line
+mutants=(
+  "kernels/gather_batch.cu|index: the pixel one to the right|s/pixels\[record \* features + i\]/pixels[record * features + i + 1]/"
+  "kernels/fused_forward.cu|loop bound: one input too many|s/k < n_in; k += kWarp/k <= n_in; k += kWarp/"
+  "kernels/output_delta.cu|sign: (y - a) for (a - y)|s/delta\[k\] = (out - y)/delta[k] = (y - out)/"
+  "kernels/gather_batch.cu|constant: pixels over 256|s/255.0f/256.0f/"
+  "kernels/fused_forward.cu|shuffle offset: the tree starts at 8|s/int offset = kWarp \/ 2;/int offset = kWarp \/ 4;/"
+  "kernels/fused_forward.cu|lane test: lanes 0 and 1 both store|s/if (lane == 0) out\[item\]/if (lane < 2) out[item]/"
+  "kernels/bias_sigmoid.cu|stride: a block's stride, not the grid's|s/k += std::size_t(gridDim.x) \* blockDim.x)/k += blockDim.x)/"
+  "kernels/bias_update.cu|index: the next bias's delta|s/g += delta\[s \* std::size_t(n) + j\]/g += delta[s * std::size_t(n) + (j + 1) % std::size_t(n)]/"
+  "kernels/argmax_cost.cu|comparison: ties go to the last index|s/if (row\[best\] < row\[j\])/if (row[best] <= row[j])/"
+  "kernels/hidden_delta.cu|constant: sigma' as a (2 - a)|s/a\[k\] \* (1.0f - a\[k\])/a[k] * (2.0f - a[k])/"
+  "kernels/advance_counter.cu|constant: the step counter moves by 2|s/\*counter += 1;/*counter += 2;/"
+  "tests/gpu_emulator/simt/test_kernels.cu|missing barrier (no product kernel has one yet: the test kernel's tree)|0,/^    __syncthreads();$/{/^    __syncthreads();$/d}"
+)
+
+backup=$(mktemp -d)
+# A mutant's file goes back even when the script stops half-way.
+trap 'for p in "$backup"/*.path; do [[ -e "$p" ]] && cp "${p%.path}" "$(cat "$p")"; done; rm -rf "$backup"' EXIT
+
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSIGMANET_GPU_EMULATOR=ON \
+  -DSIGMANET_BENCHMARKS=OFF >/dev/null
+echo "mutate-kernels: building the unmutated emulator build in $build"
+cmake --build "$build" -j"$(nproc)" >/dev/null
+echo "mutate-kernels: the gpu tests must pass before any mutant"
+ctest --test-dir "$build" -L gpu -j"$(nproc)" --timeout 600 >/dev/null || { echo "mutate-kernels: the unmutated tests fail" >&2; exit 2; }
+
+rows=()
+survivors=0
+i=0
+for m in "${mutants[@]}"; do
+  IFS='|' read -r file what expr <<<"$m"
+  i=$((i + 1))
+  key="$backup/$i"
+  cp "$file" "$key"
+  echo "$file" >"$key.path"
+  sed -i "$expr" "$file"
+  changed=$(diff "$key" "$file" | grep -c '^[<>]' || true)
+  if [[ $changed -lt 1 || $changed -gt 2 ]]; then
+    echo "mutate-kernels: mutant $i ($what) changed $changed lines of $file, not one" >&2
+    cp "$key" "$file"
+    exit 2
+  fi
+  echo "== mutant $i: $file: $what"
+  result="SURVIVED" caught_by="-"
+  t0=$(date +%s)
+  if ! cmake --build "$build" -j"$(nproc)" >"$backup/build.log" 2>&1; then
+    result="caught" caught_by="the build"
+  else
+    log="$backup/ctest.log"
+    if ! ctest --test-dir "$build" -L gpu -j"$(nproc)" --timeout 600 --stop-on-failure --output-on-failure >"$log" 2>&1; then
+      result="caught"
+      caught_by=$(sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Subprocess aborted\|Timeout\|Exception\).*/\1/p' "$log" | head -1)
+      check=$(grep -o -m1 -E 'emulated GPU: [a-z]+check' "$log" | sed 's/emulated GPU: //' || true)
+      [[ -n "$check" ]] && caught_by="$caught_by ($check)"
+      [[ -n "$caught_by" ]] || caught_by="a failing test"
+    else
+      survivors=$((survivors + 1))
+    fi
+  fi
+  cp "$key" "$file"
+  rm -f "$key.path"
+  rows+=("| $i | \`$file\` | $what | $result | $caught_by | $(( $(date +%s) - t0 )) s |")
+  echo "   $result by $caught_by"
+done
+cmake --build "$build" -j"$(nproc)" >/dev/null  # leave the build unmutated
+
+echo
+echo "| # | file | mutant | result | first test that failed | time |"
+echo "| --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
+echo
+if [[ $survivors -gt 0 ]]; then
+  echo "mutate-kernels: $survivors of ${#mutants[@]} mutants survived"
+  exit 1
+fi
+echo "mutate-kernels: all ${#mutants[@]} mutants caught"
