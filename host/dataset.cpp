@@ -1,7 +1,12 @@
 // IDX readers (raw or gzip) and the MNIST split.
 #include "sigmanet/dataset.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +16,7 @@
 #include <span>
 
 #include "idx_parse.hpp"
+#include "sigmanet/atomic_file.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {
@@ -27,14 +33,11 @@ constexpr std::size_t kMaxFileBytes = std::size_t{1} << 31;
 std::vector<std::uint8_t> read_file(const fs::path& file) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) fail(file, "is a directory, not a file");
-  // Checked before reading, so a huge file (or a device) is refused rather than read into memory.
+  // Regular files only (a FIFO would hang the read), and the size checked before reading, so a huge file is
+  // refused rather than read into memory.
   if (const auto size = fs::file_size(file, ec); !ec && size > kMaxFileBytes)
     fail(file, "larger than 2 GiB; not an IDX file");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail(file, "cannot open for reading");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) fail(file, "read error");
-  return bytes;
+  return read_file_bytes(file, kMaxFileBytes);
 }
 
 std::vector<std::uint8_t> gunzip(const std::string& file, std::span<const std::uint8_t> packed) {
@@ -97,12 +100,37 @@ void check_length(const std::string& file, std::size_t actual, std::size_t expec
                    std::to_string(expected) + " bytes)");
 }
 
-// NAME if it exists, else NAME.gz if it exists, else empty.
-fs::path find_idx(const fs::path& dir, const std::string& name) {
+bool present(const fs::path& file) {
   std::error_code ec;
-  if (fs::is_regular_file(dir / name, ec)) return dir / name;
-  if (fs::is_regular_file(dir / (name + ".gz"), ec)) return dir / (name + ".gz");
+  const bool found = fs::exists(file, ec);  // any kind of file: read_file says what is wrong with a FIFO
+  if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)
+    fail(file, ec == std::errc::permission_denied ? "permission denied" : ec.message());
+  return found;
+}
+
+// NAME if it exists, else NAME.gz if it exists, else empty. Both present is fine when they hold the same
+// records (NAME is read); when they differ, neither is taken silently.
+fs::path find_idx(const fs::path& dir, const std::string& name) {
+  const fs::path raw = dir / name, packed = dir / (name + ".gz");
+  const bool have_raw = present(raw), have_packed = present(packed);
+  if (have_raw && have_packed && read_maybe_gzip(raw) != read_maybe_gzip(packed))
+    fail(dir, "holds both " + name + " and " + name + ".gz, and they differ; remove the one you do not mean");
+  if (have_raw) return raw;
+  if (have_packed) return packed;
   return {};
+}
+
+// The data folder itself: a missing folder is reported with the missing files; one that is not a folder or
+// cannot be read is named as such, not as "MNIST not found".
+void check_data_dir(const fs::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == EACCES) fail(dir, "permission denied");
+    return;
+  }
+  if (!S_ISDIR(st.st_mode)) fail(dir, "is " + file_kind(st.st_mode) + ", not a folder of MNIST files");
+  if (::access(dir.c_str(), R_OK | X_OK) != 0)
+    fail(dir, errno == EACCES ? std::string("permission denied") : std::string(std::strerror(errno)));
 }
 
 }  // namespace
@@ -175,6 +203,7 @@ std::vector<std::uint8_t> read_idx_labels(const fs::path& file) {
 Mnist load_mnist(const fs::path& dir, const MnistSplitSizes& sizes) {
   const char* names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                           "t10k-labels-idx1-ubyte"};
+  check_data_dir(dir);
   fs::path paths[4];
   std::string missing;
   for (int i = 0; i < 4; ++i) {
@@ -207,7 +236,8 @@ Mnist load_mnist(const fs::path& dir, const MnistSplitSizes& sizes) {
   const Dataset full_test = load(paths[2], paths[3]);
 
   if (sizes.train == 0) throw InputError("--train-size: must be at least 1");
-  if (sizes.train + sizes.validation > full_train.size())
+  // Compared without adding, so that no pair of sizes can wrap round past the check.
+  if (sizes.train > full_train.size() || sizes.validation > full_train.size() - sizes.train)
     throw InputError("--train-size + --validation-size: " + std::to_string(sizes.train) + " + " +
                      std::to_string(sizes.validation) + " exceeds the " + std::to_string(full_train.size()) +
                      " records of " + paths[0].string());

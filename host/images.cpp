@@ -1,6 +1,7 @@
 #include "sigmanet/images.hpp"
 
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 
@@ -99,16 +100,35 @@ Image decode_pgm(std::span<const std::uint8_t> bytes, const std::string& what) {
 Image decode_png_grey(std::span<const std::uint8_t> bytes, const std::string& what) {
   if (bytes.size() > 0x7fffffff) throw InputError(what + ": PNG file is too large");
   int w = 0, h = 0, channels = 0;
+  // Grey and alpha: with the alpha dropped, a digit drawn on a transparent ground would be read from
+  // whatever colour the transparent pixels happen to hold (often black, like dark ink).
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 1), stbi_image_free);
+      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &w, &h, &channels, 2), stbi_image_free);
   if (!data) throw InputError(what + ": cannot decode PNG: " + stbi_failure_reason());
   Image img(static_cast<std::size_t>(w), static_cast<std::size_t>(h), 1);
-  std::copy(data.get(), data.get() + img.pixels.size(), img.pixels.begin());
+  const stbi_uc* p = data.get();
+  const std::size_t n = img.pixels.size();
+  // The ground a transparent pixel shows is the one the drawing was meant to be seen on: light under dark
+  // ink, dark under light ink. The ink's shade is the opacity-weighted mean of the visible pixels.
+  double ink = 0, opacity = 0;
+  bool translucent = false;
+  for (std::size_t i = 0; i < n; ++i) {
+    ink += double(p[2 * i]) * p[2 * i + 1];
+    opacity += p[2 * i + 1];
+    translucent = translucent || p[2 * i + 1] != 255;
+  }
+  if (opacity == 0) throw InputError(what + ": the image is fully transparent; there is no digit to read");
+  const double ground = !translucent ? 0 : ink / opacity < 128 ? 255 : 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double alpha = p[2 * i + 1] / 255.0;
+    img.pixels[i] = static_cast<std::uint8_t>(std::lround(alpha * p[2 * i] + (1 - alpha) * ground));
+  }
   return img;
 }
 
 Image read_grey_image(const std::filesystem::path& file) {
-  const std::vector<std::uint8_t> bytes = read_file_bytes(file);
+  // Bounded: no 28x28 picture comes near it, and a large file is no image this tool reads.
+  const std::vector<std::uint8_t> bytes = read_file_bytes(file, std::size_t{64} << 20);
   const std::string what = file.string();
   static constexpr std::uint8_t png_magic[] = {0x89, 'P', 'N', 'G'};
   if (bytes.size() >= 4 && std::equal(png_magic, png_magic + 4, bytes.begin())) return decode_png_grey(bytes, what);

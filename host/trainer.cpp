@@ -22,7 +22,10 @@ std::string gib(double bytes) {
 
 std::string sizes_flag(const std::vector<int>& sizes) {
   std::string s;
-  for (int n : sizes) s += (s.empty() ? "" : ",") + std::to_string(n);
+  for (int n : sizes) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(n);
+  }
   return s;
 }
 
@@ -75,14 +78,21 @@ void validate_config(const TrainConfig& c) {
   // kernel's OOM killer ends the process) with no word about which flag asked for it.
   const MemoryEstimate need = estimate_memory(c);
   const std::size_t have = physical_memory_bytes();
+  // The flag to blame: activations and deltas grow with the batch, parameters and gradients with the sizes.
+  double neurons = 0;
+  for (int n : c.sizes) neurons += double(n);
+  const bool batch_drives = double(c.batch) > kEvalRows && double(c.batch) * neurons > need.parameters;
+  const std::string blamed = batch_drives ? "--batch " + std::to_string(c.batch) + " (with --sizes " +
+                                                sizes_flag(c.sizes) + ")"
+                                          : "--sizes " + sizes_flag(c.sizes);
   if (have && need.host_bytes > double(have))
-    throw InputError("--sizes " + sizes_flag(c.sizes) + ": training would need about " + gib(need.host_bytes) +
+    throw InputError(blamed + ": training would need about " + gib(need.host_bytes) +
                      " of memory (" + eta_text(need.parameters) + " parameters" +
                      (c.device == Device::cpu ? " with gradients and activations, " : ", ") + to_string(c.precision) +
                      "), more than this machine's " + gib(double(have)));
   if (c.device == Device::gpu)
     if (const auto gpu = gpu_info(); gpu && gpu->memory_bytes && need.device_bytes > double(gpu->memory_bytes))
-      throw InputError("--sizes " + sizes_flag(c.sizes) + ": training on the GPU would need about " +
+      throw InputError(blamed + ": training on the GPU would need about " +
                        gib(need.device_bytes) + " of device memory (" + eta_text(need.parameters) +
                        " parameters with gradients and activations, " + to_string(c.precision) + "), more than the " +
                        gpu->name + "'s " + gib(double(gpu->memory_bytes)));

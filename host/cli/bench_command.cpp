@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/flags.hpp"
+#include "sigmanet/atomic_file.hpp"
 #include "sigmanet/benchmark.hpp"
 #include "sigmanet/error.hpp"
 
@@ -158,6 +160,7 @@ int run_bench(const BenchOptions& o) {
 
   std::ofstream json_out;
   if (!o.json.empty()) {
+    check_output_file("--json", o.json);
     json_out.open(o.json, std::ios::trunc);
     if (!json_out) throw InputError("--json: cannot open " + o.json + " for writing");
   }
@@ -248,18 +251,16 @@ void add_bench_command(CLI::App& app, int& status) {
       "bench", "Measure training and evaluation throughput (samples/s) of each backend over a grid of networks");
   sub->add_flag("--quick", o->quick, "A small grid (784-30-10 at batch 10 and 100, 10,000 samples a repetition)");
   sub->add_flag("--all", o->all, "Also run 784-1024-1024-10 on the CPU (slow; repetitions of whole batches)");
-  sub->add_option("--backends", o->backends,
+  add_name_list(sub, "--backends", o->backends,
                   "Backends to measure: cpu-float, cpu-double, gpu-float, gpu-double "
-                  "(default: cpu-float, cpu-double and, with a GPU, gpu-float)")
-      ->delimiter(',');
-  sub->add_option("--repetitions", o->settings.repetitions, "Timed repetitions per case (the median is reported)")
-      ->capture_default_str();
-  sub->add_option("--warmup", o->settings.warmup, "Untimed repetitions before them")->capture_default_str();
-  sub->add_option("--eta", o->settings.eta, "Learning rate of the SGD steps")->capture_default_str();
-  sub->add_option("--seed", o->settings.seed, "Seed for the initial weights and the shuffles")->capture_default_str();
-  sub->add_option("--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
+                "(default: cpu-float, cpu-double and, with a GPU, gpu-float)");
+  add_whole(sub, "--repetitions", o->settings.repetitions, "Timed repetitions per case (the median is reported)", 1);
+  add_whole(sub, "--warmup", o->settings.warmup, "Untimed repetitions before them", 0);
+  add_real(sub, "--eta", o->settings.eta, "Learning rate of the SGD steps");
+  add_whole(sub, "--seed", o->settings.seed, "Seed for the initial weights and the shuffles");
+  add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
   sub->add_flag("--synthetic", o->synthetic, "Use random images of MNIST's shape instead of reading MNIST");
-  sub->add_option("--json", o->json, "Also write the results as JSON to FILE");
+  add_path(sub, "--json", o->json, "Also write the results as JSON to FILE");
   sub->callback([o, &status] { status = run_bench(*o); });
 }
 

@@ -5,7 +5,9 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/flags.hpp"
 #include "cli/model_backend.hpp"
+#include "sigmanet/atomic_file.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/images.hpp"
 #include "sigmanet/pictures.hpp"
@@ -26,6 +28,10 @@ struct EvaluateOptions {
 int run_evaluate(EvaluateOptions& o) {
   if (o.mistakes_count < 1) throw InputError("--mistakes-count: must be at least 1");
   if (o.scale < 1 || o.scale > 16) throw InputError("--scale: must be 1..16");
+  if (!o.mistakes.empty()) {
+    check_output_file("--mistakes", o.mistakes);
+    check_distinct_files({{"--model", o.model}, {"--mistakes", o.mistakes}});
+  }
   const Model model = load_mnist_model(o.model);  // before the data: a bad model fails fast
   const Mnist mnist = load_mnist(resolve_data_dir(o.data));
   const Dataset& data = o.set == "validation" ? mnist.validation : mnist.test;
@@ -83,18 +89,16 @@ void add_evaluate_command(CLI::App& app, int& status) {
   auto o = std::make_shared<EvaluateOptions>();
   CLI::App* sub = app.add_subcommand(
       "evaluate", "Accuracy, per-digit accuracy and confusion matrix of a saved model on MNIST's test set");
-  sub->add_option("--model", o->model, "Model file (from train --save or --checkpoint)")->required();
-  sub->add_option("--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
-  sub->add_option("--set", o->set, "Which set: test (t10k) or validation (the last 10,000 training records)")
-      ->check(CLI::IsMember({"test", "validation"}))
-      ->capture_default_str();
-  sub->add_option("--device", o->device, "Where to run: cpu, gpu, or auto")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Device>{
-          {"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}}))
-      ->option_text("cpu|gpu|auto=auto");
-  sub->add_option("--mistakes", o->mistakes, "Draw misclassified digits into this PNG file");
-  sub->add_option("--mistakes-count", o->mistakes_count, "How many mistakes to draw at most")->capture_default_str();
-  sub->add_option("--scale", o->scale, "Screen pixels per image pixel in the mistakes picture")->capture_default_str();
+  add_path(sub, "--model", o->model, "Model file (from train --save or --checkpoint)")->required();
+  add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
+  add_choice(sub, "--set", o->set, {{"test", "test"}, {"validation", "validation"}},
+             "Which set: test (t10k) or validation (the last 10,000 training records)");
+  add_choice(sub, "--device", o->device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
+             "Where to run: cpu, gpu, or auto");
+  add_path(sub, "--mistakes", o->mistakes, "Draw misclassified digits into this PNG file");
+  add_whole(sub, "--mistakes-count", o->mistakes_count, "How many mistakes to draw at most", std::size_t{1});
+  add_whole(sub, "--scale", o->scale, "Screen pixels per image pixel in the mistakes picture", std::size_t{1},
+            std::size_t{16});
   sub->callback([o, &status] { status = run_evaluate(*o); });
 }
 

@@ -5,8 +5,17 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cli/flags.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/trainer.hpp"
+
+namespace {
+
+// Messages quote what the user typed, file names included; a newline or escape sequence in there must not
+// break the promise of one line (nor reach the terminal raw).
+std::string one_line(const char* message) { return sigmanet::cli::printable(message); }
+
+}  // namespace
 
 int main(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) the kernel would kill us with SIGXFSZ mid-write, leaving a temporary
@@ -32,16 +41,16 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "sigmanet: %s (see sigmanet --help)\n", e.what());
+    std::fprintf(stderr, "sigmanet: %s (see sigmanet --help)\n", one_line(e.what()).c_str());
     return 2;
   } catch (const sigmanet::DivergenceError& e) {
-    std::fprintf(stderr, "sigmanet: %s\n", e.what());
+    std::fprintf(stderr, "sigmanet: %s\n", one_line(e.what()).c_str());
     return 3;  // training diverged (NaN/Inf) or stalled; see DivergenceError
   } catch (const sigmanet::InputError& e) {
-    std::fprintf(stderr, "sigmanet: %s\n", e.what());
+    std::fprintf(stderr, "sigmanet: %s\n", one_line(e.what()).c_str());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sigmanet: error: %s\n", e.what());
+    std::fprintf(stderr, "sigmanet: error: %s\n", one_line(e.what()).c_str());
     return 1;
   }
   return status;

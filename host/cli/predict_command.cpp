@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/flags.hpp"
 #include "cli/model_backend.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/images.hpp"
@@ -80,16 +81,14 @@ int run_predict(PredictOptions& o) {
 void add_predict_command(CLI::App& app, int& status) {
   auto o = std::make_shared<PredictOptions>();
   CLI::App* sub = app.add_subcommand("predict", "The digit a saved model sees in 28x28 PNG or PGM images");
-  sub->add_option("--model", o->model, "Model file (from train --save or --checkpoint)")->required();
+  add_path(sub, "--model", o->model, "Model file (from train --save or --checkpoint)")->required();
   sub->add_option("images", o->images, "28x28 PNG or PGM images (light digit on dark, as MNIST; the other way "
                                        "round is inverted)");
-  sub->add_option("--index", o->indices, "Records of the MNIST test set instead of (or as well as) files: N[,N...]")
-      ->delimiter(',');
-  sub->add_option("--data", o->data, "MNIST folder for --index (default: $SIGMANET_DATA, else ./data/mnist)");
-  sub->add_option("--device", o->device, "Where to run: cpu, gpu, or auto")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Device>{
-          {"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}}))
-      ->option_text("cpu|gpu|auto=auto");
+  add_whole_list(sub, "--index", o->indices, "Records of the MNIST test set instead of (or as well as) files",
+                 0LL, std::numeric_limits<long long>::max(), true);
+  add_path(sub, "--data", o->data, "MNIST folder for --index (default: $SIGMANET_DATA, else ./data/mnist)");
+  add_choice(sub, "--device", o->device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
+             "Where to run: cpu, gpu, or auto");
   sub->callback([o, &status] { status = run_predict(*o); });
 }
 

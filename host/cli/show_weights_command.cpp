@@ -3,6 +3,8 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/flags.hpp"
+#include "sigmanet/atomic_file.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/images.hpp"
 #include "sigmanet/model_file.hpp"
@@ -19,6 +21,8 @@ struct ShowWeightsOptions {
 
 int run_show_weights(const ShowWeightsOptions& o) {
   if (o.scale < 1 || o.scale > 32) throw InputError("--scale: must be 1..32");
+  check_output_file("--out", o.out);
+  check_distinct_files({{"--model", o.model}, {"--out", o.out}});
   const Model model = load_model(o.model);
   const Image picture = weight_tiles(model.parameters, o.scale);
   write_png(o.out, picture);
@@ -33,9 +37,9 @@ int run_show_weights(const ShowWeightsOptions& o) {
 void add_show_weights_command(CLI::App& app, int& status) {
   auto o = std::make_shared<ShowWeightsOptions>();
   CLI::App* sub = app.add_subcommand("show-weights", "Draw a saved model's first-layer weights as a PNG of tiles");
-  sub->add_option("--model", o->model, "Model file (from train --save or --checkpoint)")->required();
-  sub->add_option("--out", o->out, "PNG file to write")->required();
-  sub->add_option("--scale", o->scale, "Screen pixels per weight")->capture_default_str();
+  add_path(sub, "--model", o->model, "Model file (from train --save or --checkpoint)")->required();
+  add_path(sub, "--out", o->out, "PNG file to write")->required();
+  add_whole(sub, "--scale", o->scale, "Screen pixels per weight", std::size_t{1}, std::size_t{32});
   sub->callback([o, &status] { status = run_show_weights(*o); });
 }
 

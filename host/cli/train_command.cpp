@@ -1,7 +1,12 @@
 // sigmanet train: Nielsen's chapter 1 run by default; --save keeps the model, --checkpoint/--resume let a
 // run stop (also by Ctrl-C or SIGTERM) and continue bit for bit.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,7 +16,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/flags.hpp"
 #include "cli/progress.hpp"
+#include "sigmanet/atomic_file.hpp"
 #include "sigmanet/checkpoint.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/model_file.hpp"
@@ -26,7 +33,6 @@ constexpr int kExitInterrupted = 130;
 
 struct TrainOptions {
   TrainConfig config;
-  long long batch = 10;  // parsed signed so that a negative value gets our message, not a wrap-around
   std::string data;
   std::string metrics;
   std::string save;
@@ -39,9 +45,34 @@ struct TrainOptions {
 // after every mini-batch.
 volatile std::sig_atomic_t g_stop_signal = 0;
 
-extern "C" void request_stop(int signal) { g_stop_signal = signal; }
+// What a second signal prints before ending the process at once: which checkpoint is still whole. Kept
+// ready in one of two buffers (the handler may not allocate); the other is rewritten, then made current.
+char g_second_message[2][2048];
+volatile std::sig_atomic_t g_second_length[2] = {0, 0};
+volatile std::sig_atomic_t g_second_current = 0;
 
-// Catches SIGINT and SIGTERM while it lives. SA_RESETHAND: a second Ctrl-C ends the process at once.
+void set_second_signal_message(const std::string& text) {
+  const int next = 1 - g_second_current;
+  const std::size_t n = std::min(text.size(), sizeof g_second_message[next] - 1);
+  std::memcpy(g_second_message[next], text.data(), n);
+  g_second_length[next] = static_cast<std::sig_atomic_t>(n);
+  g_second_current = next;
+}
+
+extern "C" void request_stop(int signal) {
+  if (g_stop_signal != 0) {
+    // The second Ctrl-C: the user will not wait for the current mini-batch or checkpoint. Only
+    // async-signal-safe calls here; a temporary file left by an interrupted write is removed by the next one.
+    const int i = g_second_current;
+    const ssize_t ignored = ::write(STDERR_FILENO, g_second_message[i], std::size_t(g_second_length[i]));
+    (void)ignored;
+    ::_exit(kExitInterrupted);
+  }
+  g_stop_signal = signal;
+}
+
+// Catches SIGINT and SIGTERM while it lives. The first asks training to stop after the current mini-batch;
+// a second ends the process at once, saying which checkpoint is still whole.
 class StopOnSignals {
  public:
   StopOnSignals() {
@@ -49,7 +80,6 @@ class StopOnSignals {
     struct sigaction action {};
     action.sa_handler = request_stop;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;
     sigaction(SIGINT, &action, &old_int_);
     sigaction(SIGTERM, &action, &old_term_);
   }
@@ -66,14 +96,36 @@ class StopOnSignals {
   struct sigaction old_int_ {}, old_term_ {};
 };
 
-// A file we will write later must have an existing folder: better to hear it now than after training.
-void check_writable_path(const std::string& flag, const std::string& file) {
-  const std::filesystem::path p(file);
-  const std::filesystem::path folder = p.has_parent_path() ? p.parent_path() : ".";
+// The line a second signal prints. written_epoch > 0: this run last wrote `file` after that epoch.
+std::string second_signal_message(const std::string& file, int written_epoch, const std::string& resumed) {
+  std::string whole;
   std::error_code ec;
-  if (!std::filesystem::is_directory(folder, ec))
-    throw InputError(flag + ": folder " + folder.string() + " does not exist");
-  if (std::filesystem::is_directory(p, ec)) throw InputError(flag + ": " + file + " is a folder");
+  if (written_epoch > 0)
+    whole = file + " is whole, as written after epoch " + std::to_string(written_epoch);
+  else if (std::filesystem::exists(file, ec))
+    whole = file + " is whole, as it was before this run";
+  else if (!resumed.empty())
+    whole = "the checkpoint this run resumed from, " + resumed + ", is whole";
+  else
+    whole = "no checkpoint had been written yet";
+  return "sigmanet: second signal: stopped at once; the checkpoint was not updated; " + whole + "\n";
+}
+
+// A flag's value that came from the checkpoint, not the command line, is blamed on the checkpoint: "--sizes:
+// the output layer has 9 neurons" would send the user looking for a flag they never typed.
+[[noreturn]] void rethrow_from_checkpoint(const CLI::App& sub, const std::string& checkpoint, const InputError& e) {
+  const std::string message = e.what();
+  const std::size_t colon = message.find(": ");
+  if (message.rfind("--", 0) != 0 || colon == std::string::npos) throw e;
+  std::string subject = message.substr(0, colon);
+  for (std::size_t at = subject.find("--"); at != std::string::npos; at = subject.find("--", at)) {
+    std::size_t end = at + 2;
+    while (end < subject.size() && (std::islower(static_cast<unsigned char>(subject[end])) || subject[end] == '-'))
+      ++end;
+    if (sub.count(subject.substr(at, end - at))) throw e;  // the user gave this flag: the message is right
+    subject.erase(at, 2);
+  }
+  throw InputError(checkpoint + ": the checkpoint's " + subject + message.substr(colon));
 }
 
 // Settings a resumed run takes from its checkpoint; giving a different value is a mistake worth a word.
@@ -111,20 +163,34 @@ Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
 
 int run_train(const CLI::App& sub, TrainOptions& o) {
   TrainConfig& c = o.config;
-  if (o.batch < 1) throw InputError("--batch: must be at least 1 (got " + std::to_string(o.batch) + ")");
-  c.batch = static_cast<std::size_t>(o.batch);
-  Checkpoint resumed;
-  if (!o.resume.empty()) resumed = load_resume(sub, o);
-  validate_config(c);
-  if (c.sizes.back() != 10)
-    throw InputError("--sizes: the output layer has " + std::to_string(c.sizes.back()) +
-                     " neurons; MNIST needs 10, one per digit");
   if (sub.count("--checkpoint-every") && o.checkpoint.empty())
     throw InputError("--checkpoint-every: needs --checkpoint FILE to say where");
-  if (o.checkpoint_every < 1)
-    throw InputError("--checkpoint-every: must be at least 1 (got " + std::to_string(o.checkpoint_every) + ")");
-  if (!o.save.empty()) check_writable_path("--save", o.save);
-  if (!o.checkpoint.empty()) check_writable_path("--checkpoint", o.checkpoint);
+  // Every output is checked before any work: better to hear it now than after training.
+  if (!o.save.empty()) check_output_file("--save", o.save);
+  if (!o.checkpoint.empty()) check_output_file("--checkpoint", o.checkpoint);
+  if (!o.metrics.empty()) check_output_file("--metrics", o.metrics);
+  check_distinct_files({{"--checkpoint", o.checkpoint}, {"--save", o.save}, {"--metrics", o.metrics}});
+  // Continuing a checkpoint into the same file is what --checkpoint is for; the other outputs would
+  // destroy it.
+  check_distinct_files({{"--resume", o.resume}, {"--save", o.save}});
+  check_distinct_files({{"--resume", o.resume}, {"--metrics", o.metrics}});
+
+  Checkpoint resumed;
+  if (!o.resume.empty()) resumed = load_resume(sub, o);
+  const auto blamed = [&](const auto& step) {
+    if (o.resume.empty()) return step();
+    try {
+      return step();
+    } catch (const InputError& e) {
+      rethrow_from_checkpoint(sub, o.resume, e);
+    }
+  };
+  blamed([&] {
+    validate_config(c);
+    if (c.sizes.back() != 10)
+      throw InputError("--sizes: the output layer has " + std::to_string(c.sizes.back()) +
+                       " neurons; MNIST needs 10, one per digit");
+  });
 
   std::ofstream metrics;
   if (!o.metrics.empty()) {
@@ -133,10 +199,12 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
     if (!metrics) throw InputError("--metrics: cannot open " + o.metrics + " for writing");
   }
 
-  const Mnist data = load_mnist(resolve_data_dir(o.data), c.split);
-  if (std::size_t(c.sizes.front()) != data.train.features())
-    throw InputError("--sizes: the input layer has " + std::to_string(c.sizes.front()) + " neurons but " +
-                     "MNIST images have " + std::to_string(data.train.features()) + " pixels");
+  const Mnist data = blamed([&] { return load_mnist(resolve_data_dir(o.data), c.split); });
+  blamed([&] {
+    if (std::size_t(c.sizes.front()) != data.train.features())
+      throw InputError("--sizes: the input layer has " + std::to_string(c.sizes.front()) + " neurons but " +
+                       "MNIST images have " + std::to_string(data.train.features()) + " pixels");
+  });
   std::string notice;
   std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
@@ -152,8 +220,11 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
               c.epochs, static_cast<unsigned long long>(c.seed));
   std::fflush(stdout);
 
+  const std::string stop_file = o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint;
+  set_second_signal_message(second_signal_message(stop_file, 0, o.resume));
   auto checkpoint_now = [&](const std::string& file) {
     save_checkpoint(file, Checkpoint{c, backend->parameters(), trainer.state()});
+    if (file == stop_file) set_second_signal_message(second_signal_message(file, trainer.epochs_done(), o.resume));
   };
 
   ProgressBar bar;
@@ -176,7 +247,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
     });
     if (!finished && StopOnSignals::requested()) {
       bar.clear();
-      const std::string file = o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint;
+      const std::string& file = stop_file;
       checkpoint_now(file);
       std::fprintf(stderr,
                    "sigmanet: %s: stopped in epoch %d after %zu/%zu samples; checkpoint written to %s "
@@ -246,37 +317,36 @@ void add_train_command(CLI::App& app, int& status) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* sub = app.add_subcommand("train", "Train a network on MNIST and report test accuracy after each epoch");
   TrainConfig& c = o->config;
-  sub->add_option("--sizes", c.sizes, "Neurons per layer, input first")->delimiter(',')->capture_default_str();
-  sub->add_option("--epochs", c.epochs, "Passes over the training set (with --resume: the total to reach)")
-      ->capture_default_str();
-  sub->add_option("--batch", o->batch, "Mini-batch size")->capture_default_str();
-  sub->add_option("--eta", c.eta, "Learning rate")->capture_default_str();
-  sub->add_option("--seed", c.seed, "Seed for initial weights and the shuffles")->capture_default_str();
-  sub->add_option("--init", c.init, "Weight initialisation: standard N(0,1) or scaled N(0,1/n_in)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Init>{{"standard", Init::standard},
-                                                                      {"scaled", Init::scaled}}))
-      ->option_text("standard|scaled=standard");
-  sub->add_option("--device", c.device, "Where to train: cpu, gpu, or auto (the GPU when one is usable)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Device>{
-          {"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}}))
-      ->option_text("cpu|gpu|auto=auto");
-  sub->add_option("--precision", c.precision, "Arithmetic: float or double")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Precision>{{"float", Precision::f32},
-                                                                           {"double", Precision::f64}}))
-      ->option_text("float|double=float");
-  sub->add_option("--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
-  sub->add_option("--train-size", c.split.train, "Training records: the first N of the training file")
-      ->capture_default_str();
-  sub->add_option("--validation-size", c.split.validation, "Validation records: the last N of the training file")
-      ->capture_default_str();
-  sub->add_option("--test-size", c.split.test, "Test records: the first N of the t10k file")->capture_default_str();
-  sub->add_option("--metrics", o->metrics,
-                  "Write one JSON line per epoch to FILE: test accuracy and cost, training and validation cost");
-  sub->add_option("--save", o->save, "Write the trained model to FILE (safetensors, F32, as torch.nn.Linear layers)");
-  sub->add_option("--checkpoint", o->checkpoint,
-                  "Write a checkpoint to FILE every --checkpoint-every epochs, at the end, and on Ctrl-C/SIGTERM");
-  sub->add_option("--checkpoint-every", o->checkpoint_every, "Epochs between checkpoints")->capture_default_str();
-  sub->add_option("--resume", o->resume, "Continue the run saved in checkpoint FILE, bit for bit");
+  // Records are counted in 32 bits by the IDX format; a larger count cannot be asked for sensibly, and the
+  // bound keeps every sum of sizes far from wrapping.
+  constexpr std::size_t kMaxRecords = 0xffffffffu;
+  add_whole_list(sub, "--sizes", c.sizes, "Neurons per layer, input first", 1, std::numeric_limits<int>::max())
+      ->type_name("INT")
+      ->default_str("[784,30,10]");
+  add_whole(sub, "--epochs", c.epochs, "Passes over the training set (with --resume: the total to reach)", 1);
+  add_whole(sub, "--batch", c.batch, "Mini-batch size", std::size_t{1})->type_name("INT");
+  add_real(sub, "--eta", c.eta, "Learning rate");
+  add_whole(sub, "--seed", c.seed, "Seed for initial weights and the shuffles");
+  add_choice(sub, "--init", c.init, {{"standard", Init::standard}, {"scaled", Init::scaled}},
+             "Weight initialisation: standard N(0,1) or scaled N(0,1/n_in)");
+  add_choice(sub, "--device", c.device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
+             "Where to train: cpu, gpu, or auto (the GPU when one is usable)");
+  add_choice(sub, "--precision", c.precision, {{"float", Precision::f32}, {"double", Precision::f64}},
+             "Arithmetic: float or double");
+  add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
+  add_whole(sub, "--train-size", c.split.train, "Training records: the first N of the training file", std::size_t{1},
+            kMaxRecords);
+  add_whole(sub, "--validation-size", c.split.validation, "Validation records: the last N of the training file",
+            std::size_t{0}, kMaxRecords);
+  add_whole(sub, "--test-size", c.split.test, "Test records: the first N of the t10k file", std::size_t{1},
+            kMaxRecords);
+  add_path(sub, "--metrics", o->metrics,
+           "Write one JSON line per epoch to FILE: test accuracy and cost, training and validation cost");
+  add_path(sub, "--save", o->save, "Write the trained model to FILE (safetensors, F32, as torch.nn.Linear layers)");
+  add_path(sub, "--checkpoint", o->checkpoint,
+           "Write a checkpoint to FILE every --checkpoint-every epochs, at the end, and on Ctrl-C/SIGTERM");
+  add_whole(sub, "--checkpoint-every", o->checkpoint_every, "Epochs between checkpoints", 1);
+  add_path(sub, "--resume", o->resume, "Continue the run saved in checkpoint FILE, bit for bit");
   sub->callback([o, sub, &status] { status = run_train(*sub, *o); });
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "cli/flags.hpp"
 #include "sigmanet/cpu_reference.hpp"
 #include "sigmanet/equivalence.hpp"
 #include "sigmanet/error.hpp"
@@ -120,9 +121,9 @@ void add_verify_command(CLI::App& app, int& status) {
   auto o = std::make_shared<VerifyOptions>();
   CLI::App* sub = app.add_subcommand(
       "verify", "Check the GPU backend against the CPU reference, stage by stage (exit 1 if any check fails)");
-  sub->add_option("--data", o->data,
+  add_path(sub, "--data", o->data,
                   "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist; synthetic data when neither has it)");
-  sub->add_option("--seed", o->seed, "Seed for the parameters, orders and random inputs")->capture_default_str();
+  add_whole(sub, "--seed", o->seed, "Seed for the parameters, orders and random inputs");
   sub->callback([o, &status] { status = run_verify(*o); });
 }
 

@@ -23,7 +23,9 @@ struct Image {
 
 // PGM, plain (P2) or binary (P5), any maxval up to 65535, scaled to 0..255. Throws InputError starting with what.
 Image decode_pgm(std::span<const std::uint8_t> bytes, const std::string& what);
-// PNG of any colour type, converted to grey. Throws InputError starting with what.
+// PNG of any colour type, converted to grey. Transparency is composited over the ground the picture was
+// drawn for: white under dark ink, black under light ink (a fully transparent image is refused). Throws
+// InputError starting with what.
 Image decode_png_grey(std::span<const std::uint8_t> bytes, const std::string& what);
 // A PNG or PGM file (told apart by their first bytes) as grey. Throws InputError naming the file.
 Image read_grey_image(const std::filesystem::path& file);
