@@ -91,7 +91,8 @@ int run_cli(const std::string& args, std::string* output) {
 }
 
 CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
-                    const std::vector<std::pair<std::string, std::string>>& env) {
+                    const std::vector<std::pair<std::string, std::string>>& env,
+                    const std::filesystem::path& working_dir) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("run_cli_argv: pipe failed");
@@ -108,6 +109,7 @@ CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds
     const int null = open("/dev/null", O_RDONLY);
     if (null >= 0) dup2(null, 0);
     for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+    if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(126);
     execv(argv[0], argv.data());
     _exit(127);
   }

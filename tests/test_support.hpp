@@ -39,13 +39,14 @@ std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw);
 int run_cli(const std::string& args, std::string* output = nullptr);
 
 // The tool run without a shell: arguments passed as they are (any bytes), stdout and stderr kept apart,
-// extra environment variables set, and the process killed once `timeout_seconds` pass (a hang is a result).
+// extra environment variables set, run in working_dir when given, and the process killed once `timeout_seconds` pass (a hang is a result).
 struct CliRun {
   int status = -1;         // exit status, or 128 + the signal that ended it
   bool timed_out = false;  // killed at the deadline
   std::string out, err;
 };
 CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds = 60,
-                    const std::vector<std::pair<std::string, std::string>>& env = {});
+                    const std::vector<std::pair<std::string, std::string>>& env = {},
+                    const std::filesystem::path& working_dir = {});
 
 }  // namespace sigmanet::test

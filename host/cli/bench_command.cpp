@@ -158,12 +158,7 @@ int run_bench(const BenchOptions& o) {
   if (!(o.settings.eta > 0) || !std::isfinite(o.settings.eta)) throw InputError("--eta: must be a positive number");
   if (o.synthetic && !o.data.empty()) throw InputError("--synthetic: reads no data, so --data cannot be used with it");
 
-  std::ofstream json_out;
-  if (!o.json.empty()) {
-    check_output_file("--json", o.json);
-    json_out.open(o.json, std::ios::trunc);
-    if (!json_out) throw InputError("--json: cannot open " + o.json + " for writing");
-  }
+  if (!o.json.empty()) check_output_file("--json", o.json);
   const std::vector<BenchBackend> backends = choose_backends(o);
 
   Mnist data;
@@ -176,6 +171,13 @@ int run_bench(const BenchOptions& o) {
     const std::filesystem::path dir = resolve_data_dir(o.data);
     data = load_mnist(dir);
     source = "mnist:" + dir.string();
+  }
+
+  // Opened once the data is read, so that a refused run leaves the file alone.
+  std::ofstream json_out;
+  if (!o.json.empty()) {
+    json_out.open(o.json, std::ios::trunc);
+    if (!json_out) throw InputError("--json: cannot open " + o.json + " for writing");
   }
 
   BenchGridOptions grid;

@@ -192,19 +192,20 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
                        " neurons; MNIST needs 10, one per digit");
   });
 
-  std::ofstream metrics;
-  if (!o.metrics.empty()) {
-    // A resumed run adds to the metrics of the run it continues.
-    metrics.open(o.metrics, o.resume.empty() ? std::ios::trunc : std::ios::app);
-    if (!metrics) throw InputError("--metrics: cannot open " + o.metrics + " for writing");
-  }
-
   const Mnist data = blamed([&] { return load_mnist(resolve_data_dir(o.data), c.split); });
   blamed([&] {
     if (std::size_t(c.sizes.front()) != data.train.features())
       throw InputError("--sizes: the input layer has " + std::to_string(c.sizes.front()) + " neurons but " +
                        "MNIST images have " + std::to_string(data.train.features()) + " pixels");
   });
+  std::ofstream metrics;
+  if (!o.metrics.empty()) {
+    // Opened once the data is known to be good, so that a run refused for bad data leaves the file alone.
+    // A resumed run adds to the metrics of the run it continues.
+    metrics.open(o.metrics, o.resume.empty() ? std::ios::trunc : std::ios::app);
+    if (!metrics) throw InputError("--metrics: cannot open " + o.metrics + " for writing");
+  }
+
   std::string notice;
   std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
