@@ -125,7 +125,11 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
   try {
     validate_config(config);
   } catch (const InputError& e) {
-    throw InputError(what + ": checkpoint settings are unusable: " + e.what());
+    // The values came from this file, not from flags: "--sizes ..." would send the user to a flag they never
+    // typed, so the setting is named without the dashes.
+    std::string reason = e.what();
+    for (std::size_t at; (at = reason.find("--")) != std::string::npos;) reason.erase(at, 2);
+    throw InputError(what + ": checkpoint settings are unusable: " + reason);
   }
 
   TrainerState& s = c.state;

@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -92,7 +93,7 @@ int run_cli(const std::string& args, std::string* output) {
 
 CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
                     const std::vector<std::pair<std::string, std::string>>& env,
-                    const std::filesystem::path& working_dir) {
+                    const std::filesystem::path& working_dir, int as_user) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("run_cli_argv: pipe failed");
@@ -110,6 +111,8 @@ CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds
     if (null >= 0) dup2(null, 0);
     for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
     if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(126);
+    if (as_user >= 0 && (setgroups(0, nullptr) != 0 || setgid(gid_t(as_user)) != 0 || setuid(uid_t(as_user)) != 0))
+      _exit(125);
     execv(argv[0], argv.data());
     _exit(127);
   }

@@ -39,7 +39,8 @@ std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw);
 int run_cli(const std::string& args, std::string* output = nullptr);
 
 // The tool run without a shell: arguments passed as they are (any bytes), stdout and stderr kept apart,
-// extra environment variables set, run in working_dir when given, and the process killed once `timeout_seconds` pass (a hang is a result).
+// extra environment variables set, run in working_dir when given (and as user id as_user, with the same
+// group id, when not -1: root ignores permission bits), and the process killed once `timeout_seconds` pass (a hang is a result).
 struct CliRun {
   int status = -1;         // exit status, or 128 + the signal that ended it
   bool timed_out = false;  // killed at the deadline
@@ -47,6 +48,6 @@ struct CliRun {
 };
 CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds = 60,
                     const std::vector<std::pair<std::string, std::string>>& env = {},
-                    const std::filesystem::path& working_dir = {});
+                    const std::filesystem::path& working_dir = {}, int as_user = -1);
 
 }  // namespace sigmanet::test
