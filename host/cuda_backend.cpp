@@ -7,6 +7,7 @@
 // epoch's order to take, so every full batch is the same sequence of launches with the same arguments:
 // it is captured into a CUDA graph once and replayed, which is what makes batch 10 fast.
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstring>
 
@@ -31,6 +32,13 @@ constexpr std::size_t kFusedForwardMaxBatch = 64;
 // Batches between looks at the device's NaN/Inf flag during training (the look never blocks).
 constexpr std::size_t kPollEvery = 64;
 constexpr unsigned kNoBadBatch = 0xFFFFFFFFu;
+// The persistent kernel (kernels/persistent_train.cu) runs batches in chunks of about this much time, so the
+// host still hears from the device (progress, Ctrl-C) a few times a second; at least 1, at most kMaxChunk.
+constexpr double kPersistentChunkSeconds = 0.25;
+constexpr std::size_t kMaxChunk = 4096;
+// Up to this batch the persistent kernel is expected to beat the graph path (bench/RESULTS.md's model: a
+// persistent step grows with the batch on one SM, a graph step costs ~11 launches whatever the batch).
+constexpr std::size_t kPersistentMaxAutoBatch = 32;
 // cuBLAS's workspace, given explicitly so that no SGEMM allocates while a graph is being captured
 // (32 MiB is NVIDIA's recommendation for Hopper).
 constexpr std::size_t kCublasWorkspaceBytes = std::size_t(32) << 20;
@@ -71,6 +79,7 @@ class CudaBackend final : public Backend {
     cudaDeviceProp properties{};
     SIGMANET_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
     device_name_ = properties.name;
+    shared_optin_bytes_ = properties.sharedMemPerBlockOptin;
     // cublasSetStream resets the workspace to cuBLAS's own pool, so the workspace is set after it.
     SIGMANET_CUDA_CHECK(cublasSetStream(blas_.get(), stream_.get()));
     SIGMANET_CUDA_CHECK(cublasSetWorkspace(blas_.get(), blas_workspace_.get(), blas_workspace_.size()));
@@ -96,6 +105,7 @@ class CudaBackend final : public Backend {
       train_ws_ = Workspace{};
       eval_ws_ = Workspace{};
       layers_.clear();
+      backup_.clear();
       sizes_ = p.sizes;
       for (std::size_t l = 0; l < p.layers(); ++l) {
         DeviceLayer layer;
@@ -147,6 +157,7 @@ class CudaBackend final : public Backend {
       if (index >= train_data_.records) throw Error("CudaBackend::train: order holds an index past the data");
 
     const cudaStream_t s = stream_.get();
+    if (use_persistent(batch)) return train_persistent(order, batch, float(eta), after_batch);
     reserve(train_ws_, std::min(batch, order.size()), true);
     upload_order(order);
     SIGMANET_CUDA_CHECK(cudaMemsetAsync(step_.get(), 0, sizeof(unsigned), s));
@@ -243,6 +254,123 @@ class CudaBackend final : public Backend {
     if (std::size_t(sizes_.front()) != data.features())
       throw InputError("--sizes: the input layer has " + std::to_string(sizes_.front()) + " neurons but " +
                        data.name + " images have " + std::to_string(data.features()) + " pixels");
+  }
+
+  // ---- the persistent path ----
+
+  kernels::PersistentNet persistent_net() const {
+    kernels::PersistentNet net;
+    net.layers = int(layers_.size());
+    if (layers_.size() > std::size_t(kernels::kPersistentMaxLayers)) return net;
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      net.sizes[l] = layers_[l].n_in;
+      net.sizes[l + 1] = layers_[l].n_out;
+      net.w[l] = layers_[l].w.get();
+      net.b[l] = layers_[l].b.get();
+    }
+    return net;
+  }
+
+  // The network and a batch fit one block's shared memory on this device.
+  bool persistent_fits(std::size_t batch) const {
+    const std::size_t bytes = kernels::persistent_shared_bytes(persistent_net(), batch);
+    return bytes > 0 && bytes <= shared_optin_bytes_;
+  }
+
+  bool use_persistent(std::size_t batch) const {
+    switch (options_.kernel) {
+      case CudaOptions::Kernel::graph: return false;
+      case CudaOptions::Kernel::automatic: return batch <= kPersistentMaxAutoBatch && persistent_fits(batch);
+      case CudaOptions::Kernel::persistent: break;
+    }
+    if (!persistent_fits(batch)) {
+      const std::size_t bytes = kernels::persistent_shared_bytes(persistent_net(), batch);
+      const std::string why =
+          bytes == 0 ? "the kernel takes 1 to " + std::to_string(kernels::kPersistentMaxLayers) +
+                           " weight layers and batches of 1 to " + std::to_string(kernels::kPersistentMaxBatch)
+                     : "it needs " + std::to_string(bytes) + " bytes of shared memory, this GPU allows " +
+                           std::to_string(shared_optin_bytes_) + " a block";
+      throw InputError("--gpu-kernel persistent: a " + sizes_text(sizes_, '-') + " network at batch " +
+                       std::to_string(batch) + " does not fit one thread block (" + why +
+                       "); use --gpu-kernel graph");
+    }
+    return true;
+  }
+
+  // Runs batches [b, b + steps) of the uploaded order, each of m samples.
+  void launch_persistent(std::size_t batch, std::size_t b, std::size_t m, std::size_t steps, float eta) {
+    const float scale = eta / float(m);  // the CPU float network's eta / T(m)
+    kernels::persistent_train(persistent_net(), train_data_.pixels.get(), train_data_.labels.get(), order_.get(),
+                              b * batch, m, steps, scale, unsigned(b), bad_.get(), stream_.get());
+  }
+
+  // Copies every layer's parameters between the live buffers and the chunk-start copy.
+  void copy_parameters(bool to_backup) {
+    if (backup_.size() != 2 * layers_.size()) {
+      stream_.synchronize();
+      backup_.clear();
+      for (const DeviceLayer& layer : layers_) {
+        backup_.emplace_back(layer.w.size());
+        backup_.emplace_back(layer.b.size());
+      }
+    }
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const DeviceBuffer<float>* live[2] = {&layers_[l].w, &layers_[l].b};
+      for (int k = 0; k < 2; ++k) {
+        float* from = to_backup ? live[k]->get() : backup_[2 * l + k].get();
+        float* to = to_backup ? backup_[2 * l + k].get() : live[k]->get();
+        SIGMANET_CUDA_CHECK(
+            cudaMemcpyAsync(to, from, live[k]->size() * sizeof(float), cudaMemcpyDeviceToDevice, stream_.get()));
+      }
+    }
+  }
+
+  // Chunks of batches, each one launch; after a chunk the host hears of each of its batches in order. When
+  // after_batch stops at batch k inside a chunk that ran further, the parameters go back to the chunk's start
+  // and batches up to k run again (same bits: the kernel's sums do not depend on the chunk), so a stop lands
+  // exactly where it does on the graph path.
+  std::size_t train_persistent(std::span<const std::uint32_t> order, std::size_t batch, float eta,
+                               const AfterBatch& after_batch) {
+    const cudaStream_t s = stream_.get();
+    upload_order(order);
+    SIGMANET_CUDA_CHECK(cudaMemsetAsync(bad_.get(), 0xFF, sizeof(unsigned), s));  // kNoBadBatch
+    const std::size_t full_batches = order.size() / batch, last = order.size() % batch;
+    const std::size_t batches = full_batches + (last ? 1 : 0);
+    std::size_t chunk = options_.persistent_chunk ? options_.persistent_chunk : 16;
+    std::size_t done = 0;
+    for (std::size_t b = 0; b < batches;) {
+      const std::size_t m = b < full_batches ? batch : last;
+      const std::size_t steps = m == batch ? std::min(chunk, full_batches - b) : 1;
+      if (after_batch) copy_parameters(true);
+      const auto start = std::chrono::steady_clock::now();
+      launch_persistent(batch, b, m, steps, eta);
+      unsigned bad = kNoBadBatch;
+      SIGMANET_CUDA_CHECK(cudaMemcpyAsync(&bad, bad_.get(), sizeof bad, cudaMemcpyDeviceToHost, s));
+      stream_.synchronize();
+      if (bad != kNoBadBatch) {
+        nonfinite_batch_ = bad;
+        return done + (bad - b) * batch;
+      }
+      if (!options_.persistent_chunk) {
+        // Aim the next chunk at kPersistentChunkSeconds from this one's pace.
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double per_step = std::max(seconds / double(steps), 1e-7);
+        chunk = std::clamp<std::size_t>(std::size_t(kPersistentChunkSeconds / per_step), 1, kMaxChunk);
+      }
+      for (std::size_t k = 0; k < steps; ++k) {
+        done += m;
+        if (after_batch && !after_batch(done)) {
+          if (k + 1 < steps) {
+            copy_parameters(false);
+            launch_persistent(batch, b, m, k + 1, eta);
+            stream_.synchronize();
+          }
+          return done;
+        }
+      }
+      b += steps;
+    }
+    return done;
   }
 
   bool use_fused_forward(std::size_t m) const {
@@ -438,6 +566,8 @@ class CudaBackend final : public Backend {
 
   std::vector<int> sizes_;
   std::vector<DeviceLayer> layers_;
+  std::vector<DeviceBuffer<float>> backup_;  // the parameters at a persistent chunk's start: W0, b0, W1, ...
+  std::size_t shared_optin_bytes_ = 0;       // the device's shared memory limit per block, opted in
 
   const Dataset* train_ = nullptr;
   const std::uint8_t* train_pixels_ = nullptr;

@@ -51,6 +51,35 @@ void advance_counter(unsigned* counter, cudaStream_t stream);
 // cudaSuccess when this binary holds a kernel image the current device can run, else the runtime's error.
 cudaError_t kernel_image_status();
 
+// ---- small-batch training in one persistent thread block (persistent_train.cu) ----
+
+constexpr int kPersistentMaxLayers = 3;   // weight layers
+constexpr int kPersistentMaxBatch = 32;   // samples a step
+constexpr int kPersistentThreads = 512;   // one block of 16 warps
+
+// The network as the persistent kernel sees it: sizes[0..layers] and each layer's device W (n_out x n_in,
+// row-major) and b, which the kernel reads at the start of a launch and writes back at its end.
+struct PersistentNet {
+  int layers = 0;
+  int sizes[kPersistentMaxLayers + 1] = {};
+  float* w[kPersistentMaxLayers] = {};
+  float* b[kPersistentMaxLayers] = {};
+};
+
+// Shared memory one launch needs for batches of m samples (parameters, activations and errors, two batches
+// of pixels and labels): it fits when this is at most the device's opt-in limit per block. 0 when the
+// network has more than kPersistentMaxLayers layers or m is outside 1..kPersistentMaxBatch.
+std::size_t persistent_shared_bytes(const PersistentNet& net, std::size_t m);
+
+// `steps` SGD steps of m samples each in one launch, the network held in shared memory throughout: step k
+// trains records order[first + k m .. first + (k + 1) m) of the device's pixels and labels, with
+// w += -scale * sum of the batch's gradients (scale = eta / m, as the CPU). The first step whose outputs hold
+// a NaN or Inf stops the launch before its update, and atomicMin(bad, first_batch + that step).
+// Same input, same bits, whatever `steps` is.
+void persistent_train(const PersistentNet& net, const std::uint8_t* pixels, const std::uint8_t* labels,
+                      const std::uint32_t* order, std::size_t first, std::size_t m, std::size_t steps, float scale,
+                      unsigned first_batch, unsigned* bad, cudaStream_t stream);
+
 // Evaluation, per sample: correct[s] = 1 when the first index of the largest output (ties go to the lowest
 // index, like std::max_element) equals labels[s], else 0; cost[s] = 1/2 ||a_s - y_s||^2 in double.
 void argmax_cost(const float* a, const std::uint8_t* labels, int n, std::size_t m, unsigned* correct, double* cost,

@@ -27,6 +27,17 @@ struct CudaOptions {
     gemm,       // always cuBLAS SGEMM + the bias/sigmoid epilogue
   };
   Forward forward = Forward::automatic;
+  // How training steps run: one persistent kernel holding the network in shared memory for a chunk of
+  // batches, or a CUDA graph of the step's kernels and SGEMMs replayed per batch.
+  enum class Kernel {
+    automatic,   // persistent when the network and batch fit (see persistent_fits), else graph
+    persistent,  // persistent, or InputError when the network and batch do not fit
+    graph,
+  };
+  Kernel kernel = Kernel::automatic;
+  // Batches a persistent launch runs at most (0: as many as take about kPersistentChunkSeconds); results
+  // do not depend on it.
+  std::size_t persistent_chunk = 0;
   bool graphs = true;       // capture a full batch's kernels once per train() and replay the graph
   bool allow_tf32 = false;  // let cuBLAS round SGEMM inputs to TF32 (faster, ~1e-3 relative error)
 };

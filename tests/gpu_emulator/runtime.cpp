@@ -394,6 +394,8 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   p->warpSize = 32;
   p->maxThreadsPerBlock = 1024;
   p->multiProcessorCount = 1;
+  p->sharedMemPerBlock = 48 * 1024;
+  p->sharedMemPerBlockOptin = 227 * 1024;  // an H200's, as the SIMT executor allows
   return cudaSuccess;
 }
 

@@ -17,9 +17,12 @@
 #include "../emulator.hpp"
 #include "running.hpp"
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/common_interface_defs.h>
-#endif
+// AddressSanitizer's fiber interface, weak: this file is not instrumented (see CMakeLists.txt), but the
+// host code of an ASan build is, and some of it (the runtime's allocation lookup) runs on fiber stacks.
+extern "C" void __sanitizer_start_switch_fiber(void** fake_stack_save, const void* bottom, std::size_t size)
+    __attribute__((weak));
+extern "C" void __sanitizer_finish_switch_fiber(void* fake_stack_save, const void** bottom_old, std::size_t* size_old)
+    __attribute__((weak));
 
 namespace sigmanet::simt {
 
@@ -93,26 +96,20 @@ struct PooledStack {
   void deallocate(ctx::stack_context&) noexcept {}
 };
 
-// ---- AddressSanitizer must hear of every stack switch ----
+// ---- AddressSanitizer, where the process has it, must hear of every stack switch ----
 
-#if defined(__SANITIZE_ADDRESS__)
 const void* scheduler_stack_bottom = nullptr;
 std::size_t scheduler_stack_size = 0;
 void start_switch(void** fake_stack, const void* bottom, std::size_t size) {
-  __sanitizer_start_switch_fiber(fake_stack, bottom, size);
+  if (__sanitizer_start_switch_fiber) __sanitizer_start_switch_fiber(fake_stack, bottom, size);
 }
 void finish_switch(void* fake_stack, bool into_fiber) {
+  if (!__sanitizer_finish_switch_fiber) return;
   if (into_fiber)
     __sanitizer_finish_switch_fiber(fake_stack, &scheduler_stack_bottom, &scheduler_stack_size);
   else
     __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
 }
-#else
-constexpr const void* scheduler_stack_bottom = nullptr;
-constexpr std::size_t scheduler_stack_size = 0;
-void start_switch(void**, const void*, std::size_t) {}
-void finish_switch(void*, bool) {}
-#endif
 
 // ---- a block's threads ----
 

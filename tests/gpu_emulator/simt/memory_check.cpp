@@ -76,7 +76,7 @@ bool ordered(std::uint32_t other, std::uint32_t block_epoch, std::uint32_t warp_
   return other / 32 == running.thread / 32 && running.warp_epochs[running.thread / 32] > warp_epoch;
 }
 
-void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool write) {
+void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool write, bool atomic) {
   if (offset + bytes > m.bytes)
     detail::report("memcheck", access_text(bytes, write) + " at byte " + std::to_string(offset) + " of " + m.name +
                                    " (" + std::to_string(m.bytes) + " bytes) runs " +
@@ -90,10 +90,12 @@ void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool 
                                       " after a " + earlier + " by " + detail::where(other) +
                                       " with no __syncthreads between them");
     };
-    if (c.written_block == block && !ordered(c.writer, c.write_block_epoch, c.write_warp_epoch))
+    // Atomics do not race with each other; a plain access after another thread's atomic still does.
+    if (!atomic && c.written_block == block && !ordered(c.writer, c.write_block_epoch, c.write_warp_epoch))
       race("write", c.writer);
     if (write) {
-      if (c.read_block == block && !ordered(c.reader, c.read_block_epoch, c.read_warp_epoch)) race("read", c.reader);
+      if (!atomic && c.read_block == block && !ordered(c.reader, c.read_block_epoch, c.read_warp_epoch))
+        race("read", c.reader);
       c.written_block = block;
       c.writer = me;
       c.write_block_epoch = running.block_epoch;
@@ -169,12 +171,12 @@ void access(const void* address, std::size_t bytes, bool write, bool atomic) {
   if (p >= running.stack_low && p < running.stack_high) return;  // the thread's own local memory
   State& st = state();
   if (p >= st.static_shared.low && p < st.static_shared.low + st.static_shared.bytes)
-    return shared_access(st.static_shared, std::size_t(p - st.static_shared.low), bytes, write);
+    return shared_access(st.static_shared, std::size_t(p - st.static_shared.low), bytes, write, atomic);
   if (st.dynamic_region && p >= st.dynamic_region && p < st.dynamic_region + detail::kMaxSharedBytes + 4096) {
     if (p < st.dynamic_shared.low)
       detail::report("memcheck", access_text(bytes, write) + " " + std::to_string(st.dynamic_shared.low - p) +
                                      " bytes before the start of dynamic shared memory");
-    return shared_access(st.dynamic_shared, std::size_t(p - st.dynamic_shared.low), bytes, write);
+    return shared_access(st.dynamic_shared, std::size_t(p - st.dynamic_shared.low), bytes, write, atomic);
   }
   global_access(p, bytes, write, atomic);
 }

@@ -160,7 +160,7 @@ bool same_bits(const Parameters& a, const Parameters& b) {
 TEST(SimtExecutor, EveryProductKernelGivesTheSameBitsUnderEverySchedule) {
   // Training runs gather_batch, fused_forward or bias_sigmoid, output_delta, hidden_delta, bias_update and
   // advance_counter; evaluation and outputs run argmax_cost. All claim determinism.
-  const Dataset data = synthetic_dataset("synthetic", 300, 28, 28, 3);
+  const Dataset data = synthetic_dataset("synthetic", 120, 28, 28, 3);
   Rng rng(5);
   const Parameters start = init_parameters({784, 17, 13, 10}, Init::scaled, rng);
   const std::vector<std::uint32_t> order = rng.permutation(data.size());
