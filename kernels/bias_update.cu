@@ -1,5 +1,8 @@
-// Bias gradients and the bias update, deterministic: each bias is summed by one thread in sample order,
-// the CPU reference's order, with no atomics.
+// Bias gradients and the bias update, deterministic and parallel in the batch: a block takes 32 neighbouring
+// biases; its 8 warps each sum every 8th sample for them (lanes on neighbouring j, so the loads coalesce),
+// then a fixed tree over the 8 partial sums in shared memory. No atomics: the same input gives the same bits.
+// (At batch 4096 and 1024 neurons the old one-thread-per-bias loop was 4,096 additions long on 4 blocks; here
+// it is 512 on 32.)
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "launch.cuh"
@@ -7,15 +10,31 @@
 namespace sigmanet::kernels {
 namespace {
 
-__global__ void bias_update_kernel(const float* __restrict__ delta, int n, std::size_t m, float scale,
-                                   float* __restrict__ b, float* __restrict__ gradient) {
-  for (std::size_t j = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; j < std::size_t(n);
-       j += std::size_t(gridDim.x) * blockDim.x) {
+constexpr int kLanes = 32;   // biases a block takes
+constexpr int kGroups = 8;   // warps a block has, each summing every kGroups-th sample
+
+__global__ void __launch_bounds__(kLanes* kGroups)
+    bias_update_kernel(const float* __restrict__ delta, int n, std::size_t m, float scale, float* __restrict__ b,
+                       float* __restrict__ gradient) {
+  __shared__ float partial[kGroups][kLanes];
+  const int lane = int(threadIdx.x) % kLanes, group = int(threadIdx.x) / kLanes;
+  for (std::size_t j0 = std::size_t(blockIdx.x) * kLanes; j0 < std::size_t(n); j0 += std::size_t(gridDim.x) * kLanes) {
+    const std::size_t j = j0 + std::size_t(lane);
     float g = 0.0f;
-    // Neighbouring threads read neighbouring j of the same sample: the loads coalesce.
-    for (std::size_t s = 0; s < m; ++s) g += delta[s * std::size_t(n) + j];
-    b[j] += -scale * g;  // the CPU's axpy with c = -eta/m
-    if (gradient) gradient[j] = g;
+    if (j < std::size_t(n))
+      for (std::size_t s = std::size_t(group); s < m; s += kGroups) g += delta[s * std::size_t(n) + j];
+    partial[group][lane] = g;
+    __syncthreads();
+    for (int half = kGroups / 2; half > 0; half /= 2) {
+      if (group < half) partial[group][lane] += partial[group + half][lane];
+      __syncthreads();
+    }
+    if (group == 0 && j < std::size_t(n)) {
+      const float sum = partial[0][lane];
+      b[j] += -scale * sum;  // the CPU's axpy with c = -eta/m
+      if (gradient) gradient[j] = sum;
+    }
+    __syncthreads();  // partial is refilled by the next 32 biases
   }
 }
 
@@ -26,7 +45,8 @@ void bias_update(const float* delta, int n, std::size_t m, float scale, float* b
   if (m == 0) return;
   require(delta && b, "bias_update", "null pointer");
   require(n > 0, "bias_update", "layer size must be at least 1");
-  SIGMANET_LAUNCH(bias_update_kernel, blocks_for(std::size_t(n)), kThreads, 0, stream)(delta, n, m, scale, b, gradient);
+  SIGMANET_LAUNCH(bias_update_kernel, blocks_for(std::size_t(n), kLanes), kLanes * kGroups, 0, stream)
+  (delta, n, m, scale, b, gradient);
   SIGMANET_CUDA_CHECK_LAUNCH("bias_update_kernel");
 }
 

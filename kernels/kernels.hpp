@@ -39,9 +39,9 @@ void output_delta(const float* a, const std::uint8_t* labels, int n, std::size_t
 // Hidden layer, after a cuBLAS SGEMM left W^T . delta_above in delta: delta *= a * (1 - a), in place.
 void hidden_delta(float* delta, const float* a, int n, std::size_t m, cudaStream_t stream);
 
-// Bias gradient and update: g[j] = sum over s of delta[s][j], summed in sample order by one thread per j
-// (no atomics: the same input gives the same bits); b[j] -= scale * g[j]. When gradient is not null the
-// sums are also written there.
+// Bias gradient and update: g[j] = sum over s of delta[s][j], in a fixed order (every 8th sample summed in
+// order, then a fixed tree over the 8 partial sums; no atomics: the same input gives the same bits);
+// b[j] -= scale * g[j]. When gradient is not null the sums are also written there.
 void bias_update(const float* delta, int n, std::size_t m, float scale, float* b, float* gradient,
                  cudaStream_t stream);
 

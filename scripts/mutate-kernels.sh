@@ -25,7 +25,13 @@ mutants=(
   "kernels/argmax_cost.cu|comparison: ties go to the last index|s/if (row\[best\] < row\[j\])/if (row[best] <= row[j])/"
   "kernels/hidden_delta.cu|constant: sigma' as a (2 - a)|s/a\[k\] \* (1.0f - a\[k\])/a[k] * (2.0f - a[k])/"
   "kernels/advance_counter.cu|constant: the step counter moves by 2|s/\*counter += 1;/*counter += 2;/"
-  "tests/gpu_emulator/simt/test_kernels.cu|missing barrier (no product kernel has one yet: the test kernel's tree)|0,/^    __syncthreads();$/{/^    __syncthreads();$/d}"
+  "kernels/bias_update.cu|missing barrier: none between the tree's levels|0,/^      __syncthreads();$/{/^      __syncthreads();$/d}"
+  "kernels/persistent_train.cu|sign: the update climbs the gradient|s/W\[l\]\[k\] += -scale \* g;/W[l][k] += scale * g;/"
+  "kernels/persistent_train.cu|buffer: the next batch fetched over the current one|s/fetch(step + 1, cur ^ 1)/fetch(step + 1, cur)/"
+  "kernels/persistent_train.cu|missing barrier: after each forward layer|0,/^      __syncthreads();$/{/^      __syncthreads();$/d}"
+  "kernels/persistent_train.cu|index: a hidden error reads the wrong weight|s/sum += W\[l\]\[j \* n + i\]/sum += W[l][i * n_above + j]/"
+  "kernels/persistent_train.cu|shuffle offset: the tree starts at 8|s/for (int offset = kWarp \/ 2; offset > 0; offset \/= 2) v +=/for (int offset = kWarp \/ 4; offset > 0; offset \/= 2) v +=/"
+  "tests/gpu_emulator/simt/test_kernels.cu|missing barrier in the test kernel's shared-memory tree|0,/^    __syncthreads();$/{/^    __syncthreads();$/d}"
 )
 
 backup=$(mktemp -d)

@@ -40,8 +40,8 @@ const Mnist* mnist() {
                              << " (set SIGMANET_DATA)"
 
 const Dataset& synthetic_train() {
-  // Enough for every test below (the longest stops after 730 samples); fewer on the emulator.
-  static const Dataset d = synthetic_dataset("synthetic", test::kEmulatedEpochSamples ? 800 : 2000, 28, 28, 7);
+  // Enough for every test below (one step of 1,000 samples; a stop after 730); fewer on the emulator.
+  static const Dataset d = synthetic_dataset("synthetic", test::kEmulatedEpochSamples ? 1000 : 2000, 28, 28, 7);
   return d;
 }
 

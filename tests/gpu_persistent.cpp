@@ -68,6 +68,8 @@ TEST(GpuPersistent, OneStepMatchesTheReference) {
     expect_ok(check_one_step(*gpu, synthetic_train(), {784, 30, 10}, m, 3));
     expect_ok(check_one_step(*gpu, synthetic_train(), {784, 17, 13, 10}, m, 4));
   }
+  // The second size: 784-60-10 fills 213 KB of the 227 KB a block may have.
+  expect_ok(check_one_step(*gpu, synthetic_train(), {784, 60, 10}, 10, 5));
 }
 
 TEST(GpuPersistent, AnEpochMatchesTheReference) {
