@@ -14,6 +14,15 @@ namespace sigmanet {
 
 std::string to_string(Precision p) { return p == Precision::f32 ? "float" : "double"; }
 
+std::string to_string(GpuKernel k) {
+  switch (k) {
+    case GpuKernel::automatic: return "auto";
+    case GpuKernel::persistent: return "persistent";
+    case GpuKernel::graph: return "graph";
+  }
+  return "?";
+}
+
 std::string to_string(Device d) {
   switch (d) {
     case Device::cpu: return "cpu";
@@ -37,6 +46,16 @@ std::optional<DeviceInfo> gpu_info() {
 #endif
 }
 
+bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {
+#ifdef SIGMANET_HAVE_CUDA
+  return gpu_available() && cuda_persistent_fits(sizes, batch);
+#else
+  (void)sizes;
+  (void)batch;
+  return false;
+#endif
+}
+
 bool gpu_available(std::string* reason) {
 #ifdef SIGMANET_HAVE_CUDA
   return cuda_device_usable(reason);
@@ -46,7 +65,7 @@ bool gpu_available(std::string* reason) {
 #endif
 }
 
-std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice) {
+std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice, GpuKernel kernel) {
   if (device == Device::cpu) return make_cpu_backend(precision);
   std::string reason;
   const bool have_gpu = gpu_available(&reason);
@@ -56,8 +75,13 @@ std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::s
     return make_cpu_backend(precision);
   }
 #ifdef SIGMANET_HAVE_CUDA
-  return make_cuda_backend(precision);
+  CudaOptions options;
+  options.kernel = kernel == GpuKernel::persistent ? CudaOptions::Kernel::persistent
+                   : kernel == GpuKernel::graph    ? CudaOptions::Kernel::graph
+                                                   : CudaOptions::Kernel::automatic;
+  return make_cuda_backend(precision, options);
 #else
+  (void)kernel;
   return make_cpu_backend(precision);  // unreachable: gpu_available() is false without CUDA
 #endif
 }

@@ -36,14 +36,22 @@ std::size_t whole_batches(std::size_t samples, std::size_t batch, std::size_t tr
 
 }  // namespace
 
-std::string to_string(const BenchBackend& b) { return to_string(b.device) + "-" + to_string(b.precision); }
+std::string to_string(const BenchBackend& b) {
+  std::string name = to_string(b.device);
+  name.append("-").append(to_string(b.precision));
+  if (b.kernel != GpuKernel::automatic) name.append("-").append(to_string(b.kernel));
+  return name;
+}
 
 BenchBackend parse_bench_backend(const std::string& text) {
   if (text == "cpu-float") return {Device::cpu, Precision::f32};
   if (text == "cpu-double") return {Device::cpu, Precision::f64};
   if (text == "gpu-float") return {Device::gpu, Precision::f32};
   if (text == "gpu-double") return {Device::gpu, Precision::f64};
-  throw InputError("--backends: unknown backend '" + text + "' (use cpu-float, cpu-double, gpu-float, gpu-double)");
+  if (text == "gpu-float-persistent") return {Device::gpu, Precision::f32, GpuKernel::persistent};
+  if (text == "gpu-float-graph") return {Device::gpu, Precision::f32, GpuKernel::graph};
+  throw InputError("--backends: unknown backend '" + text +
+                   "' (use cpu-float, cpu-double, gpu-float, gpu-double, gpu-float-persistent, gpu-float-graph)");
 }
 
 std::vector<BenchCase> bench_grid(const BenchGridOptions& options) {
@@ -109,7 +117,8 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
   validate_sizes(c.sizes);
 
   std::unique_ptr<Backend> backend = c.backend.device == Device::cpu ? make_cpu_backend(c.backend.precision)
-                                                                     : make_backend(Device::gpu, c.backend.precision);
+                                                                     : make_backend(Device::gpu, c.backend.precision,
+                                                                                    nullptr, c.backend.kernel);
   Rng rng(settings.seed);
   backend->set_parameters(init_parameters(c.sizes, Init::standard, rng));
   backend->set_training_data(train);

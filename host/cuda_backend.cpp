@@ -642,6 +642,21 @@ std::optional<DeviceInfo> cuda_device_info() {
   return info;
 }
 
+bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {
+  kernels::PersistentNet net;
+  net.layers = int(sizes.size()) - 1;
+  if (net.layers < 1 || net.layers > kernels::kPersistentMaxLayers) return false;
+  for (std::size_t l = 0; l < sizes.size(); ++l) net.sizes[l] = sizes[l];
+  int device = 0;
+  cudaDeviceProp properties{};
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&properties, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  const std::size_t bytes = kernels::persistent_shared_bytes(net, batch);
+  return bytes > 0 && bytes <= properties.sharedMemPerBlockOptin;
+}
+
 std::unique_ptr<Backend> make_cuda_backend(Precision precision) { return make_cuda_backend(precision, {}); }
 
 std::unique_ptr<Backend> make_cuda_backend(Precision precision, const CudaOptions& options) {

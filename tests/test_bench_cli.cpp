@@ -36,8 +36,8 @@ void expect_positive_spread(const nlohmann::json& j, const std::string& what) {
 // (ctest runs every TEST in a process of its own, so a shared fixture would run it once per test).
 void check_table(const std::string& output) {
   EXPECT_NE(output.find("train/s"), std::string::npos) << output;
-  for (const char* row : {"cpu-float   784-30-10             10", "cpu-float   784-30-10            100",
-                          "cpu-double  784-30-10             10", "cpu-double  784-30-10            100"})
+  for (const char* row : {"cpu-float            784-30-10             10", "cpu-float            784-30-10            100",
+                          "cpu-double           784-30-10             10", "cpu-double           784-30-10            100"})
     EXPECT_NE(output.find(row), std::string::npos) << row << "\n" << output;
   EXPECT_NE(output.find("1 thread"), std::string::npos) << output;
 }

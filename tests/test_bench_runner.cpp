@@ -35,8 +35,12 @@ TEST(Summarize, OneValueIsItsOwnMedian) {
 TEST(Summarize, EmptyThrows) { EXPECT_THROW(summarize({}), Error); }
 
 TEST(BenchBackendName, RoundTrips) {
-  for (const char* name : {"cpu-float", "cpu-double", "gpu-float", "gpu-double"})
+  for (const char* name :
+       {"cpu-float", "cpu-double", "gpu-float", "gpu-double", "gpu-float-persistent", "gpu-float-graph"})
     EXPECT_EQ(to_string(parse_bench_backend(name)), name);
+  EXPECT_EQ(parse_bench_backend("gpu-float-graph").kernel, GpuKernel::graph);
+  EXPECT_EQ(parse_bench_backend("gpu-float").kernel, GpuKernel::automatic);
+  EXPECT_THROW(parse_bench_backend("cpu-float-graph"), InputError);
 }
 
 TEST(BenchBackendName, UnknownNameIsAnInputErrorNamingTheFlag) {

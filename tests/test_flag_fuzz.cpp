@@ -85,8 +85,8 @@ class FlagFuzz : public ::testing::Test {
     return {
         {"train",
          {"--device", "cpu", "--data", data},
-         {"--sizes", "--epochs", "--batch", "--eta", "--seed", "--init", "--device", "--precision", "--data",
-          "--train-size", "--validation-size", "--test-size", "--metrics", "--save", "--checkpoint",
+         {"--sizes", "--epochs", "--batch", "--eta", "--seed", "--init", "--device", "--precision", "--gpu-kernel",
+          "--data", "--train-size", "--validation-size", "--test-size", "--metrics", "--save", "--checkpoint",
           "--checkpoint-every", "--resume"},
          {"--data", "--resume"}},
         {"evaluate",

@@ -48,8 +48,11 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
   std::vector<BenchBackend> chosen;
   if (o.backends.empty()) {
     chosen = {{Device::cpu, Precision::f32}, {Device::cpu, Precision::f64}};
-    if (have_gpu)
+    if (have_gpu) {
+      // The automatic choice (the persistent kernel at small batches) beside the graph path.
       chosen.push_back({Device::gpu, Precision::f32});
+      chosen.push_back({Device::gpu, Precision::f32, GpuKernel::graph});
+    }
     else
       std::fprintf(stderr, "sigmanet: no usable GPU, benchmarking the CPU only: %s\n", reason.c_str());
     return chosen;
@@ -145,7 +148,7 @@ void print_row(const BenchResult& r, std::size_t train_size) {
   const double n = double(c.train_samples);
   const std::string rep =
       r.whole_epoch(train_size) ? "epoch" : std::to_string(r.batches_per_repetition()) + " batches";
-  std::printf("%-11s %-17s %6zu %14s %12.0f %12.0f %12.0f %10.3f%s %12.0f %12.0f\n", to_string(c.backend).c_str(),
+  std::printf("%-20s %-17s %6zu %14s %12.0f %12.0f %12.0f %10.3f%s %12.0f %12.0f\n", to_string(c.backend).c_str(),
               sizes_text(c.sizes, '-').c_str(), c.batch, rep.c_str(), n / r.train.median, n / r.train.max,
               n / r.train.min, r.epoch_seconds(train_size), r.whole_epoch(train_size) ? " " : "*",
               n / r.train_cpu.median, double(c.eval_records) / r.eval.median);
@@ -194,13 +197,18 @@ int run_bench(const BenchOptions& o) {
   std::printf("data %s (%zu train, %zu test); %d warm-up + %d timed repetitions, median [min-max]; eta %g, seed %llu\n",
               source.c_str(), data.train.size(), data.test.size(), o.settings.warmup, o.settings.repetitions,
               o.settings.eta, static_cast<unsigned long long>(o.settings.seed));
-  std::printf("%-11s %-17s %6s %14s %12s %12s %12s %11s %12s %12s\n", "backend", "network", "batch", "repetition",
+  std::printf("%-20s %-17s %6s %14s %12s %12s %12s %11s %12s %12s\n", "backend", "network", "batch", "repetition",
               "train/s", "min", "max", "epoch s", "train/cpu-s", "eval/s");
   std::fflush(stdout);
 
   const double load_before = load_average();
   std::vector<BenchResult> results;
   for (const BenchCase& c : cases) {
+    if (c.backend.kernel == GpuKernel::persistent && !gpu_persistent_fits(c.sizes, c.batch)) {
+      std::printf("%-20s %-17s %6zu   skipped: the network and batch do not fit one block's shared memory\n",
+                  to_string(c.backend).c_str(), sizes_text(c.sizes, '-').c_str(), c.batch);
+      continue;
+    }
     results.push_back(run_bench_case(c, data.train, data.test, o.settings));
     print_row(results.back(), data.train.size());
   }

@@ -207,7 +207,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   }
 
   std::string notice;
-  std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice);
+  std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
   Trainer trainer(c, *backend, data.train);
   if (!o.resume.empty()) {
@@ -334,6 +334,10 @@ void add_train_command(CLI::App& app, int& status) {
              "Where to train: cpu, gpu, or auto (the GPU when one is usable)");
   add_choice(sub, "--precision", c.precision, {{"float", Precision::f32}, {"double", Precision::f64}},
              "Arithmetic: float or double");
+  add_choice(sub, "--gpu-kernel", c.gpu_kernel,
+             {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
+             "How the GPU trains: persistent (the network held in one block's shared memory for many batches), "
+             "graph (a CUDA graph of kernels per batch), or auto (persistent for batches up to 32 when it fits)");
   add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
   add_whole(sub, "--train-size", c.split.train, "Training records: the first N of the training file", std::size_t{1},
             kMaxRecords);

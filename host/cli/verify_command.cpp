@@ -35,16 +35,16 @@ VerifyData load_data(const VerifyOptions& o) {
   VerifyData d;
   try {
     Mnist mnist = load_mnist(resolve_data_dir(o.data));
-    d.description = "MNIST (" + std::to_string(mnist.train.size()) + " training, " +
-                    std::to_string(mnist.test.size()) + " test images)";
+    d.description = "MNIST (" + std::to_string(mnist.train.size()) + " training, " + std::to_string(mnist.test.size()) +
+                    " test images)";
     d.train = std::move(mnist.train);
     d.test = std::move(mnist.test);
   } catch (const InputError& e) {
     if (!o.data.empty()) throw;
     d.train = synthetic_dataset("synthetic train", 5000, 28, 28, o.seed);
     d.test = synthetic_dataset("synthetic test", 1000, 28, 28, o.seed + 1);
-    d.description = "synthetic 28x28 images (5000 training, 1000 test): MNIST not found (" + std::string(e.what()) +
-                    ")";
+    d.description =
+        "synthetic 28x28 images (5000 training, 1000 test): MNIST not found (" + std::string(e.what()) + ")";
   }
   return d;
 }
@@ -78,6 +78,43 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
     runs.push_back(b->parameters());
   }
   checks.push_back({"same seed twice on the GPU: identical bits", compare(runs[1], runs[0]), 0.0, true});
+
+  // Each training path by name (the default above takes the persistent kernel at batches up to 32 where the
+  // network fits, the graph path otherwise).
+  CudaOptions persistent, graph;
+  persistent.kernel = CudaOptions::Kernel::persistent;
+  graph.kernel = CudaOptions::Kernel::graph;
+  for (const auto& [name, options] : {std::pair{"persistent kernel: ", persistent}, std::pair{"graph path: ", graph}}) {
+    const std::unique_ptr<Backend> b = make_cuda_backend(Precision::f32, options);
+    StageCheck c = check_one_step(*b, d.train, {784, 30, 10}, 10, seed);
+    c.stage = name + c.stage;
+    checks.push_back(std::move(c));
+  }
+  // The persistent kernel over 1,000 batches (500 on the synthetic set): within tolerance of the reference, and the
+  // same bits whether a launch holds one batch, 64 (a chunk boundary inside the run) or as many as the time target
+  // allows.
+  const std::span<const std::uint32_t> thousand(order.data(), std::min<std::size_t>(order.size(), 10000));
+  std::vector<Parameters> chunked;
+  for (std::size_t chunk : {std::size_t(1), std::size_t(64), std::size_t(0)}) {
+    CudaOptions options = persistent;
+    options.persistent_chunk = chunk;
+    const std::unique_ptr<Backend> b = make_cuda_backend(Precision::f32, options);
+    b->set_training_data(d.train);
+    b->set_parameters(start);
+    b->train(thousand, 10, 3.0, {});
+    chunked.push_back(b->parameters());
+  }
+  const std::unique_ptr<Backend> reference = make_cpu_backend(Precision::f64);
+  reference->set_training_data(d.train);
+  reference->set_parameters(start);
+  reference->train(thousand, 10, 3.0, {});
+  checks.push_back(
+      {"persistent kernel: " + std::to_string(thousand.size() / 10) + " batches of 10 against the reference",
+       compare(chunked[0], reference->parameters()), 1e-4});
+  checks.push_back(
+      {"persistent kernel: chunks of 1 and 64 batches: identical bits", compare(chunked[1], chunked[0]), 0.0, true});
+  checks.push_back(
+      {"persistent kernel: chunks of 1 and by time: identical bits", compare(chunked[2], chunked[0]), 0.0, true});
 }
 #endif
 
@@ -111,7 +148,8 @@ int run_verify(const VerifyOptions& o) {
   if (failed)
     std::printf("verify: %zu of %zu checks NOT OK\n", failed, checks.size());
   else
-    std::printf("verify: all %zu checks OK%s\n", checks.size(), have_gpu ? "" : " (CPU only: the GPU part did not run)");
+    std::printf("verify: all %zu checks OK%s\n", checks.size(),
+                have_gpu ? "" : " (CPU only: the GPU part did not run)");
   return failed ? 1 : 0;
 }
 
@@ -122,7 +160,7 @@ void add_verify_command(CLI::App& app, int& status) {
   CLI::App* sub = app.add_subcommand(
       "verify", "Check the GPU backend against the CPU reference, stage by stage (exit 1 if any check fails)");
   add_path(sub, "--data", o->data,
-                  "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist; synthetic data when neither has it)");
+           "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist; synthetic data when neither has it)");
   add_whole(sub, "--seed", o->seed, "Seed for the parameters, orders and random inputs");
   sub->callback([o, &status] { status = run_verify(*o); });
 }

@@ -17,9 +17,14 @@ namespace sigmanet {
 
 enum class Precision { f32, f64 };
 enum class Device { cpu, gpu, automatic };
+// How a GPU trains (--gpu-kernel): one persistent kernel holding a small network in shared memory for a
+// chunk of batches, a CUDA graph of the step's kernels per batch, or whichever fits (persistent for small
+// batches of networks that fit one block).
+enum class GpuKernel { automatic, persistent, graph };
 
 std::string to_string(Precision p);  // "float", "double"
 std::string to_string(Device d);     // "cpu", "gpu", "auto"
+std::string to_string(GpuKernel k);  // "auto", "persistent", "graph"
 
 struct Evaluation {
   std::size_t correct = 0;
@@ -81,8 +86,13 @@ std::optional<DeviceInfo> gpu_info();
 
 // The best backend for the request. Device::automatic picks the GPU when a usable one is present and
 // otherwise the CPU, writing a one-line reason to *notice. Device::gpu with no usable GPU throws
-// InputError carrying the driver's reason.
-std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice = nullptr);
+// InputError carrying the driver's reason. kernel says how a GPU backend trains (ignored on the CPU).
+std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice = nullptr,
+                                      GpuKernel kernel = GpuKernel::automatic);
+
+// Whether the GPU's persistent kernel can train this network at this batch (it fits one block's shared memory
+// on the usable device). False without a usable GPU.
+bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch);
 
 // Whether this build has a CUDA backend and a usable device; if not, *reason says why.
 bool gpu_available(std::string* reason = nullptr);

@@ -17,9 +17,11 @@ namespace sigmanet {
 struct BenchBackend {
   Device device = Device::cpu;  // cpu or gpu, never automatic
   Precision precision = Precision::f32;
+  GpuKernel kernel = GpuKernel::automatic;  // on the GPU
 };
-std::string to_string(const BenchBackend& b);  // "cpu-float", "gpu-double"
-// Parses "cpu-float", "cpu-double", "gpu-float" or "gpu-double"; anything else throws InputError naming --backends.
+std::string to_string(const BenchBackend& b);  // "cpu-float", "gpu-double", "gpu-float-graph"
+// Parses "cpu-float", "cpu-double", "gpu-float", "gpu-double", "gpu-float-persistent" or "gpu-float-graph";
+// anything else throws InputError naming --backends.
 BenchBackend parse_bench_backend(const std::string& text);
 
 // One measurement: a network and batch size on a backend.

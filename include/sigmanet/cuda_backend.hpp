@@ -42,6 +42,9 @@ struct CudaOptions {
   bool allow_tf32 = false;  // let cuBLAS round SGEMM inputs to TF32 (faster, ~1e-3 relative error)
 };
 
+// Whether the persistent kernel can hold this network at this batch in one block on the current device.
+bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch);
+
 // Float only: Precision::f64 throws InputError (the GPU backend computes in float).
 std::unique_ptr<Backend> make_cuda_backend(Precision precision);
 std::unique_ptr<Backend> make_cuda_backend(Precision precision, const CudaOptions& options);

@@ -25,6 +25,7 @@ struct TrainConfig {
   std::uint64_t seed = 1;
   Init init = Init::standard;
   Device device = Device::automatic;
+  GpuKernel gpu_kernel = GpuKernel::automatic;  // how a GPU trains; no effect on the CPU
   Precision precision = Precision::f32;
   MnistSplitSizes split;
 };
