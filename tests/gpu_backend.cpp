@@ -35,9 +35,8 @@ const Mnist* mnist() {
   return m ? &*m : nullptr;
 }
 
-#define SKIP_WITHOUT_MNIST()                                                             \
-  if (!mnist()) GTEST_SKIP() << "MNIST not found in " << test::mnist_dir().string() \
-                             << " (set SIGMANET_DATA)"
+#define SKIP_WITHOUT_MNIST() \
+  if (!mnist()) GTEST_SKIP() << "MNIST not found in " << test::mnist_dir().string() << " (set SIGMANET_DATA)"
 
 const Dataset& synthetic_train() {
   // Enough for every test below (one step of 1,000 samples; a stop after 730); fewer on the emulator.
@@ -55,9 +54,7 @@ bool same_bits(const Parameters& a, const Parameters& b) {
   return true;
 }
 
-void expect_ok(const StageCheck& c) {
-  EXPECT_TRUE(c.ok()) << "\n" << format_checks({c});
-}
+void expect_ok(const StageCheck& c) { EXPECT_TRUE(c.ok()) << "\n" << format_checks({c}); }
 
 TEST(GpuBackend, OneStepMatchesTheReferenceForEveryForwardPath) {
   SIGMANET_SKIP_WITHOUT_GPU();
@@ -77,8 +74,8 @@ TEST(GpuBackend, NielsenEpochMatchesTheReference) {
   SKIP_WITHOUT_MNIST();
   auto gpu = make_cuda_backend(Precision::f32);
   // Parameters within 1e-4 relative, test accuracy within 0.2 points, cost within 1e-4.
-  for (const StageCheck& c : check_epoch(*gpu, mnist()->train, mnist()->test, {784, 30, 10}, 10, 1,
-                                         test::epoch_samples()))
+  for (const StageCheck& c : check_epoch(*gpu, mnist()->train, test::epoch_test_set(mnist()->test), {784, 30, 10}, 10,
+                                         1, test::epoch_samples()))
     expect_ok(c);
 }
 
@@ -86,13 +83,13 @@ TEST(GpuBackend, DeeperOddNetAtBatch7MatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
   SKIP_WITHOUT_MNIST();
   auto gpu = make_cuda_backend(Precision::f32);
-  for (const StageCheck& c :
-       check_epoch(*gpu, mnist()->train, mnist()->test, {784, 17, 13, 10}, 7, 1, test::epoch_samples(7000)))
+  for (const StageCheck& c : check_epoch(*gpu, mnist()->train, test::epoch_test_set(mnist()->test), {784, 17, 13, 10},
+                                         7, 1, test::epoch_samples(7000)))
     expect_ok(c);
 }
 
-Parameters train_gpu(const CudaOptions& options, const Dataset& train, const std::vector<int>& sizes,
-                     std::size_t batch, std::size_t samples, std::uint64_t seed) {
+Parameters train_gpu(const CudaOptions& options, const Dataset& train, const std::vector<int>& sizes, std::size_t batch,
+                     std::size_t samples, std::uint64_t seed) {
   Rng rng(seed);
   const Parameters start = init_parameters(sizes, Init::standard, rng);
   std::vector<std::uint32_t> order = rng.permutation(train.size());
@@ -146,7 +143,7 @@ TEST(GpuBackend, TheGraphFollowsTheOrderAndTheDataWhenTheyMove) {
     b->set_training_data(synthetic_train());
     b->train(std::span<const std::uint32_t>(order.data(), 100), 10, 3.0, {});
     b->train(order, 10, 3.0, {});  // a longer order: a new order buffer
-    b->set_training_data(other);    // new pixels and labels on the device
+    b->set_training_data(other);   // new pixels and labels on the device
     b->train(other_order, 10, 3.0, {});
   }
   EXPECT_LE(relative_difference(with_graph->parameters(), without->parameters()), 1e-6);
@@ -290,9 +287,9 @@ TEST(GpuBackend, DescribesItselfAndRefusesWhatItCannotDo) {
   EXPECT_EQ(gpu->precision(), Precision::f32);
   EXPECT_GT(info->compute_capability, 0);
   EXPECT_GT(info->memory_bytes, 0u);
-  EXPECT_THROW(gpu->parameters(), Error);                      // no parameters yet
+  EXPECT_THROW(gpu->parameters(), Error);  // no parameters yet
   const std::vector<std::uint32_t> order{0, 1};
-  EXPECT_THROW(gpu->train(order, 10, 3.0, {}), Error);         // no training data
+  EXPECT_THROW(gpu->train(order, 10, 3.0, {}), Error);  // no training data
   Rng rng(16);
   gpu->set_parameters(init_parameters({784, 30, 10}, Init::standard, rng));
   gpu->set_training_data(synthetic_train());

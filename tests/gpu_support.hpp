@@ -6,12 +6,12 @@
 #include <string>
 
 #include "sigmanet/backend.hpp"
+#include "sigmanet/dataset.hpp"
 
-#define SIGMANET_SKIP_WITHOUT_GPU()                                 \
-  do {                                                              \
-    std::string sigmanet_gpu_reason;                                \
-    if (!::sigmanet::gpu_available(&sigmanet_gpu_reason))           \
-      GTEST_SKIP() << "no usable GPU: " << sigmanet_gpu_reason;     \
+#define SIGMANET_SKIP_WITHOUT_GPU()                                                                                 \
+  do {                                                                                                              \
+    std::string sigmanet_gpu_reason;                                                                                \
+    if (!::sigmanet::gpu_available(&sigmanet_gpu_reason)) GTEST_SKIP() << "no usable GPU: " << sigmanet_gpu_reason; \
   } while (0)
 
 namespace sigmanet::test {
@@ -29,6 +29,12 @@ inline constexpr std::size_t kEmulatedEpochSamples = 0;
 inline std::size_t epoch_samples(std::size_t samples = 0) {
   if (kEmulatedEpochSamples == 0) return samples;
   return samples == 0 || samples > kEmulatedEpochSamples ? kEmulatedEpochSamples : samples;
+}
+
+// The set an epoch check evaluates: all of it on a GPU, its first 1,000 records on the emulator.
+inline Dataset epoch_test_set(const Dataset& test) {
+  if (kEmulatedEpochSamples == 0 || test.size() <= 1000) return test;
+  return test.slice(test.name, 0, 1000);
 }
 
 }  // namespace sigmanet::test

@@ -21,10 +21,12 @@ namespace {
 using cuda::DeviceBuffer;
 namespace st = simt_test;
 
+// Waits for the copy: host may be a temporary, gone before the stream would otherwise run it.
 template <class T>
 DeviceBuffer<T> on_device(const std::vector<T>& host, cudaStream_t s) {
   DeviceBuffer<T> d(host.size());
   EXPECT_EQ(cudaMemcpyAsync(d.get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, s), cudaSuccess);
+  EXPECT_EQ(cudaStreamSynchronize(s), cudaSuccess);
   return d;
 }
 
