@@ -110,11 +110,15 @@ bool present(const fs::path& file) {
 
 // NAME if it exists, else NAME.gz if it exists, else empty. Both present is fine when they hold the same
 // records (NAME is read); when they differ, neither is taken silently.
-fs::path find_idx(const fs::path& dir, const std::string& name) {
+fs::path find_idx(const fs::path& dir, const std::string& name, std::vector<std::string>& notes) {
   const fs::path raw = dir / name, packed = dir / (name + ".gz");
   const bool have_raw = present(raw), have_packed = present(packed);
-  if (have_raw && have_packed && read_maybe_gzip(raw) != read_maybe_gzip(packed))
-    fail(dir, "holds both " + name + " and " + name + ".gz, and they differ; remove the one you do not mean");
+  if (have_raw && have_packed) {
+    if (read_maybe_gzip(raw) != read_maybe_gzip(packed))
+      fail(dir, "holds both " + name + " and " + name + ".gz, and they differ; remove the one you do not mean");
+    notes.push_back(dir.string() + " holds both " + name + " and " + name + ".gz with the same records: read " +
+                    name);
+  }
   if (have_raw) return raw;
   if (have_packed) return packed;
   return {};
@@ -206,8 +210,9 @@ Mnist load_mnist(const fs::path& dir, const MnistSplitSizes& sizes) {
   check_data_dir(dir);
   fs::path paths[4];
   std::string missing;
+  std::vector<std::string> notes;
   for (int i = 0; i < 4; ++i) {
-    paths[i] = find_idx(dir, names[i]);
+    paths[i] = find_idx(dir, names[i], notes);
     if (paths[i].empty()) missing += std::string(missing.empty() ? "" : ", ") + names[i] + "[.gz]";
   }
   if (!missing.empty())
@@ -248,6 +253,7 @@ Mnist load_mnist(const fs::path& dir, const MnistSplitSizes& sizes) {
   m.train = full_train.slice("train", 0, sizes.train);
   m.validation = full_train.slice("validation", full_train.size() - sizes.validation, sizes.validation);
   m.test = full_test.slice("test", 0, sizes.test);
+  m.notes = std::move(notes);
   return m;
 }
 

@@ -352,7 +352,7 @@ TEST(Inputs, UnreadableFilesAndFoldersSayPermissionDenied) {
   fs::permissions(dir / "data", fs::perms::owner_all);
 }
 
-// Both NAME and NAME.gz: the same records are fine (NAME is read); different ones are refused.
+// Both NAME and NAME.gz: the same records are fine (NAME is read, and a note says so); different ones are refused.
 TEST(Inputs, RawAndGzipCopiesOfOneFileMustAgree) {
   test::TempDir dir;
   const Bytes images = test::idx_images(6, 28, 28), labels = test::idx_labels({1, 2, 3, 4, 5, 6});
@@ -364,6 +364,10 @@ TEST(Inputs, RawAndGzipCopiesOfOneFileMustAgree) {
   MnistSplitSizes sizes{4, 2, 3};
   const Mnist same = load_mnist(dir.path(), sizes);
   EXPECT_EQ(same.train.labels, (std::vector<std::uint8_t>{1, 2, 3, 4}));
+  ASSERT_EQ(same.notes.size(), 1u) << "it says which copy it read";
+  EXPECT_EQ(same.notes[0], dir.path().string() +
+                               " holds both train-labels-idx1-ubyte and train-labels-idx1-ubyte.gz with the same "
+                               "records: read train-labels-idx1-ubyte");
   test::write_bytes(dir / "train-labels-idx1-ubyte", test::idx_labels({1, 2, 3, 4, 5, 7}));
   try {
     load_mnist(dir.path(), sizes);

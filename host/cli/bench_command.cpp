@@ -173,6 +173,7 @@ int run_bench(const BenchOptions& o) {
   } else {
     const std::filesystem::path dir = resolve_data_dir(o.data);
     data = load_mnist(dir);
+    print_notes(data.notes);
     source = "mnist:" + dir.string();
   }
 

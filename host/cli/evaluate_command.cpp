@@ -34,6 +34,7 @@ int run_evaluate(EvaluateOptions& o) {
   }
   const Model model = load_mnist_model(o.model);  // before the data: a bad model fails fast
   const Mnist mnist = load_mnist(resolve_data_dir(o.data));
+  print_notes(mnist.notes);
   const Dataset& data = o.set == "validation" ? mnist.validation : mnist.test;
   std::unique_ptr<Backend> backend = backend_for(model, o.device);
 

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 
 #include "sigmanet/error.hpp"
 
@@ -178,6 +179,10 @@ CLI::Option* add_path(CLI::App* sub, const std::string& flag, std::string& targe
           help)
       ->type_name("PATH")
       ->expected(1);
+}
+
+void print_notes(const std::vector<std::string>& notes) {
+  for (const std::string& note : notes) std::fprintf(stderr, "sigmanet: %s\n", note.c_str());
 }
 
 }  // namespace sigmanet::cli

@@ -77,6 +77,9 @@ CLI::Option* add_name_list(CLI::App* sub, const std::string& flag, std::vector<s
 // A path; an empty one is refused (it would silently mean "not given").
 CLI::Option* add_path(CLI::App* sub, const std::string& flag, std::string& target, const std::string& help);
 
+// Notes the library left for the user (how data files were found), one "sigmanet: " line each on stderr.
+void print_notes(const std::vector<std::string>& notes);
+
 // One of a fixed set of names, exactly as spelled: "--device: expected cpu, gpu or auto (got tpu)".
 template <class E>
 CLI::Option* add_choice(CLI::App* sub, const std::string& flag, E& target,

@@ -64,6 +64,7 @@ int run_predict(PredictOptions& o) {
   }
   if (!o.indices.empty()) {
     const Mnist mnist = load_mnist(resolve_data_dir(o.data));
+    print_notes(mnist.notes);
     for (long long index : o.indices) {
       if (index < 0 || std::size_t(index) >= mnist.test.size())
         throw InputError("--index: " + std::to_string(index) + " is not in the test set (0.." +

@@ -193,6 +193,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   });
 
   const Mnist data = blamed([&] { return load_mnist(resolve_data_dir(o.data), c.split); });
+  print_notes(data.notes);
   blamed([&] {
     if (std::size_t(c.sizes.front()) != data.train.features())
       throw InputError("--sizes: the input layer has " + std::to_string(c.sizes.front()) + " neurons but " +

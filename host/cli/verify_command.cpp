@@ -35,6 +35,7 @@ VerifyData load_data(const VerifyOptions& o) {
   VerifyData d;
   try {
     Mnist mnist = load_mnist(resolve_data_dir(o.data));
+    print_notes(mnist.notes);
     d.description = "MNIST (" + std::to_string(mnist.train.size()) + " training, " + std::to_string(mnist.test.size()) +
                     " test images)";
     d.train = std::move(mnist.train);

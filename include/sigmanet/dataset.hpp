@@ -44,6 +44,9 @@ struct MnistSplitSizes {
 
 struct Mnist {
   Dataset train, validation, test;
+  // What a user should hear about how the files were found, one line each: which of NAME and NAME.gz was
+  // read where the folder holds both (with the same records; different ones are refused).
+  std::vector<std::string> notes;
 };
 
 // Reads the four files (each as NAME or NAME.gz) from dir. A missing file throws InputError that names
