@@ -37,8 +37,11 @@ using gpu_emulator::RaceCell;
 struct SharedCell {
   std::uint32_t written_block = 0;  // block generation of the last write (0: none)
   std::uint32_t writer = 0, write_block_epoch = 0, write_warp_epoch = 0;
-  std::uint32_t read_block = 0;
-  std::uint32_t reader = 0, read_block_epoch = 0, read_warp_epoch = 0;
+  // Two reads: the earliest one not yet ordered before now, and the latest. A thread that reads the byte
+  // itself before writing it would otherwise hide an earlier reader from the write's check.
+  struct Read {
+    std::uint32_t block = 0, thread = 0, block_epoch = 0, warp_epoch = 0;
+  } first_read, last_read;
 };
 
 struct SharedMemory {
@@ -94,8 +97,8 @@ void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool 
     if (!atomic && c.written_block == block && !ordered(c.writer, c.write_block_epoch, c.write_warp_epoch))
       race("write", c.writer);
     if (write) {
-      if (!atomic && c.read_block == block && !ordered(c.reader, c.read_block_epoch, c.read_warp_epoch))
-        race("read", c.reader);
+      for (const SharedCell::Read& r : {c.first_read, c.last_read})
+        if (!atomic && r.block == block && !ordered(r.thread, r.block_epoch, r.warp_epoch)) race("read", r.thread);
       c.written_block = block;
       c.writer = me;
       c.write_block_epoch = running.block_epoch;
@@ -104,10 +107,10 @@ void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool 
       if (c.written_block != block)
         detail::report("initcheck", access_text(bytes, write) + " of byte " + std::to_string(i) + " of " + m.name +
                                         ", which no thread of this block wrote");
-      c.read_block = block;
-      c.reader = me;
-      c.read_block_epoch = running.block_epoch;
-      c.read_warp_epoch = warp_epoch;
+      const SharedCell::Read now{block, me, running.block_epoch, warp_epoch};
+      const SharedCell::Read& first = c.first_read;
+      if (first.block != block || ordered(first.thread, first.block_epoch, first.warp_epoch)) c.first_read = now;
+      c.last_read = now;
     }
   }
 }
