@@ -104,8 +104,8 @@ class FlagFuzz : public ::testing::Test {
         {"verify", {"--data", data}, {"--data", "--seed"}, {"--data"}},
         {"bench",
          {"--data", data, "--backends", "cpu-float"},
-         {"--quick", "--all", "--backends", "--repetitions", "--warmup", "--eta", "--seed", "--data", "--synthetic",
-          "--json"},
+         {"--quick", "--all", "--backends", "--gpu-kernel", "--repetitions", "--warmup", "--eta", "--seed", "--data",
+          "--synthetic", "--json"},
          {"--data"}},
     };
   }

@@ -5,7 +5,6 @@
 //
 // CI runs as root, which ignores permission bits: the "permission denied" tests skip there and say so.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -128,8 +127,8 @@ TEST(StrictFlags, SignsRangesTrailingTextAndEmptyEntriesAreRefusedNamingTheFlag)
 // A value the user typed reaches the run as typed: "010" is ten (CLI11 alone reads it as octal eight), and
 // the largest seed is the largest seed.
 TEST(StrictFlags, AcceptedValuesReachTheRunUnchanged) {
-  const CliRun run = run_cli_argv(join({{"train", "--epochs", "1", "--batch", "010", "--seed", "18446744073709551615"},
-                                        kSmall, data_args()}));
+  const CliRun run = run_cli_argv(
+      join({{"train", "--epochs", "1", "--batch", "010", "--seed", "18446744073709551615"}, kSmall, data_args()}));
   ASSERT_EQ(run.status, 0) << run.err;
   EXPECT_NE(run.out.find("batch 10, eta 3, 1 epochs, seed 18446744073709551615"), std::string::npos) << run.out;
 }
@@ -189,12 +188,12 @@ TEST(OutputPaths, DevicesFifosAndFoldersAreRefusedAndLeftAsTheyWere) {
   ASSERT_EQ(mkfifo((dir / "fifo").c_str(), 0600), 0);
   fs::create_directory(dir / "folder");
   for (const std::string flag : {"--save", "--checkpoint", "--metrics"}) {
-    for (const auto& [target, names] : std::vector<std::pair<std::string, std::string>>{
-             {"/dev/null", "is a character device, not a regular file"},
-             {"/dev/full", "is a character device, not a regular file"},
-             {(dir / "fifo").string(), "is a FIFO, not a regular file"},
-             {(dir / "folder").string(), "is a folder"},
-             {(dir / "folder").string() + "/", "names a folder"}}) {
+    for (const auto& [target, names] :
+         std::vector<std::pair<std::string, std::string>>{{"/dev/null", "is a character device, not a regular file"},
+                                                          {"/dev/full", "is a character device, not a regular file"},
+                                                          {(dir / "fifo").string(), "is a FIFO, not a regular file"},
+                                                          {(dir / "folder").string(), "is a folder"},
+                                                          {(dir / "folder").string() + "/", "names a folder"}}) {
       const CliRun run = run_cli_argv(join({{"train", flag, target}, kSmall, data_args()}), 30);
       expect_refused(run, flag + ": " + target, flag + " " + target);
       EXPECT_NE(run.err.find(names), std::string::npos) << run.err;
@@ -245,9 +244,10 @@ TEST(OutputPaths, TwoOutputsOfOneRunMayNotBeOneFile) {
   // Not yet existing, the same path spelled twice is still one file.
   const std::string y = (dir / "y").string();
   fs::create_directory(dir / "sub");
-  expect_refused(run_cli_argv(join({{"train", "--save", y, "--checkpoint", (dir / "sub" / ".." / "y").string()},
-                                    kSmall, data_args()})),
-                 same, "absent");
+  expect_refused(
+      run_cli_argv(
+          join({{"train", "--save", y, "--checkpoint", (dir / "sub" / ".." / "y").string()}, kSmall, data_args()})),
+      same, "absent");
   EXPECT_EQ(read_all(dir / "x"), (Bytes{1, 2, 3}));
   expect_refused(run_cli_argv({"show-weights", "--model", x, "--out", (dir / "hard").string()}), same, "show-weights");
   expect_refused(run_cli_argv({"evaluate", "--model", x, "--mistakes", x}), same, "evaluate");
@@ -315,8 +315,8 @@ TEST(Inputs, FifosSocketsDevicesAndFoldersAreRefusedAtOnce) {
   expect_refused(run_cli_argv({"predict", "--model", dir.path().string(), "x.png"}, 10), "is a folder", "folder");
   // A data file that is a FIFO.
   fs::create_directory(dir / "data");
-  for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                           "t10k-labels-idx1-ubyte"})
+  for (const char* name :
+       {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
     ASSERT_EQ(mkfifo((dir / "data" / name).c_str(), 0600), 0);
   expect_refused(run_cli_argv(join({{"train", "--data", (dir / "data").string()}, kSmall}), 10),
                  "train-images-idx3-ubyte: is a FIFO, not a regular file", "data FIFO");
@@ -345,11 +345,23 @@ TEST(Inputs, UnreadableFilesAndFoldersSayPermissionDenied) {
                  (dir / "model").string() + ": cannot open: permission denied", "model");
   expect_refused(run_cli_argv(join({{"train", "--data", (dir / "data").string()}, kSmall}), 30, {}, {}, user),
                  (dir / "data").string() + ": permission denied", "data folder");
-  expect_refused(run_cli_argv(join({{"train", "--save", (dir / "data" / "m").string()}, kSmall, data_args()}), 30,
-                              {}, {}, user),
-                 "--save: cannot create files in folder " + (dir / "data").string() + ": permission denied",
-                 "output folder");
+  expect_refused(
+      run_cli_argv(join({{"train", "--save", (dir / "data" / "m").string()}, kSmall, data_args()}), 30, {}, {}, user),
+      "--save: cannot create files in folder " + (dir / "data").string() + ": permission denied", "output folder");
   fs::permissions(dir / "data", fs::perms::owner_all);
+}
+
+// Without --checkpoint, Ctrl-C saves to ./sigmanet-checkpoint.safetensors: a folder (or a FIFO) sitting there is
+// refused before any work, not found at the stop.
+TEST(OutputPaths, TheDefaultCtrlCCheckpointIsCheckedBeforeTheWork) {
+  test::TempDir cwd;
+  fs::create_directory(cwd / "sigmanet-checkpoint.safetensors");
+  const CliRun run = run_cli_argv(join({{"train", "--epochs", "1"}, kSmall, data_args()}), 30, {}, cwd.path());
+  expect_refused(run, "--checkpoint (default sigmanet-checkpoint.safetensors, where Ctrl-C saves)",
+                 "default checkpoint");
+  fs::remove(cwd / "sigmanet-checkpoint.safetensors");
+  const CliRun fine = run_cli_argv(join({{"train", "--epochs", "1"}, kSmall, data_args()}), 60, {}, cwd.path());
+  EXPECT_EQ(fine.status, 0) << fine.err;
 }
 
 // Both NAME and NAME.gz: the same records are fine (NAME is read, and a note says so); different ones are refused.
@@ -422,10 +434,10 @@ TEST(Inputs, PredictReadsATransparentDigitAsTheDigit) {
   Image img(28, 28, 2);
   for (std::size_t i = 0; i < 784; ++i) img.pixels[2 * i + 1] = mnist.test.image(0)[i];
   write_png(dir / "seven.png", img);
-  const CliRun file = run_cli_argv({"predict", "--device", "cpu", "--model", small_model().string(),
-                                    (dir / "seven.png").string()});
-  const CliRun index = run_cli_argv(join(
-      {{"predict", "--device", "cpu", "--model", small_model().string(), "--index", "0"}, data_args()}));
+  const CliRun file =
+      run_cli_argv({"predict", "--device", "cpu", "--model", small_model().string(), (dir / "seven.png").string()});
+  const CliRun index = run_cli_argv(
+      join({{"predict", "--device", "cpu", "--model", small_model().string(), "--index", "0"}, data_args()}));
   ASSERT_EQ(file.status, 0) << file.err;
   ASSERT_EQ(index.status, 0) << index.err;
   const std::string outputs = index.out.substr(index.out.find("; outputs"));
@@ -476,7 +488,8 @@ TEST(Leftovers, AWriterKilledMidWriteIsCleanedUpAfter) {
   waitpid(child, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ) << status;
   std::size_t leftovers = 0;
-  for (const auto& e : fs::directory_iterator(dir.path())) leftovers += e.path().filename().string().rfind(".big.tmp-", 0) == 0;
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    leftovers += e.path().filename().string().rfind(".big.tmp-", 0) == 0;
   ASSERT_EQ(leftovers, 1u) << "the killed writer left no temporary file";
   write_file_atomically(target, Bytes{7});
   std::size_t entries = 0;

@@ -27,6 +27,8 @@ struct BenchOptions {
   bool all = false;
   bool synthetic = false;
   std::vector<std::string> backends;
+  GpuKernel gpu_kernel = GpuKernel::automatic;  // --gpu-kernel: given, every GPU backend uses it
+  bool gpu_kernel_given = false;
   BenchSettings settings;
   std::string data;
   std::string json;
@@ -48,7 +50,9 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
   std::vector<BenchBackend> chosen;
   if (o.backends.empty()) {
     chosen = {{Device::cpu, Precision::f32}, {Device::cpu, Precision::f64}};
-    if (have_gpu) {
+    if (have_gpu && o.gpu_kernel_given) {
+      chosen.push_back({Device::gpu, Precision::f32, o.gpu_kernel});
+    } else if (have_gpu) {
       // The automatic choice (the persistent kernel at small batches) beside the graph path.
       chosen.push_back({Device::gpu, Precision::f32});
       chosen.push_back({Device::gpu, Precision::f32, GpuKernel::graph});
@@ -58,7 +62,8 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
     return chosen;
   }
   for (const std::string& name : o.backends) {
-    const BenchBackend b = parse_bench_backend(name);
+    BenchBackend b = parse_bench_backend(name);
+    if (b.device == Device::gpu && o.gpu_kernel_given) b.kernel = o.gpu_kernel;
     if (b.device == Device::gpu && !have_gpu) throw InputError("--backends " + name + ": no usable GPU: " + reason);
     chosen.push_back(b);
   }
@@ -265,6 +270,9 @@ void add_bench_command(CLI::App& app, int& status) {
   add_name_list(sub, "--backends", o->backends,
                   "Backends to measure: cpu-float, cpu-double, gpu-float, gpu-double "
                 "(default: cpu-float, cpu-double and, with a GPU, gpu-float)");
+  add_choice(sub, "--gpu-kernel", o->gpu_kernel,
+             {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
+             "How the GPU backends train (default: gpu-float with auto beside gpu-float-graph)");
   add_whole(sub, "--repetitions", o->settings.repetitions, "Timed repetitions per case (the median is reported)", 1);
   add_whole(sub, "--warmup", o->settings.warmup, "Untimed repetitions before them", 0);
   add_real(sub, "--eta", o->settings.eta, "Learning rate of the SGD steps");
@@ -272,7 +280,10 @@ void add_bench_command(CLI::App& app, int& status) {
   add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
   sub->add_flag("--synthetic", o->synthetic, "Use random images of MNIST's shape instead of reading MNIST");
   add_path(sub, "--json", o->json, "Also write the results as JSON to FILE");
-  sub->callback([o, &status] { status = run_bench(*o); });
+  sub->callback([o, sub, &status] {
+    o->gpu_kernel_given = sub->count("--gpu-kernel") > 0;
+    status = run_bench(*o);
+  });
 }
 
 }  // namespace sigmanet::cli

@@ -6,13 +6,12 @@
 #include <cctype>
 #include <chrono>
 #include <csignal>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -93,7 +92,8 @@ class StopOnSignals {
   static const char* name() { return g_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 // The line a second signal prints. written_epoch > 0: this run last wrote `file` after that epoch.
@@ -169,6 +169,13 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   if (!o.save.empty()) check_output_file("--save", o.save);
   if (!o.checkpoint.empty()) check_output_file("--checkpoint", o.checkpoint);
   if (!o.metrics.empty()) check_output_file("--metrics", o.metrics);
+  // Without --checkpoint, Ctrl-C saves to the default file: what already sits there must be replaceable too.
+  // (A folder that takes no new files is left to the stop itself: most runs never need it.)
+  std::error_code status_error;
+  namespace fs = std::filesystem;
+  if (o.checkpoint.empty() && fs::symlink_status(kDefaultCheckpoint, status_error).type() != fs::file_type::not_found)
+    check_output_file(std::string("--checkpoint (default ") + kDefaultCheckpoint + ", where Ctrl-C saves)",
+                      kDefaultCheckpoint);
   check_distinct_files({{"--checkpoint", o.checkpoint}, {"--save", o.save}, {"--metrics", o.metrics}});
   // Continuing a checkpoint into the same file is what --checkpoint is for; the other outputs would
   // destroy it.
