@@ -15,7 +15,13 @@ source scripts/find-nvcc.sh
 jobs=$(nproc)
 export SIGMANET_DATA=${SIGMANET_DATA:-$(cd .. && pwd)/shared/data/mnist}
 
-step() { printf '\n=== %s ===\n' "$*"; }
+# Each step's heading, and the time the previous one took (CI has a limit; the sanitizer step's is 10 minutes).
+step_started=$SECONDS step_name=""
+step() {
+  [[ -n "$step_name" ]] && printf '=== %s: %d s ===\n' "$step_name" $((SECONDS - step_started))
+  step_started=$SECONDS step_name="$*"
+  printf '\n=== %s ===\n' "$*"
+}
 
 # ctest with the totals kept for the closing line.
 passed=0 failed=0 skipped=0
@@ -59,6 +65,6 @@ run_counted bash scripts/sanitize.sh
 step "4/4 fuzzing"
 bash scripts/fuzz.sh
 
-echo
+step "done"
 echo "test-all: every step passed (sanitizer and fuzzing runs above)"
 echo "ctest (steps 1-3): $passed passed, $failed failed, $skipped skipped"
