@@ -91,13 +91,44 @@ int run_cli(const std::string& args, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+namespace {
+
+// The tool, where another user can run it: the build folder may sit below a folder closed to others (a
+// fresh clone in a private temporary folder, as CI makes), so a copy goes to a folder open to all.
+struct SharedCliCopy {
+  std::filesystem::path folder, copy;
+  SharedCliCopy() {
+    namespace fs = std::filesystem;
+    std::string name = (fs::temp_directory_path() / "sigmanet-cli-XXXXXX").string();
+    if (!mkdtemp(name.data())) throw std::runtime_error("run_cli_argv: mkdtemp failed");
+    folder = name;
+    copy = folder / "sigmanet";
+    fs::copy_file(SIGMANET_CLI, copy);
+    const auto open_to_all = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                             fs::perms::others_read | fs::perms::others_exec;
+    fs::permissions(folder, open_to_all);
+    fs::permissions(copy, open_to_all);
+  }
+  ~SharedCliCopy() {
+    std::error_code ec;
+    std::filesystem::remove_all(folder, ec);
+  }
+};
+
+std::string cli_for_any_user() {
+  static const SharedCliCopy shared;
+  return shared.copy.string();
+}
+
+}  // namespace
+
 CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
                     const std::vector<std::pair<std::string, std::string>>& env,
                     const std::filesystem::path& working_dir, int as_user) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("run_cli_argv: pipe failed");
-  std::vector<std::string> argv_text{SIGMANET_CLI};
+  std::vector<std::string> argv_text{as_user >= 0 ? cli_for_any_user() : std::string(SIGMANET_CLI)};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : argv_text) argv.push_back(a.data());
