@@ -129,11 +129,15 @@ T shuffle(WarpOp op, unsigned mask, T value, int lane_arg, int width) {
 }
 
 // Atomics: one fiber runs at a time, so a load and a store are atomic; atomic_access checks the address.
+// The load and the store go through raw_copy, outside the instrumented kernel files, so that they are checked
+// once, as an atomic (which races with no other atomic), and not again as a plain load and store.
 template <class T, class F>
 T atomic_update(T* address, F&& update) {
   atomic_access(address, sizeof(T));
-  const T old = *address;
-  *address = update(old);
+  T old;
+  raw_copy(&old, address, sizeof(T));
+  const T updated = update(old);
+  raw_copy(address, &updated, sizeof(T));
   return old;
 }
 

@@ -467,6 +467,8 @@ unsigned active_mask() {
   return mask;
 }
 
+void raw_copy(void* destination, const void* source, std::size_t bytes) { std::memcpy(destination, source, bytes); }
+
 void copy_bytes(void* destination, const void* source, std::size_t bytes) {
   check_access(source, bytes, false);
   check_access(destination, bytes, true);

@@ -84,6 +84,9 @@ void* dynamic_shared();
 // memcheck and initcheck check any other access, and records the write.
 void atomic_access(const void* address, std::size_t bytes);
 
+// memcpy, unchecked: for atomics, whose access atomic_access has checked.
+void raw_copy(void* destination, const void* source, std::size_t bytes);
+
 // A cooperative copy to shared memory done at once (cooperative_groups::memcpy_async on the executor).
 void copy_bytes(void* destination, const void* source, std::size_t bytes);
 
