@@ -7,7 +7,7 @@
 #include <numeric>
 #include <vector>
 
-#include "sigmanet/cpu_reference.hpp"
+#include "sigmanet/cpu/cpu_reference.hpp"
 #include "sigmanet/parameters.hpp"
 #include "sigmanet/random.hpp"
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 SCHEMA = "sigmanet-bench/1"
 TRAIN_RECORDS, TEST_RECORDS = 50000, 10000
-QUICK_REPETITION_SAMPLES = 10000  # as host/benchmark.cpp
+QUICK_REPETITION_SAMPLES = 10000  # as host/reports/benchmark.cpp
 LARGE_CPU_REPETITION_SAMPLES = 8192
 LARGE_CPU_EVAL_RECORDS = 2048
 FULL_SHAPES = [([784, 30, 10], 10), ([784, 30, 10], 100), ([784, 30, 10], 1000), ([784, 100, 10], 10),
@@ -132,7 +132,7 @@ def load_data(args):
     return train_x[:TRAIN_RECORDS], train_y[:TRAIN_RECORDS], test_x, test_y, f"mnist:{folder}"
 
 
-# ---- the grid, as host/benchmark.cpp ----
+# ---- the grid, as host/reports/benchmark.cpp ----
 
 def whole_batches(samples, batch, train_size):
     return min(-(-samples // batch) * batch, train_size)

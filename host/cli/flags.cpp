@@ -7,6 +7,20 @@
 #include "sigmanet/error.hpp"
 
 namespace sigmanet::cli {
+
+std::string flag_for(Setting s) {
+  std::string flag = "--" + setting_name(s);
+  for (char& c : flag)
+    if (c == '_') c = '-';
+  return flag;
+}
+
+std::string message_of(const std::exception& e) {
+  if (const auto* setting = dynamic_cast<const SettingError*>(&e)) return printable(setting->message().render(flag_for));
+  if (const auto* diverged = dynamic_cast<const DivergenceError*>(&e))
+    return printable(diverged->message().render(flag_for));
+  return printable(e.what());
+}
 namespace {
 
 // The value as the message shows it: one line, and not a page long.

@@ -6,12 +6,21 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <exception>
 #include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "sigmanet/error.hpp"
+
 namespace sigmanet::cli {
+
+// The flag that sets a library setting: Setting::gpu_kernel is "--gpu-kernel".
+std::string flag_for(Setting s);
+// An exception's one-line message in the tool's words: the settings a SettingError or DivergenceError
+// mentions are named by their flags, and control bytes are escaped (printable).
+std::string message_of(const std::exception& e);
 
 // A whole number in [min, max], decimal digits only, '-' only where min < 0: no '+', spaces, exponent,
 // base prefix or trailing text. The message says the range that is accepted.

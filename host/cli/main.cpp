@@ -44,10 +44,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sigmanet: %s (see sigmanet --help)\n", one_line(e.what()).c_str());
     return 2;
   } catch (const sigmanet::DivergenceError& e) {
-    std::fprintf(stderr, "sigmanet: %s\n", one_line(e.what()).c_str());
+    std::fprintf(stderr, "sigmanet: %s\n", sigmanet::cli::message_of(e).c_str());
     return 3;  // training diverged (NaN/Inf) or stalled; see DivergenceError
   } catch (const sigmanet::InputError& e) {
-    std::fprintf(stderr, "sigmanet: %s\n", one_line(e.what()).c_str());
+    std::fprintf(stderr, "sigmanet: %s\n", sigmanet::cli::message_of(e).c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sigmanet: error: %s\n", one_line(e.what()).c_str());

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/model_file.hpp"
+#include "sigmanet/formats/model_file.hpp"
 
 namespace sigmanet::cli {
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "sigmanet/dataset.hpp"
+#include "sigmanet/formats/dataset.hpp"
 #include "sigmanet/parameters.hpp"
 
 namespace sigmanet {
@@ -25,6 +25,11 @@ enum class GpuKernel { automatic, persistent, graph };
 std::string to_string(Precision p);  // "float", "double"
 std::string to_string(Device d);     // "cpu", "gpu", "auto"
 std::string to_string(GpuKernel k);  // "auto", "persistent", "graph"
+
+// Rows a backend evaluates at a time: the CPU through its training buffers, a GPU in its own workspace
+// (8192 x 784 floats = 26 MB, no burden on any GPU, and large enough to keep one busy).
+constexpr std::size_t kCpuEvaluationChunk = 500;
+constexpr std::size_t kGpuEvaluationChunk = 8192;
 
 struct Evaluation {
   std::size_t correct = 0;
@@ -73,6 +78,10 @@ class Backend {
   // CUDA events on a GPU (the time includes finishing the device work that `work` queued).
   virtual double time_seconds(const std::function<void()>& work);
 };
+
+// Throws SettingError (sizes) unless the network's input layer is as wide as the data's images: the one
+// check of it, made wherever a network meets data (the trainer, every backend's evaluation).
+void check_input_width(const std::vector<int>& sizes, const Dataset& data);
 
 // The GPU a CUDA backend would use, for reports; no value when there is none.
 struct DeviceInfo {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/dataset.hpp"
+#include "sigmanet/formats/dataset.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/parameters.hpp"
 #include "sigmanet/random.hpp"
@@ -30,15 +30,16 @@ struct TrainConfig {
   MnistSplitSizes split;
 };
 
-// Throws InputError naming the flag for any value the trainer cannot use, including sizes whose memory
+// Throws SettingError for any value the trainer cannot use, including sizes whose memory
 // estimate (below) exceeds this machine's physical memory: refused before anything is allocated.
 void validate_config(const TrainConfig& config);
 
 // Bytes a training run of this configuration needs, estimated from the sizes before anything is allocated:
 // the host's double copy of the parameters, and the backend's parameters + gradients + activations and
-// deltas for max(batch, 500) rows (500: the evaluation chunk), in the backend's precision. host_bytes counts
-// the backend's share only for Device::cpu; device_bytes is that share on a GPU. Doubles, so absurd sizes
-// give a large number instead of wrapping around.
+// deltas, in the backend's precision, for max(batch, kCpuEvaluationChunk) rows on the CPU (evaluation reuses
+// the training buffers) or batch + kGpuEvaluationChunk rows on a GPU (a separate evaluation workspace).
+// host_bytes counts the backend's share only for Device::cpu; device_bytes is that share on a GPU. Doubles,
+// so absurd sizes give a large number instead of wrapping around.
 struct MemoryEstimate {
   double parameters = 0;  // scalars
   double host_bytes = 0;
@@ -48,20 +49,6 @@ MemoryEstimate estimate_memory(const TrainConfig& config);
 
 // This machine's physical memory (sysconf), or 0 when it cannot be told.
 std::size_t physical_memory_bytes();
-
-// Training went numerically wrong: NaN or Inf in the cost or the parameters, or a whole epoch in which
-// no weight or bias moved (every sigmoid saturated). what() is the full one-line message, naming the epoch,
-// the batch and the likely cause. The command-line tool exits with status 3.
-class DivergenceError : public Error {
- public:
-  DivergenceError(const std::string& message, int epoch, std::size_t batch)
-      : Error(message), epoch_(epoch), batch_(batch) {}
-  int epoch() const { return epoch_; }          // 1-based
-  std::size_t batch() const { return batch_; }  // 1-based within the epoch
- private:
-  int epoch_;
-  std::size_t batch_;
-};
 
 // Where a run stands: enough, with the parameters, to continue it exactly.
 struct TrainerState {

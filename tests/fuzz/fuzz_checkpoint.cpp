@@ -12,10 +12,10 @@
 #include <span>
 #include <string>
 
-#include "sigmanet/checkpoint.hpp"
+#include "sigmanet/formats/checkpoint.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/model_file.hpp"
-#include "sigmanet/safetensors.hpp"
+#include "sigmanet/formats/model_file.hpp"
+#include "sigmanet/formats/safetensors.hpp"
 
 namespace {
 

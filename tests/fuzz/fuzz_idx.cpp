@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <span>
 
-#include "idx_parse.hpp"
+#include "formats/idx_parse.hpp"
 #include "sigmanet/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

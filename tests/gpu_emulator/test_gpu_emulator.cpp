@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "cuda_resources.hpp"
+#include "cuda/cuda_resources.hpp"
 #include "kernels.hpp"
 #include "sigmanet/error.hpp"
 

@@ -8,10 +8,10 @@
 #include <numeric>
 #include <vector>
 
-#include "cuda_resources.hpp"
+#include "cuda/cuda_resources.hpp"
 #include "executor.hpp"
-#include "sigmanet/cuda_backend.hpp"
-#include "sigmanet/equivalence.hpp"
+#include "sigmanet/cuda/cuda_backend.hpp"
+#include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/random.hpp"
 #include "test_kernels.hpp"
 

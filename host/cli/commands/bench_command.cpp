@@ -1,0 +1,289 @@
+// sigmanet bench: training and evaluation throughput over a grid of networks and batch sizes, per backend,
+// as a table and as JSON in the schema bench/pytorch_mlp.py also writes (bench/compare.py reads both).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/flags.hpp"
+#include "sigmanet/formats/atomic_file.hpp"
+#include "sigmanet/reports/benchmark.hpp"
+#include "sigmanet/error.hpp"
+
+namespace sigmanet::cli {
+namespace {
+
+constexpr const char* kSchema = "sigmanet-bench/1";
+
+struct BenchOptions {
+  bool quick = false;
+  bool all = false;
+  bool synthetic = false;
+  std::vector<std::string> backends;
+  GpuKernel gpu_kernel = GpuKernel::automatic;  // --gpu-kernel: given, every GPU backend uses it
+  bool gpu_kernel_given = false;
+  BenchSettings settings;
+  std::string data;
+  std::string json;
+};
+
+std::string utc_now() {
+  const std::time_t t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// The backends to run: those asked for, or by default every one present (GPU float only with a GPU).
+std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
+  std::string reason;
+  const bool have_gpu = gpu_available(&reason);
+  std::vector<BenchBackend> chosen;
+  if (o.backends.empty()) {
+    chosen = {{Device::cpu, Precision::f32}, {Device::cpu, Precision::f64}};
+    if (have_gpu && o.gpu_kernel_given) {
+      chosen.push_back({Device::gpu, Precision::f32, o.gpu_kernel});
+    } else if (have_gpu) {
+      // The automatic choice (the persistent kernel at small batches) beside the graph path.
+      chosen.push_back({Device::gpu, Precision::f32});
+      chosen.push_back({Device::gpu, Precision::f32, GpuKernel::graph});
+    }
+    else
+      std::fprintf(stderr, "sigmanet: no usable GPU, benchmarking the CPU only: %s\n", reason.c_str());
+    return chosen;
+  }
+  for (const std::string& name : o.backends) {
+    BenchBackend b = parse_bench_backend(name);
+    if (b.device == Device::gpu && o.gpu_kernel_given) b.kernel = o.gpu_kernel;
+    if (b.device == Device::gpu && !have_gpu) throw InputError("--backends " + name + ": no usable GPU: " + reason);
+    chosen.push_back(b);
+  }
+  return chosen;
+}
+
+nlohmann::ordered_json spread_json(const Spread& s) { return {{"median", s.median}, {"min", s.min}, {"max", s.max}}; }
+
+// Rates from times: the median rate is samples over the median time, the fastest rate samples over the least.
+nlohmann::ordered_json rate_json(const Spread& seconds, std::size_t samples) {
+  const double n = double(samples);
+  return {{"median", n / seconds.median}, {"min", n / seconds.max}, {"max", n / seconds.min}};
+}
+
+// The 1-minute load average, or -1 where the system does not say: numbers measured on a busy machine are
+// slower than it can do, and the record should show it.
+double load_average() {
+  double load[1];
+  return getloadavg(load, 1) == 1 ? load[0] : -1.0;
+}
+
+nlohmann::ordered_json machine_json(const MachineInfo& m, double load_before, double load_after) {
+  nlohmann::ordered_json gpu = nullptr;
+  if (m.gpu)
+    gpu = {{"name", m.gpu->name},
+           {"driver_version", m.gpu->driver_version},
+           {"runtime_version", m.gpu->runtime_version},
+           {"compute_capability", m.gpu->compute_capability},
+           {"memory_bytes", m.gpu->memory_bytes}};
+  nlohmann::ordered_json j = {{"cpu_model", m.cpu_model},         {"logical_cpus", m.logical_cpus},
+                              {"load_average_before", load_before}, {"load_average_after", load_after},
+                              {"gpu", gpu}};
+  if (!m.gpu) j["gpu_absent_reason"] = m.gpu_absent_reason;
+  return j;
+}
+
+nlohmann::ordered_json result_json(const BenchResult& r, std::size_t train_size) {
+  const BenchCase& c = r.bench_case;
+  const bool epoch = r.whole_epoch(train_size);
+  return {
+      {"config", sizes_text(c.sizes, '-') + "/b" + std::to_string(c.batch)},
+      {"sizes", c.sizes},
+      {"batch", c.batch},
+      {"backend", to_string(c.backend)},
+      {"device", to_string(c.backend.device)},
+      {"precision", to_string(c.backend.precision)},
+      {"variant", "sigmanet"},
+      {"description", r.backend_description},
+      {"threads", r.threads},
+      {"timer", r.timer},
+      {"train",
+       {{"repetition", epoch ? "epoch" : "batches"},
+        {"samples_per_repetition", c.train_samples},
+        {"batches_per_repetition", r.batches_per_repetition()},
+        {"repetitions", r.train_seconds.size()},
+        {"seconds", spread_json(r.train)},
+        {"seconds_each", r.train_seconds},
+        {"samples_per_second", rate_json(r.train, c.train_samples)},
+        {"cpu_seconds", spread_json(r.train_cpu)},
+        {"epoch_seconds", r.epoch_seconds(train_size)},
+        {"epoch_seconds_extrapolated", !epoch}}},
+      {"evaluate",
+       {{"records", c.eval_records},
+        {"repetitions", r.eval_seconds.size()},
+        {"seconds", spread_json(r.eval)},
+        {"seconds_each", r.eval_seconds},
+        {"samples_per_second", rate_json(r.eval, c.eval_records)},
+        {"cpu_seconds", spread_json(r.eval_cpu)}}},
+  };
+}
+
+// The flags in effect, for the record (paths left out: they say nothing about the numbers).
+std::string command_line(const BenchOptions& o) {
+  std::ostringstream s;
+  s << "sigmanet bench";
+  if (o.quick) s << " --quick";
+  if (o.all) s << " --all";
+  if (o.synthetic) s << " --synthetic";
+  for (std::size_t i = 0; i < o.backends.size(); ++i) s << (i ? "," : " --backends ") << o.backends[i];
+  s << " --repetitions " << o.settings.repetitions << " --warmup " << o.settings.warmup << " --eta " << o.settings.eta
+    << " --seed " << o.settings.seed;
+  return s.str();
+}
+
+void print_row(const BenchResult& r, std::size_t train_size) {
+  const BenchCase& c = r.bench_case;
+  const double n = double(c.train_samples);
+  const std::string rep =
+      r.whole_epoch(train_size) ? "epoch" : std::to_string(r.batches_per_repetition()) + " batches";
+  std::printf("%-20s %-17s %6zu %14s %12.0f %12.0f %12.0f %10.3f%s %12.0f %12.0f\n", to_string(c.backend).c_str(),
+              sizes_text(c.sizes, '-').c_str(), c.batch, rep.c_str(), n / r.train.median, n / r.train.max,
+              n / r.train.min, r.epoch_seconds(train_size), r.whole_epoch(train_size) ? " " : "*",
+              n / r.train_cpu.median, double(c.eval_records) / r.eval.median);
+  std::fflush(stdout);
+}
+
+int run_bench(const BenchOptions& o) {
+  if (o.settings.repetitions < 1) throw InputError("--repetitions: must be at least 1");
+  if (o.settings.warmup < 0) throw InputError("--warmup: must be 0 or more");
+  if (!(o.settings.eta > 0) || !std::isfinite(o.settings.eta)) throw InputError("--eta: must be a positive number");
+  if (o.synthetic && !o.data.empty()) throw InputError("--synthetic: reads no data, so --data cannot be used with it");
+
+  if (!o.json.empty()) check_output_file("--json", o.json);
+  const std::vector<BenchBackend> backends = choose_backends(o);
+
+  Mnist data;
+  std::string source;
+  if (o.synthetic) {
+    data.train = random_dataset("synthetic train", 50000, 28, 28, o.settings.seed);
+    data.test = random_dataset("synthetic test", 10000, 28, 28, o.settings.seed + 1);
+    source = "synthetic";
+  } else {
+    const std::filesystem::path dir = resolve_data_dir(o.data);
+    data = load_mnist(dir);
+    print_notes(data.notes);
+    source = "mnist:" + dir.string();
+  }
+
+  // Opened once the data is read, so that a refused run leaves the file alone.
+  std::ofstream json_out;
+  if (!o.json.empty()) {
+    json_out.open(o.json, std::ios::trunc);
+    if (!json_out) throw InputError("--json: cannot open " + o.json + " for writing");
+  }
+
+  BenchGridOptions grid;
+  grid.backends = backends;
+  grid.quick = o.quick;
+  grid.all = o.all;
+  grid.train_size = data.train.size();
+  grid.test_size = data.test.size();
+  const std::vector<BenchCase> cases = bench_grid(grid);
+
+  const MachineInfo machine = machine_info();
+  std::printf("sigmanet bench: %s, %zu logical CPUs (the CPU backends use 1 thread)%s%s\n", machine.cpu_model.c_str(),
+              std::size_t(machine.logical_cpus), machine.gpu ? ", GPU " : "", machine.gpu ? machine.gpu->name.c_str() : "");
+  std::printf("data %s (%zu train, %zu test); %d warm-up + %d timed repetitions, median [min-max]; eta %g, seed %llu\n",
+              source.c_str(), data.train.size(), data.test.size(), o.settings.warmup, o.settings.repetitions,
+              o.settings.eta, static_cast<unsigned long long>(o.settings.seed));
+  std::printf("%-20s %-17s %6s %14s %12s %12s %12s %11s %12s %12s\n", "backend", "network", "batch", "repetition",
+              "train/s", "min", "max", "epoch s", "train/cpu-s", "eval/s");
+  std::fflush(stdout);
+
+  const double load_before = load_average();
+  std::vector<BenchResult> results;
+  for (const BenchCase& c : cases) {
+    if (c.backend.kernel == GpuKernel::persistent && !gpu_persistent_fits(c.sizes, c.batch)) {
+      std::printf("%-20s %-17s %6zu   skipped: the network and batch do not fit one block's shared memory\n",
+                  to_string(c.backend).c_str(), sizes_text(c.sizes, '-').c_str(), c.batch);
+      continue;
+    }
+    results.push_back(run_bench_case(c, data.train, data.test, o.settings));
+    print_row(results.back(), data.train.size());
+  }
+  bool extrapolated = false;
+  for (const BenchResult& r : results) extrapolated = extrapolated || !r.whole_epoch(data.train.size());
+  if (extrapolated)
+    std::printf("* epoch time extrapolated from a repetition of whole batches, not a full epoch\n");
+  std::printf("train/s: samples per second of wall-clock time (median, slowest, fastest repetition); train/cpu-s: per\n"
+              "second of this process's CPU time (median), which time other processes held the cores does not count\n");
+
+  if (json_out.is_open()) {
+    nlohmann::ordered_json results_json = nlohmann::ordered_json::array();
+    for (const BenchResult& r : results) results_json.push_back(result_json(r, data.train.size()));
+    const nlohmann::ordered_json doc = {
+        {"schema", kSchema},
+        {"tool", "sigmanet"},
+        {"tool_version", "0.1.0"},
+        {"date", utc_now()},
+        {"command", command_line(o)},
+        {"machine", machine_json(machine, load_before, load_average())},
+        {"build",
+         {{"git_commit", machine.git_commit},
+          {"compiler", machine.compiler},
+          {"build_type", machine.build_type},
+          {"march_native", machine.native}}},
+        {"data", {{"source", source}, {"train_records", data.train.size()}, {"test_records", data.test.size()}}},
+        {"settings",
+         {{"warmup_repetitions", o.settings.warmup},
+          {"repetitions", o.settings.repetitions},
+          {"eta", o.settings.eta},
+          {"seed", o.settings.seed},
+          {"init", "N(0,1) weights and biases"},
+          {"cost", "quadratic: sum over outputs of 1/2 (a-y)^2, averaged over the batch"},
+          {"optimizer", "plain SGD"},
+          {"threads", 1}}},
+        {"results", results_json},
+    };
+    json_out << doc.dump(2) << '\n';
+    json_out.close();
+    if (!json_out) throw Error("--json: writing " + o.json + " failed");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "bench", "Measure training and evaluation throughput (samples/s) of each backend over a grid of networks");
+  sub->add_flag("--quick", o->quick, "A small grid (784-30-10 at batch 10 and 100, 10,000 samples a repetition)");
+  sub->add_flag("--all", o->all, "Also run 784-1024-1024-10 on the CPU (slow; repetitions of whole batches)");
+  add_name_list(sub, "--backends", o->backends,
+                  "Backends to measure: cpu-float, cpu-double, gpu-float, gpu-double "
+                "(default: cpu-float, cpu-double and, with a GPU, gpu-float)");
+  add_choice(sub, "--gpu-kernel", o->gpu_kernel,
+             {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
+             "How the GPU backends train (default: gpu-float with auto beside gpu-float-graph)");
+  add_whole(sub, "--repetitions", o->settings.repetitions, "Timed repetitions per case (the median is reported)", 1);
+  add_whole(sub, "--warmup", o->settings.warmup, "Untimed repetitions before them", 0);
+  add_real(sub, "--eta", o->settings.eta, "Learning rate of the SGD steps");
+  add_whole(sub, "--seed", o->settings.seed, "Seed for the initial weights and the shuffles");
+  add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
+  sub->add_flag("--synthetic", o->synthetic, "Use random images of MNIST's shape instead of reading MNIST");
+  add_path(sub, "--json", o->json, "Also write the results as JSON to FILE");
+  sub->callback([o, sub, &status] {
+    o->gpu_kernel_given = sub->count("--gpu-kernel") > 0;
+    status = run_bench(*o);
+  });
+}
+
+}  // namespace sigmanet::cli

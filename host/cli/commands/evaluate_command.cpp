@@ -1,0 +1,106 @@
+// sigmanet evaluate: how good a saved model is on MNIST, digit by digit, and which digits it gets wrong.
+#include <array>
+#include <cstdio>
+#include <map>
+#include <memory>
+
+#include "cli/commands.hpp"
+#include "cli/flags.hpp"
+#include "cli/model_backend.hpp"
+#include "sigmanet/formats/atomic_file.hpp"
+#include "sigmanet/error.hpp"
+#include "sigmanet/formats/image_file.hpp"
+#include "sigmanet/reports/drawings.hpp"
+
+namespace sigmanet::cli {
+namespace {
+
+struct EvaluateOptions {
+  std::string model;
+  std::string data;
+  std::string set = "test";
+  Device device = Device::automatic;
+  std::string mistakes;
+  std::size_t mistakes_count = 100;
+  std::size_t scale = 2;
+};
+
+int run_evaluate(EvaluateOptions& o) {
+  if (o.mistakes_count < 1) throw InputError("--mistakes-count: must be at least 1");
+  if (o.scale < 1 || o.scale > 16) throw InputError("--scale: must be 1..16");
+  if (!o.mistakes.empty()) {
+    check_output_file("--mistakes", o.mistakes);
+    check_distinct_files({{"--model", o.model}, {"--mistakes", o.mistakes}});
+  }
+  const Model model = load_mnist_model(o.model);  // before the data: a bad model fails fast
+  const Mnist mnist = load_mnist(resolve_data_dir(o.data));
+  print_notes(mnist.notes);
+  const Dataset& data = o.set == "validation" ? mnist.validation : mnist.test;
+  std::unique_ptr<Backend> backend = backend_for(model, o.device);
+
+  const Evaluation e = backend->evaluate(data);
+  const std::vector<double> out = backend->outputs(data, 0, data.size());
+  std::array<std::array<std::size_t, 10>, 10> confusion{};  // [true][predicted]
+  std::vector<Mistake> mistakes;
+  std::size_t mistakes_total = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    const int predicted = argmax(&out[i * 10], 10);
+    const int truth = data.labels[i];
+    ++confusion[truth][predicted];
+    if (predicted != truth) {
+      ++mistakes_total;
+      if (mistakes.size() < o.mistakes_count) mistakes.push_back({i, predicted, truth});
+    }
+  }
+
+  std::printf("Model %s: %s on %s\n", o.model.c_str(), sizes_text(model.parameters.sizes, '-').c_str(),
+              backend->describe().c_str());
+  std::printf("%s set: %zu/%zu correct (%.2f%%), quadratic cost %.6f\n", o.set.c_str(), e.correct, e.total,
+              100.0 * e.accuracy(), e.cost);
+  std::printf("\nPer digit:\n  digit  correct  total  accuracy\n");
+  for (int d = 0; d < 10; ++d) {
+    std::size_t total = 0;
+    for (std::size_t n : confusion[d]) total += n;
+    std::printf("  %5d  %7zu  %5zu  %7.2f%%\n", d, confusion[d][d], total,
+                total ? 100.0 * double(confusion[d][d]) / double(total) : 0.0);
+  }
+  std::printf("\nConfusion matrix (rows: true digit, columns: predicted digit):\n     ");
+  for (int p = 0; p < 10; ++p) std::printf("%6d", p);
+  std::printf("\n");
+  for (int t = 0; t < 10; ++t) {
+    std::printf("  %d  ", t);
+    for (int p = 0; p < 10; ++p) std::printf("%6zu", confusion[t][p]);
+    std::printf("\n");
+  }
+  if (!o.mistakes.empty()) {
+    if (mistakes.empty()) {
+      std::printf("\nNo mistakes to draw: every digit is right; %s not written\n", o.mistakes.c_str());
+    } else {
+      write_png(o.mistakes, mistakes_grid(data, mistakes, 10, o.scale));
+      std::printf("\nMistakes: the first %zu of %zu drawn in %s (P = predicted in red, T = true in green)\n",
+                  mistakes.size(), mistakes_total, o.mistakes.c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_evaluate_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<EvaluateOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "evaluate", "Accuracy, per-digit accuracy and confusion matrix of a saved model on MNIST's test set");
+  add_path(sub, "--model", o->model, "Model file (from train --save or --checkpoint)")->required();
+  add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
+  add_choice(sub, "--set", o->set, {{"test", "test"}, {"validation", "validation"}},
+             "Which set: test (t10k) or validation (the last 10,000 training records)");
+  add_choice(sub, "--device", o->device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
+             "Where to run: cpu, gpu, or auto");
+  add_path(sub, "--mistakes", o->mistakes, "Draw misclassified digits into this PNG file");
+  add_whole(sub, "--mistakes-count", o->mistakes_count, "How many mistakes to draw at most", std::size_t{1});
+  add_whole(sub, "--scale", o->scale, "Screen pixels per image pixel in the mistakes picture", std::size_t{1},
+            std::size_t{16});
+  sub->callback([o, &status] { status = run_evaluate(*o); });
+}
+
+}  // namespace sigmanet::cli

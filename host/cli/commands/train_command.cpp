@@ -1,0 +1,354 @@
+// sigmanet train: Nielsen's chapter 1 run by default; --save keeps the model, --checkpoint/--resume let a
+// run stop (also by Ctrl-C or SIGTERM) and continue bit for bit.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/flags.hpp"
+#include "cli/progress.hpp"
+#include "sigmanet/formats/atomic_file.hpp"
+#include "sigmanet/formats/checkpoint.hpp"
+#include "sigmanet/error.hpp"
+#include "sigmanet/formats/model_file.hpp"
+#include "sigmanet/trainer.hpp"
+
+namespace sigmanet::cli {
+namespace {
+
+// Where an interrupted run leaves its checkpoint when --checkpoint was not given.
+constexpr const char* kDefaultCheckpoint = "sigmanet-checkpoint.safetensors";
+constexpr int kExitInterrupted = 130;
+
+struct TrainOptions {
+  TrainConfig config;
+  std::string data;
+  std::string metrics;
+  std::string save;
+  std::string checkpoint;
+  int checkpoint_every = 1;
+  std::string resume;
+};
+
+// The signal that asked training to stop, or 0. The handler only sets it; the training loop reads it
+// after every mini-batch.
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+// What a second signal prints before ending the process at once: which checkpoint is still whole. Kept
+// ready in one of two buffers (the handler may not allocate); the other is rewritten, then made current.
+char g_second_message[2][2048];
+volatile std::sig_atomic_t g_second_length[2] = {0, 0};
+volatile std::sig_atomic_t g_second_current = 0;
+
+void set_second_signal_message(const std::string& text) {
+  const int next = 1 - g_second_current;
+  const std::size_t n = std::min(text.size(), sizeof g_second_message[next] - 1);
+  std::memcpy(g_second_message[next], text.data(), n);
+  g_second_length[next] = static_cast<std::sig_atomic_t>(n);
+  g_second_current = next;
+}
+
+extern "C" void request_stop(int signal) {
+  if (g_stop_signal != 0) {
+    // The second Ctrl-C: the user will not wait for the current mini-batch or checkpoint. Only
+    // async-signal-safe calls here; a temporary file left by an interrupted write is removed by the next one.
+    const int i = g_second_current;
+    const ssize_t ignored = ::write(STDERR_FILENO, g_second_message[i], std::size_t(g_second_length[i]));
+    (void)ignored;
+    ::_exit(kExitInterrupted);
+  }
+  g_stop_signal = signal;
+}
+
+// Catches SIGINT and SIGTERM while it lives. The first asks training to stop after the current mini-batch;
+// a second ends the process at once, saying which checkpoint is still whole.
+class StopOnSignals {
+ public:
+  StopOnSignals() {
+    g_stop_signal = 0;
+    struct sigaction action {};
+    action.sa_handler = request_stop;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopOnSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopOnSignals(const StopOnSignals&) = delete;
+  StopOnSignals& operator=(const StopOnSignals&) = delete;
+  static bool requested() { return g_stop_signal != 0; }
+  static const char* name() { return g_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
+ private:
+  struct sigaction old_int_ {
+  }, old_term_{};
+};
+
+// The line a second signal prints. written_epoch > 0: this run last wrote `file` after that epoch.
+std::string second_signal_message(const std::string& file, int written_epoch, const std::string& resumed) {
+  std::string whole;
+  std::error_code ec;
+  if (written_epoch > 0)
+    whole = file + " is whole, as written after epoch " + std::to_string(written_epoch);
+  else if (std::filesystem::exists(file, ec))
+    whole = file + " is whole, as it was before this run";
+  else if (!resumed.empty())
+    whole = "the checkpoint this run resumed from, " + resumed + ", is whole";
+  else
+    whole = "no checkpoint had been written yet";
+  return "sigmanet: second signal: stopped at once; the checkpoint was not updated; " + whole + "\n";
+}
+
+// A setting whose value came from the checkpoint, not the command line, is blamed on the checkpoint: "--sizes:
+// the output layer has 9 neurons" would send the user looking for a flag they never typed.
+[[noreturn]] void rethrow_from_checkpoint(const CLI::App& sub, const std::string& checkpoint, const SettingError& e) {
+  for (Setting s : e.message().mentions())
+    if (sub.count(flag_for(s))) throw e;  // the user gave this flag: the message is right
+  throw InputError(checkpoint + ": the checkpoint's " + e.message().text());
+}
+
+// Settings a resumed run takes from its checkpoint; giving a different value is a mistake worth a word.
+template <class T>
+void keep_from_checkpoint(const CLI::App& sub, const std::string& flag, T& value, const T& saved,
+                          const std::string& saved_text) {
+  if (sub.count(flag) && value != saved)
+    throw InputError(flag + ": the checkpoint was made with " + saved_text +
+                     "; a resumed run keeps its settings (leave the flag out)");
+  value = saved;
+}
+
+// Applies --resume: the checkpoint's settings replace the defaults; --epochs, --validation-size and
+// --test-size may be changed, the rest must agree.
+Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
+  Checkpoint ck = load_checkpoint(o.resume);
+  TrainConfig& c = o.config;
+  const TrainConfig& s = ck.config;
+  keep_from_checkpoint(sub, "--sizes", c.sizes, s.sizes, sizes_text(s.sizes));
+  keep_from_checkpoint(sub, "--batch", c.batch, s.batch, std::to_string(s.batch));
+  keep_from_checkpoint(sub, "--eta", c.eta, s.eta, std::to_string(s.eta));
+  keep_from_checkpoint(sub, "--seed", c.seed, s.seed, std::to_string(s.seed));
+  keep_from_checkpoint(sub, "--init", c.init, s.init, s.init == Init::scaled ? "scaled" : "standard");
+  keep_from_checkpoint(sub, "--precision", c.precision, s.precision, to_string(s.precision));
+  keep_from_checkpoint(sub, "--train-size", c.split.train, s.split.train, std::to_string(s.split.train));
+  if (!sub.count("--epochs")) c.epochs = s.epochs;
+  if (!sub.count("--validation-size")) c.split.validation = s.split.validation;
+  if (!sub.count("--test-size")) c.split.test = s.split.test;
+  if (ck.state.epochs_done >= c.epochs)
+    throw InputError("--epochs: the checkpoint " + o.resume + " has already done " +
+                     std::to_string(ck.state.epochs_done) + " of " + std::to_string(c.epochs) +
+                     " epochs; ask for more with --epochs");
+  return ck;
+}
+
+int run_train(const CLI::App& sub, TrainOptions& o) {
+  TrainConfig& c = o.config;
+  if (sub.count("--checkpoint-every") && o.checkpoint.empty())
+    throw InputError("--checkpoint-every: needs --checkpoint FILE to say where");
+  // Every output is checked before any work: better to hear it now than after training.
+  if (!o.save.empty()) check_output_file("--save", o.save);
+  if (!o.checkpoint.empty()) check_output_file("--checkpoint", o.checkpoint);
+  if (!o.metrics.empty()) check_output_file("--metrics", o.metrics);
+  // Without --checkpoint, Ctrl-C saves to the default file: what already sits there must be replaceable too.
+  // (A folder that takes no new files is left to the stop itself: most runs never need it.)
+  std::error_code status_error;
+  namespace fs = std::filesystem;
+  if (o.checkpoint.empty() && fs::symlink_status(kDefaultCheckpoint, status_error).type() != fs::file_type::not_found)
+    check_output_file(std::string("--checkpoint (default ") + kDefaultCheckpoint + ", where Ctrl-C saves)",
+                      kDefaultCheckpoint);
+  check_distinct_files({{"--checkpoint", o.checkpoint}, {"--save", o.save}, {"--metrics", o.metrics}});
+  // Continuing a checkpoint into the same file is what --checkpoint is for; the other outputs would
+  // destroy it.
+  check_distinct_files({{"--resume", o.resume}, {"--save", o.save}});
+  check_distinct_files({{"--resume", o.resume}, {"--metrics", o.metrics}});
+
+  Checkpoint resumed;
+  if (!o.resume.empty()) resumed = load_resume(sub, o);
+  const auto blamed = [&](const auto& step) {
+    if (o.resume.empty()) return step();
+    try {
+      return step();
+    } catch (const SettingError& e) {
+      rethrow_from_checkpoint(sub, o.resume, e);
+    }
+  };
+  blamed([&] {
+    validate_config(c);
+    if (c.sizes.back() != 10)
+      throw SettingError(Setting::sizes,
+                         "the output layer has " + std::to_string(c.sizes.back()) +
+                             " neurons; MNIST needs 10, one per digit",
+                         sizes_text(c.sizes));
+  });
+
+  const Mnist data = blamed([&] { return load_mnist(resolve_data_dir(o.data), c.split); });
+  print_notes(data.notes);
+  blamed([&] { check_input_width(c.sizes, data.train); });
+  std::ofstream metrics;
+  if (!o.metrics.empty()) {
+    // Opened once the data is known to be good, so that a run refused for bad data leaves the file alone.
+    // A resumed run adds to the metrics of the run it continues.
+    metrics.open(o.metrics, o.resume.empty() ? std::ios::trunc : std::ios::app);
+    if (!metrics) throw InputError("--metrics: cannot open " + o.metrics + " for writing");
+  }
+
+  std::string notice;
+  std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel);
+  if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
+  Trainer trainer(c, *backend, data.train);
+  if (!o.resume.empty()) {
+    trainer.resume(resumed.parameters, resumed.state);
+    std::printf("Resuming %s at epoch %d, sample %zu\n", o.resume.c_str(), trainer.epochs_done() + 1,
+                trainer.state().position);
+  }
+
+  std::printf("Training %s on %s: %zu samples, batch %zu, eta %g, %d epochs, seed %llu\n",
+              sizes_text(c.sizes, '-').c_str(), backend->describe().c_str(), data.train.size(), c.batch, c.eta,
+              c.epochs, static_cast<unsigned long long>(c.seed));
+  std::fflush(stdout);
+
+  const std::string stop_file = o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint;
+  set_second_signal_message(second_signal_message(stop_file, 0, o.resume));
+  auto checkpoint_now = [&](const std::string& file) {
+    save_checkpoint(file, Checkpoint{c, backend->parameters(), trainer.state()});
+    if (file == stop_file) set_second_signal_message(second_signal_message(file, trainer.epochs_done(), o.resume));
+  };
+
+  ProgressBar bar;
+  double best = -1, last_accuracy = 0;
+  int best_epoch = 0, last_checkpoint_epoch = -1;
+  using clock = std::chrono::steady_clock;
+  const auto run_start = clock::now();
+  StopOnSignals signals;
+  for (int epoch = trainer.epochs_done() + 1; epoch <= c.epochs; ++epoch) {
+    const std::string label = "Epoch " + std::to_string(epoch) + "/" + std::to_string(c.epochs);
+    const std::size_t first_sample = trainer.state().position;
+    // The epoch's time is the training alone, on the backend's clock (CUDA events on a GPU, which include
+    // finishing the queued work); evaluation is not part of it.
+    bool finished = false;
+    const double seconds = backend->time_seconds([&] {
+      finished = !StopOnSignals::requested() && trainer.train_epoch([&](std::size_t done) {
+        bar.update(label, done, data.train.size());
+        return !StopOnSignals::requested();
+      });
+    });
+    if (!finished && StopOnSignals::requested()) {
+      bar.clear();
+      const std::string& file = stop_file;
+      checkpoint_now(file);
+      std::fprintf(stderr,
+                   "sigmanet: %s: stopped in epoch %d after %zu/%zu samples; checkpoint written to %s "
+                   "(continue with: sigmanet train --resume %s)\n",
+                   StopOnSignals::name(), epoch, trainer.state().position, data.train.size(), file.c_str(),
+                   file.c_str());
+      return kExitInterrupted;
+    }
+    // The Trainer throws DivergenceError itself; a stop without a signal would be a backend's bug.
+    if (!finished) throw Error("epoch " + std::to_string(epoch) + ": training stopped early for no known reason");
+    const Evaluation test = backend->evaluate(data.test);
+    bar.clear();
+    const double rate = double(data.train.size() - first_sample) / seconds;
+    std::printf("%s: test %zu/%zu (%.2f%%), %.2f s, %.0f samples/s\n", label.c_str(), test.correct, test.total,
+                100.0 * test.accuracy(), seconds, rate);
+    std::fflush(stdout);
+    last_accuracy = test.accuracy();
+    if (test.accuracy() > best) best = test.accuracy(), best_epoch = epoch;
+    if (metrics.is_open()) {
+      // Outside the timed part: the cost on the training and validation sets is for the curves only.
+      const Evaluation train = backend->evaluate(data.train);
+      const Evaluation validation = backend->evaluate(data.validation);
+      nlohmann::json line = {{"epoch", epoch},
+                             {"test_correct", test.correct},
+                             {"test_total", test.total},
+                             {"test_accuracy", test.accuracy()},
+                             {"test_cost", test.cost},
+                             {"train_accuracy", train.accuracy()},
+                             {"train_cost", train.cost},
+                             {"validation_accuracy", validation.accuracy()},
+                             {"validation_cost", validation.cost},
+                             {"seconds", seconds},
+                             {"samples_per_second", rate}};
+      if (validation.total == 0) line["validation_accuracy"] = line["validation_cost"] = nullptr;
+      metrics << line.dump() << '\n' << std::flush;
+      if (!metrics) throw Error("--metrics: writing " + o.metrics + " failed");
+    }
+    if (!o.checkpoint.empty() && (epoch % o.checkpoint_every == 0 || epoch == c.epochs)) {
+      checkpoint_now(o.checkpoint);
+      last_checkpoint_epoch = epoch;
+    }
+  }
+  const double total = std::chrono::duration<double>(clock::now() - run_start).count();
+  std::printf("Best test accuracy %.2f%% at epoch %d; %d epochs in %.1f s\n", 100.0 * best, best_epoch, c.epochs,
+              total);
+  if (last_checkpoint_epoch > 0) std::printf("Checkpoint written to %s\n", o.checkpoint.c_str());
+  if (!o.save.empty()) {
+    char accuracy[32];
+    std::snprintf(accuracy, sizeof accuracy, "%.4f", last_accuracy);
+    save_model(o.save, backend->parameters(),
+               {{"epochs", std::to_string(trainer.epochs_done())},
+                {"seed", std::to_string(c.seed)},
+                {"accuracy", accuracy},
+                {"batch", std::to_string(c.batch)},
+                {"eta", std::to_string(c.eta)},
+                {"init", c.init == Init::scaled ? "scaled" : "standard"},
+                {"precision", to_string(c.precision)},
+                {"test_size", std::to_string(data.test.size())}});
+    std::printf("Model saved to %s\n", o.save.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<TrainOptions>();
+  CLI::App* sub = app.add_subcommand("train", "Train a network on MNIST and report test accuracy after each epoch");
+  TrainConfig& c = o->config;
+  // Records are counted in 32 bits by the IDX format; a larger count cannot be asked for sensibly, and the
+  // bound keeps every sum of sizes far from wrapping.
+  constexpr std::size_t kMaxRecords = 0xffffffffu;
+  add_whole_list(sub, "--sizes", c.sizes, "Neurons per layer, input first", 1, std::numeric_limits<int>::max())
+      ->type_name("INT")
+      ->default_str("[784,30,10]");
+  add_whole(sub, "--epochs", c.epochs, "Passes over the training set (with --resume: the total to reach)", 1);
+  add_whole(sub, "--batch", c.batch, "Mini-batch size", std::size_t{1})->type_name("INT");
+  add_real(sub, "--eta", c.eta, "Learning rate");
+  add_whole(sub, "--seed", c.seed, "Seed for initial weights and the shuffles");
+  add_choice(sub, "--init", c.init, {{"standard", Init::standard}, {"scaled", Init::scaled}},
+             "Weight initialisation: standard N(0,1) or scaled N(0,1/n_in)");
+  add_choice(sub, "--device", c.device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
+             "Where to train: cpu, gpu, or auto (the GPU when one is usable)");
+  add_choice(sub, "--precision", c.precision, {{"float", Precision::f32}, {"double", Precision::f64}},
+             "Arithmetic: float or double");
+  add_choice(sub, "--gpu-kernel", c.gpu_kernel,
+             {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
+             "How the GPU trains: persistent (the network held in one block's shared memory for many batches), "
+             "graph (a CUDA graph of kernels per batch), or auto (persistent for batches up to 32 when it fits)");
+  add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
+  add_whole(sub, "--train-size", c.split.train, "Training records: the first N of the training file", std::size_t{1},
+            kMaxRecords);
+  add_whole(sub, "--validation-size", c.split.validation, "Validation records: the last N of the training file",
+            std::size_t{0}, kMaxRecords);
+  add_whole(sub, "--test-size", c.split.test, "Test records: the first N of the t10k file", std::size_t{1},
+            kMaxRecords);
+  add_path(sub, "--metrics", o->metrics,
+           "Write one JSON line per epoch to FILE: test accuracy and cost, training and validation cost");
+  add_path(sub, "--save", o->save, "Write the trained model to FILE (safetensors, F32, as torch.nn.Linear layers)");
+  add_path(sub, "--checkpoint", o->checkpoint,
+           "Write a checkpoint to FILE every --checkpoint-every epochs, at the end, and on Ctrl-C/SIGTERM");
+  add_whole(sub, "--checkpoint-every", o->checkpoint_every, "Epochs between checkpoints", 1);
+  add_path(sub, "--resume", o->resume, "Continue the run saved in checkpoint FILE, bit for bit");
+  sub->callback([o, sub, &status] { status = run_train(*sub, *o); });
+}
+
+}  // namespace sigmanet::cli

@@ -1,0 +1,169 @@
+// sigmanet verify: proves, on the user's own machine, that the GPU trains the same network as the CPU
+// reference. With a GPU: each kernel and cuBLAS call, one SGD step and whole epochs of the CUDA backend
+// against CpuNetwork<double>. Without one: the float CPU network against the double one, and a plain
+// statement that the GPU part did not run.
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include "cli/commands.hpp"
+#include "cli/flags.hpp"
+#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/reports/equivalence.hpp"
+#include "sigmanet/error.hpp"
+
+#ifdef SIGMANET_HAVE_CUDA
+#include "sigmanet/cuda/cuda_backend.hpp"
+#endif
+
+namespace sigmanet::cli {
+namespace {
+
+struct VerifyOptions {
+  std::string data;
+  std::uint64_t seed = 1;
+};
+
+struct VerifyData {
+  Dataset train, test;
+  std::string description;
+};
+
+// MNIST when it can be found; else, unless --data named a folder, a synthetic set (equivalence does not
+// need real digits, only the same arithmetic on both sides).
+VerifyData load_data(const VerifyOptions& o) {
+  VerifyData d;
+  try {
+    Mnist mnist = load_mnist(resolve_data_dir(o.data));
+    print_notes(mnist.notes);
+    d.description = "MNIST (" + std::to_string(mnist.train.size()) + " training, " + std::to_string(mnist.test.size()) +
+                    " test images)";
+    d.train = std::move(mnist.train);
+    d.test = std::move(mnist.test);
+  } catch (const InputError& e) {
+    if (!o.data.empty()) throw;
+    d.train = synthetic_dataset("synthetic train", 5000, 28, 28, o.seed);
+    d.test = synthetic_dataset("synthetic test", 1000, 28, 28, o.seed + 1);
+    d.description =
+        "synthetic 28x28 images (5000 training, 1000 test): MNIST not found (" + message_of(e) + ")";
+  }
+  return d;
+}
+
+// One SGD step at each batch size, a whole epoch of 784-30-10 at batch 10, and 1,000 batches of an odd,
+// deeper net at batch 7.
+void backend_checks(Backend& candidate, const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>& checks) {
+  const std::vector<int> nielsen{784, 30, 10};
+  for (std::size_t m : {1, 7, 10, 1000}) checks.push_back(check_one_step(candidate, d.train, nielsen, m, seed));
+  for (StageCheck& c : check_epoch(candidate, d.train, d.test, nielsen, 10, seed)) checks.push_back(std::move(c));
+  for (StageCheck& c : check_epoch(candidate, d.train, d.test, {784, 17, 13, 10}, 7, seed, 7000))
+    checks.push_back(std::move(c));
+}
+
+#ifdef SIGMANET_HAVE_CUDA
+void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>& checks) {
+  for (StageCheck& c : cuda_kernel_checks(seed)) checks.push_back(std::move(c));
+  const std::unique_ptr<Backend> gpu = make_cuda_backend(Precision::f32);
+  backend_checks(*gpu, d, seed, checks);
+
+  // The same seed twice must give the same bits: no atomics in the sums, fixed reduction orders.
+  Rng rng(seed);
+  const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
+  const std::vector<std::uint32_t> order = rng.permutation(d.train.size());
+  std::vector<Parameters> runs;
+  for (int run = 0; run < 2; ++run) {
+    const std::unique_ptr<Backend> b = make_cuda_backend(Precision::f32);
+    b->set_training_data(d.train);
+    b->set_parameters(start);
+    b->train(order, 10, 3.0, {});
+    runs.push_back(b->parameters());
+  }
+  checks.push_back({"same seed twice on the GPU: identical bits", compare(runs[1], runs[0]), 0.0, true});
+
+  // Each training path by name (the default above takes the persistent kernel at batches up to 32 where the
+  // network fits, the graph path otherwise).
+  CudaOptions persistent, graph;
+  persistent.kernel = CudaOptions::Kernel::persistent;
+  graph.kernel = CudaOptions::Kernel::graph;
+  for (const auto& [name, options] : {std::pair{"persistent kernel: ", persistent}, std::pair{"graph path: ", graph}}) {
+    const std::unique_ptr<Backend> b = make_cuda_backend(Precision::f32, options);
+    StageCheck c = check_one_step(*b, d.train, {784, 30, 10}, 10, seed);
+    c.stage = name + c.stage;
+    checks.push_back(std::move(c));
+  }
+  // The persistent kernel over 1,000 batches (500 on the synthetic set): within tolerance of the reference, and the
+  // same bits whether a launch holds one batch, 64 (a chunk boundary inside the run) or as many as the time target
+  // allows.
+  const std::span<const std::uint32_t> thousand(order.data(), std::min<std::size_t>(order.size(), 10000));
+  std::vector<Parameters> chunked;
+  for (std::size_t chunk : {std::size_t(1), std::size_t(64), std::size_t(0)}) {
+    CudaOptions options = persistent;
+    options.persistent_chunk = chunk;
+    const std::unique_ptr<Backend> b = make_cuda_backend(Precision::f32, options);
+    b->set_training_data(d.train);
+    b->set_parameters(start);
+    b->train(thousand, 10, 3.0, {});
+    chunked.push_back(b->parameters());
+  }
+  const std::unique_ptr<Backend> reference = make_cpu_backend(Precision::f64);
+  reference->set_training_data(d.train);
+  reference->set_parameters(start);
+  reference->train(thousand, 10, 3.0, {});
+  checks.push_back(
+      {"persistent kernel: " + std::to_string(thousand.size() / 10) + " batches of 10 against the reference",
+       compare(chunked[0], reference->parameters()), 1e-4});
+  checks.push_back(
+      {"persistent kernel: chunks of 1 and 64 batches: identical bits", compare(chunked[1], chunked[0]), 0.0, true});
+  checks.push_back(
+      {"persistent kernel: chunks of 1 and by time: identical bits", compare(chunked[2], chunked[0]), 0.0, true});
+}
+#endif
+
+int run_verify(const VerifyOptions& o) {
+  const VerifyData d = load_data(o);
+  std::printf("sigmanet verify: float backends against the CPU reference CpuNetwork<double>\n");
+  std::printf("Data: %s\n", d.description.c_str());
+  std::string reason;
+  const bool have_gpu = gpu_available(&reason);
+  std::vector<StageCheck> checks;
+  if (have_gpu) {
+#ifdef SIGMANET_HAVE_CUDA
+    const auto info = gpu_info();
+    if (info)
+      std::printf("GPU: %s, sm_%d, %.1f GiB, driver %s, runtime %s\n", info->name.c_str(), info->compute_capability,
+                  double(info->memory_bytes) / double(1ull << 30), info->driver_version.c_str(),
+                  info->runtime_version.c_str());
+    std::fflush(stdout);
+    gpu_checks(d, o.seed, checks);
+#endif
+  } else {
+    std::printf("GPU part did not run: %s\n", reason.c_str());
+    std::printf("Checking the CPU float network against the double one instead.\n");
+    std::fflush(stdout);
+    const std::unique_ptr<Backend> cpu = make_cpu_backend(Precision::f32);
+    backend_checks(*cpu, d, o.seed, checks);
+  }
+  std::printf("\n%s\n", format_checks(checks).c_str());
+  std::size_t failed = 0;
+  for (const StageCheck& c : checks) failed += c.ok() ? 0 : 1;
+  if (failed)
+    std::printf("verify: %zu of %zu checks NOT OK\n", failed, checks.size());
+  else
+    std::printf("verify: all %zu checks OK%s\n", checks.size(),
+                have_gpu ? "" : " (CPU only: the GPU part did not run)");
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+
+void add_verify_command(CLI::App& app, int& status) {
+  auto o = std::make_shared<VerifyOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "verify", "Check the GPU backend against the CPU reference, stage by stage (exit 1 if any check fails)");
+  add_path(sub, "--data", o->data,
+           "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist; synthetic data when neither has it)");
+  add_whole(sub, "--seed", o->seed, "Seed for the parameters, orders and random inputs");
+  sub->callback([o, &status] { status = run_verify(*o); });
+}
+
+}  // namespace sigmanet::cli

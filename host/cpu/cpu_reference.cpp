@@ -1,0 +1,281 @@
+// The CPU reference network. Layout: a batch is m rows (one per sample) of a layer's width, row-major;
+// W is n_out x n_in row-major. Every inner loop runs along contiguous memory so the compiler vectorises
+// it, and dot products are blocked over four samples so each weight row is loaded once per block.
+#include "sigmanet/cpu/cpu_reference.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include "sigmanet/error.hpp"
+
+namespace sigmanet {
+namespace {
+
+template <class T>
+T sigmoid(T z) {
+  return T(1) / (T(1) + std::exp(-z));
+}
+
+// One SIMD register of T (8 floats or 4 doubles with AVX2); GCC and Clang lower it to whatever the target
+// has. Vectors stay local and are passed by reference only: by value their ABI would depend on -march.
+template <class T>
+struct Simd {
+  typedef T vec __attribute__((vector_size(32)));
+  static constexpr std::size_t width = sizeof(vec) / sizeof(T);
+  static void load(vec& v, const T* p) { std::memcpy(&v, p, sizeof v); }  // unaligned, one instruction
+  static void store(T* p, const vec& v) { std::memcpy(p, &v, sizeof v); }
+  static T sum(const vec& v) {
+    T s = 0;
+    for (std::size_t k = 0; k < width; ++k) s += v[k];
+    return s;
+  }
+};
+
+// out[r][c] = w_r . x_c for R weight rows and C samples, all rows n long. R*C independent sums hide the
+// multiply-add latency, and every loaded vector feeds C or R multiply-adds instead of one.
+template <std::size_t R, std::size_t C, class T>
+void dot_tile(const T* w, const T* x, std::size_t n, T (&out)[R][C]) {
+  using S = Simd<T>;
+  typename S::vec acc[R][C] = {}, wv[R], xv[C];
+  std::size_t i = 0;
+  for (; i + S::width <= n; i += S::width) {
+    #pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r) S::load(wv[r], w + r * n + i);
+    #pragma GCC unroll 8
+    for (std::size_t c = 0; c < C; ++c) S::load(xv[c], x + c * n + i);
+    #pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r)
+      #pragma GCC unroll 8
+      for (std::size_t c = 0; c < C; ++c) acc[r][c] += wv[r] * xv[c];
+  }
+  #pragma GCC unroll 8
+  for (std::size_t r = 0; r < R; ++r)
+    #pragma GCC unroll 8
+    for (std::size_t c = 0; c < C; ++c) {
+      T s = S::sum(acc[r][c]);
+      for (std::size_t t = i; t < n; ++t) s += w[r * n + t] * x[c * n + t];
+      out[r][c] = s;
+    }
+}
+
+// z[s][j] = w_j . x_s for the R rows from j and the C samples from s; w is n_out x n_in, x and z hold samples.
+template <std::size_t R, std::size_t C, class T>
+void weighted_sums(const T* w, const T* x, std::size_t n_in, std::size_t n_out, std::size_t j, std::size_t s, T* z) {
+  T tile[R][C];
+  dot_tile<R, C>(w + j * n_in, x + s * n_in, n_in, tile);
+  #pragma GCC unroll 8
+  for (std::size_t r = 0; r < R; ++r)
+    #pragma GCC unroll 8
+    for (std::size_t c = 0; c < C; ++c) z[(s + c) * n_out + j + r] = tile[r][c];
+}
+
+// Forward tiles are 2 weight rows x 5 samples: ten accumulators hide the multiply-add latency, and the five
+// samples (15 KiB at 784 floats) stay in L1 while the weights stream past, so at batch 10 the weights are
+// read twice per step. Measured faster than 4 x 3, 4 x 2, 3 x 4 and 2 x 6 (bench/RESULTS.md).
+constexpr std::size_t kRowsPerTile = 2;
+constexpr std::size_t kSamplesPerTile = 5;
+
+// z = x W^T for C samples from s: kRowsPerTile weight rows at a time, then one.
+template <std::size_t C, class T>
+void weighted_sums(const T* w, const T* x, std::size_t n_in, std::size_t n_out, std::size_t s, T* z) {
+  std::size_t j = 0;
+  for (; j + kRowsPerTile <= n_out; j += kRowsPerTile) weighted_sums<kRowsPerTile, C>(w, x, n_in, n_out, j, s, z);
+  for (; j < n_out; ++j) weighted_sums<1, C>(w, x, n_in, n_out, j, s, z);
+}
+
+// Gradient blocks are 3 rows x 4 vectors: twelve accumulators, and seven loads (4 input vectors, 3
+// broadcast coefficients) feed twelve multiply-adds. Measured faster than 4 x 2, 2 x 4 and 4 x 3.
+constexpr std::size_t kGradientRows = 3, kGradientVectors = 4;
+
+// Columns [i, i + U vectors) of gradient rows j .. j+R-1: g_r = sum_s d[s][j + r] x_s, all m samples summed
+// in registers, so each row is written once and never read back or zeroed first. Each input vector loaded
+// feeds R rows, and each broadcast coefficient feeds U vectors of a row.
+template <std::size_t R, std::size_t U, class T>
+void gradient_block(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, std::size_t j,
+                    std::size_t i, T* g) {
+  using S = Simd<T>;
+  typename S::vec acc[R][U] = {}, xv[U];
+  for (std::size_t s = 0; s < m; ++s) {
+    #pragma GCC unroll 8
+    for (std::size_t u = 0; u < U; ++u) S::load(xv[u], x + s * n_in + i + u * S::width);
+    #pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r)
+      #pragma GCC unroll 8
+      for (std::size_t u = 0; u < U; ++u) acc[r][u] += d[s * n_out + j + r] * xv[u];
+  }
+  #pragma GCC unroll 8
+  for (std::size_t r = 0; r < R; ++r)
+    #pragma GCC unroll 8
+    for (std::size_t u = 0; u < U; ++u) S::store(g + (j + r) * n_in + i + u * S::width, acc[r][u]);
+}
+
+// Gradient rows j .. j+R-1: kGradientVectors vectors at a time, then one, then the columns left over.
+template <std::size_t R, class T>
+void gradient_rows(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, std::size_t j, T* g) {
+  constexpr std::size_t w = Simd<T>::width;
+  std::size_t i = 0;
+  constexpr std::size_t u = kGradientVectors;
+  for (; i + u * w <= n_in; i += u * w) gradient_block<R, u>(d, x, m, n_in, n_out, j, i, g);
+  for (; i + w <= n_in; i += w) gradient_block<R, 1>(d, x, m, n_in, n_out, j, i, g);
+  for (; i < n_in; ++i)
+    for (std::size_t r = 0; r < R; ++r) {
+      T sum = 0;
+      for (std::size_t s = 0; s < m; ++s) sum += d[s * n_out + j + r] * x[s * n_in + i];
+      g[(j + r) * n_in + i] = sum;
+    }
+}
+
+// y += c * x
+template <class T>
+void axpy(T c, const T* x, T* y, std::size_t n) {
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) y[i] += c * x[i];
+}
+
+// z = x W^T for m samples, tile by tile.
+template <class T>
+void weighted_sums(const T* w, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, T* z) {
+  std::size_t s = 0;
+  for (; s + kSamplesPerTile <= m; s += kSamplesPerTile) weighted_sums<kSamplesPerTile>(w, x, n_in, n_out, s, z);
+  for (; s < m; ++s) weighted_sums<1>(w, x, n_in, n_out, s, z);
+}
+
+// g = d^T x summed over the m samples (d is m x n_out, x is m x n_in, g is n_out x n_in).
+template <class T>
+void sum_gradient(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, T* g) {
+  std::size_t j = 0;
+  constexpr std::size_t r = kGradientRows;
+  for (; j + r <= n_out; j += r) gradient_rows<r>(d, x, m, n_in, n_out, j, g);
+  for (; j + 2 <= n_out; j += 2) gradient_rows<2>(d, x, m, n_in, n_out, j, g);
+  for (; j < n_out; ++j) gradient_rows<1>(d, x, m, n_in, n_out, j, g);
+}
+
+}  // namespace
+
+template <class T>
+CpuNetwork<T>::CpuNetwork(const Parameters& p) : sizes_(p.sizes) {
+  validate_parameters(p, "CpuNetwork");
+  for (std::size_t l = 0; l < p.layers(); ++l) {
+    w_.emplace_back(p.weights[l].begin(), p.weights[l].end());
+    b_.emplace_back(p.biases[l].begin(), p.biases[l].end());
+    grad_w_.emplace_back(w_[l].size());
+    grad_b_.emplace_back(b_[l].size());
+  }
+  a_.resize(layers() + 1);
+  delta_.resize(layers());
+}
+
+template <class T>
+Parameters CpuNetwork<T>::parameters() const {
+  Parameters p;
+  p.sizes = sizes_;
+  for (std::size_t l = 0; l < layers(); ++l) {
+    p.weights.emplace_back(w_[l].begin(), w_[l].end());
+    p.biases.emplace_back(b_[l].begin(), b_[l].end());
+  }
+  return p;
+}
+
+template <class T>
+void CpuNetwork<T>::forward(const T* x, std::size_t m) {
+  m_ = m;
+  a_[0].assign(x, x + m * std::size_t(sizes_[0]));
+  for (std::size_t l = 0; l < layers(); ++l) {
+    const std::size_t n_in = sizes_[l], n_out = sizes_[l + 1];
+    const T* in = a_[l].data();
+    a_[l + 1].resize(m * n_out);
+    T* out = a_[l + 1].data();
+    weighted_sums(w_[l].data(), in, m, n_in, n_out, out);
+    for (std::size_t s = 0; s < m; ++s)
+      for (std::size_t j = 0; j < n_out; ++j) out[s * n_out + j] = sigmoid(out[s * n_out + j] + b_[l][j]);
+  }
+}
+
+template <class T>
+void CpuNetwork<T>::backward(const std::uint8_t* labels) {
+  const std::size_t m = m_, L = layers();
+  // Output layer: dC/dz = (a - y) * sigma'(z), and sigma'(z) = a (1 - a).
+  {
+    const std::size_t n = sizes_[L];
+    const AlignedVector<T>& a = a_[L];
+    delta_[L - 1].resize(m * n);
+    for (std::size_t s = 0; s < m; ++s)
+      for (std::size_t j = 0; j < n; ++j) {
+        const T y = labels[s] == j ? T(1) : T(0);
+        const T out = a[s * n + j];
+        delta_[L - 1][s * n + j] = (out - y) * out * (T(1) - out);
+      }
+  }
+  for (std::size_t l = L; l-- > 0;) {
+    const std::size_t n_in = sizes_[l], n_out = sizes_[l + 1];
+    const T* d = delta_[l].data();
+    const T* in = a_[l].data();
+    // Gradients summed over the batch: dW = delta^T . a_in, db = column sums of delta.
+    sum_gradient(d, in, m, n_in, n_out, grad_w_[l].data());
+    for (std::size_t j = 0; j < n_out; ++j) {
+      T gb = 0;
+      for (std::size_t s = 0; s < m; ++s) gb += d[s * n_out + j];
+      grad_b_[l][j] = gb;
+    }
+    if (l == 0) break;  // the input layer has no delta
+    // Hidden layer below: delta_in = (delta . W) * a_in (1 - a_in).
+    AlignedVector<T>& below = delta_[l - 1];
+    below.assign(m * n_in, T(0));
+    for (std::size_t s = 0; s < m; ++s) {
+      T* row = &below[s * n_in];
+      for (std::size_t j = 0; j < n_out; ++j) axpy(d[s * n_out + j], &w_[l][j * n_in], row, n_in);
+      const T* a = in + s * n_in;
+      for (std::size_t i = 0; i < n_in; ++i) row[i] *= a[i] * (T(1) - a[i]);
+    }
+  }
+}
+
+template <class T>
+void CpuNetwork<T>::update(T eta) {
+  const T step = eta / T(m_);
+  for (std::size_t l = 0; l < layers(); ++l) {
+    axpy(-step, grad_w_[l].data(), w_[l].data(), w_[l].size());
+    axpy(-step, grad_b_[l].data(), b_[l].data(), b_[l].size());
+  }
+}
+
+template <class T>
+void CpuNetwork<T>::train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta) {
+  forward(x, m);
+  backward(labels);
+  update(eta);
+}
+
+template <class T>
+double CpuNetwork<T>::batch_cost(const std::uint8_t* labels) const {
+  const std::size_t n = sizes_.back();
+  const AlignedVector<T>& a = a_.back();
+  double cost = 0;
+  for (std::size_t s = 0; s < m_; ++s)
+    for (std::size_t j = 0; j < n; ++j) {
+      const double e = double(a[s * n + j]) - (labels[s] == j ? 1.0 : 0.0);
+      cost += 0.5 * e * e;
+    }
+  return cost;
+}
+
+template <class T>
+void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t m, T* x) {
+  const std::size_t n = data.features();
+  // A shuffled batch's images lie far apart, so each first touch misses the caches: ask for all of them
+  // up front and the misses overlap instead of coming one after another.
+  constexpr std::size_t kCacheLine = 64;
+  for (std::size_t s = 0; s < m; ++s)
+    for (std::size_t i = 0; i < n; i += kCacheLine) __builtin_prefetch(data.image(index[s]) + i);
+  for (std::size_t s = 0; s < m; ++s) {
+    const std::uint8_t* img = data.image(index[s]);
+    for (std::size_t i = 0; i < n; ++i) x[s * n + i] = T(img[i]) / T(255);
+  }
+}
+
+template class CpuNetwork<float>;
+template class CpuNetwork<double>;
+template void gather_inputs<float>(const Dataset&, const std::uint32_t*, std::size_t, float*);
+template void gather_inputs<double>(const Dataset&, const std::uint32_t*, std::size_t, double*);
+
+}  // namespace sigmanet

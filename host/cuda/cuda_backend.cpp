@@ -1,0 +1,665 @@
+// The CUDA backend: the CPU reference's network on an NVIDIA GPU, one explicit stream and one cuBLAS handle.
+//
+// One training step (see enqueue_step): gather the batch from the device copy of the training set, forward
+// through each layer (fused kernel or SGEMM + epilogue), output delta from the labels, then from the top
+// layer down: hidden delta (SGEMM + epilogue, with the weights before their update), weight update (one
+// SGEMM with beta = 1) and bias update. A device-side step counter tells the gather which slice of the
+// epoch's order to take, so every full batch is the same sequence of launches with the same arguments:
+// it is captured into a CUDA graph once and replayed, which is what makes batch 10 fast.
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cstring>
+
+#include "cuda_blas.hpp"
+#include "cuda_check.hpp"
+#include "cuda_resources.hpp"
+#include "kernels.hpp"
+#include "sigmanet/cuda/cuda_backend.hpp"
+#include "sigmanet/error.hpp"
+
+namespace sigmanet {
+namespace {
+
+using cuda::DeviceBuffer;
+
+// Up to this batch the fused forward kernel beats SGEMM + epilogue (one launch instead of two, and no
+// tiling overhead for a handful of columns).
+constexpr std::size_t kFusedForwardMaxBatch = 64;
+// Batches between looks at the device's NaN/Inf flag during training (the look never blocks).
+constexpr std::size_t kPollEvery = 64;
+constexpr unsigned kNoBadBatch = 0xFFFFFFFFu;
+// The persistent kernel (kernels/persistent_train.cu) runs batches in chunks of about this much time, so the
+// host still hears from the device (progress, Ctrl-C) a few times a second; at least 1, at most kMaxChunk.
+constexpr double kPersistentChunkSeconds = 0.25;
+constexpr std::size_t kMaxChunk = 4096;
+// Up to this batch the persistent kernel is expected to beat the graph path (bench/RESULTS.md's model: a
+// persistent step grows with the batch on one SM, a graph step costs ~11 launches whatever the batch).
+constexpr std::size_t kPersistentMaxAutoBatch = 32;
+// cuBLAS's workspace, given explicitly so that no SGEMM allocates while a graph is being captured
+// (32 MiB is NVIDIA's recommendation for Hopper).
+constexpr std::size_t kCublasWorkspaceBytes = std::size_t(32) << 20;
+
+struct DeviceLayer {
+  int n_in = 0, n_out = 0;
+  DeviceBuffer<float> w;  // n_out x n_in row-major, the Parameters layout
+  DeviceBuffer<float> b;
+};
+
+// Activations (and, for training, errors) for up to `capacity` samples.
+struct Workspace {
+  std::size_t capacity = 0;
+  std::vector<DeviceBuffer<float>> a;      // a[0] the input, a[l + 1] the output of layer l: sizes[l] x capacity
+  std::vector<DeviceBuffer<float>> delta;  // delta[l] = dC/dz of layer l: sizes[l + 1] x capacity
+  DeviceBuffer<std::uint8_t> labels;
+};
+
+// A set's images and labels on the device.
+struct DeviceData {
+  DeviceBuffer<std::uint8_t> pixels, labels;
+  std::size_t records = 0;
+};
+
+// Records of some set on the device, starting at record `first` of that set.
+struct DeviceView {
+  const std::uint8_t* pixels = nullptr;
+  const std::uint8_t* labels = nullptr;
+};
+
+std::string version_string(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(const CudaOptions& options) : options_(options) {
+    int device = 0;
+    SIGMANET_CUDA_CHECK(cudaGetDevice(&device));
+    cudaDeviceProp properties{};
+    SIGMANET_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
+    device_name_ = properties.name;
+    shared_optin_bytes_ = properties.sharedMemPerBlockOptin;
+    // cublasSetStream resets the workspace to cuBLAS's own pool, so the workspace is set after it.
+    SIGMANET_CUDA_CHECK(cublasSetStream(blas_.get(), stream_.get()));
+    SIGMANET_CUDA_CHECK(cublasSetWorkspace(blas_.get(), blas_workspace_.get(), blas_workspace_.size()));
+    SIGMANET_CUDA_CHECK(
+        cublasSetMathMode(blas_.get(), options_.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    SIGMANET_CUDA_CHECK(cublasSetPointerMode(blas_.get(), CUBLAS_POINTER_MODE_HOST));
+    SIGMANET_CUDA_CHECK(cublasSetAtomicsMode(blas_.get(), CUBLAS_ATOMICS_NOT_ALLOWED));
+  }
+
+  ~CudaBackend() override {
+    // Queued work may still use the buffers about to be freed.
+    cudaStreamSynchronize(stream_.get());
+  }
+
+  std::string describe() const override { return "gpu float (" + device_name_ + ")"; }
+  Precision precision() const override { return Precision::f32; }
+
+  void set_parameters(const Parameters& p) override {
+    validate_parameters(p, "CudaBackend");
+    if (p.sizes != sizes_) {
+      stream_.synchronize();  // queued work may still use the old buffers
+      forget_graph();
+      train_ws_ = Workspace{};
+      eval_ws_ = Workspace{};
+      layers_.clear();
+      backup_.clear();
+      sizes_ = p.sizes;
+      for (std::size_t l = 0; l < p.layers(); ++l) {
+        DeviceLayer layer;
+        layer.n_in = sizes_[l];
+        layer.n_out = sizes_[l + 1];
+        layer.w = DeviceBuffer<float>(p.weights[l].size());
+        layer.b = DeviceBuffer<float>(p.biases[l].size());
+        layers_.push_back(std::move(layer));
+      }
+    }
+    for (std::size_t l = 0; l < p.layers(); ++l) {
+      upload_as_float(layers_[l].w.get(), p.weights[l]);
+      upload_as_float(layers_[l].b.get(), p.biases[l]);
+    }
+  }
+
+  Parameters parameters() const override {
+    require_parameters();
+    Parameters p;
+    p.sizes = sizes_;
+    for (const DeviceLayer& layer : layers_) {
+      p.weights.push_back(download(layer.w.get(), layer.w.size()));
+      p.biases.push_back(download(layer.b.get(), layer.b.size()));
+    }
+    return p;
+  }
+
+  void set_training_data(const Dataset& train) override {
+    stream_.synchronize();  // queued work may still read the old set
+    forget_graph();         // the graph holds the old set's addresses
+    train_data_ = DeviceData{};
+    train_data_ = upload(train, 0, train.size());
+    train_ = &train;
+    train_pixels_ = train.pixels.data();
+    train_size_ = train.size();
+  }
+
+  std::size_t train(std::span<const std::uint32_t> order, std::size_t batch, double eta,
+                    const AfterBatch& after_batch) override {
+    if (!train_) throw Error("CudaBackend::train: no training data set");
+    if (batch == 0) throw Error("CudaBackend::train: batch size 0");
+    if (batch > std::size_t(INT_MAX)) throw Error("CudaBackend::train: batch size too large");
+    require_parameters();
+    check_input_width(sizes_, *train_);
+    nonfinite_batch_.reset();
+    poll_pending_ = false;  // a poll left by a call that threw reads an earlier run's flag
+    if (order.empty()) return 0;
+    for (std::uint32_t index : order)
+      if (index >= train_data_.records) throw Error("CudaBackend::train: order holds an index past the data");
+
+    const cudaStream_t s = stream_.get();
+    if (use_persistent(batch)) return train_persistent(order, batch, float(eta), after_batch);
+    reserve(train_ws_, std::min(batch, order.size()), true);
+    upload_order(order);
+    SIGMANET_CUDA_CHECK(cudaMemsetAsync(step_.get(), 0, sizeof(unsigned), s));
+    SIGMANET_CUDA_CHECK(cudaMemsetAsync(bad_.get(), 0xFF, sizeof(unsigned), s));  // kNoBadBatch
+
+    const float eta_f = static_cast<float>(eta);  // the CPU float network's T(eta)
+    const std::size_t full_batches = order.size() / batch, last = order.size() % batch;
+    const std::size_t batches = full_batches + (last ? 1 : 0);
+    std::size_t done = 0;
+    for (std::size_t b = 0; b < batches; ++b) {
+      const std::size_t m = b < full_batches ? batch : last;
+      const bool full = m == batch;
+      // The first batch runs eagerly, which loads every kernel and warms cuBLAS before any capture.
+      if (full && options_.graphs && b > 0) capture_graph(batch, eta_f);
+      if (full && graph_matches(batch, eta_f))
+        graph_.launch(s);
+      else
+        enqueue_step(batch, m, eta_f);
+      done += m;
+      if ((b + 1) % kPollEvery == 0) start_poll();
+      if (poll_found_bad()) break;
+      if (after_batch && !after_batch(done)) break;
+    }
+    stream_.synchronize();
+    poll_pending_ = false;
+    unsigned bad = kNoBadBatch;
+    SIGMANET_CUDA_CHECK(cudaMemcpy(&bad, bad_.get(), sizeof bad, cudaMemcpyDeviceToHost));
+    if (bad != kNoBadBatch) nonfinite_batch_ = bad;
+    return done;
+  }
+
+  std::optional<std::size_t> nonfinite_batch() const override { return nonfinite_batch_; }
+
+  Evaluation evaluate(const Dataset& data) override {
+    require_parameters();
+    check_input_width(sizes_, data);
+    Evaluation e;
+    e.total = data.size();
+    if (e.total == 0) return e;
+    const DeviceView view = device_view(data, 0, data.size());
+    if (correct_.size() < data.size()) {
+      stream_.synchronize();
+      correct_ = DeviceBuffer<unsigned>(data.size());
+      cost_ = DeviceBuffer<double>(data.size());
+    }
+    const cudaStream_t s = stream_.get();
+    const int n_out = sizes_.back();
+    for_each_chunk(view, data.size(), [&](std::size_t start, std::size_t m, const float* a) {
+      kernels::argmax_cost(a, view.labels + start, n_out, m, correct_.get() + start, cost_.get() + start, s);
+    });
+    const kernels::EvaluationSums sums = kernels::sum_evaluation(correct_.get(), cost_.get(), data.size(), s);
+    e.correct = sums.correct;
+    e.cost = sums.cost / double(e.total);
+    return e;
+  }
+
+  std::vector<double> outputs(const Dataset& data, std::size_t first, std::size_t count) override {
+    if (first > data.size() || count > data.size() - first)
+      throw Error("CudaBackend::outputs: records past the end of " + data.name);
+    require_parameters();
+    check_input_width(sizes_, data);
+    std::vector<double> out;
+    if (count == 0) return out;
+    const DeviceView view = device_view(data, first, count);
+    const std::size_t n_out = std::size_t(sizes_.back());
+    std::vector<float> host;
+    out.reserve(count * n_out);
+    for_each_chunk(view, count, [&](std::size_t, std::size_t m, const float* a) {
+      host.resize(m * n_out);
+      SIGMANET_CUDA_CHECK(
+          cudaMemcpyAsync(host.data(), a, host.size() * sizeof(float), cudaMemcpyDeviceToHost, stream_.get()));
+      stream_.synchronize();
+      out.insert(out.end(), host.begin(), host.end());
+    });
+    return out;
+  }
+
+  double time_seconds(const std::function<void()>& work) override {
+    SIGMANET_CUDA_CHECK(cudaEventRecord(timer_start_.get(), stream_.get()));
+    work();
+    SIGMANET_CUDA_CHECK(cudaEventRecord(timer_stop_.get(), stream_.get()));
+    SIGMANET_CUDA_CHECK(cudaEventSynchronize(timer_stop_.get()));
+    float ms = 0;
+    SIGMANET_CUDA_CHECK(cudaEventElapsedTime(&ms, timer_start_.get(), timer_stop_.get()));
+    return double(ms) / 1000.0;
+  }
+
+ private:
+  void require_parameters() const {
+    if (layers_.empty()) throw Error("CudaBackend: no parameters set");
+  }
+
+  // ---- the persistent path ----
+
+  kernels::PersistentNet persistent_net() const {
+    kernels::PersistentNet net;
+    net.layers = int(layers_.size());
+    if (layers_.size() > std::size_t(kernels::kPersistentMaxLayers)) return net;
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      net.sizes[l] = layers_[l].n_in;
+      net.sizes[l + 1] = layers_[l].n_out;
+      net.w[l] = layers_[l].w.get();
+      net.b[l] = layers_[l].b.get();
+    }
+    return net;
+  }
+
+  // The network and a batch fit one block's shared memory on this device.
+  bool persistent_fits(std::size_t batch) const {
+    const std::size_t bytes = kernels::persistent_shared_bytes(persistent_net(), batch);
+    return bytes > 0 && bytes <= shared_optin_bytes_;
+  }
+
+  bool use_persistent(std::size_t batch) const {
+    switch (options_.kernel) {
+      case CudaOptions::Kernel::graph: return false;
+      case CudaOptions::Kernel::automatic: return batch <= kPersistentMaxAutoBatch && persistent_fits(batch);
+      case CudaOptions::Kernel::persistent: break;
+    }
+    if (!persistent_fits(batch)) {
+      const std::size_t bytes = kernels::persistent_shared_bytes(persistent_net(), batch);
+      const std::string why =
+          bytes == 0 ? "the kernel takes 1 to " + std::to_string(kernels::kPersistentMaxLayers) +
+                           " weight layers and batches of 1 to " + std::to_string(kernels::kPersistentMaxBatch)
+                     : "it needs " + std::to_string(bytes) + " bytes of shared memory, this GPU allows " +
+                           std::to_string(shared_optin_bytes_) + " a block";
+      throw SettingError(Setting::gpu_kernel,
+                         {Setting::gpu_kernel, " persistent: a " + sizes_text(sizes_, '-') + " network at batch " +
+                                                   std::to_string(batch) + " does not fit one thread block (" + why +
+                                                   "); use ",
+                          Setting::gpu_kernel, " graph"},
+                         "persistent");
+    }
+    return true;
+  }
+
+  // Runs batches [b, b + steps) of the uploaded order, each of m samples.
+  void launch_persistent(std::size_t batch, std::size_t b, std::size_t m, std::size_t steps, float eta) {
+    const float scale = eta / float(m);  // the CPU float network's eta / T(m)
+    kernels::persistent_train(persistent_net(), train_data_.pixels.get(), train_data_.labels.get(), order_.get(),
+                              b * batch, m, steps, scale, unsigned(b), bad_.get(), stream_.get());
+  }
+
+  // Copies every layer's parameters between the live buffers and the chunk-start copy.
+  void copy_parameters(bool to_backup) {
+    if (backup_.size() != 2 * layers_.size()) {
+      stream_.synchronize();
+      backup_.clear();
+      for (const DeviceLayer& layer : layers_) {
+        backup_.emplace_back(layer.w.size());
+        backup_.emplace_back(layer.b.size());
+      }
+    }
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const DeviceBuffer<float>* live[2] = {&layers_[l].w, &layers_[l].b};
+      for (int k = 0; k < 2; ++k) {
+        float* from = to_backup ? live[k]->get() : backup_[2 * l + k].get();
+        float* to = to_backup ? backup_[2 * l + k].get() : live[k]->get();
+        SIGMANET_CUDA_CHECK(
+            cudaMemcpyAsync(to, from, live[k]->size() * sizeof(float), cudaMemcpyDeviceToDevice, stream_.get()));
+      }
+    }
+  }
+
+  // Chunks of batches, each one launch; after a chunk the host hears of each of its batches in order. When
+  // after_batch stops at batch k inside a chunk that ran further, the parameters go back to the chunk's start
+  // and batches up to k run again (same bits: the kernel's sums do not depend on the chunk), so a stop lands
+  // exactly where it does on the graph path.
+  std::size_t train_persistent(std::span<const std::uint32_t> order, std::size_t batch, float eta,
+                               const AfterBatch& after_batch) {
+    const cudaStream_t s = stream_.get();
+    upload_order(order);
+    SIGMANET_CUDA_CHECK(cudaMemsetAsync(bad_.get(), 0xFF, sizeof(unsigned), s));  // kNoBadBatch
+    const std::size_t full_batches = order.size() / batch, last = order.size() % batch;
+    const std::size_t batches = full_batches + (last ? 1 : 0);
+    std::size_t chunk = options_.persistent_chunk ? options_.persistent_chunk : 16;
+    std::size_t done = 0;
+    for (std::size_t b = 0; b < batches;) {
+      const std::size_t m = b < full_batches ? batch : last;
+      const std::size_t steps = m == batch ? std::min(chunk, full_batches - b) : 1;
+      if (after_batch) copy_parameters(true);
+      const auto start = std::chrono::steady_clock::now();
+      launch_persistent(batch, b, m, steps, eta);
+      unsigned bad = kNoBadBatch;
+      SIGMANET_CUDA_CHECK(cudaMemcpyAsync(&bad, bad_.get(), sizeof bad, cudaMemcpyDeviceToHost, s));
+      stream_.synchronize();
+      if (bad != kNoBadBatch) {
+        nonfinite_batch_ = bad;
+        return done + (bad - b) * batch;
+      }
+      if (!options_.persistent_chunk) {
+        // Aim the next chunk at kPersistentChunkSeconds from this one's pace.
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const double per_step = std::max(seconds / double(steps), 1e-7);
+        chunk = std::clamp<std::size_t>(std::size_t(kPersistentChunkSeconds / per_step), 1, kMaxChunk);
+      }
+      for (std::size_t k = 0; k < steps; ++k) {
+        done += m;
+        if (after_batch && !after_batch(done)) {
+          if (k + 1 < steps) {
+            copy_parameters(false);
+            launch_persistent(batch, b, m, k + 1, eta);
+            stream_.synchronize();
+          }
+          return done;
+        }
+      }
+      b += steps;
+    }
+    return done;
+  }
+
+  bool use_fused_forward(std::size_t m) const {
+    switch (options_.forward) {
+      case CudaOptions::Forward::fused: return true;
+      case CudaOptions::Forward::gemm: return false;
+      case CudaOptions::Forward::automatic: break;
+    }
+    return m <= kFusedForwardMaxBatch;
+  }
+
+  // ---- transfers (rare: parameters, data sets, orders; each waits for its copy) ----
+
+  void upload_as_float(float* device, const std::vector<double>& values) {
+    const std::vector<float> host(values.begin(), values.end());  // the CPU float network's conversion
+    SIGMANET_CUDA_CHECK(
+        cudaMemcpyAsync(device, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice, stream_.get()));
+    stream_.synchronize();  // host dies at the end of this scope
+  }
+
+  std::vector<double> download(const float* device, std::size_t count) const {
+    std::vector<float> host(count);
+    SIGMANET_CUDA_CHECK(
+        cudaMemcpyAsync(host.data(), device, count * sizeof(float), cudaMemcpyDeviceToHost, stream_.get()));
+    stream_.synchronize();
+    return {host.begin(), host.end()};
+  }
+
+  DeviceData upload(const Dataset& data, std::size_t first, std::size_t count) {
+    DeviceData d;
+    d.records = count;
+    d.pixels = DeviceBuffer<std::uint8_t>(count * data.features());
+    d.labels = DeviceBuffer<std::uint8_t>(count);
+    if (count) {
+      SIGMANET_CUDA_CHECK(cudaMemcpyAsync(d.pixels.get(), data.image(first), d.pixels.size(), cudaMemcpyHostToDevice,
+                                          stream_.get()));
+      SIGMANET_CUDA_CHECK(cudaMemcpyAsync(d.labels.get(), data.labels.data() + first, count, cudaMemcpyHostToDevice,
+                                          stream_.get()));
+      stream_.synchronize();
+    }
+    return d;
+  }
+
+  // Records [first, first + count) of data on the device: the training set's copy when data is the
+  // training set, else a fresh upload of just those records.
+  DeviceView device_view(const Dataset& data, std::size_t first, std::size_t count) {
+    if (&data == train_ && data.pixels.data() == train_pixels_ && data.size() == train_size_)
+      return {train_data_.pixels.get() + first * data.features(), train_data_.labels.get() + first};
+    stream_.synchronize();  // queued work may still read the previous upload
+    other_data_ = DeviceData{};
+    other_data_ = upload(data, first, count);
+    return {other_data_.pixels.get(), other_data_.labels.get()};
+  }
+
+  void upload_order(std::span<const std::uint32_t> order) {
+    stream_.synchronize();  // the previous order may still be in use
+    if (order_.size() < order.size()) {
+      forget_graph();  // the graph holds the old buffer's address
+      order_ = DeviceBuffer<std::uint32_t>{};
+      order_ = DeviceBuffer<std::uint32_t>(order.size());
+    }
+    SIGMANET_CUDA_CHECK(cudaMemcpyAsync(order_.get(), order.data(), order.size_bytes(), cudaMemcpyHostToDevice,
+                                        stream_.get()));
+    stream_.synchronize();
+  }
+
+  // Makes ws hold at least `samples` samples (never shrinks: the graph keeps the addresses).
+  void reserve(Workspace& ws, std::size_t samples, bool training) {
+    if (ws.capacity >= samples && !ws.a.empty()) return;
+    stream_.synchronize();
+    if (&ws == &train_ws_) forget_graph();
+    ws = Workspace{};
+    ws.capacity = samples;
+    for (int n : sizes_) ws.a.emplace_back(std::size_t(n) * samples);
+    if (training) {
+      for (std::size_t l = 1; l < sizes_.size(); ++l) ws.delta.emplace_back(std::size_t(sizes_[l]) * samples);
+      ws.labels = DeviceBuffer<std::uint8_t>(samples);
+    }
+  }
+
+  // ---- the work ----
+
+  // ws.a[0] holds m inputs; leaves every layer's activations in ws.a.
+  void forward(Workspace& ws, std::size_t m) {
+    const cudaStream_t s = stream_.get();
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const DeviceLayer& layer = layers_[l];
+      float* out = ws.a[l + 1].get();
+      if (use_fused_forward(m)) {
+        kernels::fused_forward(layer.w.get(), layer.b.get(), ws.a[l].get(), layer.n_in, layer.n_out, m, out, s);
+      } else {
+        cuda::gemm_forward(blas_.get(), layer.w.get(), ws.a[l].get(), layer.n_in, layer.n_out, m, out);
+        kernels::bias_sigmoid(out, layer.b.get(), layer.n_out, m, s);
+      }
+    }
+  }
+
+  // Queues one SGD step on the batch the device's step counter points at (the order's samples
+  // [step * batch, step * batch + m)); enqueues only, so that it can be captured into a graph.
+  void enqueue_step(std::size_t batch, std::size_t m, float eta) {
+    const cudaStream_t s = stream_.get();
+    Workspace& ws = train_ws_;
+    const std::size_t L = layers_.size();
+    kernels::gather_batch(train_data_.pixels.get(), train_data_.labels.get(), train_->features(), order_.get(),
+                          step_.get(), batch, 0, m, ws.a[0].get(), ws.labels.get(), s);
+    forward(ws, m);
+    kernels::output_delta(ws.a[L].get(), ws.labels.get(), sizes_[L], m, step_.get(), bad_.get(), ws.delta[L - 1].get(),
+                          s);
+    const float scale = eta / float(m);  // the CPU float network's eta / T(m)
+    for (std::size_t l = L; l-- > 0;) {
+      DeviceLayer& layer = layers_[l];
+      if (l > 0) {
+        // The error one layer down needs this layer's weights before their update.
+        cuda::gemm_backward(blas_.get(), layer.w.get(), ws.delta[l].get(), layer.n_in, layer.n_out, m,
+                            ws.delta[l - 1].get());
+        kernels::hidden_delta(ws.delta[l - 1].get(), ws.a[l].get(), layer.n_in, m, s);
+      }
+      cuda::gemm_update(blas_.get(), ws.a[l].get(), ws.delta[l].get(), layer.n_in, layer.n_out, m, scale,
+                        layer.w.get());
+      kernels::bias_update(ws.delta[l].get(), layer.n_out, m, scale, layer.b.get(), nullptr, s);
+    }
+    kernels::advance_counter(step_.get(), s);
+  }
+
+  // Runs forward over view's records [0, count) in chunks, calling f(start, m, output activations).
+  template <class F>
+  void for_each_chunk(const DeviceView& view, std::size_t count, F&& f) {
+    reserve(eval_ws_, std::min(kGpuEvaluationChunk, count), false);
+    const std::size_t features = std::size_t(sizes_.front());
+    for (std::size_t start = 0; start < count; start += kGpuEvaluationChunk) {
+      const std::size_t m = std::min(kGpuEvaluationChunk, count - start);
+      kernels::gather_batch(view.pixels, nullptr, features, nullptr, nullptr, 0, start, m, eval_ws_.a[0].get(),
+                            nullptr, stream_.get());
+      forward(eval_ws_, m);
+      f(start, m, eval_ws_.a.back().get());
+    }
+  }
+
+  // ---- the graph of one full batch ----
+
+  bool graph_matches(std::size_t batch, float eta) const {
+    return graph_ && graph_batch_ == batch && std::memcmp(&graph_eta_, &eta, sizeof eta) == 0;
+  }
+
+  void forget_graph() { graph_ = cuda::GraphExec{}; }
+
+  void capture_graph(std::size_t batch, float eta) {
+    if (graph_matches(batch, eta)) return;
+    forget_graph();
+    const cudaStream_t s = stream_.get();
+    cudaGraph_t graph = nullptr;
+    SIGMANET_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    try {
+      enqueue_step(batch, batch, eta);
+    } catch (...) {
+      cudaStreamEndCapture(s, &graph);  // leave the stream usable
+      if (graph) cudaGraphDestroy(graph);
+      throw;
+    }
+    SIGMANET_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
+    graph_ = cuda::GraphExec(graph);
+    graph_batch_ = batch;
+    graph_eta_ = eta;
+  }
+
+  // ---- the NaN/Inf flag, looked at without blocking ----
+
+  void start_poll() {
+    if (poll_pending_) return;
+    SIGMANET_CUDA_CHECK(
+        cudaMemcpyAsync(bad_host_.get(), bad_.get(), sizeof(unsigned), cudaMemcpyDeviceToHost, stream_.get()));
+    SIGMANET_CUDA_CHECK(cudaEventRecord(poll_event_.get(), stream_.get()));
+    poll_pending_ = true;
+  }
+
+  bool poll_found_bad() {
+    if (!poll_pending_) return false;
+    const cudaError_t status = cudaEventQuery(poll_event_.get());
+    if (status == cudaErrorNotReady) {
+      (void)cudaGetLastError();  // "not ready" is no error; leave nothing behind for the next launch check
+      return false;
+    }
+    SIGMANET_CUDA_CHECK(status);
+    poll_pending_ = false;
+    return *bad_host_.get() != kNoBadBatch;
+  }
+
+  CudaOptions options_;
+  std::string device_name_;
+  cuda::Stream stream_;
+  DeviceBuffer<std::uint8_t> blas_workspace_{kCublasWorkspaceBytes};  // declared first, so it outlives the handle
+  cuda::CublasHandle blas_;
+
+  std::vector<int> sizes_;
+  std::vector<DeviceLayer> layers_;
+  std::vector<DeviceBuffer<float>> backup_;  // the parameters at a persistent chunk's start: W0, b0, W1, ...
+  std::size_t shared_optin_bytes_ = 0;       // the device's shared memory limit per block, opted in
+
+  const Dataset* train_ = nullptr;
+  const std::uint8_t* train_pixels_ = nullptr;
+  std::size_t train_size_ = 0;
+  DeviceData train_data_, other_data_;
+  DeviceBuffer<std::uint32_t> order_;
+  Workspace train_ws_, eval_ws_;
+  DeviceBuffer<unsigned> correct_;
+  DeviceBuffer<double> cost_;
+
+  DeviceBuffer<unsigned> step_{1};  // the batch number within this train() call, advanced on the device
+  DeviceBuffer<unsigned> bad_{1};   // the first batch with a NaN/Inf output, or kNoBadBatch
+  cuda::PinnedBuffer<unsigned> bad_host_{1};
+  cuda::Event poll_event_{cudaEventDisableTiming};
+  bool poll_pending_ = false;
+  std::optional<std::size_t> nonfinite_batch_;
+
+  cuda::GraphExec graph_;
+  std::size_t graph_batch_ = 0;
+  float graph_eta_ = 0.0f;
+
+  cuda::Event timer_start_, timer_stop_;
+};
+
+}  // namespace
+
+bool cuda_device_usable(std::string* reason) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess) {
+    if (reason) *reason = cudaGetErrorString(status);
+    (void)cudaGetLastError();
+    return false;
+  }
+  if (count == 0) {
+    if (reason) *reason = "no CUDA device";
+    return false;
+  }
+  const cudaError_t image = kernels::kernel_image_status();
+  if (image != cudaSuccess) {
+    (void)cudaGetLastError();
+    if (reason) {
+      const auto info = cuda_device_info();
+      *reason = "this build has no code for the GPU" +
+                (info ? " (" + info->name + ", sm_" + std::to_string(info->compute_capability) + ")" : std::string()) +
+                ": " + cudaGetErrorString(image);
+    }
+    return false;
+  }
+  return true;
+}
+
+std::optional<DeviceInfo> cuda_device_info() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    (void)cudaGetLastError();
+    return std::nullopt;
+  }
+  int device = 0, driver = 0, runtime = 0;
+  cudaDeviceProp properties{};
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&properties, device) != cudaSuccess ||
+      cudaDriverGetVersion(&driver) != cudaSuccess || cudaRuntimeGetVersion(&runtime) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return std::nullopt;
+  }
+  DeviceInfo info;
+  info.name = properties.name;
+  info.driver_version = version_string(driver);
+  info.runtime_version = version_string(runtime);
+  info.compute_capability = properties.major * 10 + properties.minor;
+  info.memory_bytes = properties.totalGlobalMem;
+  return info;
+}
+
+bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {
+  kernels::PersistentNet net;
+  net.layers = int(sizes.size()) - 1;
+  if (net.layers < 1 || net.layers > kernels::kPersistentMaxLayers) return false;
+  for (std::size_t l = 0; l < sizes.size(); ++l) net.sizes[l] = sizes[l];
+  int device = 0;
+  cudaDeviceProp properties{};
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&properties, device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  const std::size_t bytes = kernels::persistent_shared_bytes(net, batch);
+  return bytes > 0 && bytes <= properties.sharedMemPerBlockOptin;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(Precision precision) { return make_cuda_backend(precision, {}); }
+
+std::unique_ptr<Backend> make_cuda_backend(Precision precision, const CudaOptions& options) {
+  if (precision == Precision::f64)
+    throw SettingError(Setting::precision,
+                       {Setting::precision, " double: the GPU backend computes in float; use ", Setting::device,
+                        " cpu for double"},
+                       "double");
+  return std::make_unique<CudaBackend>(options);
+}
+
+}  // namespace sigmanet

@@ -1,0 +1,260 @@
+// Each kernel and each cuBLAS call of the CUDA backend against CpuNetwork<double>, on random inputs.
+// Parameters and inputs are rounded to float before either side sees them, so what is measured is the
+// arithmetic alone; layer sizes (17, 13, 257, 33, 784) are not multiples of the kernels' block sizes.
+#include <cmath>
+#include <concepts>
+#include <limits>
+#include <numeric>
+#include <span>
+
+#include "cuda_blas.hpp"
+#include "cuda_check.hpp"
+#include "cuda_resources.hpp"
+#include "kernels.hpp"
+#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cuda/cuda_backend.hpp"
+#include "sigmanet/error.hpp"
+#include "sigmanet/random.hpp"
+
+namespace sigmanet {
+namespace {
+
+using cuda::DeviceBuffer;
+
+constexpr double kKernelTolerance = 1e-5;  // float arithmetic against double: measured errors sit near 1e-7
+// An update's change is small beside the weights it lands on (3e-3 x gradient at m = 1000), so rounding the
+// new float weights alone costs up to ~1e-5 of the change; a wrong scale or transpose costs 1e-1 or more.
+constexpr double kUpdateTolerance = 1e-4;
+constexpr float kEta = 3.0f;
+
+std::vector<float> to_float(std::span<const double> v) { return {v.begin(), v.end()}; }
+
+std::vector<double> rounded_to_float(std::vector<double> v) {
+  for (double& x : v) x = double(float(x));
+  return v;
+}
+
+// Doubles always go to the device as float (the overload below), whether they come from Parameters or from
+// the reference network's aligned buffers; every other type goes as it is.
+template <class T>
+  requires(!std::same_as<T, double>)
+DeviceBuffer<T> to_device(const std::vector<T>& host, cudaStream_t s) {
+  DeviceBuffer<T> d(host.size());
+  SIGMANET_CUDA_CHECK(cudaMemcpyAsync(d.get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice, s));
+  SIGMANET_CUDA_CHECK(cudaStreamSynchronize(s));
+  return d;
+}
+
+DeviceBuffer<float> to_device(std::span<const double> host, cudaStream_t s) { return to_device(to_float(host), s); }
+
+template <class T>
+std::vector<T> to_host(const DeviceBuffer<T>& d, cudaStream_t s) {
+  std::vector<T> host(d.size());
+  SIGMANET_CUDA_CHECK(cudaMemcpyAsync(host.data(), d.get(), host.size() * sizeof(T), cudaMemcpyDeviceToHost, s));
+  SIGMANET_CUDA_CHECK(cudaStreamSynchronize(s));
+  return host;
+}
+
+std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+std::vector<double> minus(std::span<const double> a, std::span<const double> b) {
+  std::vector<double> d(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) d[i] = a[i] - b[i];
+  return d;
+}
+
+double worst(double a, double b) { return std::isnan(a) || std::isnan(b) ? std::numeric_limits<double>::quiet_NaN() : std::max(a, b); }
+
+// One line per stage, each holding the worst result over every case run under that name.
+class Table {
+ public:
+  void add(const std::string& stage, Comparison c, double tolerance, bool judged_by_abs = false) {
+    for (StageCheck& check : checks_)
+      if (check.stage == stage) {
+        check.result = {worst(check.result.max_abs, c.max_abs), worst(check.result.relative, c.relative)};
+        return;
+      }
+    checks_.push_back({stage, c, tolerance, judged_by_abs});
+  }
+  void add_values(const std::string& stage, const std::vector<float>& got, std::span<const double> ref,
+                  double tolerance = kKernelTolerance) {
+    add(stage, compare(std::span<const float>(got), ref), tolerance);
+  }
+  std::vector<StageCheck> take() { return std::move(checks_); }
+
+ private:
+  std::vector<StageCheck> checks_;
+};
+
+class KernelChecks {
+ public:
+  explicit KernelChecks(std::uint64_t seed) : rng_(seed) {
+    SIGMANET_CUDA_CHECK(cublasSetStream(blas_.get(), stream_.get()));
+    SIGMANET_CUDA_CHECK(cublasSetMathMode(blas_.get(), CUBLAS_DEFAULT_MATH));  // as the backend: no TF32
+  }
+
+  std::vector<StageCheck> run() {
+    const std::vector<std::vector<int>> nets = {{784, 30, 10}, {17, 13, 10}, {300, 257, 33}};
+    for (std::size_t m : {std::size_t(1), std::size_t(7), std::size_t(10), std::size_t(1000)}) {
+      for (int features : {784, 17}) check_gather(std::size_t(features), m);
+      for (const auto& sizes : nets) check_layers(sizes, m);
+    }
+    return table_.take();
+  }
+
+ private:
+  std::string tag(std::size_t m) const { return " m=" + std::to_string(m); }
+
+  // The gather, both ways it is used: the batch `step` of a shuffled order, and a plain range.
+  void check_gather(std::size_t features, std::size_t m) {
+    const cudaStream_t s = stream_.get();
+    Dataset data;
+    data.name = "random";
+    data.rows = 1;
+    data.cols = features;
+    const std::size_t records = 3 * m + 5;
+    data.labels.resize(records);
+    data.pixels.resize(records * features);
+    for (auto& v : data.labels) v = static_cast<std::uint8_t>(rng_.below(10));
+    for (auto& v : data.pixels) v = static_cast<std::uint8_t>(rng_.below(256));
+    const std::vector<std::uint32_t> order = rng_.permutation(records);
+    const unsigned step = 2;
+
+    auto pixels = to_device(data.pixels, s);
+    auto labels = to_device(data.labels, s);
+    auto order_d = to_device(order, s);
+    auto step_d = to_device(std::vector<unsigned>{step}, s);
+    DeviceBuffer<float> x(m * features), x_range(m * features);
+    DeviceBuffer<std::uint8_t> batch_labels(m);
+    kernels::gather_batch(pixels.get(), labels.get(), features, order_d.get(), step_d.get(), m, 0, m, x.get(),
+                          batch_labels.get(), s);
+    const std::size_t first = 3;  // a range that starts mid-set, as evaluation chunks do
+    kernels::gather_batch(pixels.get(), nullptr, features, nullptr, nullptr, 0, first, m, x_range.get(), nullptr, s);
+
+    std::vector<float> ref_x(m * features), ref_range(m * features);
+    gather_inputs(data, order.data() + step * m, m, ref_x.data());
+    std::vector<std::uint32_t> range(m);
+    std::iota(range.begin(), range.end(), std::uint32_t(first));
+    gather_inputs(data, range.data(), m, ref_range.data());
+
+    // Everything must agree exactly: images, range images and labels, one after the other.
+    std::vector<double> got = as_double(to_host(x, s)), ref = as_double(ref_x);
+    for (float v : to_host(x_range, s)) got.push_back(v);
+    for (float v : ref_range) ref.push_back(v);
+    for (std::uint8_t v : to_host(batch_labels, s)) got.push_back(v);
+    for (std::size_t i = 0; i < m; ++i) ref.push_back(data.labels[order[step * m + i]]);
+    table_.add("gather: uint8 -> float, bit for bit" + tag(m),
+               compare(std::span<const double>(got), std::span<const double>(ref)), 0.0, true);
+  }
+
+  // Every other kernel and SGEMM on one two-layer net n0-n1-n2 at batch m.
+  void check_layers(const std::vector<int>& sizes, std::size_t m) {
+    const cudaStream_t s = stream_.get();
+    const auto n0 = std::size_t(sizes[0]), n1 = std::size_t(sizes[1]), n2 = std::size_t(sizes[2]);
+    // Scaled weights keep the sigmoids off their flat ends, where errors would not show.
+    Parameters p = init_parameters(sizes, Init::scaled, rng_);
+    for (std::size_t l = 0; l < p.layers(); ++l) {
+      p.weights[l] = rounded_to_float(p.weights[l]);
+      p.biases[l] = rounded_to_float(p.biases[l]);
+    }
+    std::vector<double> x(m * n0);
+    for (double& v : x) v = double(float(rng_.uniform()));
+    std::vector<std::uint8_t> labels(m);
+    for (auto& v : labels) v = static_cast<std::uint8_t>(rng_.below(10));
+
+    CpuNetwork<double> ref(p);
+    ref.forward(x.data(), m);
+    ref.backward(labels.data());
+
+    auto w0 = to_device(p.weights[0], s), b0 = to_device(p.biases[0], s);
+    auto w1 = to_device(p.weights[1], s), b1 = to_device(p.biases[1], s);
+    auto x_d = to_device(x, s);
+    auto a1 = to_device(ref.activation(1), s);  // layer 1's input, as the reference computed it
+    const int i0 = sizes[0], i1 = sizes[1], i2 = sizes[2];
+
+    {  // forward, both ways, each layer
+      DeviceBuffer<float> out1(m * n1), out2(m * n2);
+      kernels::fused_forward(w0.get(), b0.get(), x_d.get(), i0, i1, m, out1.get(), s);
+      kernels::fused_forward(w1.get(), b1.get(), a1.get(), i1, i2, m, out2.get(), s);
+      table_.add_values("forward fused: sigma(W.a + b)" + tag(m), to_host(out1, s), ref.activation(1));
+      table_.add_values("forward fused: sigma(W.a + b)" + tag(m), to_host(out2, s), ref.activation(2));
+      cuda::gemm_forward(blas_.get(), w0.get(), x_d.get(), i0, i1, m, out1.get());
+      kernels::bias_sigmoid(out1.get(), b0.get(), i1, m, s);
+      cuda::gemm_forward(blas_.get(), w1.get(), a1.get(), i1, i2, m, out2.get());
+      kernels::bias_sigmoid(out2.get(), b1.get(), i2, m, s);
+      table_.add_values("forward SGEMM + bias/sigmoid" + tag(m), to_host(out1, s), ref.activation(1));
+      table_.add_values("forward SGEMM + bias/sigmoid" + tag(m), to_host(out2, s), ref.activation(2));
+    }
+    {  // output delta from the labels, and the NaN/Inf flag
+      std::vector<float> a2 = to_float(ref.activation(2));
+      auto a2_d = to_device(a2, s);
+      auto labels_d = to_device(labels, s);
+      auto step_d = to_device(std::vector<unsigned>{5u}, s);
+      auto bad_d = to_device(std::vector<unsigned>{0xFFFFFFFFu}, s);
+      DeviceBuffer<float> delta(m * n2);
+      kernels::output_delta(a2_d.get(), labels_d.get(), i2, m, step_d.get(), bad_d.get(), delta.get(), s);
+      table_.add_values("output delta (a - y) a (1 - a)" + tag(m), to_host(delta, s), ref.delta(1));
+      const unsigned clean = to_host(bad_d, s)[0];
+      a2[a2.size() / 2] = std::numeric_limits<float>::quiet_NaN();
+      a2_d = to_device(a2, s);
+      kernels::output_delta(a2_d.get(), labels_d.get(), i2, m, step_d.get(), bad_d.get(), delta.get(), s);
+      const unsigned flagged = to_host(bad_d, s)[0];
+      // Wrong answers counted: a clean batch must leave the flag alone, a NaN must write the step number.
+      const double wrong = double(clean != 0xFFFFFFFFu) + double(flagged != 5u);
+      table_.add("output NaN/Inf flag (wrong answers)" + tag(m), {wrong, wrong}, 0.0, true);
+    }
+    auto d1 = to_device(ref.delta(1), s);
+    auto d0 = to_device(ref.delta(0), s);
+    {  // hidden delta: SGEMM W^T . delta, then the sigma' epilogue
+      DeviceBuffer<float> back(m * n1);
+      cuda::gemm_backward(blas_.get(), w1.get(), d1.get(), i1, i2, m, back.get());
+      kernels::hidden_delta(back.get(), a1.get(), i1, m, s);
+      table_.add_values("hidden delta (W^T.delta) a (1 - a)" + tag(m), to_host(back, s), ref.delta(0));
+    }
+    // Gradients summed over the batch, then the update with eta = 3.
+    const float scale = kEta / float(m);
+    const std::vector<const DeviceBuffer<float>*> inputs = {&x_d, &a1}, deltas = {&d0, &d1};
+    std::vector<std::vector<float>> new_w(2), new_b(2);
+    for (std::size_t l = 0; l < 2; ++l) {
+      const int n_in = sizes[l], n_out = sizes[l + 1];
+      // The update SGEMM with scale -1 on zeros leaves the gradient itself: 0 + delta . in^T.
+      DeviceBuffer<float> g{std::size_t(n_out) * std::size_t(n_in)};
+      SIGMANET_CUDA_CHECK(cudaMemsetAsync(g.get(), 0, g.size() * sizeof(float), s));
+      cuda::gemm_update(blas_.get(), inputs[l]->get(), deltas[l]->get(), n_in, n_out, m, -1.0f, g.get());
+      table_.add_values("weight gradient SGEMM delta.a^T" + tag(m), to_host(g, s), ref.weight_gradient(l));
+
+      auto w = to_device(p.weights[l], s), b = to_device(p.biases[l], s);
+      DeviceBuffer<float> gb{std::size_t(n_out)};
+      cuda::gemm_update(blas_.get(), inputs[l]->get(), deltas[l]->get(), n_in, n_out, m, scale, w.get());
+      kernels::bias_update(deltas[l]->get(), n_out, m, scale, b.get(), gb.get(), s);
+      table_.add_values("bias gradient (sum over batch)" + tag(m), to_host(gb, s), ref.bias_gradient(l));
+      new_w[l] = to_host(w, s);
+      new_b[l] = to_host(b, s);
+    }
+    ref.update(double(kEta));
+    for (std::size_t l = 0; l < 2; ++l) {
+      // Compare the changes: the parameters' own size would hide a wrong update.
+      const std::vector<double> got_w = minus(as_double(new_w[l]), p.weights[l]);
+      const std::vector<double> got_b = minus(as_double(new_b[l]), p.biases[l]);
+      table_.add("weight update W -= (eta/m) grad" + tag(m), compare(std::span<const double>(got_w),
+                 std::span<const double>(minus(ref.weights(l), p.weights[l]))), kUpdateTolerance);
+      table_.add("bias update b -= (eta/m) grad" + tag(m), compare(std::span<const double>(got_b),
+                 std::span<const double>(minus(ref.biases(l), p.biases[l]))), kUpdateTolerance);
+    }
+  }
+
+  Rng rng_;
+  cuda::Stream stream_;
+  cuda::CublasHandle blas_;
+  Table table_;
+};
+
+}  // namespace
+
+std::vector<StageCheck> cuda_kernel_checks(std::uint64_t seed) {
+  std::string reason;
+  if (!cuda_device_usable(&reason)) throw Error("cuda_kernel_checks: no usable GPU: " + reason);
+  return KernelChecks(seed).run();
+}
+
+}  // namespace sigmanet

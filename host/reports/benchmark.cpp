@@ -1,0 +1,202 @@
+// The throughput benchmark's grid and measurement loop.
+#include "sigmanet/reports/benchmark.hpp"
+
+#include <algorithm>
+#include <ctime>
+#include <memory>
+
+#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/error.hpp"
+#include "sigmanet/parameters.hpp"
+#include "sigmanet/random.hpp"
+#include "sigmanet/trainer.hpp"
+
+namespace sigmanet {
+namespace {
+
+// The quick grid trains this many samples per repetition: enough batches to swamp per-call overheads,
+// few enough that the whole quick run stays within seconds on a small CPU.
+constexpr std::size_t kQuickRepetitionSamples = 10000;
+// Evaluation records per repetition for the large network on the CPU.
+constexpr std::size_t kLargeCpuEvalRecords = 2048;
+
+// Process CPU seconds so far.
+double cpu_seconds() { return double(std::clock()) / CLOCKS_PER_SEC; }
+
+bool is_large(const std::vector<int>& sizes) {
+  std::size_t weights = 0;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) weights += std::size_t(sizes[l]) * std::size_t(sizes[l + 1]);
+  return weights > 1000000;
+}
+
+// The first whole number of batches covering at least `samples`, capped at the training set.
+std::size_t whole_batches(std::size_t samples, std::size_t batch, std::size_t train_size) {
+  const std::size_t batches = (samples + batch - 1) / batch;
+  return std::min(batches * batch, train_size);
+}
+
+}  // namespace
+
+std::string to_string(const BenchBackend& b) {
+  std::string name = to_string(b.device);
+  name.append("-").append(to_string(b.precision));
+  if (b.kernel != GpuKernel::automatic) name.append("-").append(to_string(b.kernel));
+  return name;
+}
+
+BenchBackend parse_bench_backend(const std::string& text) {
+  if (text == "cpu-float") return {Device::cpu, Precision::f32};
+  if (text == "cpu-double") return {Device::cpu, Precision::f64};
+  if (text == "gpu-float") return {Device::gpu, Precision::f32};
+  if (text == "gpu-double") return {Device::gpu, Precision::f64};
+  if (text == "gpu-float-persistent") return {Device::gpu, Precision::f32, GpuKernel::persistent};
+  if (text == "gpu-float-graph") return {Device::gpu, Precision::f32, GpuKernel::graph};
+  throw SettingError(Setting::backends,
+                     "unknown backend '" + text +
+                         "' (use cpu-float, cpu-double, gpu-float, gpu-double, gpu-float-persistent, gpu-float-graph)",
+                     text);
+}
+
+std::vector<BenchCase> bench_grid(const BenchGridOptions& options) {
+  if (options.train_size == 0) throw InputError("bench: the training set is empty");
+  if (options.test_size == 0) throw InputError("bench: the test set is empty");
+  struct Shape {
+    std::vector<int> sizes;
+    std::size_t batch;
+  };
+  std::vector<Shape> shapes;
+  if (options.quick) {
+    shapes = {{{784, 30, 10}, 10}, {{784, 30, 10}, 100}};
+  } else {
+    shapes = {{{784, 30, 10}, 10},  {{784, 30, 10}, 100},          {{784, 30, 10}, 1000},
+              {{784, 100, 10}, 10}, {{784, 1024, 1024, 10}, 256}, {{784, 1024, 1024, 10}, 4096}};
+  }
+  std::vector<BenchCase> cases;
+  for (const BenchBackend& backend : options.backends) {
+    for (const Shape& shape : shapes) {
+      const bool large = is_large(shape.sizes);
+      const bool on_cpu = backend.device == Device::cpu;
+      if (large && on_cpu && !options.all) continue;
+      BenchCase c{shape.sizes, shape.batch, backend, options.train_size, options.test_size};
+      if (options.quick) {
+        c.train_samples = whole_batches(kQuickRepetitionSamples, shape.batch, options.train_size);
+      } else if (large && on_cpu) {
+        c.train_samples = whole_batches(kLargeCpuRepetitionSamples, shape.batch, options.train_size);
+        c.eval_records = std::min(kLargeCpuEvalRecords, options.test_size);
+      }
+      cases.push_back(c);
+    }
+  }
+  return cases;
+}
+
+Spread summarize(std::vector<double> values) {
+  if (values.empty()) throw Error("summarize: no values");
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  const double median = n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+  return {median, values.front(), values.back()};
+}
+
+std::size_t BenchResult::batches_per_repetition() const {
+  return (bench_case.train_samples + bench_case.batch - 1) / bench_case.batch;
+}
+
+double BenchResult::epoch_seconds(std::size_t train_size) const {
+  return train.median * double(train_size) / double(bench_case.train_samples);
+}
+
+BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Dataset& test,
+                           const BenchSettings& settings) {
+  if (settings.repetitions < 1)
+    throw SettingError(Setting::repetitions, "must be at least 1", std::to_string(settings.repetitions));
+  if (settings.warmup < 0) throw SettingError(Setting::warmup, "must be 0 or more", std::to_string(settings.warmup));
+  if (c.batch == 0) throw Error("run_bench_case: batch size 0");
+  if (c.train_samples == 0 || c.train_samples > train.size())
+    throw Error("run_bench_case: " + std::to_string(c.train_samples) + " samples per repetition but the training set has " +
+                std::to_string(train.size()));
+  if (c.eval_records == 0 || c.eval_records > test.size())
+    throw Error("run_bench_case: " + std::to_string(c.eval_records) + " evaluation records but the test set has " +
+                std::to_string(test.size()));
+  validate_sizes(c.sizes);
+
+  std::unique_ptr<Backend> backend = c.backend.device == Device::cpu ? make_cpu_backend(c.backend.precision)
+                                                                     : make_backend(Device::gpu, c.backend.precision,
+                                                                                    nullptr, c.backend.kernel);
+  Rng rng(settings.seed);
+  backend->set_parameters(init_parameters(c.sizes, Init::standard, rng));
+  backend->set_training_data(train);
+  const Dataset eval_set = test.slice(test.name, 0, c.eval_records);
+
+  BenchResult r;
+  r.bench_case = c;
+  r.backend_description = backend->describe();
+  r.timer = c.backend.device == Device::gpu ? "cuda_events" : "steady_clock";
+  r.threads = 1;
+
+  const auto train_once = [&](std::vector<double>* seconds_out, std::vector<double>* cpu_out) {
+    // A fresh shuffled order per repetition, drawn outside the timed region as the trainer does.
+    const std::vector<std::uint32_t> epoch = rng.permutation(train.size());
+    const std::span<const std::uint32_t> order(epoch.data(), c.train_samples);
+    std::size_t done = 0;
+    const double cpu_start = cpu_seconds();
+    const double seconds = backend->time_seconds([&] { done = backend->train(order, c.batch, settings.eta, {}); });
+    const double cpu = cpu_seconds() - cpu_start;
+    if (const auto bad = backend->nonfinite_batch())
+      throw DivergenceError({"bench: training " + to_string(c.backend) + " diverged at batch " +
+                                 std::to_string(*bad) + " (try a smaller ",
+                             Setting::eta, ")"},
+                            1, *bad + 1);
+    if (done != c.train_samples)
+      throw Error("bench: the backend trained " + std::to_string(done) + " of " + std::to_string(c.train_samples) +
+                  " samples");
+    if (seconds_out) {
+      seconds_out->push_back(seconds);
+      cpu_out->push_back(cpu);
+    }
+  };
+  const auto evaluate_once = [&](std::vector<double>* seconds_out, std::vector<double>* cpu_out) {
+    Evaluation e;
+    const double cpu_start = cpu_seconds();
+    const double seconds = backend->time_seconds([&] { e = backend->evaluate(eval_set); });
+    const double cpu = cpu_seconds() - cpu_start;
+    if (e.total != c.eval_records) throw Error("bench: the backend evaluated " + std::to_string(e.total) + " records");
+    if (seconds_out) {
+      seconds_out->push_back(seconds);
+      cpu_out->push_back(cpu);
+    }
+  };
+
+  for (int i = 0; i < settings.warmup; ++i) {
+    train_once(nullptr, nullptr);
+    evaluate_once(nullptr, nullptr);
+  }
+  for (int i = 0; i < settings.repetitions; ++i) train_once(&r.train_seconds, &r.train_cpu_seconds);
+  for (int i = 0; i < settings.repetitions; ++i) evaluate_once(&r.eval_seconds, &r.eval_cpu_seconds);
+  r.train = summarize(r.train_seconds);
+  r.eval = summarize(r.eval_seconds);
+  r.train_cpu = summarize(r.train_cpu_seconds);
+  r.eval_cpu = summarize(r.eval_cpu_seconds);
+  return r;
+}
+
+Dataset random_dataset(const std::string& name, std::size_t count, std::size_t rows, std::size_t cols,
+                       std::uint64_t seed) {
+  Rng rng(seed);
+  Dataset d;
+  d.name = name;
+  d.rows = rows;
+  d.cols = cols;
+  d.pixels.resize(count * rows * cols);
+  // Eight pixels from each 64-bit draw: a whole MNIST-sized set in a fraction of a second.
+  for (std::size_t i = 0; i < d.pixels.size(); i += 8) {
+    std::uint64_t bits = rng.next();
+    for (std::size_t k = i; k < std::min(i + 8, d.pixels.size()); ++k, bits >>= 8)
+      d.pixels[k] = static_cast<std::uint8_t>(bits & 0xff);
+  }
+  d.labels.resize(count);
+  for (auto& l : d.labels) l = static_cast<std::uint8_t>(rng.below(10));
+  return d;
+}
+
+}  // namespace sigmanet

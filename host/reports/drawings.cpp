@@ -1,0 +1,125 @@
+#include "sigmanet/reports/drawings.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+
+#include "sigmanet/error.hpp"
+
+namespace sigmanet {
+namespace {
+
+// 3x5 glyphs: five rows, three bits each, the high bit on the left.
+struct Glyph {
+  char c;
+  std::array<std::uint8_t, 5> rows;
+};
+constexpr Glyph kFont[] = {
+    {'0', {7, 5, 5, 5, 7}}, {'1', {2, 6, 2, 2, 7}}, {'2', {7, 1, 7, 4, 7}}, {'3', {7, 1, 7, 1, 7}},
+    {'4', {5, 5, 7, 1, 1}}, {'5', {7, 4, 7, 1, 7}}, {'6', {7, 4, 7, 5, 7}}, {'7', {7, 1, 1, 2, 2}},
+    {'8', {7, 5, 7, 5, 7}}, {'9', {7, 5, 7, 1, 7}}, {'A', {2, 5, 7, 5, 5}}, {'B', {6, 5, 6, 5, 6}},
+    {'C', {3, 4, 4, 4, 3}}, {'D', {6, 5, 5, 5, 6}}, {'E', {7, 4, 6, 4, 7}}, {'F', {7, 4, 6, 4, 4}},
+    {'G', {3, 4, 5, 5, 3}}, {'H', {5, 5, 7, 5, 5}}, {'I', {7, 2, 2, 2, 7}}, {'J', {1, 1, 1, 5, 2}},
+    {'K', {5, 5, 6, 5, 5}}, {'L', {4, 4, 4, 4, 7}}, {'M', {5, 7, 7, 5, 5}}, {'N', {6, 5, 5, 5, 5}},
+    {'O', {2, 5, 5, 5, 2}}, {'P', {6, 5, 6, 4, 4}}, {'Q', {2, 5, 5, 6, 3}}, {'R', {6, 5, 6, 5, 5}},
+    {'S', {3, 4, 2, 1, 6}}, {'T', {7, 2, 2, 2, 2}}, {'U', {5, 5, 5, 5, 7}}, {'V', {5, 5, 5, 5, 2}},
+    {'W', {5, 5, 7, 7, 5}}, {'X', {5, 5, 2, 5, 5}}, {'Y', {5, 5, 2, 2, 2}}, {'Z', {7, 1, 2, 4, 7}},
+    {':', {0, 2, 0, 2, 0}}, {'-', {0, 0, 7, 0, 0}}, {'.', {0, 0, 0, 0, 2}}, {'/', {1, 1, 2, 4, 4}},
+};
+
+const Glyph* find_glyph(char c) {
+  c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (const Glyph& g : kFont)
+    if (g.c == c) return &g;
+  return nullptr;
+}
+
+void fill_rect(Image& img, std::size_t x0, std::size_t y0, std::size_t w, std::size_t h, Colour c) {
+  for (std::size_t y = y0; y < std::min(y0 + h, img.height); ++y)
+    for (std::size_t x = x0; x < std::min(x0 + w, img.width); ++x) {
+      std::uint8_t* p = img.at(x, y);
+      p[0] = c.r, p[1] = c.g, p[2] = c.b;
+    }
+}
+
+// Blue (-1) through white (0) to red (+1).
+Colour diverging(double v) {
+  v = std::clamp(v, -1.0, 1.0);
+  const auto fade = static_cast<std::uint8_t>(std::lround(255.0 * (1.0 - std::abs(v))));
+  return v >= 0 ? Colour{255, fade, fade} : Colour{fade, fade, 255};
+}
+
+constexpr Colour kBackground{48, 48, 48};
+
+}  // namespace
+
+std::size_t text_width(const std::string& text, std::size_t scale) {
+  return text.empty() ? 0 : (4 * text.size() - 1) * scale;
+}
+
+void draw_text(Image& rgb, std::size_t x, std::size_t y, const std::string& text, Colour colour, std::size_t scale) {
+  if (rgb.channels != 3) throw Error("draw_text: needs an RGB image");
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const Glyph* g = find_glyph(text[i]);
+    if (!g) continue;
+    for (std::size_t row = 0; row < 5; ++row)
+      for (std::size_t col = 0; col < 3; ++col)
+        if (g->rows[row] & (4 >> col)) fill_rect(rgb, x + (4 * i + col) * scale, y + row * scale, scale, scale, colour);
+  }
+}
+
+Image weight_tiles(const Parameters& p, std::size_t scale) {
+  if (p.layers() < 1) throw InputError("show-weights: the network has no layers");
+  const auto n_in = static_cast<std::size_t>(p.sizes[0]);
+  const auto side = static_cast<std::size_t>(std::lround(std::sqrt(double(n_in))));
+  if (side * side != n_in)
+    throw InputError("show-weights: the input layer has " + std::to_string(n_in) +
+                     " neurons, not a square image to draw the weights as");
+  const auto tiles = static_cast<std::size_t>(p.sizes[1]);
+  const auto columns = static_cast<std::size_t>(std::ceil(std::sqrt(double(tiles))));
+  const std::size_t rows = (tiles + columns - 1) / columns;
+  const std::size_t gap = std::max<std::size_t>(2, scale), tile = side * scale;
+  Image img(gap + columns * (tile + gap), gap + rows * (tile + gap), 3);
+  fill_rect(img, 0, 0, img.width, img.height, kBackground);
+  const std::vector<double>& w = p.weights[0];
+  for (std::size_t t = 0; t < tiles; ++t) {
+    const double* row = &w[t * n_in];
+    double largest = 0;
+    for (std::size_t i = 0; i < n_in; ++i) largest = std::max(largest, std::abs(row[i]));
+    const std::size_t x0 = gap + (t % columns) * (tile + gap), y0 = gap + (t / columns) * (tile + gap);
+    for (std::size_t i = 0; i < n_in; ++i)
+      fill_rect(img, x0 + (i % side) * scale, y0 + (i / side) * scale, scale, scale,
+                diverging(largest > 0 ? row[i] / largest : 0.0));
+  }
+  return img;
+}
+
+Image mistakes_grid(const Dataset& data, std::span<const Mistake> mistakes, std::size_t columns, std::size_t scale) {
+  if (mistakes.empty()) throw Error("mistakes_grid: no mistakes to draw");
+  columns = std::max<std::size_t>(1, std::min(columns, mistakes.size()));
+  const std::size_t rows = (mistakes.size() + columns - 1) / columns;
+  const std::size_t gap = 2 * scale, label = 7 * scale;
+  const std::size_t cell_w = std::max(data.cols * scale, text_width("P0 T0", scale));
+  const std::size_t cell_h = data.rows * scale + label;
+  Image img(gap + columns * (cell_w + gap), gap + rows * (cell_h + gap), 3);
+  fill_rect(img, 0, 0, img.width, img.height, kBackground);
+  for (std::size_t k = 0; k < mistakes.size(); ++k) {
+    const Mistake& m = mistakes[k];
+    if (m.index >= data.size()) throw Error("mistakes_grid: record past the end of " + data.name);
+    const std::size_t x0 = gap + (k % columns) * (cell_w + gap), y0 = gap + (k / columns) * (cell_h + gap);
+    const std::uint8_t* pixels = data.image(m.index);
+    for (std::size_t y = 0; y < data.rows; ++y)
+      for (std::size_t x = 0; x < data.cols; ++x) {
+        const std::uint8_t v = pixels[y * data.cols + x];
+        fill_rect(img, x0 + x * scale, y0 + y * scale, scale, scale, Colour{v, v, v});
+      }
+    const std::size_t ty = y0 + data.rows * scale + scale;
+    draw_text(img, x0, ty, std::string("P").append(std::to_string(m.predicted)), Colour{255, 90, 90}, scale);
+    draw_text(img, x0 + text_width("P0 ", scale) + scale, ty, std::string("T").append(std::to_string(m.truth)), Colour{90, 230, 90},
+              scale);
+  }
+  return img;
+}
+
+}  // namespace sigmanet

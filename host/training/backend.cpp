@@ -1,0 +1,98 @@
+// Picks a backend for --device and --precision.
+#include "sigmanet/backend.hpp"
+
+#include <chrono>
+
+#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/error.hpp"
+
+#ifdef SIGMANET_HAVE_CUDA
+#include "sigmanet/cuda/cuda_backend.hpp"
+#endif
+
+namespace sigmanet {
+
+std::string to_string(Precision p) { return p == Precision::f32 ? "float" : "double"; }
+
+std::string to_string(GpuKernel k) {
+  switch (k) {
+    case GpuKernel::automatic: return "auto";
+    case GpuKernel::persistent: return "persistent";
+    case GpuKernel::graph: return "graph";
+  }
+  return "?";
+}
+
+std::string to_string(Device d) {
+  switch (d) {
+    case Device::cpu: return "cpu";
+    case Device::gpu: return "gpu";
+    case Device::automatic: return "auto";
+  }
+  return "?";
+}
+
+double Backend::time_seconds(const std::function<void()>& work) {
+  const auto start = std::chrono::steady_clock::now();
+  work();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void check_input_width(const std::vector<int>& sizes, const Dataset& data) {
+  if (!sizes.empty() && std::size_t(sizes.front()) != data.features())
+    throw SettingError(Setting::sizes,
+                       "the input layer has " + std::to_string(sizes.front()) + " neurons but " + data.name +
+                           " images have " + std::to_string(data.features()) + " pixels",
+                       sizes_text(sizes));
+}
+
+std::optional<DeviceInfo> gpu_info() {
+#ifdef SIGMANET_HAVE_CUDA
+  return cuda_device_info();
+#else
+  return std::nullopt;
+#endif
+}
+
+bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {
+#ifdef SIGMANET_HAVE_CUDA
+  return gpu_available() && cuda_persistent_fits(sizes, batch);
+#else
+  (void)sizes;
+  (void)batch;
+  return false;
+#endif
+}
+
+bool gpu_available(std::string* reason) {
+#ifdef SIGMANET_HAVE_CUDA
+  return cuda_device_usable(reason);
+#else
+  if (reason) *reason = "this build of sigmanet has no CUDA backend (nvcc was not found when it was configured)";
+  return false;
+#endif
+}
+
+std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice, GpuKernel kernel) {
+  if (device == Device::cpu) return make_cpu_backend(precision);
+  std::string reason;
+  const bool have_gpu = gpu_available(&reason);
+  if (device == Device::gpu && !have_gpu)
+    throw SettingError(Setting::device, {Setting::device, " gpu: no usable GPU: " + reason}, "gpu");
+  if (!have_gpu) {
+    if (notice) *notice = "no usable GPU, using the CPU: " + reason;
+    return make_cpu_backend(precision);
+  }
+#ifdef SIGMANET_HAVE_CUDA
+  CudaOptions options;
+  options.kernel = kernel == GpuKernel::persistent ? CudaOptions::Kernel::persistent
+                   : kernel == GpuKernel::graph    ? CudaOptions::Kernel::graph
+                                                   : CudaOptions::Kernel::automatic;
+  return make_cuda_backend(precision, options);
+#else
+  (void)kernel;
+  return make_cpu_backend(precision);  // unreachable: gpu_available() is false without CUDA
+#endif
+}
+
+}  // namespace sigmanet

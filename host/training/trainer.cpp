@@ -1,0 +1,184 @@
+#include "sigmanet/trainer.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "sigmanet/error.hpp"
+
+namespace sigmanet {
+namespace {
+
+// Rows of activations the CPU backend keeps at once when evaluating (its kEvalChunk).
+
+std::string gib(double bytes) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(std::size_t{1} << 30));
+  return text;
+}
+
+std::string eta_text(double eta) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%g", eta);
+  return text;
+}
+
+bool all_finite(const Parameters& p) {
+  for (std::size_t l = 0; l < p.layers(); ++l)
+    for (const auto* values : {&p.weights[l], &p.biases[l]})
+      for (double v : *values)
+        if (!std::isfinite(v)) return false;
+  return true;
+}
+
+}  // namespace
+
+MemoryEstimate estimate_memory(const TrainConfig& c) {
+  MemoryEstimate e;
+  double neurons = 0;
+  for (std::size_t l = 0; l < c.sizes.size(); ++l) {
+    neurons += double(c.sizes[l]);
+    if (l + 1 < c.sizes.size()) e.parameters += double(c.sizes[l]) * double(c.sizes[l + 1]) + double(c.sizes[l + 1]);
+  }
+  const double scalar = c.precision == Precision::f64 ? 8 : 4;
+  // The CPU evaluates in chunks through the training buffers; a GPU keeps a separate evaluation workspace.
+  const double rows = c.device == Device::cpu ? std::max(double(c.batch), double(kCpuEvaluationChunk))
+                                              : double(c.batch) + double(kGpuEvaluationChunk);
+  // Parameters and their gradients, then activations and deltas (one of each per neuron and row).
+  const double backend = scalar * (2 * e.parameters + 2 * rows * neurons);
+  e.host_bytes = 8 * e.parameters;  // init_parameters' double copy, which every backend starts from
+  if (c.device == Device::cpu)
+    e.host_bytes += backend;
+  else
+    e.device_bytes = backend;
+  return e;
+}
+
+std::size_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? std::size_t(pages) * std::size_t(page) : 0;
+}
+
+void validate_config(const TrainConfig& c) {
+  validate_sizes(c.sizes);
+  if (c.epochs < 1)
+    throw SettingError(Setting::epochs, "must be at least 1 (got " + std::to_string(c.epochs) + ")",
+                       std::to_string(c.epochs));
+  if (c.batch < 1) throw SettingError(Setting::batch, "must be at least 1", "0");
+  if (!(c.eta > 0) || !std::isfinite(c.eta))
+    throw SettingError(Setting::eta, "must be a finite number above 0", eta_text(c.eta));
+  // Refused here, before anything is allocated: otherwise the allocation fails deep inside (or the
+  // kernel's OOM killer ends the process) with no word about which setting asked for it.
+  const MemoryEstimate need = estimate_memory(c);
+  const std::size_t have = physical_memory_bytes();
+  // The setting to blame: activations and deltas grow with the batch, parameters and gradients with the sizes.
+  double neurons = 0;
+  for (int n : c.sizes) neurons += double(n);
+  const bool batch_drives = c.batch > kCpuEvaluationChunk && double(c.batch) * neurons > need.parameters;
+  const Setting blamed = batch_drives ? Setting::batch : Setting::sizes;
+  const Message subject = batch_drives ? Message{Setting::batch, std::string(" ") + std::to_string(c.batch) + " (with ",
+                                                 Setting::sizes, std::string(" ") + sizes_text(c.sizes) + ")"}
+                                       : Message{Setting::sizes, std::string(" ") + sizes_text(c.sizes)};
+  const std::string value = batch_drives ? std::to_string(c.batch) : sizes_text(c.sizes);
+  if (have && need.host_bytes > double(have)) {
+    Message m = subject;
+    m += {": training would need about " + gib(need.host_bytes) + " of memory (" + eta_text(need.parameters) +
+          " parameters" + (c.device == Device::cpu ? " with gradients and activations, " : ", ") +
+          to_string(c.precision) + "), more than this machine's " + gib(double(have))};
+    throw SettingError(blamed, m, value);
+  }
+  if (c.device == Device::gpu)
+    if (const auto gpu = gpu_info(); gpu && gpu->memory_bytes && need.device_bytes > double(gpu->memory_bytes)) {
+      Message m = subject;
+      m += {": training on the GPU would need about " + gib(need.device_bytes) + " of device memory (" +
+            eta_text(need.parameters) + " parameters with gradients and activations, " + to_string(c.precision) +
+            "), more than the " + gpu->name + "'s " + gib(double(gpu->memory_bytes))};
+      throw SettingError(blamed, m, value);
+    }
+}
+
+Trainer::Trainer(const TrainConfig& config, Backend& backend, const Dataset& train)
+    : config_(config), backend_(backend), rng_(config.seed) {
+  validate_config(config_);
+  check_input_width(config_.sizes, train);
+  backend_.set_training_data(train);
+  backend_.set_parameters(init_parameters(config_.sizes, config_.init, rng_));
+  train_ = &train;
+  train_size_ = train.size();
+  state_.rng = rng_.snapshot();
+}
+
+void Trainer::resume(const Parameters& p, const TrainerState& state) {
+  if (p.sizes != config_.sizes)
+    throw SettingError(Setting::resume, {Setting::resume, ": the checkpoint's sizes differ from ", Setting::sizes});
+  if (!state.order.empty() && (state.order.size() != train_size_ || state.position > state.order.size()))
+    throw SettingError(Setting::resume, "the checkpoint's epoch order does not fit this training set");
+  backend_.set_parameters(p);
+  state_ = state;
+  rng_.restore(state.rng);
+}
+
+bool Trainer::train_epoch(const AfterBatch& after_batch) {
+  if (state_.order.empty()) {
+    state_.order = rng_.permutation(train_size_);
+    state_.position = 0;
+    state_.rng = rng_.snapshot();
+  }
+  const int epoch = state_.epochs_done + 1;
+  const std::size_t batches = (state_.order.size() + config_.batch - 1) / config_.batch;
+  // Only an epoch trained from its start can show that nothing moved for a whole pass over the data.
+  std::optional<Parameters> before;
+  if (state_.position == 0) before = backend_.parameters();
+
+  const std::span<const std::uint32_t> rest(state_.order.data() + state_.position,
+                                            state_.order.size() - state_.position);
+  const std::size_t start = state_.position;
+  const std::size_t done = backend_.train(rest, config_.batch, config_.eta, [&](std::size_t n) {
+    state_.position = start + n;
+    return after_batch ? after_batch(start + n) : true;
+  });
+  state_.position = start + done;
+  const std::string where = "training diverged at epoch " + std::to_string(epoch);
+  const Message cause{"; likely cause: learning rate too large (", Setting::eta, std::string(" ") + eta_text(config_.eta) +
+                      "); the last saved checkpoint, if any, is left as it was"};
+  if (const auto bad = backend_.nonfinite_batch()) {
+    const std::size_t batch = start / config_.batch + *bad + 1;
+    Message m{where + ", batch " + std::to_string(batch) + " of " + std::to_string(batches) +
+              ": the network's outputs became NaN or Inf"};
+    m += cause;
+    throw DivergenceError(m, epoch, batch);
+  }
+  if (state_.position < state_.order.size()) return false;
+
+  const Parameters after = backend_.parameters();
+  if (!all_finite(after)) {
+    Message m{where + ", batch " + std::to_string(batches) + " of " + std::to_string(batches) +
+              ": the weights or biases became NaN or Inf"};
+    m += cause;
+    throw DivergenceError(m, epoch, batches);
+  }
+  if (before && before->weights == after.weights && before->biases == after.biases) {
+    // A network that fits its data perfectly may legitimately stop moving; one that still errs is stuck.
+    const Evaluation fit = backend_.evaluate(*train_);
+    if (fit.correct < fit.total) {
+      const bool too_large = config_.eta >= 1;
+      throw DivergenceError(
+          {"training stalled at epoch " + std::to_string(epoch) + ", batches 1-" + std::to_string(batches) +
+               ": no weight or bias changed in the whole epoch while " + std::to_string(fit.total - fit.correct) +
+               " of " + std::to_string(fit.total) + " training records are misclassified" +
+               (too_large ? " (every sigmoid is saturated, so the gradients vanish); likely cause: learning rate "
+                            "too large ("
+                          : "; likely cause: learning rate too small for the arithmetic's precision ("),
+           Setting::eta, std::string(" ") + eta_text(config_.eta) + ")"},
+          epoch, batches);
+    }
+  }
+  state_.order.clear();
+  state_.position = 0;
+  ++state_.epochs_done;
+  return true;
+}
+
+}  // namespace sigmanet

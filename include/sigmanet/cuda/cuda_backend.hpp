@@ -1,0 +1,57 @@
+#pragma once
+// The CUDA backend: the CPU reference's network trained on an NVIDIA GPU with fused kernels and cuBLAS.
+// Only in builds with CUDA (SIGMANET_HAVE_CUDA); make_backend() is the usual way in.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sigmanet/backend.hpp"
+#include "sigmanet/reports/equivalence.hpp"
+
+namespace sigmanet {
+
+// Whether a GPU is present and this binary has code it can run; if not, *reason holds the driver's or the
+// runtime's words (e.g. "CUDA driver version is insufficient for CUDA runtime version") or "no CUDA device".
+bool cuda_device_usable(std::string* reason);
+
+// The current CUDA device, when one is usable.
+std::optional<DeviceInfo> cuda_device_info();
+
+// How the CUDA backend computes; the defaults are what the product runs.
+struct CudaOptions {
+  enum class Forward {
+    automatic,  // the fused kernel for small batches, SGEMM + bias/sigmoid epilogue for large ones
+    fused,      // always the fused weighted-sum + bias + sigmoid kernel
+    gemm,       // always cuBLAS SGEMM + the bias/sigmoid epilogue
+  };
+  Forward forward = Forward::automatic;
+  // How training steps run: one persistent kernel holding the network in shared memory for a chunk of
+  // batches, or a CUDA graph of the step's kernels and SGEMMs replayed per batch.
+  enum class Kernel {
+    automatic,   // persistent when the network and batch fit (see persistent_fits), else graph
+    persistent,  // persistent, or InputError when the network and batch do not fit
+    graph,
+  };
+  Kernel kernel = Kernel::automatic;
+  // Batches a persistent launch runs at most (0: as many as take about kPersistentChunkSeconds); results
+  // do not depend on it.
+  std::size_t persistent_chunk = 0;
+  bool graphs = true;       // capture a full batch's kernels once per train() and replay the graph
+  bool allow_tf32 = false;  // let cuBLAS round SGEMM inputs to TF32 (faster, ~1e-3 relative error)
+};
+
+// Whether the persistent kernel can hold this network at this batch in one block on the current device.
+bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch);
+
+// Float only: Precision::f64 throws InputError (the GPU backend computes in float).
+std::unique_ptr<Backend> make_cuda_backend(Precision precision);
+std::unique_ptr<Backend> make_cuda_backend(Precision precision, const CudaOptions& options);
+
+// Each kernel and each cuBLAS call of the backend against CpuNetwork<double> on random inputs, for layer
+// sizes that are not multiples of the block size and batches 1, 7, 10 and 1000 (for `sigmanet verify` and
+// the gpu tests). Needs a usable device.
+std::vector<StageCheck> cuda_kernel_checks(std::uint64_t seed);
+
+}  // namespace sigmanet

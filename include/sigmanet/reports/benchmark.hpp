@@ -1,0 +1,111 @@
+#pragma once
+// Training and evaluation throughput of a backend over a grid of networks and batch sizes: what
+// `sigmanet bench` measures. Every case starts from the same seeded N(0,1) parameters and trains real SGD
+// steps; one warm-up repetition is run and discarded, then the median, min and max of the timed ones are kept.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sigmanet/backend.hpp"
+#include "sigmanet/formats/dataset.hpp"
+
+namespace sigmanet {
+
+// One backend a benchmark can run on.
+struct BenchBackend {
+  Device device = Device::cpu;  // cpu or gpu, never automatic
+  Precision precision = Precision::f32;
+  GpuKernel kernel = GpuKernel::automatic;  // on the GPU
+};
+std::string to_string(const BenchBackend& b);  // "cpu-float", "gpu-double", "gpu-float-graph"
+// Parses "cpu-float", "cpu-double", "gpu-float", "gpu-double", "gpu-float-persistent" or "gpu-float-graph";
+// anything else throws InputError naming --backends.
+BenchBackend parse_bench_backend(const std::string& text);
+
+// One measurement: a network and batch size on a backend.
+struct BenchCase {
+  std::vector<int> sizes;
+  std::size_t batch = 10;
+  BenchBackend backend;
+  // Samples trained per timed repetition. Equal to the training set size, a repetition is one epoch; less, it
+  // is the first train_samples of a shuffled epoch (a whole number of batches), and epoch time is extrapolated.
+  std::size_t train_samples = 0;
+  std::size_t eval_records = 0;  // test records evaluated per repetition
+};
+
+// Which cases to run. The full grid: 784-30-10 at batch 10, 100 and 1000; 784-100-10 at batch 10;
+// 784-1024-1024-10 at batch 256 and 4096 on GPU backends only, unless `all`. The quick grid: 784-30-10 at
+// batch 10 and 100 on 10,000 samples per repetition, for smoke tests.
+struct BenchGridOptions {
+  std::vector<BenchBackend> backends;
+  bool quick = false;
+  bool all = false;
+  std::size_t train_size = 50000;  // records in the training set
+  std::size_t test_size = 10000;   // records in the test set
+};
+std::vector<BenchCase> bench_grid(const BenchGridOptions& options);
+
+// Samples per repetition for the 784-1024-1024-10 cases on the CPU (`--all`): an epoch there takes minutes,
+// so a repetition is a fixed number of batches covering at least this many samples.
+constexpr std::size_t kLargeCpuRepetitionSamples = 8192;
+
+struct BenchSettings {
+  int repetitions = 5;  // timed repetitions after the warm-up; at least 1
+  int warmup = 1;       // untimed repetitions first
+  double eta = 3.0;
+  std::uint64_t seed = 1;
+};
+
+// Median (the mean of the middle two for an even count), min and max. Throws Error when empty.
+struct Spread {
+  double median = 0, min = 0, max = 0;
+};
+Spread summarize(std::vector<double> values);
+
+struct BenchResult {
+  BenchCase bench_case;
+  std::string backend_description;  // Backend::describe(): "cpu float", "gpu float (NVIDIA H200)"
+  std::string timer;                // "steady_clock" or "cuda_events"
+  int threads = 1;                  // CPU threads doing the work: the CPU reference is single-threaded
+  std::vector<double> train_seconds;  // per timed repetition, on the backend's clock (Backend::time_seconds)
+  std::vector<double> eval_seconds;
+  Spread train, eval;  // of the seconds above
+  // Process CPU time of the same repetitions. On a CPU shared with other work the wall-clock time above also
+  // counts time others held the cores; for a single-threaded backend this does not, so it is the steadier
+  // figure to compare two CPU runs by. (For a GPU backend it is the host's share, not the device's.)
+  std::vector<double> train_cpu_seconds, eval_cpu_seconds;
+  Spread train_cpu, eval_cpu;
+
+  std::size_t batches_per_repetition() const;
+  bool whole_epoch(std::size_t train_size) const { return bench_case.train_samples == train_size; }
+  // Seconds for one epoch of train_size samples at the median rate (measured when whole_epoch()).
+  double epoch_seconds(std::size_t train_size) const;
+};
+
+// Runs one case: builds the backend, sets seeded parameters, warms up, then times train() and evaluate().
+// Throws Error if training diverges (a NaN would make the timing meaningless) and InputError for a GPU case
+// without a usable GPU.
+BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Dataset& test,
+                           const BenchSettings& settings);
+
+// Random pixels and labels from a seeded generator, shaped like an MNIST set: for running the benchmark
+// without the data files (it measures speed only; nothing learns from it).
+Dataset random_dataset(const std::string& name, std::size_t count, std::size_t rows, std::size_t cols,
+                       std::uint64_t seed);
+
+// What the numbers were measured on.
+struct MachineInfo {
+  std::string cpu_model;           // /proc/cpuinfo "model name", else "unknown"
+  unsigned logical_cpus = 0;       // std::thread::hardware_concurrency()
+  std::optional<DeviceInfo> gpu;   // no value without a usable GPU
+  std::string gpu_absent_reason;   // why, when gpu has no value
+  std::string git_commit;          // captured when CMake configured the build, else "unknown"
+  std::string compiler;            // "GCC 12.2.0"
+  std::string build_type;          // "Release", or "unknown"
+  bool native = false;             // built with -march=native
+};
+MachineInfo machine_info();
+
+}  // namespace sigmanet

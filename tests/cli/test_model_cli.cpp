@@ -1,0 +1,459 @@
+// The model commands as a person uses them: train --save/--checkpoint/--resume, Ctrl-C and SIGTERM,
+// evaluate, predict and show-weights, their messages and exit codes, and the Python side of a model file.
+#include <gtest/gtest.h>
+
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "sigmanet/formats/atomic_file.hpp"
+#include "sigmanet/formats/checkpoint.hpp"
+#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/formats/image_file.hpp"
+#include "sigmanet/formats/model_file.hpp"
+#include "sigmanet/formats/safetensors.hpp"
+#include "test_support.hpp"
+
+namespace sigmanet {
+namespace {
+
+using test::run_cli;
+using test::TempDir;
+
+std::string quote(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
+std::string data_flag() { return "--data " + quote(test::mnist_dir()); }
+// Small and fast, on the CPU whatever the machine has.
+std::string small_run() {
+  return data_flag() + " --device cpu --train-size 2000 --validation-size 1000 --test-size 1000";
+}
+
+std::size_t lines(const std::string& s) { return static_cast<std::size_t>(std::count(s.begin(), s.end(), '\n')); }
+
+void expect_identical(const Parameters& a, const Parameters& b) {
+  ASSERT_EQ(a.sizes, b.sizes);
+  for (std::size_t l = 0; l < a.layers(); ++l) {
+    EXPECT_EQ(a.weights[l], b.weights[l]) << "layer " << l;
+    EXPECT_EQ(a.biases[l], b.biases[l]) << "layer " << l;
+  }
+}
+
+// One model trained for the whole suite, with its metrics.
+class ModelCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    std::string out;
+    const int rc = run_cli("train " + small_run() + " --epochs 2 --save " + quote(model()) + " --metrics " +
+                               quote(*dir_ / "metrics.jsonl"),
+                           &out);
+    ASSERT_EQ(rc, 0) << out;
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  static std::filesystem::path model() { return *dir_ / "model.safetensors"; }
+  static TempDir* dir_;
+};
+TempDir* ModelCli::dir_ = nullptr;
+
+TEST_F(ModelCli, SavedModelCarriesItsMetadata) {
+  const Model m = load_model(model());
+  EXPECT_EQ(m.parameters.sizes, (std::vector<int>{784, 30, 10}));
+  EXPECT_EQ(m.metadata.at("sizes"), "784,30,10");
+  EXPECT_EQ(m.metadata.at("epochs"), "2");
+  EXPECT_EQ(m.metadata.at("seed"), "1");
+  const double accuracy = std::stod(m.metadata.at("accuracy"));
+  EXPECT_GT(accuracy, 0.2);
+  EXPECT_LE(accuracy, 1.0);
+}
+
+TEST_F(ModelCli, MetricsHoldTrainingAndValidationCostPerEpoch) {
+  std::ifstream in(*dir_ / "metrics.jsonl");
+  std::string line;
+  int epoch = 0;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["epoch"], ++epoch);
+    for (const char* key : {"train_cost", "validation_cost", "test_cost"}) {
+      ASSERT_TRUE(j[key].is_number()) << key;
+      EXPECT_GT(j[key].get<double>(), 0.0) << key;
+      EXPECT_LT(j[key].get<double>(), 0.5) << key;  // at most 1/2 * (9 * 1 + 1) / 10 per sample... loosely
+    }
+    EXPECT_TRUE(j["train_accuracy"].is_number());
+    EXPECT_TRUE(j["validation_accuracy"].is_number());
+  }
+  EXPECT_EQ(epoch, 2);
+}
+
+TEST_F(ModelCli, TwoEpochsStraightEqualOneEpochResumeOneEpoch) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(run_cli("train " + small_run() + " --epochs 1 --checkpoint " + quote(dir / "ck"), &out), 0) << out;
+  EXPECT_NE(out.find("Checkpoint written to"), std::string::npos) << out;
+  ASSERT_EQ(run_cli("train " + data_flag() + " --device cpu --resume " + quote(dir / "ck") + " --epochs 2 --save " +
+                        quote(dir / "resumed"),
+                    &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("Epoch 2/2"), std::string::npos) << out;
+  EXPECT_EQ(out.find("Epoch 1/2"), std::string::npos) << out;
+  expect_identical(load_model(dir / "resumed").parameters, load_model(model()).parameters);
+}
+
+TEST_F(ModelCli, ResumeRefusesChangedSettingsAndNonCheckpoints) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(run_cli("train " + small_run() + " --epochs 1 --checkpoint " + quote(dir / "ck"), &out), 0) << out;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--resume " + quote(dir / "ck") + " --eta 0.5 --epochs 3", "--eta"},
+      {"--resume " + quote(dir / "ck") + " --sizes 784,20,10 --epochs 3", "--sizes"},
+      {"--resume " + quote(dir / "ck") + " --epochs 1", "--epochs"},
+      {"--resume " + quote(model()), "not a checkpoint"},
+      {"--resume " + quote(dir / "missing"), "cannot open"},
+      {"--checkpoint-every 2", "--checkpoint-every"},
+      {"--checkpoint " + quote(dir / "ck") + " --checkpoint-every 0", "--checkpoint-every"},
+      {"--save " + quote(dir / "no" / "m"), "--save"},
+  };
+  for (const auto& [args, says] : cases) {
+    EXPECT_EQ(run_cli("train " + args, &out), 2) << args << "\n" << out;
+    EXPECT_NE(out.find(says), std::string::npos) << args << "\n" << out;
+    EXPECT_EQ(lines(out), 1u) << args << "\n" << out;
+  }
+}
+
+// Starts `sigmanet args...` with stdout and stderr on a pipe, sends `signal` once the first epoch line is
+// out, and returns the exit status (128 + n for death by signal n) with everything it printed.
+int interrupt_after_first_epoch(const std::vector<std::string>& args, int signal, std::string* output) {
+  int fds[2];
+  if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
+  const pid_t child = fork();
+  if (child < 0) throw std::runtime_error("fork failed");
+  if (child == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> argv{const_cast<char*>(SIGMANET_CLI)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(SIGMANET_CLI, argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  bool sent = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  char buf[4096];
+  for (;;) {
+    pollfd p{fds[0], POLLIN, 0};
+    if (poll(&p, 1, 200) > 0) {
+      const ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n <= 0) break;
+      output->append(buf, static_cast<std::size_t>(n));
+    }
+    if (!sent && output->find("Epoch 1/") != std::string::npos) {
+      kill(child, signal);
+      sent = true;
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(child, SIGKILL);
+      break;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+class SignalTest : public ModelCli, public ::testing::WithParamInterface<int> {};
+
+// The signal stops training after the current mini-batch; the checkpoint it leaves continues the run to
+// exactly the parameters of a run that was never interrupted.
+TEST_P(SignalTest, WritesACheckpointExits130AndResumesBitIdentically) {
+  TempDir dir;
+  const std::string ck = (dir / "ck").string();
+  std::vector<std::string> args{"train", "--data", test::mnist_dir().string(), "--device", "cpu", "--train-size",
+                                "2000", "--validation-size", "1000", "--test-size", "1000", "--epochs", "500",
+                                "--checkpoint", ck, "--checkpoint-every", "1000"};
+  std::string out;
+  ASSERT_EQ(interrupt_after_first_epoch(args, GetParam(), &out), 130) << out;
+  EXPECT_NE(out.find(GetParam() == SIGINT ? "SIGINT" : "SIGTERM"), std::string::npos) << out;
+  EXPECT_NE(out.find("checkpoint written to " + ck), std::string::npos) << out;
+  EXPECT_NE(out.find("--resume " + ck), std::string::npos) << out;
+
+  const Checkpoint saved = load_checkpoint(ck);
+  EXPECT_GE(saved.state.epochs_done, 1);
+  EXPECT_EQ(saved.config.epochs, 500);
+  const std::string target = std::to_string(saved.state.epochs_done + 1);
+  ASSERT_EQ(run_cli("train " + data_flag() + " --device cpu --resume " + quote(ck) + " --epochs " + target +
+                        " --save " + quote(dir / "resumed"),
+                    &out),
+            0)
+      << out;
+  ASSERT_EQ(run_cli("train " + small_run() + " --epochs " + target + " --save " + quote(dir / "straight"), &out), 0)
+      << out;
+  expect_identical(load_model(dir / "resumed").parameters, load_model(dir / "straight").parameters);
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, SignalTest, ::testing::Values(SIGINT, SIGTERM),
+                         [](const auto& info) { return info.param == SIGINT ? "SIGINT" : "SIGTERM"; });
+
+TEST_F(ModelCli, EvaluateReportsAccuracyPerDigitConfusionAndDrawsMistakes) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(run_cli("evaluate --device cpu " + data_flag() + " --model " + quote(model()) + " --mistakes " +
+                        quote(dir / "mistakes.png") + " --mistakes-count 25",
+                    &out),
+            0)
+      << out;
+  const double accuracy = std::stod(load_model(model()).metadata.at("accuracy"));
+  (void)accuracy;  // on 1,000 test records; evaluate uses all 10,000
+  EXPECT_NE(out.find("test set: "), std::string::npos) << out;
+  EXPECT_NE(out.find("/10000 correct"), std::string::npos) << out;
+  EXPECT_NE(out.find("Per digit:"), std::string::npos) << out;
+  // The confusion matrix: ten rows of ten counts that add up to the test set.
+  const auto at = out.find("Confusion matrix");
+  ASSERT_NE(at, std::string::npos) << out;
+  std::istringstream matrix(out.substr(out.find('\n', out.find('\n', at) + 1) + 1));
+  std::size_t total = 0, diagonal = 0;
+  for (int t = 0; t < 10; ++t) {
+    int row = -1;
+    matrix >> row;
+    EXPECT_EQ(row, t);
+    for (int p = 0; p < 10; ++p) {
+      std::size_t n = 0;
+      matrix >> n;
+      total += n;
+      if (p == t) diagonal += n;
+    }
+  }
+  EXPECT_EQ(total, 10000u);
+  EXPECT_NE(out.find(std::to_string(diagonal) + "/10000 correct"), std::string::npos) << out;
+  EXPECT_NE(out.find("the first 25 of " + std::to_string(10000 - diagonal)), std::string::npos) << out;
+  const Image png = decode_png_grey(read_file_bytes(dir / "mistakes.png"), "mistakes.png");
+  EXPECT_EQ(png.width, 4u + 10 * (56 + 4));
+  EXPECT_EQ(png.height, 4u + 3 * (56 + 14 + 4));
+}
+
+// MNIST test record 0 written as PNG, binary and plain PGM, and inverted: every form gives one answer.
+TEST_F(ModelCli, PredictReadsPngAndPgmLikeTheTestSet) {
+  const Mnist mnist = load_mnist(test::mnist_dir(), {2000, 1000, 10});
+  const std::uint8_t* pixels = mnist.test.image(0);
+  Image img(28, 28, 1);
+  std::copy(pixels, pixels + 784, img.pixels.begin());
+  TempDir dir;
+  write_png(dir / "digit.png", img);
+  std::string p5 = "P5\n# test record 0\n28 28\n255\n", p2 = "P2\n28 28\n255\n";
+  p5.append(reinterpret_cast<const char*>(pixels), 784);
+  for (int i = 0; i < 784; ++i) p2 += std::to_string(pixels[i]) + (i % 28 == 27 ? "\n" : " ");
+  test::write_bytes(dir / "digit5.pgm", std::vector<std::uint8_t>(p5.begin(), p5.end()));
+  test::write_bytes(dir / "digit2.pgm", std::vector<std::uint8_t>(p2.begin(), p2.end()));
+  Image inverted = img;
+  for (auto& v : inverted.pixels) v = static_cast<std::uint8_t>(255 - v);
+  write_png(dir / "paper.png", inverted);
+
+  std::string out;
+  ASSERT_EQ(run_cli("predict --device cpu " + data_flag() + " --model " + quote(model()) + " " +
+                        quote(dir / "digit.png") + " " + quote(dir / "digit5.pgm") + " " + quote(dir / "digit2.pgm") +
+                        " " + quote(dir / "paper.png") + " --index 0",
+                    &out),
+            0)
+      << out;
+  std::istringstream in(out);
+  std::vector<std::string> answers;
+  for (std::string line; std::getline(in, line);)
+    if (line.find("outputs") != std::string::npos) answers.push_back(line);
+  ASSERT_EQ(answers.size(), 5u) << out;
+  auto tail = [](const std::string& line) { return line.substr(line.find("; outputs")); };
+  const std::string digit = answers[4].substr(answers[4].find(": ") + 2, 1);
+  EXPECT_NE(answers[4].find("test[0]: " + digit + " (true 7)"), std::string::npos) << out;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(tail(answers[i]), tail(answers[4])) << out;
+    EXPECT_EQ(answers[i].substr(answers[i].find(": ") + 2, 1), digit) << out;
+  }
+  EXPECT_NE(answers[3].find("inverted"), std::string::npos) << out;
+  EXPECT_EQ(answers[3].substr(answers[3].find(": ") + 2, 1), digit) << out;
+  // Ten activations in [0, 1] after "outputs".
+  std::istringstream values(tail(answers[0]).substr(9));
+  int count = 0;
+  for (double v; values >> v; ++count) EXPECT_TRUE(v >= 0 && v <= 1) << v;
+  EXPECT_EQ(count, 10);
+}
+
+TEST_F(ModelCli, BadImagesExit2WithOneLine) {
+  TempDir dir;
+  write_png(dir / "small.png", Image(20, 20, 1));
+  test::write_bytes(dir / "text.png", {'h', 'e', 'l', 'l', 'o'});
+  const std::string cut = "P5\n28 28\n255\n" + std::string(100, '\0');
+  test::write_bytes(dir / "cut.pgm", std::vector<std::uint8_t>(cut.begin(), cut.end()));
+  const std::string big = "P2\n1 1\n255\n300\n";
+  test::write_bytes(dir / "big.pgm", std::vector<std::uint8_t>(big.begin(), big.end()));
+  auto png = read_file_bytes(dir / "small.png");
+  png.resize(png.size() / 2);
+  test::write_bytes(dir / "half.png", png);
+  for (const auto& [file, says] : std::vector<std::pair<std::string, std::string>>{
+           {"small.png", "20x20"}, {"text.png", "not a PNG or PGM"}, {"cut.pgm", "truncated"},
+           {"big.pgm", "exceeds maxval"}, {"half.png", "cannot decode PNG"}, {"none.png", "cannot open"}}) {
+    std::string out;
+    EXPECT_EQ(run_cli("predict --model " + quote(model()) + " " + quote(dir / file), &out), 2) << file << out;
+    EXPECT_NE(out.find(file), std::string::npos) << out;
+    EXPECT_NE(out.find(says), std::string::npos) << out;
+    EXPECT_EQ(lines(out), 1u) << out;
+  }
+  std::string out;
+  EXPECT_EQ(run_cli("predict --model " + quote(model()), &out), 2) << out;
+  EXPECT_EQ(run_cli("predict " + data_flag() + " --model " + quote(model()) + " --index 10000", &out), 2) << out;
+  EXPECT_NE(out.find("--index"), std::string::npos) << out;
+}
+
+// Each bad model file makes evaluate, predict and show-weights say what is wrong in one line naming the
+// file, and exit 2.
+TEST_F(ModelCli, BadModelsExit2WithOneLineNamingTheFile) {
+  TempDir dir;
+  const std::vector<std::uint8_t> good = read_file_bytes(model());
+  std::vector<std::pair<std::string, std::vector<std::uint8_t>>> files;
+  files.push_back({"empty", {}});
+  files.push_back({"truncated", std::vector<std::uint8_t>(good.begin(), good.begin() + std::ptrdiff_t(good.size() / 2))});
+  auto long_header = good;
+  long_header[3] = 0x7f;
+  files.push_back({"header-length", long_header});
+  auto bad_json = good;
+  *std::find(bad_json.begin() + 8, bad_json.end(), ':') = '#';
+  files.push_back({"bad-json", bad_json});
+
+  SafeTensors content = read_safetensors(model());
+  auto variant = [&](const std::string& name, auto change) {
+    SafeTensors f = content;
+    change(f);
+    files.push_back({name, encode_safetensors(f)});
+  };
+  variant("no-chain", [](SafeTensors& f) {
+    f.tensors["layers.1.weight"] = Tensor::from_doubles(std::vector<double>(290, 0.1), {10, 29}, Dtype::f32);
+    f.metadata.erase("sizes");
+  });
+  variant("nan", [](SafeTensors& f) {
+    std::vector<double> b(10, 0.0);
+    b[3] = std::nan("");
+    f.tensors["layers.1.bias"] = Tensor::from_doubles(b, {10}, Dtype::f32);
+  });
+  variant("inf", [](SafeTensors& f) {
+    auto w = f.tensors["layers.0.weight"].as_doubles("");
+    w[100] = HUGE_VAL;
+    f.tensors["layers.0.weight"] = Tensor::from_doubles(w, {30, 784}, Dtype::f64);
+  });
+  variant("dtype", [](SafeTensors& f) { f.tensors["layers.1.bias"] = Tensor::from_u32(std::vector<std::uint32_t>(10), {10}); });
+  variant("not-mnist", [](SafeTensors& f) {
+    f.tensors["layers.0.weight"] = Tensor::from_doubles(std::vector<double>(300, 0.1), {30, 10}, Dtype::f32);
+    f.metadata.erase("sizes");
+  });
+  // Overlapping ranges: move the second tensor's range 4 bytes back into the first, in the raw header
+  // (numbers padded with spaces so the header keeps its length).
+  {
+    std::string raw(good.begin(), good.end());
+    const auto first = raw.find("\"data_offsets\":[0,");
+    ASSERT_NE(first, std::string::npos);
+    const auto second = raw.find("\"data_offsets\":[", first + 10) + 16;
+    const auto comma = raw.find(',', second), close = raw.find(']', comma);
+    const std::size_t begin = std::stoul(raw.substr(second, comma - second));
+    const std::size_t end = std::stoul(raw.substr(comma + 1, close - comma - 1));
+    std::string moved = std::to_string(begin - 4) + "," + std::to_string(end - 4);
+    moved.append(close - second - moved.size(), ' ');
+    raw.replace(second, close - second, moved);
+    files.push_back({"overlap", std::vector<std::uint8_t>(raw.begin(), raw.end())});
+  }
+  const std::vector<std::pair<std::string, std::string>> expect = {
+      {"empty", "truncated"},       {"truncated", "truncated"}, {"header-length", "header length"},
+      {"bad-json", "not valid JSON"}, {"no-chain", "do not chain"}, {"nan", "non-finite"},
+      {"inf", "non-finite"},        {"dtype", "expected F32 or F64"}, {"not-mnist", "784"},
+      {"overlap", "overlaps"}};
+  for (const auto& [name, bytes] : files) test::write_bytes(dir / name, bytes);
+  for (const auto& [name, says] : expect) {
+    for (const std::string& command : {"evaluate " + data_flag(), "predict --index 0 " + data_flag()}) {
+      std::string out;
+      EXPECT_EQ(run_cli(command + " --model " + quote(dir / name), &out), 2) << name << ": " << out;
+      EXPECT_EQ(out.rfind("sigmanet: " + (dir / name).string() + ": ", 0), 0u) << out;
+      EXPECT_NE(out.find(says), std::string::npos) << name << ": " << out;
+      EXPECT_EQ(lines(out), 1u) << out;
+    }
+  }
+  std::string out;
+  EXPECT_EQ(run_cli("evaluate --model " + quote(dir / "missing"), &out), 2) << out;
+  EXPECT_NE(out.find("cannot open"), std::string::npos) << out;
+}
+
+TEST_F(ModelCli, ShowWeightsDrawsOneTilePerHiddenNeuron) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(run_cli("show-weights --model " + quote(model()) + " --out " + quote(dir / "w.png") + " --scale 3", &out),
+            0)
+      << out;
+  const Image png = decode_png_grey(read_file_bytes(dir / "w.png"), "w.png");
+  // 30 tiles: 6 columns x 5 rows of 84 pixels with 3-pixel gaps.
+  EXPECT_EQ(png.width, 3u + 6 * (84 + 3));
+  EXPECT_EQ(png.height, 3u + 5 * (84 + 3));
+  // A folder that does not exist is bad input, named with the flag, found before the model is read.
+  EXPECT_EQ(run_cli("show-weights --model " + quote(model()) + " --out " + quote(dir / "no" / "w.png"), &out), 2)
+      << out;
+  EXPECT_EQ(out, "sigmanet: --out: folder " + (dir / "no").string() + " does not exist\n");
+}
+
+bool have_debian_python() { return std::filesystem::exists("/usr/bin/python3"); }
+
+// The model file read with json + numpy and loaded into torch.nn.Linear gives sigmanet's predictions.
+TEST_F(ModelCli, PythonReadsTheModelAndAgreesOnPredictions) {
+  if (!have_debian_python()) GTEST_SKIP() << "/usr/bin/python3 is not installed";
+  const Model m = load_model(model());
+  const Mnist mnist = load_mnist(test::mnist_dir(), {2000, 1000, 100});
+  auto backend = make_cpu_backend(Precision::f32);
+  backend->set_parameters(m.parameters);
+  const std::vector<double> out = backend->outputs(mnist.test, 0, 100);
+  nlohmann::json expected = {{"first", 0}, {"count", 100}, {"predictions", nlohmann::json::array()},
+                             {"outputs", nlohmann::json::array()}};
+  for (std::size_t i = 0; i < 100; ++i) {
+    const double* row = &out[i * 10];
+    expected["predictions"].push_back(std::max_element(row, row + 10) - row);
+    expected["outputs"].push_back(std::vector<double>(row, row + 10));
+  }
+  TempDir dir;
+  std::ofstream(dir / "expected.json") << expected.dump();
+  const std::string command = "/usr/bin/python3 '" SIGMANET_SOURCE_DIR "/tests/formats/check_safetensors.py' " +
+                              quote(model()) + " " + quote(dir / "expected.json") + " " + quote(test::mnist_dir()) +
+                              " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, pipe)) text.append(buf, n);
+  const int status = pclose(pipe);
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code == 77) GTEST_SKIP() << text;
+  EXPECT_EQ(code, 0) << text;
+  EXPECT_NE(text.find("numpy: 100 predictions match"), std::string::npos) << text;
+  std::cout << text;
+}
+
+TEST_F(ModelCli, PlotMetricsDrawsTheCurves) {
+  if (!have_debian_python()) GTEST_SKIP() << "/usr/bin/python3 is not installed";
+  TempDir dir;
+  const std::string command = "/usr/bin/python3 '" SIGMANET_SOURCE_DIR "/scripts/plot_metrics.py' " +
+                              quote(*dir_ / "metrics.jsonl") + " " + quote(dir / "curves.png") + " >/dev/null 2>&1";
+  const int status = std::system(command.c_str());
+  const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (code == 77) GTEST_SKIP() << "matplotlib is not importable by /usr/bin/python3";
+  ASSERT_EQ(code, 0);
+  const Image png = decode_png_grey(read_file_bytes(dir / "curves.png"), "curves.png");
+  EXPECT_GT(png.width, 500u);
+  EXPECT_GT(png.height, 200u);
+}
+
+}  // namespace
+}  // namespace sigmanet

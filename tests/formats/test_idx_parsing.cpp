@@ -1,0 +1,86 @@
+// Regression cases for the IDX parsers found while fuzzing and hardening them (tests/fuzz/fuzz_idx.cpp).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "formats/idx_parse.hpp"
+#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/error.hpp"
+#include "test_support.hpp"
+
+namespace sigmanet {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+using test::put_u32;
+
+Bytes labels_file(std::uint32_t count) {
+  Bytes labels;
+  for (std::uint32_t i = 0; i < count; ++i) labels.push_back(static_cast<std::uint8_t>(i % 10));
+  return test::idx_labels(labels);
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(no InputError)";
+}
+
+TEST(HardeningIdx, RefusesAFileOver2GiBWithoutReadingIt) {
+  // A sparse 3 GiB file: before the fix the reader pulled all of it into memory before checking the size.
+  test::TempDir dir;
+  const auto file = dir / "huge-idx1-ubyte";
+  test::write_bytes(file, labels_file(1));
+  std::filesystem::resize_file(file, std::uintmax_t{3} << 30);
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = error_of([&] { read_idx_labels(file); });
+  EXPECT_EQ(message, file.string() + ": larger than 2 GiB; not an IDX file");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0)
+      << "the size must be checked before reading";
+}
+
+TEST(HardeningIdx, ParsesConcatenatedGzipMembersFromBytes) {
+  const Bytes raw = labels_file(5);
+  const Bytes half1(raw.begin(), raw.begin() + 6), half2(raw.begin() + 6, raw.end());
+  Bytes packed = test::gzip_bytes(half1);
+  const Bytes second = test::gzip_bytes(half2);
+  packed.insert(packed.end(), second.begin(), second.end());
+  EXPECT_EQ(detail::parse_idx_labels(packed, "two.gz"), (Bytes{0, 1, 2, 3, 4}));
+}
+
+TEST(HardeningIdx, GarbageAfterAGzipMemberIsCorruptNotACrash) {
+  Bytes packed = test::gzip_bytes(labels_file(3));
+  packed.insert(packed.end(), {0x00, 0x01, 0x02, 0x03});
+  EXPECT_EQ(error_of([&] { detail::parse_idx_labels(packed, "x.gz"); }).rfind("x.gz: corrupt gzip data (", 0), 0u);
+}
+
+TEST(HardeningIdx, ImageCountThatWouldOverflowIsRefusedByTheHeader) {
+  Bytes b;
+  for (std::uint32_t v : {2051u, 0xffffffffu, 0xffffffffu, 0xffffffffu}) put_u32(b, v);
+  EXPECT_EQ(error_of([&] { detail::parse_idx_images(b, "big"); }),
+            "big: header claims 4294967295 images of 18446744065119617025 bytes, more than 2 GiB");
+}
+
+TEST(HardeningIdx, TruncatedGzipIsReportedAsTruncated) {
+  const Bytes packed = test::gzip_bytes(labels_file(100));
+  const Bytes cut(packed.begin(), packed.end() - 10);
+  EXPECT_EQ(error_of([&] { detail::parse_idx_labels(cut, "cut.gz"); }),
+            "cut.gz: truncated gzip data (the download may be incomplete)");
+}
+
+TEST(HardeningIdx, EveryPrefixOfAValidFileIsRefusedCleanly) {
+  const Bytes raw = labels_file(12);
+  for (std::size_t n = 0; n < raw.size(); ++n) {
+    const Bytes prefix(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(n));
+    EXPECT_NE(error_of([&] { detail::parse_idx_labels(prefix, "p"); }), "(no InputError)") << n << " bytes";
+  }
+  EXPECT_EQ(detail::parse_idx_labels(raw, "p").size(), 12u);
+}
+
+}  // namespace
+}  // namespace sigmanet

@@ -1,0 +1,206 @@
+// The CUDA backend's persistent path (kernels/persistent_train.cu): the network held in one block's shared
+// memory for a chunk of batches. Against the CPU reference for one step and an epoch, the same bits whatever
+// the chunk, chunk boundaries, partial batches, stopping inside a chunk, divergence, and the fit rule.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "gpu_support.hpp"
+#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/reports/equivalence.hpp"
+#include "sigmanet/error.hpp"
+#include "sigmanet/random.hpp"
+#include "test_support.hpp"
+
+#ifdef SIGMANET_HAVE_CUDA
+#include "sigmanet/cuda/cuda_backend.hpp"
+#endif
+
+namespace sigmanet {
+namespace {
+
+#ifdef SIGMANET_HAVE_CUDA
+
+const Dataset& synthetic_train() {
+  static const Dataset d = synthetic_dataset("synthetic", test::kEmulatedEpochSamples ? 500 : 1000, 28, 28, 7);
+  return d;
+}
+
+CudaOptions persistent(std::size_t chunk = 0) {
+  CudaOptions o;
+  o.kernel = CudaOptions::Kernel::persistent;
+  o.persistent_chunk = chunk;
+  return o;
+}
+
+CudaOptions graph() {
+  CudaOptions o;
+  o.kernel = CudaOptions::Kernel::graph;
+  return o;
+}
+
+bool same_bits(const Parameters& a, const Parameters& b) {
+  for (std::size_t l = 0; l < a.layers(); ++l)
+    if (a.weights[l] != b.weights[l] || a.biases[l] != b.biases[l]) return false;
+  return a.sizes == b.sizes;
+}
+
+Parameters train_with(const CudaOptions& options, const std::vector<int>& sizes, std::size_t batch, std::size_t samples,
+                      std::uint64_t seed, double eta = 3.0) {
+  Rng rng(seed);
+  const Parameters start = init_parameters(sizes, Init::scaled, rng);
+  std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
+  order.resize(samples);
+  auto gpu = make_cuda_backend(Precision::f32, options);
+  gpu->set_training_data(synthetic_train());
+  gpu->set_parameters(start);
+  EXPECT_EQ(gpu->train(order, batch, eta, {}), samples);
+  return gpu->parameters();
+}
+
+void expect_ok(const StageCheck& c) { EXPECT_TRUE(c.ok()) << "\n" << format_checks({c}); }
+
+TEST(GpuPersistent, OneStepMatchesTheReference) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  auto gpu = make_cuda_backend(Precision::f32, persistent());
+  for (std::size_t m : {1, 7, 10, 32}) {
+    expect_ok(check_one_step(*gpu, synthetic_train(), {784, 30, 10}, m, 3));
+    expect_ok(check_one_step(*gpu, synthetic_train(), {784, 17, 13, 10}, m, 4));
+  }
+  // The second size: 784-60-10 fills 213 KB of the 227 KB a block may have.
+  expect_ok(check_one_step(*gpu, synthetic_train(), {784, 60, 10}, 10, 5));
+}
+
+TEST(GpuPersistent, AnEpochMatchesTheReference) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  // MNIST's first samples where the tests find it, else the synthetic set: 784-30-10 at batch 10.
+  std::optional<Mnist> mnist;
+  try {
+    mnist = load_mnist(test::mnist_dir());
+  } catch (const InputError&) {
+  }
+  const Dataset& train = mnist ? mnist->train : synthetic_train();
+  const Dataset& test = mnist ? mnist->test : synthetic_train();
+  auto gpu = make_cuda_backend(Precision::f32, persistent());
+  for (const StageCheck& c :
+       check_epoch(*gpu, train, test::epoch_test_set(test), {784, 30, 10}, 10, 1, test::epoch_samples()))
+    expect_ok(c);
+}
+
+TEST(GpuPersistent, TheSameBitsWhateverTheChunkAndRunToRun) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  // 150 samples at batch 7: 21 full batches and one of 3, so chunks of 1, 5 and 64 end in different places.
+  const std::size_t n = 150;
+  const Parameters one = train_with(persistent(1), {784, 30, 10}, 7, n, 21);
+  for (std::size_t chunk : {5, 64, 0}) {
+    const Parameters other = train_with(persistent(chunk), {784, 30, 10}, 7, n, 21);
+    EXPECT_TRUE(same_bits(one, other)) << "chunk " << chunk << ": relative difference "
+                                       << relative_difference(one, other);
+  }
+  EXPECT_TRUE(same_bits(one, train_with(persistent(1), {784, 30, 10}, 7, n, 21))) << "run to run";
+}
+
+TEST(GpuPersistent, AgreesWithTheGraphPathAndTheCpuOverChunksAndAPartialBatch) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  for (const std::vector<int>& sizes : {std::vector<int>{784, 30, 10}, std::vector<int>{784, 17, 13, 10}}) {
+    const Parameters p = train_with(persistent(7), sizes, 10, 205, 22);
+    const Parameters g = train_with(graph(), sizes, 10, 205, 22);
+    EXPECT_LE(relative_difference(p, g), 1e-5) << sizes_text(sizes);
+    Rng rng(22);
+    const Parameters start = init_parameters(sizes, Init::scaled, rng);
+    std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
+    order.resize(205);
+    auto cpu = make_cpu_backend(Precision::f64);
+    cpu->set_training_data(synthetic_train());
+    cpu->set_parameters(start);
+    cpu->train(order, 10, 3.0, {});
+    EXPECT_LE(relative_difference(p, cpu->parameters()), 1e-5) << sizes_text(sizes);
+    EXPECT_GT(relative_difference(p, start), 1e-3) << "it trained";
+  }
+}
+
+TEST(GpuPersistent, AfterBatchStopsExactlyInsideAChunk) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  Rng rng(12);
+  const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
+  const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
+  auto whole = make_cuda_backend(Precision::f32, persistent(16)),
+       parts = make_cuda_backend(Precision::f32, persistent(16));
+  for (Backend* b : {whole.get(), parts.get()}) {
+    b->set_training_data(synthetic_train());
+    b->set_parameters(start);
+  }
+  whole->train(order, 10, 3.0, {});
+  std::vector<std::size_t> seen;
+  const std::size_t done = parts->train(order, 10, 3.0, [&](std::size_t n) {
+    seen.push_back(n);
+    return n < 370;  // batch 37: inside the third chunk of 16
+  });
+  EXPECT_EQ(done, 370u);
+  ASSERT_EQ(seen.size(), 37u);
+  EXPECT_EQ(seen.front(), 10u);
+  EXPECT_EQ(seen.back(), 370u);
+  parts->train(std::span<const std::uint32_t>(order).subspan(done), 10, 3.0, {});
+  EXPECT_TRUE(same_bits(whole->parameters(), parts->parameters()));
+}
+
+TEST(GpuPersistent, DivergenceIsReportedWithTheFirstBadBatch) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  Rng rng(13);
+  const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
+  const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
+  auto gpu = make_cuda_backend(Precision::f32, persistent(8));
+  auto cpu = make_cpu_backend(Precision::f32);
+  for (Backend* b : {gpu.get(), cpu.get()}) {
+    b->set_training_data(synthetic_train());
+    b->set_parameters(start);
+    b->train(std::span<const std::uint32_t>(order.data(), 200), 10, std::nan(""), {});
+  }
+  ASSERT_TRUE(cpu->nonfinite_batch().has_value());
+  ASSERT_TRUE(gpu->nonfinite_batch().has_value());
+  EXPECT_EQ(*gpu->nonfinite_batch(), *cpu->nonfinite_batch());
+  gpu->set_parameters(start);
+  gpu->train(std::span<const std::uint32_t>(order.data(), 200), 10, 3.0, {});
+  EXPECT_FALSE(gpu->nonfinite_batch().has_value()) << "a clean run clears the report";
+}
+
+TEST(GpuPersistent, AutomaticChoosesByBatchAndFit) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  // Automatic is persistent at batch 10 and the graph path at batch 100: the same bits as each forced one.
+  EXPECT_TRUE(
+      same_bits(train_with({}, {784, 30, 10}, 10, 200, 30), train_with(persistent(), {784, 30, 10}, 10, 200, 30)));
+  EXPECT_TRUE(same_bits(train_with({}, {784, 30, 10}, 100, 200, 31), train_with(graph(), {784, 30, 10}, 100, 200, 31)));
+}
+
+TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  // 784-100-10 is 79,510 parameters, 318 KB in float: past any GPU's shared memory per block.
+  Rng rng(1);
+  auto gpu = make_cuda_backend(Precision::f32, persistent());
+  gpu->set_training_data(synthetic_train());
+  gpu->set_parameters(init_parameters({784, 100, 10}, Init::scaled, rng));
+  const std::vector<std::uint32_t> order(10, 0u);
+  try {
+    gpu->train(order, 10, 3.0, {});
+    FAIL() << "no exception";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("--gpu-kernel persistent: a 784-100-10 network at batch 10"),
+              std::string::npos)
+        << e.what();
+  }
+  // Automatic falls back to the graph path instead.
+  auto automatic = make_cuda_backend(Precision::f32);
+  automatic->set_training_data(synthetic_train());
+  automatic->set_parameters(init_parameters({784, 100, 10}, Init::scaled, rng));
+  EXPECT_EQ(automatic->train(order, 10, 3.0, {}), 10u);
+}
+
+#else
+
+TEST(GpuPersistent, NeedsACudaBuild) { GTEST_SKIP() << "this build of sigmanet has no CUDA backend"; }
+
+#endif
+
+}  // namespace
+}  // namespace sigmanet

@@ -1,0 +1,225 @@
+// The benchmark runner's pieces: statistics, the grid, backend names, synthetic data, one measured case.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "sigmanet/reports/benchmark.hpp"
+#include "sigmanet/error.hpp"
+
+namespace sigmanet {
+namespace {
+
+TEST(Summarize, OddCountTakesTheMiddleValue) {
+  const Spread s = summarize({5.0, 1.0, 3.0, 9.0, 2.0});
+  EXPECT_EQ(s.median, 3.0);
+  EXPECT_EQ(s.min, 1.0);
+  EXPECT_EQ(s.max, 9.0);
+}
+
+TEST(Summarize, EvenCountAveragesTheMiddleTwo) {
+  const Spread s = summarize({4.0, 1.0, 2.0, 10.0});
+  EXPECT_EQ(s.median, 3.0);
+  EXPECT_EQ(s.min, 1.0);
+  EXPECT_EQ(s.max, 10.0);
+}
+
+TEST(Summarize, OneValueIsItsOwnMedian) {
+  const Spread s = summarize({0.25});
+  EXPECT_EQ(s.median, 0.25);
+  EXPECT_EQ(s.min, 0.25);
+  EXPECT_EQ(s.max, 0.25);
+}
+
+TEST(Summarize, EmptyThrows) { EXPECT_THROW(summarize({}), Error); }
+
+TEST(BenchBackendName, RoundTrips) {
+  for (const char* name :
+       {"cpu-float", "cpu-double", "gpu-float", "gpu-double", "gpu-float-persistent", "gpu-float-graph"})
+    EXPECT_EQ(to_string(parse_bench_backend(name)), name);
+  EXPECT_EQ(parse_bench_backend("gpu-float-graph").kernel, GpuKernel::graph);
+  EXPECT_EQ(parse_bench_backend("gpu-float").kernel, GpuKernel::automatic);
+  EXPECT_THROW(parse_bench_backend("cpu-float-graph"), InputError);
+}
+
+TEST(BenchBackendName, UnknownNameIsASettingErrorNamingTheSetting) {
+  try {
+    parse_bench_backend("tpu-float");
+    FAIL() << "no exception";
+  } catch (const SettingError& e) {
+    EXPECT_EQ(e.setting(), Setting::backends);
+    EXPECT_EQ(e.value(), "tpu-float");
+    EXPECT_EQ(std::string(e.what()).rfind("backends: unknown backend 'tpu-float'", 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("tpu-float"), std::string::npos) << e.what();
+  }
+}
+
+const BenchBackend kCpuFloat{Device::cpu, Precision::f32};
+const BenchBackend kCpuDouble{Device::cpu, Precision::f64};
+const BenchBackend kGpuFloat{Device::gpu, Precision::f32};
+
+bool has_case(const std::vector<BenchCase>& cases, std::vector<int> sizes, std::size_t batch, BenchBackend b) {
+  return std::any_of(cases.begin(), cases.end(), [&](const BenchCase& c) {
+    return c.sizes == sizes && c.batch == batch && c.backend.device == b.device && c.backend.precision == b.precision;
+  });
+}
+
+TEST(BenchGrid, FullGridOnTheCpuLeavesOutTheLargeNetwork) {
+  BenchGridOptions o;
+  o.backends = {kCpuFloat, kCpuDouble};
+  const auto cases = bench_grid(o);
+  ASSERT_EQ(cases.size(), 8u);  // 4 shapes x 2 backends
+  for (const BenchBackend& b : o.backends) {
+    EXPECT_TRUE(has_case(cases, {784, 30, 10}, 10, b));
+    EXPECT_TRUE(has_case(cases, {784, 30, 10}, 100, b));
+    EXPECT_TRUE(has_case(cases, {784, 30, 10}, 1000, b));
+    EXPECT_TRUE(has_case(cases, {784, 100, 10}, 10, b));
+  }
+  for (const BenchCase& c : cases) {
+    EXPECT_EQ(c.train_samples, 50000u) << "a repetition is one whole epoch";
+    EXPECT_EQ(c.eval_records, 10000u);
+  }
+}
+
+TEST(BenchGrid, GpuGetsTheLargeNetworkWithWholeEpochs) {
+  BenchGridOptions o;
+  o.backends = {kGpuFloat};
+  const auto cases = bench_grid(o);
+  ASSERT_EQ(cases.size(), 6u);
+  EXPECT_TRUE(has_case(cases, {784, 1024, 1024, 10}, 256, kGpuFloat));
+  EXPECT_TRUE(has_case(cases, {784, 1024, 1024, 10}, 4096, kGpuFloat));
+  for (const BenchCase& c : cases) EXPECT_EQ(c.train_samples, 50000u);
+}
+
+TEST(BenchGrid, AllAddsTheLargeNetworkOnTheCpuAsWholeBatches) {
+  BenchGridOptions o;
+  o.backends = {kCpuFloat};
+  o.all = true;
+  const auto cases = bench_grid(o);
+  ASSERT_EQ(cases.size(), 6u);
+  for (const BenchCase& c : cases) {
+    if (c.sizes.size() != 4) continue;
+    EXPECT_GE(c.train_samples, kLargeCpuRepetitionSamples);
+    EXPECT_LT(c.train_samples, 50000u);
+    EXPECT_EQ(c.train_samples % c.batch, 0u) << "a repetition is a whole number of batches";
+    EXPECT_LT(c.eval_records, 10000u);
+  }
+}
+
+TEST(BenchGrid, QuickIsTwoSmallCasesPerBackend) {
+  BenchGridOptions o;
+  o.backends = {kCpuFloat, kCpuDouble};
+  o.quick = true;
+  const auto cases = bench_grid(o);
+  ASSERT_EQ(cases.size(), 4u);
+  for (const BenchCase& c : cases) {
+    EXPECT_EQ(c.sizes, (std::vector<int>{784, 30, 10}));
+    EXPECT_EQ(c.train_samples, 10000u);
+  }
+}
+
+TEST(BenchGrid, RepetitionNeverExceedsASmallTrainingSet) {
+  BenchGridOptions o;
+  o.backends = {kCpuFloat};
+  o.quick = true;
+  o.train_size = 1234;
+  o.test_size = 99;
+  for (const BenchCase& c : bench_grid(o)) {
+    EXPECT_EQ(c.train_samples, 1234u);
+    EXPECT_EQ(c.eval_records, 99u);
+  }
+}
+
+TEST(BenchGrid, EmptySetsAreInputErrors) {
+  BenchGridOptions o;
+  o.backends = {kCpuFloat};
+  o.train_size = 0;
+  EXPECT_THROW(bench_grid(o), InputError);
+  o.train_size = 10;
+  o.test_size = 0;
+  EXPECT_THROW(bench_grid(o), InputError);
+}
+
+TEST(RandomDataset, HasMnistShapeAndIsSeeded) {
+  const Dataset a = random_dataset("s", 101, 28, 28, 5);
+  const Dataset b = random_dataset("s", 101, 28, 28, 5);
+  const Dataset c = random_dataset("s", 101, 28, 28, 6);
+  EXPECT_EQ(a.size(), 101u);
+  EXPECT_EQ(a.features(), 784u);
+  EXPECT_EQ(a.pixels.size(), 101u * 784u);
+  EXPECT_EQ(a.pixels, b.pixels);
+  EXPECT_EQ(a.labels, b.labels);
+  EXPECT_NE(a.pixels, c.pixels);
+  EXPECT_TRUE(std::all_of(a.labels.begin(), a.labels.end(), [](auto l) { return l < 10; }));
+  // Every label and a spread of pixel values turn up.
+  for (int d = 0; d < 10; ++d) EXPECT_NE(std::count(a.labels.begin(), a.labels.end(), d), 0) << d;
+  EXPECT_GT(*std::max_element(a.pixels.begin(), a.pixels.end()), 200);
+  EXPECT_LT(*std::min_element(a.pixels.begin(), a.pixels.end()), 50);
+}
+
+TEST(RunBenchCase, MeasuresEveryRepetitionAndTrains) {
+  const Dataset train = random_dataset("train", 300, 28, 28, 1);
+  const Dataset test = random_dataset("test", 50, 28, 28, 2);
+  const BenchCase c{{784, 7, 10}, 10, kCpuFloat, 200, 50};
+  BenchSettings s;
+  s.repetitions = 3;
+  const BenchResult r = run_bench_case(c, train, test, s);
+  ASSERT_EQ(r.train_seconds.size(), 3u);
+  ASSERT_EQ(r.eval_seconds.size(), 3u);
+  for (double t : r.train_seconds) EXPECT_GT(t, 0.0);
+  for (double t : r.eval_seconds) EXPECT_GT(t, 0.0);
+  ASSERT_EQ(r.train_cpu_seconds.size(), 3u);
+  ASSERT_EQ(r.eval_cpu_seconds.size(), 3u);
+  for (double t : r.train_cpu_seconds) EXPECT_GE(t, 0.0);
+  EXPECT_LE(r.train_cpu.min, r.train_cpu.max);
+  EXPECT_LE(r.train.min, r.train.median);
+  EXPECT_LE(r.train.median, r.train.max);
+  EXPECT_EQ(r.batches_per_repetition(), 20u);
+  EXPECT_FALSE(r.whole_epoch(train.size()));
+  EXPECT_DOUBLE_EQ(r.epoch_seconds(train.size()), r.train.median * 1.5);
+  EXPECT_EQ(r.timer, "steady_clock");
+  EXPECT_EQ(r.threads, 1);
+  EXPECT_EQ(r.backend_description, "cpu float");
+}
+
+TEST(RunBenchCase, RejectsBadSettingsAndCases) {
+  const Dataset train = random_dataset("train", 100, 28, 28, 1);
+  const Dataset test = random_dataset("test", 10, 28, 28, 2);
+  BenchSettings s;
+  s.repetitions = 0;
+  EXPECT_THROW(run_bench_case({{784, 5, 10}, 10, kCpuFloat, 100, 10}, train, test, s), InputError);
+  s.repetitions = 1;
+  EXPECT_THROW(run_bench_case({{784, 5, 10}, 10, kCpuFloat, 101, 10}, train, test, s), Error);  // past the set
+  EXPECT_THROW(run_bench_case({{784, 5, 10}, 10, kCpuFloat, 100, 11}, train, test, s), Error);
+  EXPECT_THROW(run_bench_case({{784, 5, 10}, 0, kCpuFloat, 100, 10}, train, test, s), Error);
+  EXPECT_THROW(run_bench_case({{100, 5, 10}, 10, kCpuFloat, 100, 10}, train, test, s), InputError);  // width
+}
+
+TEST(RunBenchCase, DivergenceIsAnErrorNotATiming) {
+  const Dataset train = random_dataset("train", 100, 28, 28, 1);
+  const Dataset test = random_dataset("test", 10, 28, 28, 2);
+  BenchSettings s;
+  s.repetitions = 1;
+  s.eta = std::numeric_limits<double>::infinity();  // the first update makes the weights infinite
+  try {
+    run_bench_case({{784, 5, 10}, 10, kCpuDouble, 100, 10}, train, test, s);
+    FAIL() << "no exception";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
+  }
+}
+
+TEST(MachineInfo, DescribesThisMachine) {
+  const MachineInfo m = machine_info();
+  EXPECT_FALSE(m.cpu_model.empty());
+  EXPECT_GE(m.logical_cpus, 1u);
+  EXPECT_FALSE(m.git_commit.empty());
+  EXPECT_FALSE(m.compiler.empty());
+  if (!m.gpu) {
+    EXPECT_FALSE(m.gpu_absent_reason.empty());
+  }
+}
+
+}  // namespace
+}  // namespace sigmanet

@@ -1,0 +1,304 @@
+// The CPU reference network: backpropagation against central finite differences, batching against
+// per-sample gradients, and the SGD step against its formula.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/error.hpp"
+
+namespace sigmanet {
+namespace {
+
+struct Batch {
+  std::vector<double> x;
+  std::vector<std::uint8_t> labels;
+};
+
+Batch random_batch(Rng& rng, std::size_t n_in, std::size_t m, std::size_t classes) {
+  Batch b;
+  for (std::size_t i = 0; i < m * n_in; ++i) b.x.push_back(rng.uniform());
+  for (std::size_t s = 0; s < m; ++s) b.labels.push_back(static_cast<std::uint8_t>(rng.below(classes)));
+  return b;
+}
+
+double cost_of(const Parameters& p, const Batch& b, std::size_t m) {
+  CpuNetwork<double> net(p);
+  net.forward(b.x.data(), m);
+  return net.batch_cost(b.labels.data());
+}
+
+// Compares every analytic gradient with (C(w + h) - C(w - h)) / 2h, as one relative error over all of them.
+double finite_difference_error(const std::vector<int>& sizes, std::size_t m, std::uint64_t seed) {
+  Rng rng(seed);
+  const Parameters p = init_parameters(sizes, Init::scaled, rng);
+  const Batch b = random_batch(rng, sizes.front(), m, sizes.back());
+  CpuNetwork<double> net(p);
+  net.forward(b.x.data(), m);
+  net.backward(b.labels.data());
+
+  const double h = 1e-5;
+  double diff = 0, norm = 0;
+  for (std::size_t l = 0; l < p.layers(); ++l) {
+    for (int which = 0; which < 2; ++which) {
+      const AlignedVector<double>& analytic = which == 0 ? net.weight_gradient(l) : net.bias_gradient(l);
+      for (std::size_t i = 0; i < analytic.size(); ++i) {
+        Parameters plus = p, minus = p;
+        (which == 0 ? plus.weights : plus.biases)[l][i] += h;
+        (which == 0 ? minus.weights : minus.biases)[l][i] -= h;
+        const double numeric = (cost_of(plus, b, m) - cost_of(minus, b, m)) / (2 * h);
+        diff += (numeric - analytic[i]) * (numeric - analytic[i]);
+        norm += analytic[i] * analytic[i];
+      }
+    }
+  }
+  return std::sqrt(diff / norm);
+}
+
+TEST(CpuReference, BackpropMatchesFiniteDifferences) {
+  const std::vector<std::vector<int>> nets = {{5, 3}, {7, 4, 3}, {9, 6, 5, 4}, {6, 5, 4, 3, 2}, {12, 8, 8, 8, 8, 10}};
+  std::uint64_t seed = 100;
+  for (const auto& sizes : nets)
+    for (std::size_t m : {1u, 3u, 7u}) {
+      const double err = finite_difference_error(sizes, m, ++seed);
+      EXPECT_LT(err, 1e-6) << "sizes " << sizes.size() << " layers, batch " << m;
+      EXPECT_GT(err, 0.0);  // a zero would mean the comparison compared nothing
+    }
+}
+
+TEST(CpuReference, BatchGradientIsTheSumOfPerSampleGradients) {
+  Rng rng(7);
+  const Parameters p = init_parameters({11, 6, 4}, Init::standard, rng);
+  const std::size_t m = 9;
+  const Batch b = random_batch(rng, 11, m, 4);
+  CpuNetwork<double> batched(p);
+  batched.forward(b.x.data(), m);
+  batched.backward(b.labels.data());
+  for (std::size_t l = 0; l < 2; ++l) {
+    std::vector<double> sum_w(batched.weight_gradient(l).size()), sum_b(batched.bias_gradient(l).size());
+    for (std::size_t s = 0; s < m; ++s) {
+      CpuNetwork<double> one(p);
+      one.forward(&b.x[s * 11], 1);
+      one.backward(&b.labels[s]);
+      for (std::size_t i = 0; i < sum_w.size(); ++i) sum_w[i] += one.weight_gradient(l)[i];
+      for (std::size_t i = 0; i < sum_b.size(); ++i) sum_b[i] += one.bias_gradient(l)[i];
+    }
+    for (std::size_t i = 0; i < sum_w.size(); ++i) EXPECT_NEAR(sum_w[i], batched.weight_gradient(l)[i], 1e-12);
+    for (std::size_t i = 0; i < sum_b.size(); ++i) EXPECT_NEAR(sum_b[i], batched.bias_gradient(l)[i], 1e-12);
+  }
+}
+
+TEST(CpuReference, UpdateStepsAgainstTheMeanGradient) {
+  Rng rng(8);
+  const Parameters p = init_parameters({8, 5, 3}, Init::standard, rng);
+  const std::size_t m = 4;
+  const Batch b = random_batch(rng, 8, m, 3);
+  CpuNetwork<double> net(p);
+  net.forward(b.x.data(), m);
+  net.backward(b.labels.data());
+  const AlignedVector<double> gw = net.weight_gradient(0), gb = net.bias_gradient(1);
+  net.update(3.0);
+  const Parameters after = net.parameters();
+  for (std::size_t i = 0; i < gw.size(); ++i) EXPECT_NEAR(after.weights[0][i], p.weights[0][i] - 0.75 * gw[i], 1e-15);
+  for (std::size_t i = 0; i < gb.size(); ++i) EXPECT_NEAR(after.biases[1][i], p.biases[1][i] - 0.75 * gb[i], 1e-15);
+}
+
+TEST(CpuReference, ForwardComputesSigmoidOfWeightedSum) {
+  Parameters p;
+  p.sizes = {2, 1};
+  p.weights = {{0.5, -2.0}};
+  p.biases = {{0.25}};
+  CpuNetwork<double> net(p);
+  const double x[2] = {1.0, 0.5};
+  net.forward(x, 1);
+  EXPECT_DOUBLE_EQ(net.activation(1)[0], 1.0 / (1.0 + std::exp(-(0.5 - 1.0 + 0.25))));
+}
+
+TEST(CpuReference, FloatTracksDouble) {
+  Rng rng(9);
+  const Parameters p = init_parameters({30, 20, 10}, Init::standard, rng);
+  const Batch b = random_batch(rng, 30, 10, 10);
+  std::vector<float> xf(b.x.begin(), b.x.end());
+  CpuNetwork<double> d(p);
+  CpuNetwork<float> f(p);
+  for (int step = 0; step < 20; ++step) {
+    d.train_batch(b.x.data(), b.labels.data(), 10, 3.0);
+    f.train_batch(xf.data(), b.labels.data(), 10, 3.0f);
+  }
+  const double rel = relative_difference(f.parameters(), d.parameters());
+  EXPECT_LT(rel, 1e-5);
+  EXPECT_GT(rel, 0.0);
+}
+
+TEST(CpuReference, GatherScalesPixelsTo01InOrder) {
+  Dataset d;
+  d.rows = 1;
+  d.cols = 3;
+  d.pixels = {0, 255, 51, 10, 20, 30};
+  d.labels = {1, 2};
+  const std::uint32_t index[2] = {1, 0};
+  float x[6];
+  gather_inputs(d, index, 2, x);
+  EXPECT_FLOAT_EQ(x[0], 10.0f / 255.0f);
+  EXPECT_FLOAT_EQ(x[3], 0.0f);
+  EXPECT_FLOAT_EQ(x[4], 1.0f);
+  EXPECT_FLOAT_EQ(x[5], 0.2f);
+}
+
+TEST(CpuReference, RejectsParametersThatDoNotChain) {
+  Rng rng(1);
+  Parameters p = init_parameters({4, 3, 2}, Init::standard, rng);
+  p.weights[1].pop_back();
+  EXPECT_THROW(CpuNetwork<float>{p}, InputError);
+  p = init_parameters({4, 3, 2}, Init::standard, rng);
+  p.biases[0][1] = std::nan("");
+  EXPECT_THROW(CpuNetwork<float>{p}, InputError);
+}
+
+TEST(Parameters, InitDrawsStandardAndScaledNormals) {
+  Rng a(3), b(3);
+  const Parameters standard = init_parameters({400, 300, 10}, Init::standard, a);
+  const Parameters scaled = init_parameters({400, 300, 10}, Init::scaled, b);
+  double sum = 0, sq = 0, sq_scaled = 0;
+  for (double w : standard.weights[0]) sum += w, sq += w * w;
+  for (double w : scaled.weights[0]) sq_scaled += w * w;
+  const double n = double(standard.weights[0].size());
+  EXPECT_NEAR(sum / n, 0.0, 0.01);
+  EXPECT_NEAR(sq / n, 1.0, 0.02);
+  EXPECT_NEAR(sq_scaled / n, 1.0 / 400, 0.02 / 400);
+  EXPECT_EQ(standard.biases[0], scaled.biases[0]);  // biases N(0,1) in both schemes, drawn first
+}
+
+TEST(Parameters, SizesAreValidated) {
+  Rng rng(1);
+  EXPECT_THROW(init_parameters({784}, Init::standard, rng), InputError);
+  EXPECT_THROW(init_parameters({784, 0, 10}, Init::standard, rng), InputError);
+}
+
+TEST(Rng, PermutationIsAPermutationAndSeedDetermined) {
+  Rng a(11), b(11), c(12);
+  auto p = a.permutation(1000);
+  EXPECT_EQ(p, b.permutation(1000));
+  EXPECT_NE(p, c.permutation(1000));
+  std::sort(p.begin(), p.end());
+  for (std::uint32_t i = 0; i < 1000; ++i) EXPECT_EQ(p[i], i);
+}
+
+TEST(Rng, SnapshotContinuesTheSequence) {
+  Rng a(5);
+  a.normal();  // leaves a spare normal behind
+  const Rng::Snapshot s = a.snapshot();
+  const double n1 = a.normal(), n2 = a.normal();
+  const auto u = a.next();
+  Rng b(99);
+  b.restore(s);
+  EXPECT_EQ(n1, b.normal());
+  EXPECT_EQ(n2, b.normal());
+  EXPECT_EQ(u, b.next());
+}
+
+TEST(Rng, BelowIsUniform) {
+  Rng rng(2);
+  std::array<int, 7> counts{};
+  for (int i = 0; i < 70000; ++i) ++counts[rng.below(7)];
+  for (int c : counts) EXPECT_NEAR(c, 10000, 400);
+}
+
+}  // namespace
+}  // namespace sigmanet
+
+namespace sigmanet {
+namespace {
+
+// Results must not depend on where the heap puts the buffers (vector code that peels for alignment
+// would reorder sums): same parameters and batch at shifted addresses, same bits.
+TEST(CpuReference, ResultsDoNotDependOnBufferAddresses) {
+  Rng rng(31);
+  const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
+  std::vector<float> x;
+  for (int i = 0; i < 10 * 784; ++i) x.push_back(float(rng.below(256)) / 255.0f);
+  std::vector<std::uint8_t> labels;
+  for (int s = 0; s < 10; ++s) labels.push_back(static_cast<std::uint8_t>(rng.below(10)));
+  std::vector<Parameters> results;
+  std::vector<std::vector<char>> nudges;
+  for (std::size_t shift = 0; shift < 8; ++shift) {
+    nudges.emplace_back(8 + 4 * shift);  // moves the next allocations by a few words
+    std::vector<float> input(x.size() + shift);
+    std::copy(x.begin(), x.end(), input.begin() + static_cast<std::ptrdiff_t>(shift));
+    CpuNetwork<float> net(p);
+    for (int step = 0; step < 5; ++step) net.train_batch(input.data() + shift, labels.data(), 10, 3.0f);
+    results.push_back(net.parameters());
+  }
+  for (std::size_t i = 1; i < results.size(); ++i) {
+    EXPECT_EQ(results[i].weights, results[0].weights) << "shift " << i;
+    EXPECT_EQ(results[i].biases, results[0].biases) << "shift " << i;
+  }
+}
+
+bool on_cache_line(const void* p) { return reinterpret_cast<std::uintptr_t>(p) % kCacheLineBytes == 0; }
+
+// Every buffer of every layer starts on a cache line, whatever the heap's state, the input pointer's
+// alignment or the batch sizes the buffers were grown through: with std::vector's 16 bytes, a training
+// step ran ~25% slower in the processes where W started 16 or 48 bytes into a line (bench/RESULTS.md).
+template <class T>
+void expect_storage_on_cache_lines(const std::vector<int>& sizes) {
+  Rng rng(41);
+  const Parameters p = init_parameters(sizes, Init::standard, rng);
+  std::vector<std::vector<char>> nudges;
+  nudges.emplace_back(24);  // odd-sized allocations between the network's, so no address is aligned by luck
+  CpuNetwork<T> net(p);
+  for (std::size_t m : {1u, 3u, 10u, 7u}) {
+    nudges.emplace_back(8 + 16 * m);
+    std::vector<T> x(m * std::size_t(sizes.front()) + 1);
+    for (T& v : x) v = T(rng.uniform());
+    std::vector<std::uint8_t> labels(m);
+    for (auto& v : labels) v = static_cast<std::uint8_t>(rng.below(std::uint64_t(sizes.back())));
+    net.forward(x.data() + 1, m);  // an input off a line must not put activation(0) off one
+    net.backward(labels.data());
+    const std::string at = std::to_string(sizes.size()) + " layers, batch " + std::to_string(m) + ", layer ";
+    for (std::size_t l = 0; l < net.layers(); ++l) {
+      EXPECT_TRUE(on_cache_line(net.weights(l).data())) << at << l << ": weights";
+      EXPECT_TRUE(on_cache_line(net.biases(l).data())) << at << l << ": biases";
+      EXPECT_TRUE(on_cache_line(net.activation(l).data())) << at << l << ": activation";
+      EXPECT_TRUE(on_cache_line(net.delta(l).data())) << at << l << ": delta";
+      EXPECT_TRUE(on_cache_line(net.weight_gradient(l).data())) << at << l << ": weight gradient";
+      EXPECT_TRUE(on_cache_line(net.bias_gradient(l).data())) << at << l << ": bias gradient";
+    }
+    EXPECT_TRUE(on_cache_line(net.activation(net.layers()).data())) << at << net.layers() << ": activation";
+    net.update(T(0.5));
+  }
+  // Rows that are a whole number of lines long (784 floats or doubles) then all start on one, unpadded.
+  for (std::size_t l = 0; l < net.layers(); ++l) {
+    const std::size_t n_in = std::size_t(sizes[l]);
+    if (n_in * sizeof(T) % kCacheLineBytes != 0) continue;
+    for (std::size_t j = 0; j < std::size_t(sizes[l + 1]); ++j)
+      EXPECT_TRUE(on_cache_line(net.weights(l).data() + j * n_in)) << "layer " << l << ", row " << j;
+  }
+}
+
+TEST(CpuReference, StorageStartsOnCacheLines) {
+  for (const std::vector<int>& sizes : std::vector<std::vector<int>>{{784, 30, 10}, {13, 7, 5, 3}, {17, 10}}) {
+    expect_storage_on_cache_lines<float>(sizes);
+    expect_storage_on_cache_lines<double>(sizes);
+  }
+}
+
+TEST(AlignedVector, EveryAllocationStartsOnACacheLine) {
+  std::vector<std::vector<char>> nudges;
+  AlignedVector<float> grown;
+  for (std::size_t n = 1; n <= 200; ++n) {
+    nudges.emplace_back(n);
+    const AlignedVector<double> v(n);
+    EXPECT_TRUE(on_cache_line(v.data())) << n << " doubles";
+    grown.push_back(float(n));  // reallocations on growth go through the allocator too
+    EXPECT_TRUE(on_cache_line(grown.data())) << n << " floats";
+  }
+  const AlignedVector<float> copy = grown;
+  EXPECT_TRUE(on_cache_line(copy.data()));
+  EXPECT_EQ(copy, grown);
+}
+
+}  // namespace
+}  // namespace sigmanet
