@@ -4,21 +4,12 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
-#include <string>
-
-#include "sigmanet/error.hpp"
-
 namespace sigmanet::cuda {
 
-[[noreturn]] inline void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line) {
-  throw Error(std::string("CUDA error in ") + call + " at " + file + ":" + std::to_string(line) + ": " +
-              cudaGetErrorString(status) + " (" + cudaGetErrorName(status) + ")");
-}
-
-[[noreturn]] inline void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line) {
-  throw Error(std::string("cuBLAS error in ") + call + " at " + file + ":" + std::to_string(line) + ": " +
-              cublasGetStatusString(status) + " (" + cublasGetStatusName(status) + ")");
-}
+// Out of line (cuda_check.cpp): the message is built in host code, never in a kernel file's object code
+// (which the emulator build instruments for its memory checks).
+[[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line);
+[[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line);
 
 inline void check(cudaError_t status, const char* call, const char* file, int line) {
   if (status != cudaSuccess) throw_cuda_error(status, call, file, line);

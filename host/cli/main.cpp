@@ -8,6 +8,7 @@
 #include "cli/flags.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/trainer.hpp"
+#include "sigmanet/version.hpp"
 
 namespace {
 
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
   CLI::App app{"sigmanet: Nielsen's sigmoid network (chapter 1) trained on MNIST, on the CPU or an NVIDIA GPU"};
   app.name("sigmanet");
   app.require_subcommand(1, 1);
-  app.set_version_flag("--version", "sigmanet 0.1.0");
+  app.set_version_flag("--version", std::string("sigmanet ") + sigmanet::version());
   int status = 0;
   sigmanet::cli::add_train_command(app, status);
   sigmanet::cli::add_verify_command(app, status);

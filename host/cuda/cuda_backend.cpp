@@ -140,6 +140,10 @@ class CudaBackend final : public Backend {
     train_size_ = train.size();
   }
 
+  // Not the CPU backend's batching loop: a step here is queued, not run. The order lives on the device, full
+  // batches replay one CUDA graph (or run in persistent-kernel chunks) while a device counter selects the
+  // batch, and divergence is read back from a device flag only now and then, so the loop is over launches,
+  // not over batches.
   std::size_t train(std::span<const std::uint32_t> order, std::size_t batch, double eta,
                     const AfterBatch& after_batch) override {
     if (!train_) throw Error("CudaBackend::train: no training data set");

@@ -13,7 +13,7 @@ namespace sigmanet {
 namespace {
 
 constexpr const char* kFormat = "sigmanet-checkpoint";
-constexpr const char* kVersion = "1";
+constexpr const char* kVersion = "1";  // of the checkpoint format, not of the library
 
 // Doubles as text that reads back to the same bits.
 std::string exact_text(double v) {
@@ -75,7 +75,7 @@ void save_checkpoint(const std::filesystem::path& file, const Checkpoint& c) {
   m["batch"] = std::to_string(c.config.batch);
   m["eta"] = exact_text(c.config.eta);
   m["seed"] = std::to_string(c.config.seed);
-  m["init"] = c.config.init == Init::scaled ? "scaled" : "standard";
+  m["init"] = to_string(c.config.init);
   m["precision"] = to_string(c.config.precision);
   m["train_size"] = std::to_string(c.config.split.train);
   m["validation_size"] = std::to_string(c.config.split.validation);
@@ -113,14 +113,15 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
   config.batch = m.number<std::size_t>("batch");
   config.eta = m.real("eta");
   config.seed = m.number<std::uint64_t>("seed");
-  const std::string& init = m.text("init");
-  if (init != "standard" && init != "scaled")
-    throw InputError(what + ": checkpoint metadata \"init\" is \"" + init + "\", expected standard or scaled");
-  config.init = init == "scaled" ? Init::scaled : Init::standard;
-  const std::string& precision = m.text("precision");
-  if (precision != "float" && precision != "double")
-    throw InputError(what + ": checkpoint metadata \"precision\" is \"" + precision + "\", expected float or double");
-  config.precision = precision == "double" ? Precision::f64 : Precision::f32;
+  const std::optional<Init> init = init_from_text(m.text("init"));
+  if (!init)
+    throw InputError(what + ": checkpoint metadata \"init\" is \"" + m.text("init") + "\", expected standard or scaled");
+  config.init = *init;
+  const std::optional<Precision> precision = precision_from_text(m.text("precision"));
+  if (!precision)
+    throw InputError(what + ": checkpoint metadata \"precision\" is \"" + m.text("precision") +
+                     "\", expected float or double");
+  config.precision = *precision;
   config.split.train = m.number<std::size_t>("train_size");
   config.split.validation = m.number<std::size_t>("validation_size");
   config.split.test = m.number<std::size_t>("test_size");

@@ -4,23 +4,15 @@
 #include <thread>
 
 #include "sigmanet/reports/benchmark.hpp"
+#include "sigmanet/version.hpp"
 
-// The commit and build settings are captured when CMake configures the build (bench/CMakeLists.txt writes
-// this header); a build configured without it reports "unknown".
-#if __has_include(<sigmanet_build_info.hpp>)
+// The version, the commit and the build settings, captured when CMake configured the build
+// (cmake/build_info.cmake writes this header).
 #include <sigmanet_build_info.hpp>
-#endif
-#ifndef SIGMANET_GIT_COMMIT
-#define SIGMANET_GIT_COMMIT "unknown"
-#endif
-#ifndef SIGMANET_BUILD_TYPE
-#define SIGMANET_BUILD_TYPE "unknown"
-#endif
-#ifndef SIGMANET_BUILD_NATIVE
-#define SIGMANET_BUILD_NATIVE 0
-#endif
 
 namespace sigmanet {
+
+const char* version() { return SIGMANET_VERSION; }
 namespace {
 
 std::string trim(const std::string& s) {

@@ -1,4 +1,4 @@
-// Picks a backend for --device and --precision.
+// The backend interface's shared pieces: names of the choices, the input-width check, and make_backend.
 #include "sigmanet/backend.hpp"
 
 #include <chrono>
@@ -13,6 +13,12 @@
 namespace sigmanet {
 
 std::string to_string(Precision p) { return p == Precision::f32 ? "float" : "double"; }
+
+std::optional<Precision> precision_from_text(const std::string& text) {
+  for (Precision p : {Precision::f32, Precision::f64})
+    if (text == to_string(p)) return p;
+  return std::nullopt;
+}
 
 std::string to_string(GpuKernel k) {
   switch (k) {

@@ -24,6 +24,14 @@ void validate_sizes(const std::vector<int>& sizes) {
                          sizes_text(sizes));
 }
 
+std::string to_string(Init init) { return init == Init::scaled ? "scaled" : "standard"; }
+
+std::optional<Init> init_from_text(const std::string& text) {
+  for (Init init : {Init::standard, Init::scaled})
+    if (text == to_string(init)) return init;
+  return std::nullopt;
+}
+
 std::string sizes_text(const std::vector<int>& sizes, char separator) {
   std::string s;
   for (int n : sizes) {

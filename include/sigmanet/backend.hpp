@@ -17,7 +17,7 @@ namespace sigmanet {
 
 enum class Precision { f32, f64 };
 enum class Device { cpu, gpu, automatic };
-// How a GPU trains (--gpu-kernel): one persistent kernel holding a small network in shared memory for a
+// How a GPU trains (Setting::gpu_kernel): one persistent kernel holding a small network in shared memory for a
 // chunk of batches, a CUDA graph of the step's kernels per batch, or whichever fits (persistent for small
 // batches of networks that fit one block).
 enum class GpuKernel { automatic, persistent, graph };
@@ -25,6 +25,8 @@ enum class GpuKernel { automatic, persistent, graph };
 std::string to_string(Precision p);  // "float", "double"
 std::string to_string(Device d);     // "cpu", "gpu", "auto"
 std::string to_string(GpuKernel k);  // "auto", "persistent", "graph"
+// The Precision named by to_string's text; none for any other text.
+std::optional<Precision> precision_from_text(const std::string& text);
 
 // Rows a backend evaluates at a time: the CPU through its training buffers, a GPU in its own workspace
 // (8192 x 784 floats = 26 MB, no burden on any GPU, and large enough to keep one busy).

@@ -1,6 +1,7 @@
 #pragma once
 // The weights and biases of a fully connected sigmoid network, as every backend exchanges them.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,12 @@ enum class Init {
   standard,  // N(0, 1) for weights and biases, as Nielsen's chapter 1
   scaled,    // weights N(0, 1/n_in), biases N(0, 1), as his chapter 3
 };
+std::string to_string(Init init);  // "standard", "scaled"
+// The Init named by to_string's text; none for any other text.
+std::optional<Init> init_from_text(const std::string& text);
 
 // Checks that sizes describe a network: at least two layers, each of 1 neuron or more.
-// Throws InputError naming --sizes.
+// Throws SettingError (Setting::sizes).
 void validate_sizes(const std::vector<int>& sizes);
 
 // "784,30,10", or with separator '-' "784-30-10".

@@ -68,7 +68,7 @@ fs::path good_checkpoint(const test::TempDir& dir) {
   return ck;
 }
 
-TEST(HardeningFaults, CheckpointFolderUnderARegularFileIsRefusedBeforeTraining) {
+TEST(CheckpointFaults, CheckpointFolderUnderARegularFileIsRefusedBeforeTraining) {
   test::TempDir dir;
   test::write_bytes(dir / "file", {1, 2, 3});
   const fs::path ck = dir / "file" / "sub" / "ck.safetensors";
@@ -78,7 +78,7 @@ TEST(HardeningFaults, CheckpointFolderUnderARegularFileIsRefusedBeforeTraining) 
   EXPECT_EQ(read_all(dir / "file"), (Bytes{1, 2, 3}));
 }
 
-TEST(HardeningFaults, CheckpointFolderThatRefusesNewFilesIsRefusedBeforeTraining) {
+TEST(CheckpointFaults, CheckpointFolderThatRefusesNewFilesIsRefusedBeforeTraining) {
   // /proc/self is a folder that refuses new files even to root: found by the check before any work.
   std::string out;
   EXPECT_EQ(run_cli("train " + kSmall + "--epochs 1 --checkpoint /proc/self/ck.safetensors " + data_flag(), &out), 2)
@@ -89,7 +89,7 @@ TEST(HardeningFaults, CheckpointFolderThatRefusesNewFilesIsRefusedBeforeTraining
   EXPECT_FALSE(fs::exists("/proc/self/ck.safetensors"));
 }
 
-TEST(HardeningFaults, DiskFillingMidWriteKeepsThePreviousCheckpoint) {
+TEST(CheckpointFaults, DiskFillingMidWriteKeepsThePreviousCheckpoint) {
   test::TempDir dir;
   const fs::path ck = good_checkpoint(dir);
   const Bytes before = read_all(ck);
@@ -109,7 +109,7 @@ TEST(HardeningFaults, DiskFillingMidWriteKeepsThePreviousCheckpoint) {
   EXPECT_EQ(run_cli("train --resume " + q(ck) + " --epochs 2 " + data_flag(), &out), 0) << out;
 }
 
-TEST(HardeningFaults, DiskFullOnTheFirstCheckpointLeavesNoFile) {
+TEST(CheckpointFaults, DiskFullOnTheFirstCheckpointLeavesNoFile) {
   test::TempDir dir;
   const fs::path ck = dir / "ck.safetensors";
   std::string out;
@@ -121,7 +121,7 @@ TEST(HardeningFaults, DiskFullOnTheFirstCheckpointLeavesNoFile) {
   EXPECT_TRUE(fs::is_empty(dir.path())) << "neither a checkpoint nor a temporary file may be left";
 }
 
-TEST(HardeningFaults, DivergenceLeavesTheLastGoodCheckpoint) {
+TEST(CheckpointFaults, DivergenceLeavesTheLastGoodCheckpoint) {
   // eta 1e6: epoch 1 trains (and is checkpointed), epoch 2 stalls with every sigmoid saturated.
   test::TempDir dir;
   const fs::path ck = dir / "ck.safetensors";
@@ -134,7 +134,7 @@ TEST(HardeningFaults, DivergenceLeavesTheLastGoodCheckpoint) {
   EXPECT_EQ(others(dir.path(), "ck.safetensors"), std::vector<std::string>{});
 }
 
-TEST(HardeningFaults, NaNInTheFirstEpochWritesNoCheckpoint) {
+TEST(CheckpointFaults, NaNInTheFirstEpochWritesNoCheckpoint) {
   test::TempDir dir;
   const fs::path ck = dir / "ck.safetensors";
   std::string out;
@@ -144,7 +144,7 @@ TEST(HardeningFaults, NaNInTheFirstEpochWritesNoCheckpoint) {
   EXPECT_TRUE(fs::is_empty(dir.path()));
 }
 
-TEST(HardeningFaults, CorruptOrTruncatedCheckpointOnResumeIsOneLineAndTouchesNothing) {
+TEST(CheckpointFaults, CorruptOrTruncatedCheckpointOnResumeIsOneLineAndTouchesNothing) {
   test::TempDir dir;
   const Bytes good = read_all(good_checkpoint(dir));
   auto with = [&](std::size_t offset, Bytes patch) {

@@ -18,17 +18,14 @@ using test::run_cli;
 
 std::string data_flag() { return "--data '" + test::mnist_dir().string() + "'"; }
 
-const Mnist& small_mnist() {
-  static const Mnist m = load_mnist(test::mnist_dir(), {200, 100, 100});
-  return m;
-}
+using test::small_mnist;
 
 int lines(const std::string& s) { return int(std::count(s.begin(), s.end(), '\n')); }
 
 // eta 1e6 does not make NaN with sigmoids: the first epoch's steps saturate every neuron, after which every
 // gradient is exactly zero and nothing moves (measured: 0 of 23,860 parameters change in epoch 2, float and
 // double). The trainer calls that a stall and names the learning rate.
-TEST(HardeningTrain, Eta1e6StallsInEpoch2WithTheLikelyCause) {
+TEST(DivergenceAndMemory, Eta1e6StallsInEpoch2WithTheLikelyCause) {
   for (Precision precision : {Precision::f32, Precision::f64}) {
     TrainConfig c;
     c.eta = 1e6;
@@ -45,7 +42,7 @@ TEST(HardeningTrain, Eta1e6StallsInEpoch2WithTheLikelyCause) {
       const std::string m = e.what();
       EXPECT_EQ(m.rfind("training stalled at epoch 2, batches 1-20: no weight or bias changed", 0), 0u) << m;
       EXPECT_NE(m.find("likely cause: learning rate too large (eta 1e+06)"), std::string::npos) << m;
-      // The tool names the flag instead (see HardeningTrain.NonFiniteOutputsNameEpochAndBatch's CLI run).
+      // The tool names the flag instead (see DivergenceAndMemory.NonFiniteOutputsNameEpochAndBatch's CLI run).
       EXPECT_NE(e.message().render([](Setting s) { return std::string("<") + setting_name(s) + ">"; }).find("(<eta> 1e+06)"),
                 std::string::npos);
     }
@@ -54,7 +51,7 @@ TEST(HardeningTrain, Eta1e6StallsInEpoch2WithTheLikelyCause) {
 
 // An eta beyond float's range becomes Inf in a float network: the first update makes the weights NaN and the
 // next batch's outputs show it.
-TEST(HardeningTrain, NonFiniteOutputsNameEpochAndBatch) {
+TEST(DivergenceAndMemory, NonFiniteOutputsNameEpochAndBatch) {
   TrainConfig c;
   c.eta = 1e39;
   auto backend = make_cpu_backend(Precision::f32);
@@ -96,7 +93,7 @@ class InfiniteWeightsAfterLastBatch final : public Backend {
   std::optional<Parameters> p_;
 };
 
-TEST(HardeningTrain, NonFiniteParametersAtTheEndOfAnEpochAreDivergence) {
+TEST(DivergenceAndMemory, NonFiniteParametersAtTheEndOfAnEpochAreDivergence) {
   TrainConfig c;
   InfiniteWeightsAfterLastBatch backend(make_cpu_backend(Precision::f32));
   Trainer t(c, backend, small_mnist().train);
@@ -110,14 +107,14 @@ TEST(HardeningTrain, NonFiniteParametersAtTheEndOfAnEpochAreDivergence) {
   }
 }
 
-TEST(HardeningTrain, ANormalRunIsNotCalledDivergent) {
+TEST(DivergenceAndMemory, ANormalRunIsNotCalledDivergent) {
   TrainConfig c;  // Nielsen's eta 3.0
   auto backend = make_cpu_backend(Precision::f32);
   Trainer t(c, *backend, small_mnist().train);
   for (int e = 0; e < 5; ++e) EXPECT_NO_THROW(EXPECT_TRUE(t.train_epoch()));
 }
 
-TEST(HardeningTrain, CliExits3WithOneLineForEta1e6) {
+TEST(DivergenceAndMemory, CliExits3WithOneLineForEta1e6) {
   std::string out;
   EXPECT_EQ(run_cli("train --device cpu --eta 1e6 --epochs 3 --train-size 200 --validation-size 100 "
                     "--test-size 100 " + data_flag(), &out),
@@ -130,7 +127,7 @@ TEST(HardeningTrain, CliExits3WithOneLineForEta1e6) {
   EXPECT_EQ(out.find("Epoch 2/3"), std::string::npos) << "no epoch line after divergence\n" << out;
 }
 
-TEST(HardeningTrain, CliExits3ForNaN) {
+TEST(DivergenceAndMemory, CliExits3ForNaN) {
   std::string out;
   EXPECT_EQ(run_cli("train --device cpu --eta 1e39 --epochs 1 --train-size 200 --validation-size 100 "
                     "--test-size 100 " + data_flag(), &out),
@@ -142,7 +139,7 @@ TEST(HardeningTrain, CliExits3ForNaN) {
       << out;
 }
 
-TEST(HardeningTrain, MemoryEstimateCountsParametersGradientsAndActivations) {
+TEST(DivergenceAndMemory, MemoryEstimateCountsParametersGradientsAndActivations) {
   TrainConfig c;  // 784-30-10, batch 10 -> the CPU's 500 evaluation rows through the training buffers
   c.device = Device::cpu;
   const MemoryEstimate e = estimate_memory(c);
@@ -160,7 +157,7 @@ TEST(HardeningTrain, MemoryEstimateCountsParametersGradientsAndActivations) {
   EXPECT_GT(physical_memory_bytes(), std::size_t{1} << 26);
 }
 
-TEST(HardeningTrain, AbsurdSizesAreRefusedWithTheEstimateBeforeLoadingAnything) {
+TEST(DivergenceAndMemory, AbsurdSizesAreRefusedWithTheEstimateBeforeLoadingAnything) {
   // The data folder does not exist: a refusal that names memory, not MNIST, was made before loading, and
   // the short time shows nothing of 636 GB was touched.
   test::TempDir dir;

@@ -31,7 +31,7 @@ std::string error_of(const std::function<void()>& f) {
   return "(no InputError)";
 }
 
-TEST(HardeningIdx, RefusesAFileOver2GiBWithoutReadingIt) {
+TEST(IdxParsing, RefusesAFileOver2GiBWithoutReadingIt) {
   // A sparse 3 GiB file: before the fix the reader pulled all of it into memory before checking the size.
   test::TempDir dir;
   const auto file = dir / "huge-idx1-ubyte";
@@ -44,7 +44,7 @@ TEST(HardeningIdx, RefusesAFileOver2GiBWithoutReadingIt) {
       << "the size must be checked before reading";
 }
 
-TEST(HardeningIdx, ParsesConcatenatedGzipMembersFromBytes) {
+TEST(IdxParsing, ParsesConcatenatedGzipMembersFromBytes) {
   const Bytes raw = labels_file(5);
   const Bytes half1(raw.begin(), raw.begin() + 6), half2(raw.begin() + 6, raw.end());
   Bytes packed = test::gzip_bytes(half1);
@@ -53,27 +53,27 @@ TEST(HardeningIdx, ParsesConcatenatedGzipMembersFromBytes) {
   EXPECT_EQ(detail::parse_idx_labels(packed, "two.gz"), (Bytes{0, 1, 2, 3, 4}));
 }
 
-TEST(HardeningIdx, GarbageAfterAGzipMemberIsCorruptNotACrash) {
+TEST(IdxParsing, GarbageAfterAGzipMemberIsCorruptNotACrash) {
   Bytes packed = test::gzip_bytes(labels_file(3));
   packed.insert(packed.end(), {0x00, 0x01, 0x02, 0x03});
   EXPECT_EQ(error_of([&] { detail::parse_idx_labels(packed, "x.gz"); }).rfind("x.gz: corrupt gzip data (", 0), 0u);
 }
 
-TEST(HardeningIdx, ImageCountThatWouldOverflowIsRefusedByTheHeader) {
+TEST(IdxParsing, ImageCountThatWouldOverflowIsRefusedByTheHeader) {
   Bytes b;
   for (std::uint32_t v : {2051u, 0xffffffffu, 0xffffffffu, 0xffffffffu}) put_u32(b, v);
   EXPECT_EQ(error_of([&] { detail::parse_idx_images(b, "big"); }),
             "big: header claims 4294967295 images of 18446744065119617025 bytes, more than 2 GiB");
 }
 
-TEST(HardeningIdx, TruncatedGzipIsReportedAsTruncated) {
+TEST(IdxParsing, TruncatedGzipIsReportedAsTruncated) {
   const Bytes packed = test::gzip_bytes(labels_file(100));
   const Bytes cut(packed.begin(), packed.end() - 10);
   EXPECT_EQ(error_of([&] { detail::parse_idx_labels(cut, "cut.gz"); }),
             "cut.gz: truncated gzip data (the download may be incomplete)");
 }
 
-TEST(HardeningIdx, EveryPrefixOfAValidFileIsRefusedCleanly) {
+TEST(IdxParsing, EveryPrefixOfAValidFileIsRefusedCleanly) {
   const Bytes raw = labels_file(12);
   for (std::size_t n = 0; n < raw.size(); ++n) {
     const Bytes prefix(raw.begin(), raw.begin() + static_cast<std::ptrdiff_t>(n));

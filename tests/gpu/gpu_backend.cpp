@@ -24,16 +24,7 @@ namespace {
 #ifdef SIGMANET_HAVE_CUDA
 
 // MNIST when the tests can find it, else nothing (the tests that need it skip).
-const Mnist* mnist() {
-  static const std::optional<Mnist> m = []() -> std::optional<Mnist> {
-    try {
-      return load_mnist(test::mnist_dir());
-    } catch (const InputError&) {
-      return std::nullopt;
-    }
-  }();
-  return m ? &*m : nullptr;
-}
+const Mnist* mnist() { return test::find_mnist(); }
 
 #define SKIP_WITHOUT_MNIST() \
   if (!mnist()) GTEST_SKIP() << "MNIST not found in " << test::mnist_dir().string() << " (set SIGMANET_DATA)"

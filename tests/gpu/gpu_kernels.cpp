@@ -119,13 +119,14 @@ TEST(GpuKernels, WithoutADeviceTheReasonIsTheDrivers) {
   EXPECT_NE(notice.find(reason), std::string::npos) << notice;
 }
 
-TEST(GpuKernels, DoubleOnTheGpuIsRefusedWithTheFlagNamed) {
+TEST(GpuKernels, DoubleOnTheGpuIsRefusedNamingTheSettings) {
   try {
     make_cuda_backend(Precision::f64);
     FAIL() << "no exception";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("--precision double"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("--device cpu"), std::string::npos) << e.what();
+  } catch (const SettingError& e) {
+    EXPECT_EQ(e.setting(), Setting::precision);
+    EXPECT_EQ(e.value(), "double");
+    EXPECT_STREQ(e.what(), "precision double: the GPU backend computes in float; use device cpu for double");
   }
 }
 

@@ -75,11 +75,7 @@ TEST(GpuPersistent, OneStepMatchesTheReference) {
 TEST(GpuPersistent, AnEpochMatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
   // MNIST's first samples where the tests find it, else the synthetic set: 784-30-10 at batch 10.
-  std::optional<Mnist> mnist;
-  try {
-    mnist = load_mnist(test::mnist_dir());
-  } catch (const InputError&) {
-  }
+  const Mnist* mnist = test::find_mnist();
   const Dataset& train = mnist ? mnist->train : synthetic_train();
   const Dataset& test = mnist ? mnist->test : synthetic_train();
   auto gpu = make_cuda_backend(Precision::f32, persistent());
@@ -184,9 +180,9 @@ TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
   try {
     gpu->train(order, 10, 3.0, {});
     FAIL() << "no exception";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("--gpu-kernel persistent: a 784-100-10 network at batch 10"),
-              std::string::npos)
+  } catch (const SettingError& e) {
+    EXPECT_EQ(e.setting(), Setting::gpu_kernel);
+    EXPECT_NE(std::string(e.what()).find("gpu_kernel persistent: a 784-100-10 network at batch 10"), std::string::npos)
         << e.what();
   }
   // Automatic falls back to the graph path instead.

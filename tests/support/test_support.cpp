@@ -13,14 +13,39 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <stdexcept>
+
+#include "sigmanet/error.hpp"
 
 namespace sigmanet::test {
 
 std::filesystem::path mnist_dir() {
   if (const char* env = std::getenv("SIGMANET_DATA"); env && *env) return env;
   return SIGMANET_TEST_MNIST;
+}
+
+const Mnist* find_mnist() {
+  static const std::optional<Mnist> m = []() -> std::optional<Mnist> {
+    try {
+      return load_mnist(mnist_dir());
+    } catch (const InputError&) {
+      return std::nullopt;
+    }
+  }();
+  return m ? &*m : nullptr;
+}
+
+const Mnist& mnist() {
+  if (const Mnist* m = find_mnist()) return *m;
+  load_mnist(mnist_dir());  // not there: throws the loader's own message, naming the folder
+  throw Error("MNIST in " + mnist_dir().string() + " could not be read twice the same way");
+}
+
+const Mnist& small_mnist() {
+  static const Mnist m = load_mnist(mnist_dir(), {200, 100, 100});
+  return m;
 }
 
 TempDir::TempDir() {

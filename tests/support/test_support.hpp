@@ -6,10 +6,19 @@
 #include <utility>
 #include <vector>
 
+#include "sigmanet/formats/dataset.hpp"
+
 namespace sigmanet::test {
 
 // $SIGMANET_DATA when set, else the shared MNIST copy the build was configured with.
 std::filesystem::path mnist_dir();
+// MNIST from mnist_dir() with the default split, loaded once per test program; null when it is not there
+// (a suite that can do without it skips or uses synthetic data).
+const Mnist* find_mnist();
+// The same, for suites that cannot do without it: throws InputError naming the folder when it is missing.
+const Mnist& mnist();
+// A small split, loaded once: 200 training, 100 validation and 100 test records.
+const Mnist& small_mnist();
 
 // A fresh, empty folder under the system temp folder, removed when the object dies.
 class TempDir {

@@ -11,10 +11,7 @@
 namespace sigmanet {
 namespace {
 
-const Mnist& mnist() {
-  static const Mnist m = load_mnist(test::mnist_dir());
-  return m;
-}
+using test::mnist;
 
 Parameters train_epochs(TrainConfig c, const Dataset& train, int epochs) {
   auto backend = make_cpu_backend(c.precision);

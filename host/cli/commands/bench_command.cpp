@@ -16,6 +16,7 @@
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/version.hpp"
 
 namespace sigmanet::cli {
 namespace {
@@ -231,7 +232,7 @@ int run_bench(const BenchOptions& o) {
     const nlohmann::ordered_json doc = {
         {"schema", kSchema},
         {"tool", "sigmanet"},
-        {"tool_version", "0.1.0"},
+        {"tool_version", version()},
         {"date", utc_now()},
         {"command", command_line(o)},
         {"machine", machine_json(machine, load_before, load_average())},

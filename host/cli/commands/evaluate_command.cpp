@@ -6,7 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
-#include "cli/model_backend.hpp"
+#include "cli/mnist_model.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/formats/image_file.hpp"

@@ -138,7 +138,7 @@ Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
   keep_from_checkpoint(sub, "--batch", c.batch, s.batch, std::to_string(s.batch));
   keep_from_checkpoint(sub, "--eta", c.eta, s.eta, std::to_string(s.eta));
   keep_from_checkpoint(sub, "--seed", c.seed, s.seed, std::to_string(s.seed));
-  keep_from_checkpoint(sub, "--init", c.init, s.init, s.init == Init::scaled ? "scaled" : "standard");
+  keep_from_checkpoint(sub, "--init", c.init, s.init, to_string(s.init));
   keep_from_checkpoint(sub, "--precision", c.precision, s.precision, to_string(s.precision));
   keep_from_checkpoint(sub, "--train-size", c.split.train, s.split.train, std::to_string(s.split.train));
   if (!sub.count("--epochs")) c.epochs = s.epochs;
@@ -300,7 +300,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
                 {"accuracy", accuracy},
                 {"batch", std::to_string(c.batch)},
                 {"eta", std::to_string(c.eta)},
-                {"init", c.init == Init::scaled ? "scaled" : "standard"},
+                {"init", to_string(c.init)},
                 {"precision", to_string(c.precision)},
                 {"test_size", std::to_string(data.test.size())}});
     std::printf("Model saved to %s\n", o.save.c_str());
@@ -324,11 +324,11 @@ void add_train_command(CLI::App& app, int& status) {
   add_whole(sub, "--batch", c.batch, "Mini-batch size", std::size_t{1})->type_name("INT");
   add_real(sub, "--eta", c.eta, "Learning rate");
   add_whole(sub, "--seed", c.seed, "Seed for initial weights and the shuffles");
-  add_choice(sub, "--init", c.init, {{"standard", Init::standard}, {"scaled", Init::scaled}},
+  add_choice(sub, "--init", c.init, {{to_string(Init::standard), Init::standard}, {to_string(Init::scaled), Init::scaled}},
              "Weight initialisation: standard N(0,1) or scaled N(0,1/n_in)");
   add_choice(sub, "--device", c.device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
              "Where to train: cpu, gpu, or auto (the GPU when one is usable)");
-  add_choice(sub, "--precision", c.precision, {{"float", Precision::f32}, {"double", Precision::f64}},
+  add_choice(sub, "--precision", c.precision, {{to_string(Precision::f32), Precision::f32}, {to_string(Precision::f64), Precision::f64}},
              "Arithmetic: float or double");
   add_choice(sub, "--gpu-kernel", c.gpu_kernel,
              {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},

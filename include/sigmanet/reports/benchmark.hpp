@@ -21,7 +21,7 @@ struct BenchBackend {
 };
 std::string to_string(const BenchBackend& b);  // "cpu-float", "gpu-double", "gpu-float-graph"
 // Parses "cpu-float", "cpu-double", "gpu-float", "gpu-double", "gpu-float-persistent" or "gpu-float-graph";
-// anything else throws InputError naming --backends.
+// anything else throws SettingError (Setting::backends).
 BenchBackend parse_bench_backend(const std::string& text);
 
 // One measurement: a network and batch size on a backend.

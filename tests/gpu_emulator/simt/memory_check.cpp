@@ -186,12 +186,28 @@ void access(const void* address, std::size_t bytes, bool write, bool atomic) {
 
 }  // namespace
 
+// The checks' own code can run instrumented code: the linker keeps one copy of each inline function and
+// template (std::string's, say), and that may be the copy compiled into a kernel's file. What a check touches
+// is not the kernel's doing, and checking it would recurse without end.
+namespace {
+thread_local bool checking = false;
+
+struct CheckingScope {
+  CheckingScope() { checking = true; }
+  ~CheckingScope() { checking = false; }
+};
+}  // namespace
+
 void check_access(const void* address, std::size_t bytes, bool write) {
-  if (current) access(address, bytes, write, false);
+  if (!current || checking) return;
+  const CheckingScope scope;
+  access(address, bytes, write, false);
 }
 
 void atomic_access(const void* address, std::size_t bytes) {
   if (!current) gpu_emulator::fail("an atomic called outside a kernel");
+  if (checking) return;
+  const CheckingScope scope;
   access(address, bytes, false, true);
   access(address, bytes, true, true);
 }

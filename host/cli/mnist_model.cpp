@@ -1,4 +1,4 @@
-#include "cli/model_backend.hpp"
+#include "cli/mnist_model.hpp"
 
 #include <algorithm>
 #include <cstdio>
