@@ -4,24 +4,42 @@ namespace sigmanet {
 
 std::string setting_name(Setting s) {
   switch (s) {
-    case Setting::sizes: return "sizes";
-    case Setting::epochs: return "epochs";
-    case Setting::batch: return "batch";
-    case Setting::eta: return "eta";
-    case Setting::seed: return "seed";
-    case Setting::init: return "init";
-    case Setting::device: return "device";
-    case Setting::gpu_kernel: return "gpu_kernel";
-    case Setting::precision: return "precision";
-    case Setting::data: return "data";
-    case Setting::train_size: return "train_size";
-    case Setting::validation_size: return "validation_size";
-    case Setting::test_size: return "test_size";
-    case Setting::resume: return "resume";
-    case Setting::checkpoint: return "checkpoint";
-    case Setting::backends: return "backends";
-    case Setting::repetitions: return "repetitions";
-    case Setting::warmup: return "warmup";
+    case Setting::sizes:
+      return "sizes";
+    case Setting::epochs:
+      return "epochs";
+    case Setting::batch:
+      return "batch";
+    case Setting::eta:
+      return "eta";
+    case Setting::seed:
+      return "seed";
+    case Setting::init:
+      return "init";
+    case Setting::device:
+      return "device";
+    case Setting::gpu_kernel:
+      return "gpu_kernel";
+    case Setting::precision:
+      return "precision";
+    case Setting::data:
+      return "data";
+    case Setting::train_size:
+      return "train_size";
+    case Setting::validation_size:
+      return "validation_size";
+    case Setting::test_size:
+      return "test_size";
+    case Setting::resume:
+      return "resume";
+    case Setting::checkpoint:
+      return "checkpoint";
+    case Setting::backends:
+      return "backends";
+    case Setting::repetitions:
+      return "repetitions";
+    case Setting::warmup:
+      return "warmup";
   }
   return "setting";
 }

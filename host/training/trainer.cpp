@@ -141,8 +141,9 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
   });
   state_.position = start + done;
   const std::string where = "training diverged at epoch " + std::to_string(epoch);
-  const Message cause{"; likely cause: learning rate too large (", Setting::eta, std::string(" ") + eta_text(config_.eta) +
-                      "); the last saved checkpoint, if any, is left as it was"};
+  const Message cause{
+      "; likely cause: learning rate too large (", Setting::eta,
+      std::string(" ") + eta_text(config_.eta) + "); the last saved checkpoint, if any, is left as it was"};
   if (const auto bad = backend_.nonfinite_batch()) {
     const std::size_t batch = start / config_.batch + *bad + 1;
     Message m{where + ", batch " + std::to_string(batch) + " of " + std::to_string(batches) +

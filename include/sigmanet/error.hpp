@@ -30,9 +30,24 @@ class InputError : public Error {
 // What a caller of the library chooses: TrainConfig's fields, the data's location and split, a checkpoint to
 // resume, the benchmark's options.
 enum class Setting {
-  sizes, epochs, batch, eta, seed, init, device, gpu_kernel, precision,
-  data, train_size, validation_size, test_size, resume, checkpoint,
-  backends, repetitions, warmup,
+  sizes,
+  epochs,
+  batch,
+  eta,
+  seed,
+  init,
+  device,
+  gpu_kernel,
+  precision,
+  data,
+  train_size,
+  validation_size,
+  test_size,
+  resume,
+  checkpoint,
+  backends,
+  repetitions,
+  warmup,
 };
 
 // The library's name for a setting: the TrainConfig field's, or the option's ("train_size", "gpu_kernel").

@@ -1,12 +1,8 @@
 // sigmanet train: Nielsen's chapter 1 run by default; --save keeps the model, --checkpoint/--resume let a
 // run stop (also by Ctrl-C or SIGTERM) and continue bit for bit.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,9 +12,10 @@
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
 #include "cli/progress.hpp"
+#include "cli/stop_signals.hpp"
+#include "sigmanet/error.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/error.hpp"
 #include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/trainer.hpp"
 
@@ -27,7 +24,6 @@ namespace {
 
 // Where an interrupted run leaves its checkpoint when --checkpoint was not given.
 constexpr const char* kDefaultCheckpoint = "sigmanet-checkpoint.safetensors";
-constexpr int kExitInterrupted = 130;
 
 struct TrainOptions {
   TrainConfig config;
@@ -38,77 +34,6 @@ struct TrainOptions {
   int checkpoint_every = 1;
   std::string resume;
 };
-
-// The signal that asked training to stop, or 0. The handler only sets it; the training loop reads it
-// after every mini-batch.
-volatile std::sig_atomic_t g_stop_signal = 0;
-
-// What a second signal prints before ending the process at once: which checkpoint is still whole. Kept
-// ready in one of two buffers (the handler may not allocate); the other is rewritten, then made current.
-char g_second_message[2][2048];
-volatile std::sig_atomic_t g_second_length[2] = {0, 0};
-volatile std::sig_atomic_t g_second_current = 0;
-
-void set_second_signal_message(const std::string& text) {
-  const int next = 1 - g_second_current;
-  const std::size_t n = std::min(text.size(), sizeof g_second_message[next] - 1);
-  std::memcpy(g_second_message[next], text.data(), n);
-  g_second_length[next] = static_cast<std::sig_atomic_t>(n);
-  g_second_current = next;
-}
-
-extern "C" void request_stop(int signal) {
-  if (g_stop_signal != 0) {
-    // The second Ctrl-C: the user will not wait for the current mini-batch or checkpoint. Only
-    // async-signal-safe calls here; a temporary file left by an interrupted write is removed by the next one.
-    const int i = g_second_current;
-    const ssize_t ignored = ::write(STDERR_FILENO, g_second_message[i], std::size_t(g_second_length[i]));
-    (void)ignored;
-    ::_exit(kExitInterrupted);
-  }
-  g_stop_signal = signal;
-}
-
-// Catches SIGINT and SIGTERM while it lives. The first asks training to stop after the current mini-batch;
-// a second ends the process at once, saying which checkpoint is still whole.
-class StopOnSignals {
- public:
-  StopOnSignals() {
-    g_stop_signal = 0;
-    struct sigaction action {};
-    action.sa_handler = request_stop;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &old_int_);
-    sigaction(SIGTERM, &action, &old_term_);
-  }
-  ~StopOnSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  StopOnSignals(const StopOnSignals&) = delete;
-  StopOnSignals& operator=(const StopOnSignals&) = delete;
-  static bool requested() { return g_stop_signal != 0; }
-  static const char* name() { return g_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
-
- private:
-  struct sigaction old_int_ {
-  }, old_term_{};
-};
-
-// The line a second signal prints. written_epoch > 0: this run last wrote `file` after that epoch.
-std::string second_signal_message(const std::string& file, int written_epoch, const std::string& resumed) {
-  std::string whole;
-  std::error_code ec;
-  if (written_epoch > 0)
-    whole = file + " is whole, as written after epoch " + std::to_string(written_epoch);
-  else if (std::filesystem::exists(file, ec))
-    whole = file + " is whole, as it was before this run";
-  else if (!resumed.empty())
-    whole = "the checkpoint this run resumed from, " + resumed + ", is whole";
-  else
-    whole = "no checkpoint had been written yet";
-  return "sigmanet: second signal: stopped at once; the checkpoint was not updated; " + whole + "\n";
-}
 
 // A setting whose value came from the checkpoint, not the command line, is blamed on the checkpoint: "--sizes:
 // the output layer has 9 neurons" would send the user looking for a flag they never typed.
@@ -151,11 +76,10 @@ Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
   return ck;
 }
 
-int run_train(const CLI::App& sub, TrainOptions& o) {
-  TrainConfig& c = o.config;
+// Every output is checked before any work: better to hear it now than after training.
+void check_outputs(const CLI::App& sub, const TrainOptions& o) {
   if (sub.count("--checkpoint-every") && o.checkpoint.empty())
     throw InputError("--checkpoint-every: needs --checkpoint FILE to say where");
-  // Every output is checked before any work: better to hear it now than after training.
   if (!o.save.empty()) check_output_file("--save", o.save);
   if (!o.checkpoint.empty()) check_output_file("--checkpoint", o.checkpoint);
   if (!o.metrics.empty()) check_output_file("--metrics", o.metrics);
@@ -171,9 +95,11 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   // destroy it.
   check_distinct_files({{"--resume", o.resume}, {"--save", o.save}});
   check_distinct_files({{"--resume", o.resume}, {"--metrics", o.metrics}});
+}
 
-  Checkpoint resumed;
-  if (!o.resume.empty()) resumed = load_resume(sub, o);
+// The settings checked and the data loaded, a checkpoint's settings blamed on the checkpoint.
+Mnist check_settings_and_load(const CLI::App& sub, const TrainOptions& o) {
+  const TrainConfig& c = o.config;
   const auto blamed = [&](const auto& step) {
     if (o.resume.empty()) return step();
     try {
@@ -185,22 +111,164 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   blamed([&] {
     validate_config(c);
     if (c.sizes.back() != 10)
-      throw SettingError(Setting::sizes,
-                         "the output layer has " + std::to_string(c.sizes.back()) +
-                             " neurons; MNIST needs 10, one per digit",
-                         sizes_text(c.sizes));
+      throw SettingError(
+          Setting::sizes,
+          "the output layer has " + std::to_string(c.sizes.back()) + " neurons; MNIST needs 10, one per digit",
+          sizes_text(c.sizes));
   });
-
-  const Mnist data = blamed([&] { return load_mnist(resolve_data_dir(o.data), c.split); });
+  Mnist data = blamed([&] { return load_mnist(resolve_data_dir(o.data), c.split); });
   print_notes(data.notes);
   blamed([&] { check_input_width(c.sizes, data.train); });
-  std::ofstream metrics;
-  if (!o.metrics.empty()) {
-    // Opened once the data is known to be good, so that a run refused for bad data leaves the file alone.
-    // A resumed run adds to the metrics of the run it continues.
-    metrics.open(o.metrics, o.resume.empty() ? std::ios::trunc : std::ios::app);
-    if (!metrics) throw InputError("--metrics: cannot open " + o.metrics + " for writing");
+  return data;
+}
+
+// --metrics: one JSON line per epoch. Opened once the data is known to be good, so that a run refused for bad
+// data leaves the file alone; a resumed run adds to the metrics of the run it continues.
+class MetricsLog {
+ public:
+  MetricsLog(const std::string& file, bool append) : file_(file) {
+    if (file.empty()) return;
+    out_.open(file, append ? std::ios::app : std::ios::trunc);
+    if (!out_) throw InputError("--metrics: cannot open " + file + " for writing");
   }
+  bool enabled() const { return out_.is_open(); }
+  // Outside the timed part of the epoch: the cost on the training and validation sets is for the curves only.
+  void write(int epoch, const Evaluation& test, Backend& backend, const Mnist& data, double seconds, double rate) {
+    const Evaluation train = backend.evaluate(data.train);
+    const Evaluation validation = backend.evaluate(data.validation);
+    nlohmann::json line = {{"epoch", epoch},
+                           {"test_correct", test.correct},
+                           {"test_total", test.total},
+                           {"test_accuracy", test.accuracy()},
+                           {"test_cost", test.cost},
+                           {"train_accuracy", train.accuracy()},
+                           {"train_cost", train.cost},
+                           {"validation_accuracy", validation.accuracy()},
+                           {"validation_cost", validation.cost},
+                           {"seconds", seconds},
+                           {"samples_per_second", rate}};
+    if (validation.total == 0) line["validation_accuracy"] = line["validation_cost"] = nullptr;
+    out_ << line.dump() << '\n' << std::flush;
+    if (!out_) throw Error("--metrics: writing " + file_ + " failed");
+  }
+
+ private:
+  std::string file_;
+  std::ofstream out_;
+};
+
+void save_trained_model(const std::string& file, const TrainConfig& c, const Trainer& trainer, Backend& backend,
+                        double accuracy, std::size_t test_size) {
+  char accuracy_text[32];
+  std::snprintf(accuracy_text, sizeof accuracy_text, "%.4f", accuracy);
+  save_model(file, backend.parameters(),
+             {{"epochs", std::to_string(trainer.epochs_done())},
+              {"seed", std::to_string(c.seed)},
+              {"accuracy", accuracy_text},
+              {"batch", std::to_string(c.batch)},
+              {"eta", std::to_string(c.eta)},
+              {"init", to_string(c.init)},
+              {"precision", to_string(c.precision)},
+              {"test_size", std::to_string(test_size)}});
+  std::printf("Model saved to %s\n", file.c_str());
+}
+
+// The epochs, each timed, evaluated, logged and checkpointed; a signal stops them with a checkpoint.
+class EpochLoop {
+ public:
+  EpochLoop(const TrainOptions& o, Trainer& trainer, Backend& backend, const Mnist& data, MetricsLog& metrics)
+      : o_(o),
+        c_(o.config),
+        trainer_(trainer),
+        backend_(backend),
+        data_(data),
+        metrics_(metrics),
+        stop_file_(o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint) {
+    set_second_signal_message(second_signal_message(stop_file_, 0, o.resume));
+  }
+
+  // The exit status: 0, or kExitInterrupted after a signal.
+  int run() {
+    using clock = std::chrono::steady_clock;
+    const auto run_start = clock::now();
+    const StopOnSignals signals;
+    for (int epoch = trainer_.epochs_done() + 1; epoch <= c_.epochs; ++epoch)
+      if (!train_one(epoch)) return kExitInterrupted;
+    const double total = std::chrono::duration<double>(clock::now() - run_start).count();
+    std::printf("Best test accuracy %.2f%% at epoch %d; %d epochs in %.1f s\n", 100.0 * best_, best_epoch_, c_.epochs,
+                total);
+    if (last_checkpoint_epoch_ > 0) std::printf("Checkpoint written to %s\n", o_.checkpoint.c_str());
+    return 0;
+  }
+
+  double last_accuracy() const { return last_accuracy_; }
+
+ private:
+  // False when a signal stopped the epoch (its checkpoint written).
+  bool train_one(int epoch) {
+    const std::string label = "Epoch " + std::to_string(epoch) + "/" + std::to_string(c_.epochs);
+    const std::size_t first_sample = trainer_.state().position;
+    // The epoch's time is the training alone, on the backend's clock (CUDA events on a GPU, which include
+    // finishing the queued work); evaluation is not part of it.
+    bool finished = false;
+    const double seconds = backend_.time_seconds([&] {
+      finished = !StopOnSignals::requested() && trainer_.train_epoch([&](std::size_t done) {
+        bar_.update(label, done, data_.train.size());
+        return !StopOnSignals::requested();
+      });
+    });
+    if (!finished && StopOnSignals::requested()) {
+      bar_.clear();
+      checkpoint(stop_file_);
+      std::fprintf(stderr,
+                   "sigmanet: %s: stopped in epoch %d after %zu/%zu samples; checkpoint written to %s "
+                   "(continue with: sigmanet train --resume %s)\n",
+                   StopOnSignals::name(), epoch, trainer_.state().position, data_.train.size(), stop_file_.c_str(),
+                   stop_file_.c_str());
+      return false;
+    }
+    // The Trainer throws DivergenceError itself; a stop without a signal would be a backend's bug.
+    if (!finished) throw Error("epoch " + std::to_string(epoch) + ": training stopped early for no known reason");
+    const Evaluation test = backend_.evaluate(data_.test);
+    bar_.clear();
+    const double rate = double(data_.train.size() - first_sample) / seconds;
+    std::printf("%s: test %zu/%zu (%.2f%%), %.2f s, %.0f samples/s\n", label.c_str(), test.correct, test.total,
+                100.0 * test.accuracy(), seconds, rate);
+    std::fflush(stdout);
+    last_accuracy_ = test.accuracy();
+    if (test.accuracy() > best_) best_ = test.accuracy(), best_epoch_ = epoch;
+    if (metrics_.enabled()) metrics_.write(epoch, test, backend_, data_, seconds, rate);
+    if (!o_.checkpoint.empty() && (epoch % o_.checkpoint_every == 0 || epoch == c_.epochs)) {
+      checkpoint(o_.checkpoint);
+      last_checkpoint_epoch_ = epoch;
+    }
+    return true;
+  }
+
+  void checkpoint(const std::string& file) {
+    save_checkpoint(file, Checkpoint{c_, backend_.parameters(), trainer_.state()});
+    if (file == stop_file_) set_second_signal_message(second_signal_message(file, trainer_.epochs_done(), o_.resume));
+  }
+
+  const TrainOptions& o_;
+  const TrainConfig& c_;
+  Trainer& trainer_;
+  Backend& backend_;
+  const Mnist& data_;
+  MetricsLog& metrics_;
+  const std::string stop_file_;
+  ProgressBar bar_;
+  double best_ = -1, last_accuracy_ = 0;
+  int best_epoch_ = 0, last_checkpoint_epoch_ = -1;
+};
+
+int run_train(const CLI::App& sub, TrainOptions& o) {
+  check_outputs(sub, o);
+  Checkpoint resumed;
+  if (!o.resume.empty()) resumed = load_resume(sub, o);
+  const TrainConfig& c = o.config;
+  const Mnist data = check_settings_and_load(sub, o);
+  MetricsLog metrics(o.metrics, !o.resume.empty());
 
   std::string notice;
   std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel);
@@ -211,100 +279,14 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
     std::printf("Resuming %s at epoch %d, sample %zu\n", o.resume.c_str(), trainer.epochs_done() + 1,
                 trainer.state().position);
   }
-
   std::printf("Training %s on %s: %zu samples, batch %zu, eta %g, %d epochs, seed %llu\n",
               sizes_text(c.sizes, '-').c_str(), backend->describe().c_str(), data.train.size(), c.batch, c.eta,
               c.epochs, static_cast<unsigned long long>(c.seed));
   std::fflush(stdout);
 
-  const std::string stop_file = o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint;
-  set_second_signal_message(second_signal_message(stop_file, 0, o.resume));
-  auto checkpoint_now = [&](const std::string& file) {
-    save_checkpoint(file, Checkpoint{c, backend->parameters(), trainer.state()});
-    if (file == stop_file) set_second_signal_message(second_signal_message(file, trainer.epochs_done(), o.resume));
-  };
-
-  ProgressBar bar;
-  double best = -1, last_accuracy = 0;
-  int best_epoch = 0, last_checkpoint_epoch = -1;
-  using clock = std::chrono::steady_clock;
-  const auto run_start = clock::now();
-  StopOnSignals signals;
-  for (int epoch = trainer.epochs_done() + 1; epoch <= c.epochs; ++epoch) {
-    const std::string label = "Epoch " + std::to_string(epoch) + "/" + std::to_string(c.epochs);
-    const std::size_t first_sample = trainer.state().position;
-    // The epoch's time is the training alone, on the backend's clock (CUDA events on a GPU, which include
-    // finishing the queued work); evaluation is not part of it.
-    bool finished = false;
-    const double seconds = backend->time_seconds([&] {
-      finished = !StopOnSignals::requested() && trainer.train_epoch([&](std::size_t done) {
-        bar.update(label, done, data.train.size());
-        return !StopOnSignals::requested();
-      });
-    });
-    if (!finished && StopOnSignals::requested()) {
-      bar.clear();
-      const std::string& file = stop_file;
-      checkpoint_now(file);
-      std::fprintf(stderr,
-                   "sigmanet: %s: stopped in epoch %d after %zu/%zu samples; checkpoint written to %s "
-                   "(continue with: sigmanet train --resume %s)\n",
-                   StopOnSignals::name(), epoch, trainer.state().position, data.train.size(), file.c_str(),
-                   file.c_str());
-      return kExitInterrupted;
-    }
-    // The Trainer throws DivergenceError itself; a stop without a signal would be a backend's bug.
-    if (!finished) throw Error("epoch " + std::to_string(epoch) + ": training stopped early for no known reason");
-    const Evaluation test = backend->evaluate(data.test);
-    bar.clear();
-    const double rate = double(data.train.size() - first_sample) / seconds;
-    std::printf("%s: test %zu/%zu (%.2f%%), %.2f s, %.0f samples/s\n", label.c_str(), test.correct, test.total,
-                100.0 * test.accuracy(), seconds, rate);
-    std::fflush(stdout);
-    last_accuracy = test.accuracy();
-    if (test.accuracy() > best) best = test.accuracy(), best_epoch = epoch;
-    if (metrics.is_open()) {
-      // Outside the timed part: the cost on the training and validation sets is for the curves only.
-      const Evaluation train = backend->evaluate(data.train);
-      const Evaluation validation = backend->evaluate(data.validation);
-      nlohmann::json line = {{"epoch", epoch},
-                             {"test_correct", test.correct},
-                             {"test_total", test.total},
-                             {"test_accuracy", test.accuracy()},
-                             {"test_cost", test.cost},
-                             {"train_accuracy", train.accuracy()},
-                             {"train_cost", train.cost},
-                             {"validation_accuracy", validation.accuracy()},
-                             {"validation_cost", validation.cost},
-                             {"seconds", seconds},
-                             {"samples_per_second", rate}};
-      if (validation.total == 0) line["validation_accuracy"] = line["validation_cost"] = nullptr;
-      metrics << line.dump() << '\n' << std::flush;
-      if (!metrics) throw Error("--metrics: writing " + o.metrics + " failed");
-    }
-    if (!o.checkpoint.empty() && (epoch % o.checkpoint_every == 0 || epoch == c.epochs)) {
-      checkpoint_now(o.checkpoint);
-      last_checkpoint_epoch = epoch;
-    }
-  }
-  const double total = std::chrono::duration<double>(clock::now() - run_start).count();
-  std::printf("Best test accuracy %.2f%% at epoch %d; %d epochs in %.1f s\n", 100.0 * best, best_epoch, c.epochs,
-              total);
-  if (last_checkpoint_epoch > 0) std::printf("Checkpoint written to %s\n", o.checkpoint.c_str());
-  if (!o.save.empty()) {
-    char accuracy[32];
-    std::snprintf(accuracy, sizeof accuracy, "%.4f", last_accuracy);
-    save_model(o.save, backend->parameters(),
-               {{"epochs", std::to_string(trainer.epochs_done())},
-                {"seed", std::to_string(c.seed)},
-                {"accuracy", accuracy},
-                {"batch", std::to_string(c.batch)},
-                {"eta", std::to_string(c.eta)},
-                {"init", to_string(c.init)},
-                {"precision", to_string(c.precision)},
-                {"test_size", std::to_string(data.test.size())}});
-    std::printf("Model saved to %s\n", o.save.c_str());
-  }
+  EpochLoop epochs(o, trainer, *backend, data, metrics);
+  if (const int status = epochs.run(); status != 0) return status;
+  if (!o.save.empty()) save_trained_model(o.save, c, trainer, *backend, epochs.last_accuracy(), data.test.size());
   return 0;
 }
 
@@ -324,11 +306,13 @@ void add_train_command(CLI::App& app, int& status) {
   add_whole(sub, "--batch", c.batch, "Mini-batch size", std::size_t{1})->type_name("INT");
   add_real(sub, "--eta", c.eta, "Learning rate");
   add_whole(sub, "--seed", c.seed, "Seed for initial weights and the shuffles");
-  add_choice(sub, "--init", c.init, {{to_string(Init::standard), Init::standard}, {to_string(Init::scaled), Init::scaled}},
+  add_choice(sub, "--init", c.init,
+             {{to_string(Init::standard), Init::standard}, {to_string(Init::scaled), Init::scaled}},
              "Weight initialisation: standard N(0,1) or scaled N(0,1/n_in)");
   add_choice(sub, "--device", c.device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
              "Where to train: cpu, gpu, or auto (the GPU when one is usable)");
-  add_choice(sub, "--precision", c.precision, {{to_string(Precision::f32), Precision::f32}, {to_string(Precision::f64), Precision::f64}},
+  add_choice(sub, "--precision", c.precision,
+             {{to_string(Precision::f32), Precision::f32}, {to_string(Precision::f64), Precision::f64}},
              "Arithmetic: float or double");
   add_choice(sub, "--gpu-kernel", c.gpu_kernel,
              {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
