@@ -175,14 +175,16 @@ looked+=(${wheel_dirs[@]+"${wheel_dirs[@]}"})
 for dir in "${looked[@]}"; do
   if [[ -e "$dir/libcublas.so.13" && -e "$dir/libcublasLt.so.13" ]]; then cublas_dir="$dir"; break; fi
 done
-# What the loader does with that: ldd on the CLI (else any test suite) names the copy each step will load.
+# What sigmanet will open: it loads libcublas.so.13 when the GPU is first used (host/cuda_on_demand), from
+# LD_LIBRARY_PATH, else the loader's cache, else the toolkit folder of the machine that built it.
 loader_says() {
-  local probe="$cli"
-  [[ -x "$probe" ]] || probe="${suites[0]:-}"
-  local found
-  found="$(timeout -k 1 "$setup_limit" ldd "$probe" 2>/dev/null | grep -E 'libcublas(Lt)?\.so' |
-           sed -E 's/^[[:space:]]+//; s/ \(0x[0-9a-f]+\)$//' | paste -sd ';' - | sed 's/;/; /g')"
-  echo "${found:-no libcublas among the libraries of ${probe:-no executable} (a build without CUDA?)}"
+  local d dirs found=""
+  IFS=: read -ra dirs <<< "${LD_LIBRARY_PATH:-}"
+  for d in ${dirs[@]+"${dirs[@]}"}; do
+    if [[ -n "$d" && -e "$d/libcublas.so.13" ]]; then found="$d/libcublas.so.13 (LD_LIBRARY_PATH)"; break; fi
+  done
+  [[ -n "$found" ]] || found="$(ldconfig -p 2>/dev/null | awk '/libcublas\.so\.13 /{print $NF " (loader cache)"; exit}')"
+  echo "${found:-libcublas.so.13 is neither on LD_LIBRARY_PATH nor in the loader cache}"
 }
 if [[ -n "$cublas_dir" ]]; then
   export LD_LIBRARY_PATH="$cublas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -190,7 +192,7 @@ if [[ -n "$cublas_dir" ]]; then
   say "   the loader resolves: $(loader_says)"
   record "cuBLAS libraries" PASS - "$cublas_dir"
 else
-  # The executables may still find a copy through their RUNPATH or ld.so.cache; ldd says which, or "not found".
+  # sigmanet may still find a copy through the loader's cache or the build's toolkit folder.
   loaded="$(loader_says)"
   say "== cuBLAS: libcublas.so.13 and libcublasLt.so.13 are in none of ${looked[*]}; the loader resolves: $loaded"
   record "cuBLAS libraries" FAIL - "in none of ${looked[*]}; the loader resolves: $loaded"

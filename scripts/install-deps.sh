@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Installs, from Debian 12's archive, what sigmanet needs to build, test and benchmark.
+# Installs, from Debian 12's archive, what sigmanet needs:
+#   scripts/install-deps.sh build   to build the tool and train (scripts/train.sh, the main job)
+#   scripts/install-deps.sh         to build, test and benchmark as well (scripts/test-all.sh, CI)
 # The CUDA toolkit is not in Debian's archive: it is expected at /usr/local/cuda (or nvcc on PATH);
 # without it sigmanet builds CPU-only.
 set -euo pipefail
 
 packages=(
   build-essential cmake git curl ca-certificates pkg-config
-  zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev libgtest-dev libbenchmark-dev
-  clang-14 libclang-rt-14-dev                        # fuzzing (libFuzzer) and sanitizers
-  libboost-context-dev                               # fibers of the SIMT executor (tests/gpu_emulator/simt)
-  python3 python3-numpy python3-matplotlib           # model-file check, training-curve plots
-  python3-torch libopenblas0-pthread                 # the PyTorch side of the benchmark and model check
+  zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
 )
+if [ "${1:-all}" != build ]; then
+  packages+=(
+    libgtest-dev libbenchmark-dev
+    clang-14 libclang-rt-14-dev                        # fuzzing (libFuzzer) and sanitizers
+    libboost-context-dev                               # fibers of the SIMT executor (tests/gpu_emulator/simt)
+    python3 python3-numpy python3-matplotlib           # model-file check, training-curve plots
+    python3-torch libopenblas0-pthread                 # the PyTorch side of the benchmark and model check
+  )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

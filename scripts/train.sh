@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh build   # what building and training need, nothing for tests or plots
 source scripts/find-nvcc.sh
 build=${SIGMANET_BUILD:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIGMANET_TESTS=OFF -DSIGMANET_BENCHMARKS=OFF >/dev/null

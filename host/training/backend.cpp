@@ -9,6 +9,9 @@
 #ifdef SIGMANET_HAVE_CUDA
 #include "sigmanet/cuda/cuda_backend.hpp"
 #endif
+#ifdef SIGMANET_CUBLAS_ON_DEMAND
+#include "cuda_on_demand/cublas_on_demand.hpp"
+#endif
 
 namespace sigmanet {
 
@@ -71,7 +74,10 @@ bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {
 }
 
 bool gpu_available(std::string* reason) {
-#ifdef SIGMANET_HAVE_CUDA
+#ifdef SIGMANET_CUBLAS_ON_DEMAND
+  if (!cuda_device_usable(reason)) return false;
+  return cuda::cublas_available(reason);
+#elif defined(SIGMANET_HAVE_CUDA)
   return cuda_device_usable(reason);
 #else
   if (reason) *reason = "this build of sigmanet has no CUDA backend (nvcc was not found when it was configured)";
