@@ -26,12 +26,17 @@ __global__ void argmax_cost_kernel(const float* __restrict__ a, const std::uint8
 
 }  // namespace
 
-void argmax_cost(const float* a, const std::uint8_t* labels, int n, std::size_t m, unsigned* correct, double* cost,
-                 cudaStream_t stream) {
+void argmax_cost(BatchView<const float> a, VectorView<const std::uint8_t> labels, VectorView<unsigned> correct,
+                 VectorView<double> cost, cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::argmax_cost", labels.size == a.samples, labels, a);
+  SIGMANET_REQUIRE_SHAPES("kernels::argmax_cost", correct.size == a.samples, correct, a);
+  SIGMANET_REQUIRE_SHAPES("kernels::argmax_cost", cost.size == a.samples, cost, a);
+  const std::size_t m = a.samples;
   if (m == 0) return;
-  require(a && labels && correct && cost, "argmax_cost", "null pointer");
-  require(n > 0, "argmax_cost", "layer size must be at least 1");
-  SIGMANET_LAUNCH(argmax_cost_kernel, blocks_for(m), kThreads, 0, stream)(a, labels, n, m, correct, cost);
+  require(a.data && labels.data && correct.data && cost.data, "argmax_cost", "null pointer");
+  const int n = layer_size(a.features, "argmax_cost");
+  SIGMANET_LAUNCH(argmax_cost_kernel, blocks_for(m), kThreads, 0, stream)
+  (a.data, labels.data, n, m, correct.data, cost.data);
   SIGMANET_CUDA_CHECK_LAUNCH("argmax_cost_kernel");
 }
 

@@ -16,11 +16,13 @@ __global__ void bias_sigmoid_kernel(float* __restrict__ a, const float* __restri
 
 }  // namespace
 
-void bias_sigmoid(float* a, const float* b, int n, std::size_t m, cudaStream_t stream) {
+void bias_sigmoid(BatchView<float> a, VectorView<const float> b, cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::bias_sigmoid", b.size == a.features, b, a);
+  const std::size_t m = a.samples;
   if (m == 0) return;
-  require(a && b, "bias_sigmoid", "null pointer");
-  require(n > 0, "bias_sigmoid", "layer size must be at least 1");
-  SIGMANET_LAUNCH(bias_sigmoid_kernel, blocks_for(m * std::size_t(n)), kThreads, 0, stream)(a, b, n, m);
+  require(a.data && b.data, "bias_sigmoid", "null pointer");
+  const int n = layer_size(a.features, "bias_sigmoid");
+  SIGMANET_LAUNCH(bias_sigmoid_kernel, blocks_for(m * std::size_t(n)), kThreads, 0, stream)(a.data, b.data, n, m);
   SIGMANET_CUDA_CHECK_LAUNCH("bias_sigmoid_kernel");
 }
 

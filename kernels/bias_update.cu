@@ -40,13 +40,16 @@ __global__ void __launch_bounds__(kLanes* kGroups)
 
 }  // namespace
 
-void bias_update(const float* delta, int n, std::size_t m, float scale, float* b, float* gradient,
+void bias_update(BatchView<const float> delta, float scale, VectorView<float> b, VectorView<float> gradient,
                  cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::bias_update", b.size == delta.features, b, delta);
+  SIGMANET_REQUIRE_SHAPES("kernels::bias_update", !gradient.data || gradient.size == delta.features, gradient, delta);
+  const std::size_t m = delta.samples;
   if (m == 0) return;
-  require(delta && b, "bias_update", "null pointer");
-  require(n > 0, "bias_update", "layer size must be at least 1");
+  require(delta.data && b.data, "bias_update", "null pointer");
+  const int n = layer_size(delta.features, "bias_update");
   SIGMANET_LAUNCH(bias_update_kernel, blocks_for(std::size_t(n), kLanes), kLanes * kGroups, 0, stream)
-  (delta, n, m, scale, b, gradient);
+  (delta.data, n, m, scale, b.data, gradient.data);
   SIGMANET_CUDA_CHECK_LAUNCH("bias_update_kernel");
 }
 

@@ -33,14 +33,20 @@ __global__ void fused_forward_kernel(const float* __restrict__ w, const float* _
 
 }  // namespace
 
-void fused_forward(const float* w, const float* b, const float* in, int n_in, int n_out, std::size_t m, float* out,
-                   cudaStream_t stream) {
+void fused_forward(WeightView<const float> w, VectorView<const float> b, BatchView<const float> in,
+                   BatchView<float> out, cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_forward", w.inputs == in.features, w, in);
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_forward", w.outputs == out.features, w, out);
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_forward", b.size == w.outputs, b, w);
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_forward", out.samples == in.samples, out, in);
+  const std::size_t m = in.samples;
   if (m == 0) return;
-  require(w && b && in && out, "fused_forward", "null pointer");
-  require(n_in > 0 && n_out > 0, "fused_forward", "layer sizes must be at least 1");
-  require(in != out, "fused_forward", "input and output must not overlap");
+  require(w.data && b.data && in.data && out.data, "fused_forward", "null pointer");
+  const int n_in = layer_size(w.inputs, "fused_forward"), n_out = layer_size(w.outputs, "fused_forward");
+  require(in.data != out.data, "fused_forward", "input and output must not overlap");
   const std::size_t warps = m * std::size_t(n_out);
-  SIGMANET_LAUNCH(fused_forward_kernel, blocks_for(warps * kWarp), kThreads, 0, stream)(w, b, in, n_in, n_out, m, out);
+  SIGMANET_LAUNCH(fused_forward_kernel, blocks_for(warps * kWarp), kThreads, 0, stream)
+  (w.data, b.data, in.data, n_in, n_out, m, out.data);
   SIGMANET_CUDA_CHECK_LAUNCH("fused_forward_kernel");
 }
 

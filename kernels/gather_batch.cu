@@ -24,16 +24,24 @@ __global__ void gather_batch_kernel(const std::uint8_t* __restrict__ pixels, con
 
 }  // namespace
 
-void gather_batch(const std::uint8_t* pixels, const std::uint8_t* labels, std::size_t features,
-                  const std::uint32_t* order, const unsigned* step, std::size_t batch, std::size_t first, std::size_t m,
-                  float* x, std::uint8_t* batch_labels, cudaStream_t stream) {
+void gather_batch(BatchView<const std::uint8_t> images, VectorView<const std::uint8_t> labels,
+                  VectorView<const std::uint32_t> order, const unsigned* step, std::size_t batch, std::size_t first,
+                  BatchView<float> x, VectorView<std::uint8_t> batch_labels, cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::gather_batch", x.features == images.features, x, images);
+  SIGMANET_REQUIRE_SHAPES("kernels::gather_batch", !labels.data || labels.size == images.samples, labels, images);
+  SIGMANET_REQUIRE_SHAPES("kernels::gather_batch", !batch_labels.data || batch_labels.size == x.samples,
+                          batch_labels, x);
+  // The records [first, first + m) of the order, or of the images when there is no order.
+  const std::size_t m = x.samples, records = order.data ? order.size : images.samples;
+  require(first <= records && m <= records - first, "gather_batch", "records past the end of the order or images");
   if (m == 0) return;
-  require(pixels && x, "gather_batch", "null pixel or output pointer");
-  require(features > 0, "gather_batch", "images of 0 pixels");
-  require(!batch_labels || labels, "gather_batch", "batch labels asked for without a label array");
+  require(images.data && x.data, "gather_batch", "null pixel or output pointer");
+  require(x.features > 0, "gather_batch", "images of 0 pixels");
+  require(!batch_labels.data || labels.data, "gather_batch", "batch labels asked for without a label array");
   require(!step || batch > 0, "gather_batch", "a step counter needs the batch size");
+  const std::size_t features = x.features;
   SIGMANET_LAUNCH(gather_batch_kernel, blocks_for(m * features), kThreads, 0, stream)
-  (pixels, labels, features, order, step, batch, first, m, x, batch_labels);
+  (images.data, labels.data, features, order.data, step, batch, first, m, x.data, batch_labels.data);
   SIGMANET_CUDA_CHECK_LAUNCH("gather_batch_kernel");
 }
 

@@ -15,12 +15,15 @@ __global__ void hidden_delta_kernel(float* __restrict__ delta, const float* __re
 
 }  // namespace
 
-void hidden_delta(float* delta, const float* a, int n, std::size_t m, cudaStream_t stream) {
+void hidden_delta(BatchView<float> delta, BatchView<const float> a, cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::hidden_delta", delta.samples == a.samples && delta.features == a.features, delta,
+                          a);
+  const std::size_t m = delta.samples;
   if (m == 0) return;
-  require(delta && a, "hidden_delta", "null pointer");
-  require(n > 0, "hidden_delta", "layer size must be at least 1");
+  require(delta.data && a.data, "hidden_delta", "null pointer");
+  const int n = layer_size(delta.features, "hidden_delta");
   const std::size_t total = m * std::size_t(n);
-  SIGMANET_LAUNCH(hidden_delta_kernel, blocks_for(total), kThreads, 0, stream)(delta, a, total);
+  SIGMANET_LAUNCH(hidden_delta_kernel, blocks_for(total), kThreads, 0, stream)(delta.data, a.data, total);
   SIGMANET_CUDA_CHECK_LAUNCH("hidden_delta_kernel");
 }
 

@@ -2,6 +2,7 @@
 // Helpers shared by the kernel files: the logistic function and grid sizing.
 #include <cuda_runtime.h>
 
+#include <climits>
 #include <cstddef>
 #include <string>
 
@@ -37,6 +38,13 @@ inline unsigned blocks_for(std::size_t count, int threads = kThreads) {
 
 inline void require(bool condition, const char* wrapper, const char* what) {
   if (!condition) throw Error(std::string("kernels::") + wrapper + ": " + what);
+}
+
+// A layer's width as the kernels take it (an int), refused unless it is 1 to INT_MAX.
+inline int layer_size(std::size_t n, const char* wrapper) {
+  require(n > 0, wrapper, "layer size must be at least 1");
+  require(n <= std::size_t(INT_MAX), wrapper, "layer size too large");
+  return static_cast<int>(n);
 }
 
 }  // namespace sigmanet::kernels

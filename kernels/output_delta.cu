@@ -23,13 +23,17 @@ __global__ void output_delta_kernel(const float* __restrict__ a, const std::uint
 
 }  // namespace
 
-void output_delta(const float* a, const std::uint8_t* labels, int n, std::size_t m, const unsigned* step, unsigned* bad,
-                  float* delta, cudaStream_t stream) {
+void output_delta(BatchView<const float> a, VectorView<const std::uint8_t> labels, const unsigned* step,
+                  unsigned* bad, BatchView<float> delta, cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::output_delta", labels.size == a.samples, labels, a);
+  SIGMANET_REQUIRE_SHAPES("kernels::output_delta", delta.samples == a.samples && delta.features == a.features, delta,
+                          a);
+  const std::size_t m = a.samples;
   if (m == 0) return;
-  require(a && labels && delta, "output_delta", "null pointer");
-  require(n > 0, "output_delta", "layer size must be at least 1");
+  require(a.data && labels.data && delta.data, "output_delta", "null pointer");
+  const int n = layer_size(a.features, "output_delta");
   SIGMANET_LAUNCH(output_delta_kernel, blocks_for(m * std::size_t(n)), kThreads, 0, stream)
-  (a, labels, n, m, step, bad, delta);
+  (a.data, labels.data, n, m, step, bad, delta.data);
   SIGMANET_CUDA_CHECK_LAUNCH("output_delta_kernel");
 }
 

@@ -188,22 +188,27 @@ std::size_t persistent_shared_bytes(const PersistentNet& net, std::size_t m) {
   return PersistentLayout(net, int(m)).bytes;
 }
 
-void persistent_train(const PersistentNet& net, const std::uint8_t* pixels, const std::uint8_t* labels,
-                      const std::uint32_t* order, std::size_t first, std::size_t m, std::size_t steps, float scale,
-                      unsigned first_batch, unsigned* bad, cudaStream_t stream) {
+void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> images,
+                      VectorView<const std::uint8_t> labels, VectorView<const std::uint32_t> order, std::size_t first,
+                      std::size_t m, std::size_t steps, float scale, unsigned first_batch, unsigned* bad,
+                      cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::persistent_train", labels.size == images.samples, labels, images);
   if (steps == 0) return;
-  require(pixels && labels && order && bad, "persistent_train", "null pointer");
+  require(images.data && labels.data && order.data && bad, "persistent_train", "null pointer");
   require(net.layers >= 1 && net.layers <= kPersistentMaxLayers, "persistent_train", "unsupported layer count");
   for (int l = 0; l < net.layers; ++l)
     require(net.w[l] && net.b[l] && net.sizes[l] > 0 && net.sizes[l + 1] > 0, "persistent_train", "bad layer");
+  require(images.features == std::size_t(net.sizes[0]), "persistent_train", "images not as wide as the input layer");
   require(m >= 1 && m <= std::size_t(kPersistentMaxBatch), "persistent_train", "batch outside 1..32");
   require(steps <= std::size_t(INT_MAX), "persistent_train", "too many steps for one launch");
+  require(first <= order.size && steps * m <= order.size - first, "persistent_train",
+          "steps past the end of the order");
   const std::size_t bytes = persistent_shared_bytes(net, m);
   // Past 48 KB a kernel must be allowed its dynamic shared memory first; the caller checked the device's limit.
   SIGMANET_CUDA_CHECK(
       cudaFuncSetAttribute(persistent_train_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
   SIGMANET_LAUNCH(persistent_train_kernel, 1, kPersistentThreads, bytes, stream)
-  (net, pixels, labels, order, first, int(m), int(steps), scale, first_batch, bad);
+  (net, images.data, labels.data, order.data, first, int(m), int(steps), scale, first_batch, bad);
   SIGMANET_CUDA_CHECK_LAUNCH("persistent_train_kernel");
 }
 

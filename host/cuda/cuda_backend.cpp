@@ -40,10 +40,30 @@ constexpr std::size_t kPersistentMaxAutoBatch = 32;
 // (32 MiB is NVIDIA's recommendation for Hopper).
 constexpr std::size_t kCublasWorkspaceBytes = std::size_t(32) << 20;
 
+// Views of the first values of a device buffer, for the kernel and cuBLAS wrappers; the buffer must hold them.
+template <class T>
+kernels::BatchView<T> batch_view(const DeviceBuffer<T>& buffer, std::size_t samples, std::size_t features) {
+  if (features != 0 && samples > buffer.size() / features)
+    throw Error("CudaBackend: " + std::to_string(samples) + " samples x " + std::to_string(features) +
+                " do not fit a buffer of " + std::to_string(buffer.size()));
+  return {buffer.get(), samples, features};
+}
+
+template <class T>
+kernels::VectorView<T> vector_view(const DeviceBuffer<T>& buffer, std::size_t size) {
+  if (size > buffer.size())
+    throw Error("CudaBackend: " + std::to_string(size) + " values do not fit a buffer of " +
+                std::to_string(buffer.size()));
+  return {buffer.get(), size};
+}
+
 struct DeviceLayer {
   int n_in = 0, n_out = 0;
   DeviceBuffer<float> w;  // n_out x n_in row-major, the Parameters layout
   DeviceBuffer<float> b;
+
+  kernels::WeightView<float> weights() const { return {w.get(), std::size_t(n_out), std::size_t(n_in)}; }
+  kernels::VectorView<float> bias() const { return vector_view(b, std::size_t(n_out)); }
 };
 
 // Activations (and, for training, errors) for up to `capacity` samples.
@@ -62,8 +82,8 @@ struct DeviceData {
 
 // Records of some set on the device, starting at record `first` of that set.
 struct DeviceView {
-  const std::uint8_t* pixels = nullptr;
-  const std::uint8_t* labels = nullptr;
+  kernels::BatchView<const std::uint8_t> images;  // records x pixels
+  kernels::VectorView<const std::uint8_t> labels;
 };
 
 std::string version_string(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
@@ -205,11 +225,13 @@ class CudaBackend final : public Backend {
       cost_ = DeviceBuffer<double>(data.size());
     }
     const cudaStream_t s = stream_.get();
-    const int n_out = sizes_.back();
-    for_each_chunk(view, data.size(), [&](std::size_t start, std::size_t m, const float* a) {
-      kernels::argmax_cost(a, view.labels + start, n_out, m, correct_.get() + start, cost_.get() + start, s);
+    const auto correct = vector_view(correct_, data.size());
+    const auto cost = vector_view(cost_, data.size());
+    for_each_chunk(view, data.size(), [&](std::size_t start, kernels::BatchView<const float> out) {
+      const std::size_t m = out.samples;
+      kernels::argmax_cost(out, view.labels.slice(start, m), correct.slice(start, m), cost.slice(start, m), s);
     });
-    const kernels::EvaluationSums sums = kernels::sum_evaluation(correct_.get(), cost_.get(), data.size(), s);
+    const kernels::EvaluationSums sums = kernels::sum_evaluation(correct, cost, s);
     e.correct = sums.correct;
     e.cost = sums.cost / double(e.total);
     return e;
@@ -226,10 +248,10 @@ class CudaBackend final : public Backend {
     const std::size_t n_out = std::size_t(sizes_.back());
     std::vector<float> host;
     out.reserve(count * n_out);
-    for_each_chunk(view, count, [&](std::size_t, std::size_t m, const float* a) {
-      host.resize(m * n_out);
+    for_each_chunk(view, count, [&](std::size_t, kernels::BatchView<const float> a) {
+      host.resize(a.values());
       SIGMANET_CUDA_CHECK(
-          cudaMemcpyAsync(host.data(), a, host.size() * sizeof(float), cudaMemcpyDeviceToHost, stream_.get()));
+          cudaMemcpyAsync(host.data(), a.data, host.size() * sizeof(float), cudaMemcpyDeviceToHost, stream_.get()));
       stream_.synchronize();
       out.insert(out.end(), host.begin(), host.end());
     });
@@ -298,8 +320,8 @@ class CudaBackend final : public Backend {
   // Runs batches [b, b + steps) of the uploaded order, each of m samples.
   void launch_persistent(std::size_t batch, std::size_t b, std::size_t m, std::size_t steps, float eta) {
     const float scale = eta / float(m);  // the CPU float network's eta / T(m)
-    kernels::persistent_train(persistent_net(), train_data_.pixels.get(), train_data_.labels.get(), order_.get(),
-                              b * batch, m, steps, scale, unsigned(b), bad_.get(), stream_.get());
+    kernels::persistent_train(persistent_net(), train_images(), train_labels(), order_view(), b * batch, m, steps,
+                              scale, unsigned(b), bad_.get(), stream_.get());
   }
 
   // Copies every layer's parameters between the live buffers and the chunk-start copy.
@@ -416,12 +438,20 @@ class CudaBackend final : public Backend {
   // training set, else a fresh upload of just those records.
   DeviceView device_view(const Dataset& data, std::size_t first, std::size_t count) {
     if (&data == train_ && data.pixels.data() == train_pixels_ && data.size() == train_size_)
-      return {train_data_.pixels.get() + first * data.features(), train_data_.labels.get() + first};
+      return {train_images().slice(first, count), train_labels().slice(first, count)};
     stream_.synchronize();  // queued work may still read the previous upload
     other_data_ = DeviceData{};
     other_data_ = upload(data, first, count);
-    return {other_data_.pixels.get(), other_data_.labels.get()};
+    return {batch_view(other_data_.pixels, count, data.features()), vector_view(other_data_.labels, count)};
   }
+
+  kernels::BatchView<const std::uint8_t> train_images() const {
+    return batch_view(train_data_.pixels, train_data_.records, train_->features());
+  }
+  kernels::VectorView<const std::uint8_t> train_labels() const {
+    return vector_view(train_data_.labels, train_data_.records);
+  }
+  kernels::VectorView<const std::uint32_t> order_view() const { return vector_view(order_, order_count_); }
 
   void upload_order(std::span<const std::uint32_t> order) {
     stream_.synchronize();  // the previous order may still be in use
@@ -433,6 +463,7 @@ class CudaBackend final : public Backend {
     SIGMANET_CUDA_CHECK(cudaMemcpyAsync(order_.get(), order.data(), order.size_bytes(), cudaMemcpyHostToDevice,
                                         stream_.get()));
     stream_.synchronize();
+    order_count_ = order.size();
   }
 
   // Makes ws hold at least `samples` samples (never shrinks: the graph keeps the addresses).
@@ -451,17 +482,25 @@ class CudaBackend final : public Backend {
 
   // ---- the work ----
 
+  // m samples of layer l's activations in ws (l = 0: the input), and of the errors dC/dz of weight layer l.
+  kernels::BatchView<float> activations(const Workspace& ws, std::size_t l, std::size_t m) const {
+    return batch_view(ws.a[l], m, std::size_t(sizes_[l]));
+  }
+  kernels::BatchView<float> errors(const Workspace& ws, std::size_t l, std::size_t m) const {
+    return batch_view(ws.delta[l], m, std::size_t(sizes_[l + 1]));
+  }
+
   // ws.a[0] holds m inputs; leaves every layer's activations in ws.a.
   void forward(Workspace& ws, std::size_t m) {
     const cudaStream_t s = stream_.get();
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       const DeviceLayer& layer = layers_[l];
-      float* out = ws.a[l + 1].get();
+      const kernels::BatchView<float> in = activations(ws, l, m), out = activations(ws, l + 1, m);
       if (use_fused_forward(m)) {
-        kernels::fused_forward(layer.w.get(), layer.b.get(), ws.a[l].get(), layer.n_in, layer.n_out, m, out, s);
+        kernels::fused_forward(layer.weights(), layer.bias(), in, out, s);
       } else {
-        cuda::gemm_forward(blas_.get(), layer.w.get(), ws.a[l].get(), layer.n_in, layer.n_out, m, out);
-        kernels::bias_sigmoid(out, layer.b.get(), layer.n_out, m, s);
+        cuda::gemm_forward(blas_.get(), layer.weights(), in, out);
+        kernels::bias_sigmoid(out, layer.bias(), s);
       }
     }
   }
@@ -472,38 +511,34 @@ class CudaBackend final : public Backend {
     const cudaStream_t s = stream_.get();
     Workspace& ws = train_ws_;
     const std::size_t L = layers_.size();
-    kernels::gather_batch(train_data_.pixels.get(), train_data_.labels.get(), train_->features(), order_.get(),
-                          step_.get(), batch, 0, m, ws.a[0].get(), ws.labels.get(), s);
+    const kernels::VectorView<std::uint8_t> labels = vector_view(ws.labels, m);
+    kernels::gather_batch(train_images(), train_labels(), order_view(), step_.get(), batch, 0, activations(ws, 0, m),
+                          labels, s);
     forward(ws, m);
-    kernels::output_delta(ws.a[L].get(), ws.labels.get(), sizes_[L], m, step_.get(), bad_.get(), ws.delta[L - 1].get(),
-                          s);
+    kernels::output_delta(activations(ws, L, m), labels, step_.get(), bad_.get(), errors(ws, L - 1, m), s);
     const float scale = eta / float(m);  // the CPU float network's eta / T(m)
     for (std::size_t l = L; l-- > 0;) {
-      DeviceLayer& layer = layers_[l];
+      const DeviceLayer& layer = layers_[l];
       if (l > 0) {
         // The error one layer down needs this layer's weights before their update.
-        cuda::gemm_backward(blas_.get(), layer.w.get(), ws.delta[l].get(), layer.n_in, layer.n_out, m,
-                            ws.delta[l - 1].get());
-        kernels::hidden_delta(ws.delta[l - 1].get(), ws.a[l].get(), layer.n_in, m, s);
+        cuda::gemm_backward(blas_.get(), layer.weights(), errors(ws, l, m), errors(ws, l - 1, m));
+        kernels::hidden_delta(errors(ws, l - 1, m), activations(ws, l, m), s);
       }
-      cuda::gemm_update(blas_.get(), ws.a[l].get(), ws.delta[l].get(), layer.n_in, layer.n_out, m, scale,
-                        layer.w.get());
-      kernels::bias_update(ws.delta[l].get(), layer.n_out, m, scale, layer.b.get(), nullptr, s);
+      cuda::gemm_update(blas_.get(), activations(ws, l, m), errors(ws, l, m), scale, layer.weights());
+      kernels::bias_update(errors(ws, l, m), scale, layer.bias(), {}, s);
     }
     kernels::advance_counter(step_.get(), s);
   }
 
-  // Runs forward over view's records [0, count) in chunks, calling f(start, m, output activations).
+  // Runs forward over view's records [0, count) in chunks, calling f(start, the chunk's output activations).
   template <class F>
   void for_each_chunk(const DeviceView& view, std::size_t count, F&& f) {
     reserve(eval_ws_, std::min(kGpuEvaluationChunk, count), false);
-    const std::size_t features = std::size_t(sizes_.front());
     for (std::size_t start = 0; start < count; start += kGpuEvaluationChunk) {
       const std::size_t m = std::min(kGpuEvaluationChunk, count - start);
-      kernels::gather_batch(view.pixels, nullptr, features, nullptr, nullptr, 0, start, m, eval_ws_.a[0].get(),
-                            nullptr, stream_.get());
+      kernels::gather_batch(view.images, {}, {}, nullptr, 0, start, activations(eval_ws_, 0, m), {}, stream_.get());
       forward(eval_ws_, m);
-      f(start, m, eval_ws_.a.back().get());
+      f(start, activations(eval_ws_, layers_.size(), m));
     }
   }
 
@@ -572,6 +607,7 @@ class CudaBackend final : public Backend {
   std::size_t train_size_ = 0;
   DeviceData train_data_, other_data_;
   DeviceBuffer<std::uint32_t> order_;
+  std::size_t order_count_ = 0;  // the uploaded order's length (order_ may be longer)
   Workspace train_ws_, eval_ws_;
   DeviceBuffer<unsigned> correct_;
   DeviceBuffer<double> cost_;

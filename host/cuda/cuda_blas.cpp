@@ -9,35 +9,52 @@
 namespace sigmanet::cuda {
 namespace {
 
-int batch_int(std::size_t m, const char* what) {
-  if (m > std::size_t(INT_MAX)) throw Error(std::string(what) + ": batch of " + std::to_string(m) + " is too large for cuBLAS");
-  return static_cast<int>(m);
+// cuBLAS counts in int.
+int blas_int(std::size_t n, const char* wrapper, const char* what) {
+  if (n > std::size_t(INT_MAX))
+    throw Error(std::string(wrapper) + ": " + what + " of " + std::to_string(n) + " is too large for cuBLAS");
+  return static_cast<int>(n);
 }
 
 }  // namespace
 
-void gemm_forward(cublasHandle_t handle, const float* w, const float* in, int n_in, int n_out, std::size_t m,
-                  float* z) {
-  if (m == 0) return;
+void gemm_forward(cublasHandle_t handle, kernels::WeightView<const float> w, kernels::BatchView<const float> in,
+                  kernels::BatchView<float> z) {
+  SIGMANET_REQUIRE_SHAPES("cuda::gemm_forward", w.inputs == in.features, w, in);
+  SIGMANET_REQUIRE_SHAPES("cuda::gemm_forward", w.outputs == z.features, w, z);
+  SIGMANET_REQUIRE_SHAPES("cuda::gemm_forward", z.samples == in.samples, z, in);
+  if (in.samples == 0) return;
+  const char* wrapper = "cuda::gemm_forward";
+  const int n_in = blas_int(w.inputs, wrapper, "layer"), n_out = blas_int(w.outputs, wrapper, "layer");
   const float one = 1.0f, zero = 0.0f;
-  SIGMANET_CUDA_CHECK(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n_out, batch_int(m, "gemm_forward"), n_in, &one,
-                                  w, n_in, in, n_in, &zero, z, n_out));
+  SIGMANET_CUDA_CHECK(cublasSgemm(handle, CUBLAS_OP_T, CUBLAS_OP_N, n_out, blas_int(in.samples, wrapper, "batch"),
+                                  n_in, &one, w.data, n_in, in.data, n_in, &zero, z.data, n_out));
 }
 
-void gemm_backward(cublasHandle_t handle, const float* w, const float* delta, int n_in, int n_out, std::size_t m,
-                   float* back) {
-  if (m == 0) return;
+void gemm_backward(cublasHandle_t handle, kernels::WeightView<const float> w, kernels::BatchView<const float> delta,
+                   kernels::BatchView<float> back) {
+  SIGMANET_REQUIRE_SHAPES("cuda::gemm_backward", w.outputs == delta.features, w, delta);
+  SIGMANET_REQUIRE_SHAPES("cuda::gemm_backward", w.inputs == back.features, w, back);
+  SIGMANET_REQUIRE_SHAPES("cuda::gemm_backward", back.samples == delta.samples, back, delta);
+  if (delta.samples == 0) return;
+  const char* wrapper = "cuda::gemm_backward";
+  const int n_in = blas_int(w.inputs, wrapper, "layer"), n_out = blas_int(w.outputs, wrapper, "layer");
   const float one = 1.0f, zero = 0.0f;
-  SIGMANET_CUDA_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n_in, batch_int(m, "gemm_backward"), n_out, &one,
-                                  w, n_in, delta, n_out, &zero, back, n_in));
+  SIGMANET_CUDA_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_N, n_in, blas_int(delta.samples, wrapper, "batch"),
+                                  n_out, &one, w.data, n_in, delta.data, n_out, &zero, back.data, n_in));
 }
 
-void gemm_update(cublasHandle_t handle, const float* in, const float* delta, int n_in, int n_out, std::size_t m,
-                 float scale, float* w) {
-  if (m == 0) return;
+void gemm_update(cublasHandle_t handle, kernels::BatchView<const float> in, kernels::BatchView<const float> delta,
+                 float scale, kernels::WeightView<float> w) {
+  SIGMANET_REQUIRE_SHAPES("cuda::gemm_update", w.inputs == in.features, w, in);
+  SIGMANET_REQUIRE_SHAPES("cuda::gemm_update", w.outputs == delta.features, w, delta);
+  SIGMANET_REQUIRE_SHAPES("cuda::gemm_update", delta.samples == in.samples, delta, in);
+  if (in.samples == 0) return;
+  const char* wrapper = "cuda::gemm_update";
+  const int n_in = blas_int(w.inputs, wrapper, "layer"), n_out = blas_int(w.outputs, wrapper, "layer");
   const float alpha = -scale, one = 1.0f;
-  SIGMANET_CUDA_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_T, n_in, n_out, batch_int(m, "gemm_update"), &alpha,
-                                  in, n_in, delta, n_out, &one, w, n_in));
+  SIGMANET_CUDA_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_T, n_in, n_out, blas_int(in.samples, wrapper, "batch"),
+                                  &alpha, in.data, n_in, delta.data, n_out, &one, w.data, n_in));
 }
 
 }  // namespace sigmanet::cuda

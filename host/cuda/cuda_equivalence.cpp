@@ -126,10 +126,11 @@ class KernelChecks {
     auto step_d = to_device(std::vector<unsigned>{step}, s);
     DeviceBuffer<float> x(m * features), x_range(m * features);
     DeviceBuffer<std::uint8_t> batch_labels(m);
-    kernels::gather_batch(pixels.get(), labels.get(), features, order_d.get(), step_d.get(), m, 0, m, x.get(),
-                          batch_labels.get(), s);
+    const kernels::BatchView<const std::uint8_t> images{pixels.get(), records, features};
+    kernels::gather_batch(images, {labels.get(), records}, {order_d.get(), records}, step_d.get(), m, 0,
+                          {x.get(), m, features}, {batch_labels.get(), m}, s);
     const std::size_t first = 3;  // a range that starts mid-set, as evaluation chunks do
-    kernels::gather_batch(pixels.get(), nullptr, features, nullptr, nullptr, 0, first, m, x_range.get(), nullptr, s);
+    kernels::gather_batch(images, {}, {}, nullptr, 0, first, {x_range.get(), m, features}, {}, s);
 
     std::vector<float> ref_x(m * features), ref_range(m * features);
     gather_inputs(data, order.data() + step * m, m, ref_x.data());
@@ -170,18 +171,22 @@ class KernelChecks {
     auto w1 = to_device(p.weights[1], s), b1 = to_device(p.biases[1], s);
     auto x_d = to_device(x, s);
     auto a1 = to_device(ref.activation(1), s);  // layer 1's input, as the reference computed it
-    const int i0 = sizes[0], i1 = sizes[1], i2 = sizes[2];
+    // The buffers as the wrappers see them: W_l is n_(l+1) x n_l, a batch m samples x its layer's width.
+    const kernels::WeightView<const float> w0_view{w0.get(), n1, n0}, w1_view{w1.get(), n2, n1};
+    const kernels::VectorView<const float> b0_view{b0.get(), n1}, b1_view{b1.get(), n2};
+    const kernels::BatchView<const float> x_view{x_d.get(), m, n0}, a1_view{a1.get(), m, n1};
 
     {  // forward, both ways, each layer
       DeviceBuffer<float> out1(m * n1), out2(m * n2);
-      kernels::fused_forward(w0.get(), b0.get(), x_d.get(), i0, i1, m, out1.get(), s);
-      kernels::fused_forward(w1.get(), b1.get(), a1.get(), i1, i2, m, out2.get(), s);
+      const kernels::BatchView<float> out1_view{out1.get(), m, n1}, out2_view{out2.get(), m, n2};
+      kernels::fused_forward(w0_view, b0_view, x_view, out1_view, s);
+      kernels::fused_forward(w1_view, b1_view, a1_view, out2_view, s);
       table_.add_values("forward fused: sigma(W.a + b)" + tag(m), to_host(out1, s), ref.activation(1));
       table_.add_values("forward fused: sigma(W.a + b)" + tag(m), to_host(out2, s), ref.activation(2));
-      cuda::gemm_forward(blas_.get(), w0.get(), x_d.get(), i0, i1, m, out1.get());
-      kernels::bias_sigmoid(out1.get(), b0.get(), i1, m, s);
-      cuda::gemm_forward(blas_.get(), w1.get(), a1.get(), i1, i2, m, out2.get());
-      kernels::bias_sigmoid(out2.get(), b1.get(), i2, m, s);
+      cuda::gemm_forward(blas_.get(), w0_view, x_view, out1_view);
+      kernels::bias_sigmoid(out1_view, b0_view, s);
+      cuda::gemm_forward(blas_.get(), w1_view, a1_view, out2_view);
+      kernels::bias_sigmoid(out2_view, b1_view, s);
       table_.add_values("forward SGEMM + bias/sigmoid" + tag(m), to_host(out1, s), ref.activation(1));
       table_.add_values("forward SGEMM + bias/sigmoid" + tag(m), to_host(out2, s), ref.activation(2));
     }
@@ -192,12 +197,14 @@ class KernelChecks {
       auto step_d = to_device(std::vector<unsigned>{5u}, s);
       auto bad_d = to_device(std::vector<unsigned>{0xFFFFFFFFu}, s);
       DeviceBuffer<float> delta(m * n2);
-      kernels::output_delta(a2_d.get(), labels_d.get(), i2, m, step_d.get(), bad_d.get(), delta.get(), s);
+      kernels::output_delta({a2_d.get(), m, n2}, {labels_d.get(), m}, step_d.get(), bad_d.get(), {delta.get(), m, n2},
+                            s);
       table_.add_values("output delta (a - y) a (1 - a)" + tag(m), to_host(delta, s), ref.delta(1));
       const unsigned clean = to_host(bad_d, s)[0];
       a2[a2.size() / 2] = std::numeric_limits<float>::quiet_NaN();
       a2_d = to_device(a2, s);
-      kernels::output_delta(a2_d.get(), labels_d.get(), i2, m, step_d.get(), bad_d.get(), delta.get(), s);
+      kernels::output_delta({a2_d.get(), m, n2}, {labels_d.get(), m}, step_d.get(), bad_d.get(), {delta.get(), m, n2},
+                            s);
       const unsigned flagged = to_host(bad_d, s)[0];
       // Wrong answers counted: a clean batch must leave the flag alone, a NaN must write the step number.
       const double wrong = double(clean != 0xFFFFFFFFu) + double(flagged != 5u);
@@ -207,8 +214,8 @@ class KernelChecks {
     auto d0 = to_device(ref.delta(0), s);
     {  // hidden delta: SGEMM W^T . delta, then the sigma' epilogue
       DeviceBuffer<float> back(m * n1);
-      cuda::gemm_backward(blas_.get(), w1.get(), d1.get(), i1, i2, m, back.get());
-      kernels::hidden_delta(back.get(), a1.get(), i1, m, s);
+      cuda::gemm_backward(blas_.get(), w1_view, {d1.get(), m, n2}, {back.get(), m, n1});
+      kernels::hidden_delta({back.get(), m, n1}, a1_view, s);
       table_.add_values("hidden delta (W^T.delta) a (1 - a)" + tag(m), to_host(back, s), ref.delta(0));
     }
     // Gradients summed over the batch, then the update with eta = 3.
@@ -216,17 +223,18 @@ class KernelChecks {
     const std::vector<const DeviceBuffer<float>*> inputs = {&x_d, &a1}, deltas = {&d0, &d1};
     std::vector<std::vector<float>> new_w(2), new_b(2);
     for (std::size_t l = 0; l < 2; ++l) {
-      const int n_in = sizes[l], n_out = sizes[l + 1];
+      const auto n_in = std::size_t(sizes[l]), n_out = std::size_t(sizes[l + 1]);
+      const kernels::BatchView<const float> in{inputs[l]->get(), m, n_in}, delta{deltas[l]->get(), m, n_out};
       // The update SGEMM with scale -1 on zeros leaves the gradient itself: 0 + delta . in^T.
       DeviceBuffer<float> g{std::size_t(n_out) * std::size_t(n_in)};
       SIGMANET_CUDA_CHECK(cudaMemsetAsync(g.get(), 0, g.size() * sizeof(float), s));
-      cuda::gemm_update(blas_.get(), inputs[l]->get(), deltas[l]->get(), n_in, n_out, m, -1.0f, g.get());
+      cuda::gemm_update(blas_.get(), in, delta, -1.0f, {g.get(), n_out, n_in});
       table_.add_values("weight gradient SGEMM delta.a^T" + tag(m), to_host(g, s), ref.weight_gradient(l));
 
       auto w = to_device(p.weights[l], s), b = to_device(p.biases[l], s);
       DeviceBuffer<float> gb{std::size_t(n_out)};
-      cuda::gemm_update(blas_.get(), inputs[l]->get(), deltas[l]->get(), n_in, n_out, m, scale, w.get());
-      kernels::bias_update(deltas[l]->get(), n_out, m, scale, b.get(), gb.get(), s);
+      cuda::gemm_update(blas_.get(), in, delta, scale, {w.get(), n_out, n_in});
+      kernels::bias_update(delta, scale, {b.get(), n_out}, {gb.get(), n_out}, s);
       table_.add_values("bias gradient (sum over batch)" + tag(m), to_host(gb, s), ref.bias_gradient(l));
       new_w[l] = to_host(w, s);
       new_b[l] = to_host(b, s);

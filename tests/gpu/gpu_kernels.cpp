@@ -1,14 +1,17 @@
 // Each CUDA kernel and cuBLAS call against the CPU reference (on a GPU), and the parts that need no GPU:
-// the launch wrappers' argument checks, error messages, and the behaviour without a device.
+// the launch wrappers' argument and shape checks, error messages, and the behaviour without a device.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
+#include <type_traits>
 
 #include "gpu_support.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
+#include "cuda/cuda_blas.hpp"
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "sigmanet/cuda/cuda_backend.hpp"
@@ -50,32 +53,172 @@ TEST(GpuKernels, LaunchWrappersRefuseBadArgumentsBeforeLaunching) {
   float f[4] = {};
   float* p = f;  // never dereferenced: the checks throw before any launch
   const std::uint8_t byte = 0;
-  EXPECT_THROW(kernels::fused_forward(nullptr, p, p + 1, 3, 2, 1, p + 2, nullptr), Error);
-  EXPECT_THROW(kernels::fused_forward(p, p, p + 1, 0, 2, 1, p + 2, nullptr), Error);
-  EXPECT_THROW(kernels::fused_forward(p, p, p + 1, 3, 2, 1, p + 1, nullptr), Error);  // in place
-  EXPECT_THROW(kernels::bias_sigmoid(p, nullptr, 3, 1, nullptr), Error);
-  EXPECT_THROW(kernels::bias_sigmoid(p, p, 0, 1, nullptr), Error);
-  EXPECT_THROW(kernels::output_delta(p, nullptr, 10, 1, nullptr, nullptr, p, nullptr), Error);
-  EXPECT_THROW(kernels::hidden_delta(nullptr, p, 3, 1, nullptr), Error);
-  EXPECT_THROW(kernels::bias_update(p, -1, 1, 1.0f, p, nullptr, nullptr), Error);
-  EXPECT_THROW(kernels::gather_batch(&byte, nullptr, 0, nullptr, nullptr, 0, 0, 1, p, nullptr, nullptr), Error);
+  EXPECT_THROW(kernels::fused_forward({nullptr, 2, 3}, {p, 2}, {p + 1, 1, 3}, {p + 2, 1, 2}, nullptr), Error);
+  EXPECT_THROW(kernels::fused_forward({p, 2, 0}, {p, 2}, {p + 1, 1, 0}, {p + 2, 1, 2}, nullptr), Error);
+  EXPECT_THROW(kernels::fused_forward({p, 2, 2}, {p, 2}, {p + 1, 1, 2}, {p + 1, 1, 2}, nullptr), Error);  // in place
+  EXPECT_THROW(kernels::bias_sigmoid({p, 1, 3}, {nullptr, 3}, nullptr), Error);
+  EXPECT_THROW(kernels::bias_sigmoid({p, 1, 0}, {p, 0}, nullptr), Error);
+  EXPECT_THROW(kernels::output_delta({p, 1, 10}, {nullptr, 1}, nullptr, nullptr, {p, 1, 10}, nullptr), Error);
+  EXPECT_THROW(kernels::hidden_delta({nullptr, 1, 3}, {p, 1, 3}, nullptr), Error);
+  EXPECT_THROW(kernels::bias_update({p, 1, 0}, 1.0f, {p, 0}, {}, nullptr), Error);
+  EXPECT_THROW(kernels::gather_batch({&byte, 1, 0}, {}, {}, nullptr, 0, 0, {p, 1, 0}, {}, nullptr), Error);
   std::uint8_t label_out = 0;  // labels asked for without a label array to read them from
-  EXPECT_THROW(kernels::gather_batch(&byte, nullptr, 4, nullptr, nullptr, 0, 0, 1, p, &label_out, nullptr), Error);
-  EXPECT_THROW(kernels::argmax_cost(p, &byte, 10, 1, nullptr, nullptr, nullptr), Error);
+  EXPECT_THROW(kernels::gather_batch({&byte, 1, 4}, {}, {}, nullptr, 0, 0, {p, 1, 4}, {&label_out, 1}, nullptr), Error);
+  EXPECT_THROW(kernels::argmax_cost({p, 1, 10}, {&byte, 1}, {nullptr, 1}, {nullptr, 1}, nullptr), Error);
   EXPECT_THROW(kernels::advance_counter(nullptr, nullptr), Error);
   try {
-    kernels::fused_forward(nullptr, p, p, 3, 2, 1, p, nullptr);
+    kernels::fused_forward({nullptr, 2, 3}, {p, 2}, {p, 1, 3}, {p, 1, 2}, nullptr);
     FAIL() << "no exception";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("kernels::fused_forward"), std::string::npos) << e.what();
   }
 }
 
-TEST(GpuKernels, NoSamplesLaunchesNothing) {
-  // m = 0 returns before touching the device, so it works even without one.
-  EXPECT_NO_THROW(kernels::fused_forward(nullptr, nullptr, nullptr, 0, 0, 0, nullptr, nullptr));
-  EXPECT_NO_THROW(kernels::output_delta(nullptr, nullptr, 0, 0, nullptr, nullptr, nullptr, nullptr));
-  EXPECT_EQ(kernels::sum_evaluation(nullptr, nullptr, 0, nullptr).correct, 0u);
+// The message of what `call` throws, or "no exception".
+std::string message_of(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no exception";
+}
+
+TEST(GpuKernels, ShapesThatDoNotFitAreRefusedNamingTheWrapperTheRuleAndTheShapes) {
+  float f[4] = {};
+  float* p = f;  // never dereferenced: the shape checks come before anything else
+  std::uint8_t bytes[4] = {};
+  std::uint8_t* u8 = bytes;
+  const std::uint32_t order = 0;
+  unsigned u = 0;
+  double d = 0;
+  // A 784-30 layer: w is 30 outputs x 784 inputs, its input a batch of 10 samples x 784, its output 10 x 30.
+  const kernels::WeightView<const float> w{p, 30, 784}, w_transposed{p, 784, 30};
+  const kernels::VectorView<const float> b{p, 30};
+  const kernels::BatchView<float> in{p, 10, 784}, out{p, 10, 30};
+
+  // One message in full: the wrapper, the rule as written, and both arguments' shapes in their own terms.
+  EXPECT_EQ(message_of([&] { kernels::fused_forward(w_transposed, b, in, out, nullptr); }),
+            "kernels::fused_forward: shapes do not fit (w.inputs == in.features): w is weights of 784 outputs x 30 "
+            "inputs, in is a batch of 10 samples x 784 features");
+
+  kernels::PersistentNet net;  // one 784-30 layer
+  net.layers = 1;
+  net.sizes[0] = 784;
+  net.sizes[1] = 30;
+  net.w[0] = net.b[0] = p;
+  struct Case {
+    const char* wrapper_and_rule;
+    std::function<void()> call;
+  };
+  const Case cases[] = {
+      {"kernels::fused_forward: shapes do not fit (w.outputs == out.features)",
+       [&] { kernels::fused_forward(w, b, in, {p, 10, 31}, nullptr); }},
+      {"kernels::fused_forward: shapes do not fit (b.size == w.outputs)",
+       [&] { kernels::fused_forward(w, {p, 29}, in, out, nullptr); }},
+      {"kernels::fused_forward: shapes do not fit (out.samples == in.samples)",
+       [&] { kernels::fused_forward(w, b, in, {p, 11, 30}, nullptr); }},
+      {"kernels::bias_sigmoid: shapes do not fit (b.size == a.features): b is a vector of 30, a is a batch of 10 "
+       "samples x 784 features",
+       [&] { kernels::bias_sigmoid(in, b, nullptr); }},
+      {"kernels::output_delta: shapes do not fit (labels.size == a.samples): labels is a vector of 9",
+       [&] { kernels::output_delta(out, {u8, 9}, nullptr, nullptr, out, nullptr); }},
+      {"kernels::output_delta: shapes do not fit (delta.samples == a.samples && delta.features == a.features)",
+       [&] { kernels::output_delta(out, {u8, 10}, nullptr, nullptr, in, nullptr); }},
+      {"kernels::hidden_delta: shapes do not fit (delta.samples == a.samples && delta.features == a.features): "
+       "delta is a batch of 10 samples x 30 features, a is a batch of 10 samples x 784 features",
+       [&] { kernels::hidden_delta(out, in, nullptr); }},
+      {"kernels::bias_update: shapes do not fit (b.size == delta.features)",
+       [&] { kernels::bias_update(in, 1.0f, {p, 30}, {}, nullptr); }},
+      {"kernels::bias_update: shapes do not fit (!gradient.data || gradient.size == delta.features)",
+       [&] { kernels::bias_update(out, 1.0f, {p, 30}, {p, 31}, nullptr); }},
+      {"kernels::gather_batch: shapes do not fit (x.features == images.features): x is a batch of 10 samples x 784 "
+       "features, images is a batch of 100 samples x 783 features",
+       [&] { kernels::gather_batch({u8, 100, 783}, {}, {}, nullptr, 0, 0, in, {}, nullptr); }},
+      {"kernels::gather_batch: shapes do not fit (!labels.data || labels.size == images.samples)",
+       [&] { kernels::gather_batch({u8, 100, 784}, {u8, 99}, {}, nullptr, 0, 0, in, {u8, 10}, nullptr); }},
+      {"kernels::gather_batch: shapes do not fit (!batch_labels.data || batch_labels.size == x.samples)",
+       [&] { kernels::gather_batch({u8, 100, 784}, {u8, 100}, {}, nullptr, 0, 0, in, {u8, 11}, nullptr); }},
+      {"kernels::gather_batch: records past the end of the order or images",
+       [&] { kernels::gather_batch({u8, 100, 784}, {}, {}, nullptr, 0, 91, in, {}, nullptr); }},
+      {"kernels::gather_batch: records past the end of the order or images",
+       [&] { kernels::gather_batch({u8, 100, 784}, {}, {&order, 9}, nullptr, 0, 0, in, {}, nullptr); }},
+      {"kernels::argmax_cost: shapes do not fit (labels.size == a.samples)",
+       [&] { kernels::argmax_cost(out, {u8, 11}, {&u, 10}, {&d, 10}, nullptr); }},
+      {"kernels::argmax_cost: shapes do not fit (correct.size == a.samples)",
+       [&] { kernels::argmax_cost(out, {u8, 10}, {&u, 9}, {&d, 10}, nullptr); }},
+      {"kernels::argmax_cost: shapes do not fit (cost.size == a.samples)",
+       [&] { kernels::argmax_cost(out, {u8, 10}, {&u, 10}, {&d, 1}, nullptr); }},
+      {"kernels::sum_evaluation: shapes do not fit (correct.size == cost.size): correct is a vector of 3, cost is a "
+       "vector of 2",
+       [&] { kernels::sum_evaluation({&u, 3}, {&d, 2}, nullptr); }},
+      {"kernels::persistent_train: shapes do not fit (labels.size == images.samples)",
+       [&] { kernels::persistent_train({}, {u8, 100, 784}, {u8, 10}, {&order, 1}, 0, 1, 1, 1.0f, 0, &u, nullptr); }},
+      {"kernels::persistent_train: images not as wide as the input layer",
+       [&] { kernels::persistent_train(net, {u8, 100, 783}, {u8, 100}, {&order, 1}, 0, 1, 1, 1.0f, 0, &u, nullptr); }},
+      {"kernels::persistent_train: steps past the end of the order",
+       [&] { kernels::persistent_train(net, {u8, 100, 784}, {u8, 100}, {&order, 1}, 0, 1, 2, 1.0f, 0, &u, nullptr); }},
+      {"cuda::gemm_forward: shapes do not fit (w.inputs == in.features)",
+       [&] { cuda::gemm_forward(nullptr, w_transposed, in, out); }},
+      {"cuda::gemm_forward: shapes do not fit (w.outputs == z.features)",
+       [&] { cuda::gemm_forward(nullptr, w, in, in); }},
+      {"cuda::gemm_forward: shapes do not fit (z.samples == in.samples)",
+       [&] { cuda::gemm_forward(nullptr, w, in, {p, 1, 30}); }},
+      {"cuda::gemm_backward: shapes do not fit (w.outputs == delta.features): w is weights of 30 outputs x 784 "
+       "inputs, delta is a batch of 10 samples x 784 features",
+       [&] { cuda::gemm_backward(nullptr, w, in, in); }},
+      {"cuda::gemm_backward: shapes do not fit (w.inputs == back.features)",
+       [&] { cuda::gemm_backward(nullptr, w, out, out); }},
+      {"cuda::gemm_backward: shapes do not fit (back.samples == delta.samples)",
+       [&] { cuda::gemm_backward(nullptr, w, out, {p, 9, 784}); }},
+      {"cuda::gemm_update: shapes do not fit (w.inputs == in.features)",
+       [&] { cuda::gemm_update(nullptr, out, in, 1.0f, {p, 30, 784}); }},
+      {"cuda::gemm_update: shapes do not fit (w.outputs == delta.features)",
+       [&] { cuda::gemm_update(nullptr, in, out, 1.0f, {p, 31, 784}); }},
+      {"cuda::gemm_update: shapes do not fit (delta.samples == in.samples)",
+       [&] { cuda::gemm_update(nullptr, in, {p, 9, 30}, 1.0f, {p, 30, 784}); }},
+  };
+  for (const Case& c : cases) {
+    const std::string m = message_of(c.call);
+    EXPECT_EQ(m.rfind(c.wrapper_and_rule, 0), 0u) << "expected: " << c.wrapper_and_rule << "\n     got: " << m;
+  }
+}
+
+TEST(GpuKernels, TheSameShapesAreAcceptedAndAnEmptyBatchLaunchesNothing) {
+  // Fitting shapes pass every shape check; 0 samples then return before the null data could matter.
+  float f[4] = {};
+  const kernels::WeightView<const float> w{f, 30, 784};
+  const kernels::VectorView<const float> b{f, 30};
+  const kernels::BatchView<float> in{nullptr, 0, 784}, out{nullptr, 0, 30};
+  EXPECT_NO_THROW(kernels::fused_forward(w, b, in, out, nullptr));
+  EXPECT_NO_THROW(kernels::bias_sigmoid(out, b, nullptr));
+  EXPECT_NO_THROW(cuda::gemm_forward(nullptr, w, in, out));
+  EXPECT_NO_THROW(cuda::gemm_backward(nullptr, w, out, in));
+  EXPECT_NO_THROW(cuda::gemm_update(nullptr, in, out, 1.0f, {f, 30, 784}));
+  EXPECT_NO_THROW(kernels::output_delta(out, {nullptr, 0}, nullptr, nullptr, out, nullptr));
+  EXPECT_EQ(kernels::sum_evaluation({}, {}, nullptr).correct, 0u);
+}
+
+TEST(GpuKernels, ViewsSliceBySamplesWithinTheirBounds) {
+  float f[12] = {};
+  const kernels::BatchView<float> batch{f, 4, 3};
+  const kernels::BatchView<float> middle = batch.slice(1, 2);
+  EXPECT_EQ(middle.data, f + 3);
+  EXPECT_EQ(middle.samples, 2u);
+  EXPECT_EQ(middle.features, 3u);
+  EXPECT_EQ(batch.slice(4, 0).data, f + 12);
+  EXPECT_EQ(batch.slice(4, 0).samples, 0u);
+  const kernels::VectorView<float> vector{f, 12};
+  EXPECT_EQ(vector.slice(5, 7).data, f + 5);
+  EXPECT_EQ(vector.slice(5, 7).size, 7u);
+  EXPECT_EQ(message_of([&] { batch.slice(3, 2); }), "BatchView::slice: samples [3, 3 + 2) past the view's 4");
+  EXPECT_EQ(message_of([&] { batch.slice(5, 0); }), "BatchView::slice: samples [5, 5 + 0) past the view's 4");
+  EXPECT_EQ(message_of([&] { vector.slice(0, 13); }), "VectorView::slice: values [0, 0 + 13) past the view's 12");
+  // A view reads or writes; a read-only view is never handed where the wrapper writes, and a layout is its type.
+  static_assert(std::is_convertible_v<kernels::BatchView<float>, kernels::BatchView<const float>>);
+  static_assert(!std::is_convertible_v<kernels::BatchView<const float>, kernels::BatchView<float>>);
+  static_assert(!std::is_convertible_v<kernels::WeightView<float>, kernels::BatchView<const float>>);
+  static_assert(!std::is_convertible_v<kernels::BatchView<float>, kernels::WeightView<const float>>);
 }
 
 TEST(GpuKernels, ErrorsNameTheCallTheFileTheLineAndTheLibrarysMessage) {

@@ -198,7 +198,8 @@ void hidden_delta_past_the_end() {
   DeviceBuffer<float> delta(10), a(10);
   upload(delta, std::vector<float>(10, 0.5f), s.get());
   upload(a, std::vector<float>(10, 0.5f), s.get());
-  kernels::hidden_delta(delta.get(), a.get(), 11, 1, s.get());  // 11 values in 10-float buffers
+  // 1 sample of 11 values, in 10-float buffers: the views agree with each other, not with the buffers.
+  kernels::hidden_delta({delta.get(), 1, 11}, {a.get(), 1, 11}, s.get());
   s.synchronize();
 }
 
@@ -207,7 +208,7 @@ void hidden_delta_on_host_memory() {
   std::vector<float> host(10);
   DeviceBuffer<float> a(10);
   upload(a, std::vector<float>(10, 0.5f), s.get());
-  kernels::hidden_delta(host.data(), a.get(), 10, 1, s.get());
+  kernels::hidden_delta({host.data(), 1, 10}, {a.get(), 1, 10}, s.get());
   s.synchronize();
 }
 

@@ -8,16 +8,18 @@
 
 namespace sigmanet::kernels {
 
-EvaluationSums sum_evaluation(const unsigned* correct, const double* cost, std::size_t count, cudaStream_t stream) {
+EvaluationSums sum_evaluation(VectorView<const unsigned> correct, VectorView<const double> cost, cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::sum_evaluation", correct.size == cost.size, correct, cost);
   EvaluationSums sums;
+  const std::size_t count = correct.size;
   if (count == 0) return sums;
-  if (!correct || !cost) throw Error("kernels::sum_evaluation: null pointer");
+  if (!correct.data || !cost.data) throw Error("kernels::sum_evaluation: null pointer");
   gpu_emulator::enqueue(stream, "thrust::reduce", [=, &sums] {
-    gpu_emulator::check_device_range(correct, count * sizeof(unsigned), "thrust::reduce correct");
-    gpu_emulator::check_device_range(cost, count * sizeof(double), "thrust::reduce cost");
+    gpu_emulator::check_device_range(correct.data, count * sizeof(unsigned), "thrust::reduce correct");
+    gpu_emulator::check_device_range(cost.data, count * sizeof(double), "thrust::reduce cost");
     for (std::size_t s = 0; s < count; ++s) {
-      sums.correct += correct[s];
-      sums.cost += cost[s];
+      sums.correct += correct.data[s];
+      sums.cost += cost.data[s];
     }
   });
   // Thrust waits for its reductions, and reports a failure as an exception.
