@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
@@ -19,6 +23,64 @@ namespace {
 
 // As the reference implementation: a larger header is surely not a model.
 constexpr std::uint64_t kMaxHeaderBytes = 100u << 20;
+
+constexpr std::string_view kChecksumPrefix = "crc32:";
+
+bool is_checksum_key(const std::string& key) { return key.starts_with(kChecksumPrefix); }
+
+std::string checksum_text(std::uint32_t crc) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", crc);
+  return buf;
+}
+
+// Exactly 8 lowercase hex digits, as checksum_text writes them: anything else is damage, not a variant.
+std::optional<std::uint32_t> parse_checksum(const std::string& text) {
+  if (text.size() != 8) return std::nullopt;
+  std::uint32_t crc = 0;
+  for (char c : text) {
+    const int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0) return std::nullopt;
+    crc = crc << 4 | static_cast<std::uint32_t>(digit);
+  }
+  return crc;
+}
+
+// Takes the checksums out of the metadata and checks them against the tensors. A file with none at all
+// is read as it is: every file sigmanet wrote before it kept checksums is like that, and still loads. It
+// loads without a notice, since the tool would print one on every use of such a file and the user can do
+// nothing about it but save the model again; the caller can tell from SafeTensors::checksums.
+void check_checksums(SafeTensors& file, const std::string& what) {
+  std::map<std::string, std::uint32_t> stated;
+  for (auto it = file.metadata.begin(); it != file.metadata.end();) {
+    if (!is_checksum_key(it->first)) {
+      ++it;
+      continue;
+    }
+    const std::string tensor = it->first.substr(kChecksumPrefix.size());
+    if (!file.tensors.contains(tensor))
+      throw InputError(what + ": __metadata__ \"" + it->first + "\" is the checksum of tensor '" + tensor +
+                       "', which the file does not hold");
+    const std::optional<std::uint32_t> crc = parse_checksum(it->second);
+    if (!crc)
+      throw InputError(what + ": tensor '" + tensor + "': checksum \"" + it->second +
+                       "\" in __metadata__ is not a CRC32 (8 lowercase hex digits)");
+    stated.emplace(tensor, *crc);
+    it = file.metadata.erase(it);
+  }
+  file.checksums = !stated.empty();
+  if (!file.checksums) return;
+  for (const auto& [name, t] : file.tensors) {
+    const auto found = stated.find(name);
+    if (found == stated.end())
+      throw InputError(what + ": tensor '" + name + "' has no checksum (__metadata__ \"" + checksum_key(name) +
+                       "\") though other tensors have one");
+    const std::uint32_t actual = crc32_of(t.data);
+    if (actual != found->second)
+      throw InputError(what + ": tensor '" + name + "' is damaged: its bytes have CRC32 " + checksum_text(actual) +
+                       " but the file recorded " + checksum_text(found->second));
+  }
+}
 
 const std::map<std::string, Dtype>& dtype_names() {
   static const std::map<std::string, Dtype> names{
@@ -127,6 +189,19 @@ std::string to_string(Dtype d) {
   return "?";
 }
 
+std::string checksum_key(const std::string& tensor) { return std::string(kChecksumPrefix) + tensor; }
+
+std::uint32_t crc32_of(std::span<const std::uint8_t> bytes) {
+  // zlib takes at most 4 GiB a call.
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (std::size_t done = 0; done < bytes.size();) {
+    const auto n = static_cast<uInt>(std::min<std::size_t>(bytes.size() - done, 1u << 30));
+    crc = crc32(crc, bytes.data() + done, n);
+    done += n;
+  }
+  return static_cast<std::uint32_t>(crc);
+}
+
 std::size_t dtype_bytes(Dtype d) { return d == Dtype::f32 || d == Dtype::u32 ? 4 : 8; }
 
 std::size_t Tensor::elements() const {
@@ -171,7 +246,10 @@ std::vector<std::uint64_t> Tensor::as_u64(const std::string& what) const {
 
 std::vector<std::uint8_t> encode_safetensors(const SafeTensors& file) {
   nlohmann::json header = nlohmann::json::object();
-  if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
+  std::map<std::string, std::string> metadata = file.metadata;
+  for (const auto& [key, value] : metadata)
+    if (is_checksum_key(key))
+      throw Error("encode_safetensors: metadata key \"" + key + "\" is reserved for the format's checksums");
   std::uint64_t offset = 0;
   for (const auto& [name, t] : file.tensors) {
     if (name == "__metadata__") throw Error("encode_safetensors: a tensor may not be called __metadata__");
@@ -182,7 +260,9 @@ std::vector<std::uint8_t> encode_safetensors(const SafeTensors& file) {
                     {"shape", t.shape},
                     {"data_offsets", {offset, offset + t.data.size()}}};
     offset += t.data.size();
+    if (file.checksums) metadata[checksum_key(name)] = checksum_text(crc32_of(t.data));
   }
+  if (!metadata.empty()) header["__metadata__"] = metadata;
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
 
@@ -259,6 +339,7 @@ SafeTensors decode_safetensors(std::span<const std::uint8_t> bytes, const std::s
     e.tensor.data.assign(data + e.begin, data + e.end);
     file.tensors.emplace(e.name, std::move(e.tensor));
   }
+  check_checksums(file, what);
   return file;
 }
 

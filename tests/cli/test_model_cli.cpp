@@ -20,6 +20,7 @@
 #include "sigmanet/formats/image_file.hpp"
 #include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/formats/safetensors.hpp"
+#include "../formats/safetensors_bytes.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {
@@ -388,6 +389,35 @@ TEST_F(ModelCli, BadModelsExit2WithOneLineNamingTheFile) {
   std::string out;
   EXPECT_EQ(run_cli("evaluate --model " + quote(dir / "missing"), &out), 2) << out;
   EXPECT_NE(out.find("cannot open"), std::string::npos) << out;
+}
+
+// A flipped bit in a finite weight is caught by the tensor's checksum: exit 2, one line naming the file and the
+// tensor, for a model and for a checkpoint (which evaluate reads as a model too). The same bytes without
+// checksums, as files from before them were, load and evaluate.
+TEST_F(ModelCli, AFlippedBitInAModelOrCheckpointIsExit2NamingTheFileAndTheTensor) {
+  TempDir dir;
+  const Model m = load_model(model());
+  Checkpoint ck;
+  ck.config.sizes = m.parameters.sizes;
+  ck.parameters = m.parameters;
+  Rng rng(3);
+  ck.state.rng = rng.snapshot();
+  save_checkpoint(dir / "ck.safetensors", ck);
+  for (const std::filesystem::path& good : {model(), dir / "ck.safetensors"}) {
+    test::Bytes bytes = read_file_bytes(good);
+    test::flip_bit(bytes, "layers.0.weight", 4 * 1000, 0);  // weight 1000's lowest bit: still finite
+    const auto bad = dir / ("bad-" + good.filename().string());
+    test::write_bytes(bad, bytes);
+    std::string out;
+    EXPECT_EQ(run_cli("evaluate " + data_flag() + " --model " + quote(bad), &out), 2) << out;
+    EXPECT_EQ(out.rfind("sigmanet: " + bad.string() + ": tensor 'layers.0.weight' is damaged: its bytes have CRC32 ", 0),
+              0u)
+        << out;
+    EXPECT_EQ(lines(out), 1u) << out;
+    const auto old = dir / ("old-" + good.filename().string());
+    test::write_bytes(old, test::without_checksums(bytes));
+    EXPECT_EQ(run_cli("evaluate --device cpu " + data_flag() + " --model " + quote(old), &out), 0) << out;
+  }
 }
 
 TEST_F(ModelCli, ShowWeightsDrawsOneTilePerHiddenNeuron) {

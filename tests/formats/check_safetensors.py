@@ -6,7 +6,9 @@ usage: check_safetensors.py MODEL PREDICTIONS MNIST_DIR
 MODEL is a safetensors file from `sigmanet train --save`. PREDICTIONS is JSON written by the test:
 {"first": 0, "count": 100, "predictions": [...], "outputs": [[10 floats], ...]} for test records
 first..first+count. The header is parsed with json and the data with numpy alone (no safetensors
-package); then, when torch imports, the same layers are loaded into torch.nn.Linear and checked too.
+package); each tensor's bytes must match its CRC32 in __metadata__ ("crc32:NAME", zlib.crc32 as 8 lowercase
+hex digits); when the safetensors package imports, it must read the same arrays; then, when torch imports,
+the same layers are loaded into torch.nn.Linear and checked too.
 
 Exit status: 0 all checks passed, 1 a check failed, 77 skipped (numpy missing; the reason is printed).
 """
@@ -15,6 +17,7 @@ import json
 import os
 import struct
 import sys
+import zlib
 
 SKIP = 77
 
@@ -42,6 +45,9 @@ def read_safetensors(path):
     tensors = {}
     for name, entry in header.items():
         begin, end = entry["data_offsets"]
+        crc = f"{zlib.crc32(data[begin:end]):08x}"
+        if metadata.get(f"crc32:{name}") != crc:
+            fail(f"tensor {name}: __metadata__ crc32:{name} is {metadata.get(f'crc32:{name}')!r}, its bytes give {crc}")
         array = np.frombuffer(data[begin:end], dtype=DTYPES[entry["dtype"]])
         tensors[name] = (entry["dtype"], array.reshape(entry["shape"]))
     return metadata, tensors
@@ -71,6 +77,16 @@ def main():
     for key in ("sizes", "epochs", "seed", "accuracy"):
         if not isinstance(metadata.get(key), str):
             fail(f"__metadata__ has no string '{key}': {metadata}")
+    try:
+        from safetensors.numpy import load_file
+    except Exception as e:  # noqa: BLE001 - any import failure means no safetensors here
+        print(f"safetensors: skipped, it does not import ({e})")
+    else:
+        loaded = load_file(model_path)
+        if sorted(loaded) != sorted(tensors) or any(
+                not np.array_equal(loaded[name], array) for name, (_, array) in tensors.items()):
+            fail("the safetensors package reads other tensors than json + numpy do")
+        print(f"safetensors: reads the same {len(loaded)} tensors")
     sizes = [int(s) for s in metadata["sizes"].split(",")]
     layers = len(sizes) - 1
     weights, biases = [], []

@@ -6,9 +6,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <bit>
+#include <cctype>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -17,6 +21,7 @@
 #include "sigmanet/error.hpp"
 #include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/formats/safetensors.hpp"
+#include "safetensors_bytes.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {
@@ -138,6 +143,98 @@ TEST(SafeTensors, RejectsEveryKindOfBadFileWithOneLine) {
   EXPECT_NO_THROW(decode_safetensors(with_header("{" + good_entry + "}", eight), "ok"));
 }
 
+// Two tensors with a checksum each, as encode writes them.
+SafeTensors two_tensors() {
+  SafeTensors f;
+  f.metadata["note"] = "x";
+  f.tensors["a"] = Tensor::from_u32(std::vector<std::uint32_t>{1, 2, 3}, {3});
+  f.tensors["b"] = Tensor::from_doubles(std::vector<double>{0.5, -0.25, 1e-3, 7.0}, {2, 2}, Dtype::f32);
+  return f;
+}
+
+TEST(SafeTensorsChecksums, EveryTensorCarriesTheCrc32ThatZlibAndPythonCompute) {
+  // The standard CRC-32 check value: what zlib.crc32(b"123456789") gives in Python.
+  const std::string check = "123456789";
+  EXPECT_EQ(crc32_of(std::span(reinterpret_cast<const std::uint8_t*>(check.data()), check.size())), 0xcbf43926u);
+  SafeTensors f = two_tensors();
+  f.tensors["empty"] = Tensor::from_u32(std::vector<std::uint32_t>{}, {0});
+  const auto header = test::header_of(encode_safetensors(f));
+  const auto& metadata = header.at("__metadata__");
+  EXPECT_EQ(metadata.size(), 4u) << metadata;  // "note" and one per tensor
+  // 01 00 00 00 02 00 00 00 03 00 00 00, whose CRC32 Python gives as 0xb0e02293.
+  EXPECT_EQ(metadata.at("crc32:a"), "b0e02293");
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", crc32_of(f.tensors.at("b").data));
+  EXPECT_EQ(metadata.at("crc32:b"), hex);
+  EXPECT_EQ(metadata.at("crc32:empty"), "00000000");
+  EXPECT_EQ(checksum_key("layers.0.weight"), "crc32:layers.0.weight");
+  // The reader checks them and keeps them out of the caller's metadata.
+  const SafeTensors back = decode_safetensors(encode_safetensors(f), "x");
+  EXPECT_TRUE(back.checksums);
+  EXPECT_EQ(back.metadata, f.metadata);
+}
+
+TEST(SafeTensorsChecksums, AFlippedBitIsRefusedNamingTheFileAndTheTensor) {
+  const std::vector<std::uint8_t> good = encode_safetensors(two_tensors());
+  for (const std::string tensor : {"a", "b"}) {
+    for (const auto& [byte, bit] : std::vector<std::pair<std::size_t, int>>{{0, 0}, {5, 7}, {11, 3}}) {
+      auto bad = good;
+      test::flip_bit(bad, tensor, byte, bit);
+      expect_rejected(bad, "tensor '" + tensor + "' is damaged: its bytes have CRC32 ");
+    }
+  }
+}
+
+TEST(SafeTensorsChecksums, AMissingMalformedOrStrayChecksumIsRefused) {
+  const std::vector<std::uint8_t> good = encode_safetensors(two_tensors());
+  auto edited = [&](const std::function<void(nlohmann::json&)>& edit) { return test::with_header_edited(good, edit); };
+  expect_rejected(edited([](auto& h) { h["__metadata__"].erase("crc32:b"); }),
+                  "tensor 'b' has no checksum (__metadata__ \"crc32:b\") though other tensors have one");
+  const std::string right = test::header_of(good)["__metadata__"]["crc32:a"];
+  std::string upper = right;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  ASSERT_NE(upper, right) << "the test needs a checksum with a letter in it";
+  for (const std::string& bad : {upper, right.substr(1), right + "0", std::string("0x") + right.substr(2),
+                                 std::string("-") + right.substr(1), std::string(" ") + right.substr(1),
+                                 std::string("")}) {
+    expect_rejected(edited([&](auto& h) { h["__metadata__"]["crc32:a"] = bad; }),
+                    "tensor 'a': checksum \"" + bad + "\" in __metadata__ is not a CRC32 (8 lowercase hex digits)");
+  }
+  expect_rejected(edited([](auto& h) { h["__metadata__"]["crc32:a"] = 1; }), "'crc32:a' is not a string");
+  expect_rejected(edited([](auto& h) { h["__metadata__"]["crc32:c"] = "00000000"; }),
+                  "__metadata__ \"crc32:c\" is the checksum of tensor 'c', which the file does not hold");
+  // A right checksum on the wrong tensor is damage too.
+  expect_rejected(edited([](auto& h) { std::swap(h["__metadata__"]["crc32:a"], h["__metadata__"]["crc32:b"]); }),
+                  "is damaged");
+  EXPECT_NO_THROW(decode_safetensors(good, "ok"));
+}
+
+// Files written before sigmanet kept checksums still load, unchecked (a flipped bit there goes unseen).
+TEST(SafeTensorsChecksums, AFileWithoutAnyLoadsAsBefore) {
+  SafeTensors f = two_tensors();
+  f.checksums = false;
+  const std::vector<std::uint8_t> old = encode_safetensors(f);
+  EXPECT_EQ(test::header_of(old)["__metadata__"], nlohmann::json({{"note", "x"}}));
+  EXPECT_EQ(old, test::without_checksums(encode_safetensors(two_tensors())));
+  SafeTensors back = decode_safetensors(old, "old");
+  EXPECT_FALSE(back.checksums);
+  EXPECT_EQ(back.metadata, f.metadata);
+  EXPECT_EQ(back.tensors.at("b").data, f.tensors.at("b").data);
+  auto flipped = old;
+  test::flip_bit(flipped, "b", 0, 0);
+  back = decode_safetensors(flipped, "old");
+  EXPECT_NE(back.tensors.at("b").data, f.tensors.at("b").data);
+  // Re-encoded, it gets checksums again.
+  back.checksums = true;
+  EXPECT_TRUE(test::header_of(encode_safetensors(back))["__metadata__"].contains("crc32:b"));
+}
+
+TEST(SafeTensorsChecksums, TheirMetadataKeysAreTheFormatsOwn) {
+  SafeTensors f = two_tensors();
+  f.metadata["crc32:a"] = "00000000";
+  EXPECT_THROW(encode_safetensors(f), Error);
+}
+
 TEST(SafeTensors, AcceptsAnEmptyHeaderObject) {
   // "{}" padded to 8 bytes, as the reference writer does for a file with no tensors.
   EXPECT_TRUE(decode_safetensors(with_header("{}      ", {}), "x").tensors.empty());
@@ -219,6 +316,53 @@ TEST(ModelFile, RejectsModelsThatAreNotNetworks) {
       EXPECT_NE(m.find(c.says), std::string::npos) << m;
     }
   }
+}
+
+// A flipped low mantissa bit leaves a finite weight, which nothing but the checksum can tell from the original.
+TEST(ModelFile, AFlippedBitInAFiniteWeightIsRefusedNamingTheFileAndTheTensor) {
+  TempDir dir;
+  const Parameters p = float_valued(small_network(5));
+  save_model(dir / "m.safetensors", p, {});
+  auto bytes = read_file_bytes(dir / "m.safetensors");
+  test::flip_bit(bytes, "layers.1.weight", 4 * 5, 0);  // element 5's lowest bit
+  test::write_bytes(dir / "m.safetensors", bytes);
+  try {
+    load_model(dir / "m.safetensors");
+    ADD_FAILURE() << "a damaged weight was loaded";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind((dir / "m.safetensors").string() + ": tensor 'layers.1.weight' is damaged: ", 0),
+              0u)
+        << e.what();
+  }
+  // The same damage in a file without checksums loads: finite and off by one unit in the last place.
+  test::write_bytes(dir / "old.safetensors", test::without_checksums(bytes));
+  const Model m = load_model(dir / "old.safetensors");
+  EXPECT_TRUE(std::isfinite(m.parameters.weights[1][5]));
+  EXPECT_NE(m.parameters.weights[1][5], p.weights[1][5]);
+  EXPECT_EQ(std::bit_cast<std::uint32_t>(static_cast<float>(m.parameters.weights[1][5])) ^
+                std::bit_cast<std::uint32_t>(static_cast<float>(p.weights[1][5])),
+            1u);
+}
+
+TEST(ModelFile, AModelWithoutChecksumsLoadsAsBefore) {
+  TempDir dir;
+  const Parameters p = float_valued(small_network(6));
+  save_model(dir / "m.safetensors", p, {{"epochs", "4"}});
+  test::write_bytes(dir / "old.safetensors", test::without_checksums(read_file_bytes(dir / "m.safetensors")));
+  const Model old = load_model(dir / "old.safetensors");
+  const Model now = load_model(dir / "m.safetensors");
+  EXPECT_EQ(old.parameters.weights, p.weights);
+  EXPECT_EQ(old.parameters.biases, p.biases);
+  EXPECT_EQ(old.metadata, now.metadata);
+  EXPECT_EQ(old.metadata.at("epochs"), "4");
+}
+
+TEST(ModelFile, SaveLoadSaveIsByteIdentical) {
+  TempDir dir;
+  save_model(dir / "a", float_valued(small_network(8)), {{"seed", "8"}});
+  const Model m = load_model(dir / "a");
+  save_model(dir / "b", m.parameters, m.metadata);
+  EXPECT_EQ(read_file_bytes(dir / "a"), read_file_bytes(dir / "b"));
 }
 
 TEST(ModelFile, MissingFileIsAnInputErrorNamingIt) {

@@ -44,6 +44,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // What the decoder promises for an accepted file.
   for (const auto& [name, t] : decoded.tensors)
     if (t.data.size() != t.elements() * dtype_bytes(t.dtype)) __builtin_trap();
+  // Written again, it reads back the same: the checksums were checked and taken out of the metadata, and
+  // the writer puts them back (or leaves them out, as the file did).
+  const SafeTensors again = decode_safetensors(encode_safetensors(decoded), "fuzz again");
+  if (again.metadata != decoded.metadata || again.checksums != decoded.checksums ||
+      again.tensors.size() != decoded.tensors.size())
+    __builtin_trap();
+  for (const auto& [name, t] : decoded.tensors) {
+    const auto it = again.tensors.find(name);
+    if (it == again.tensors.end() || it->second.dtype != t.dtype || it->second.shape != t.shape ||
+        it->second.data != t.data)
+      __builtin_trap();
+  }
   try {
     const Parameters p = layer_parameters(decoded, "fuzz");
     validate_parameters(p, "fuzz");  // layer_parameters promises shapes that chain and finite values

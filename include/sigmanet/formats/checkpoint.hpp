@@ -21,7 +21,8 @@ struct Checkpoint {
 // Written atomically; a float run's parameters as F32 (exact), a double run's as F64.
 void save_checkpoint(const std::filesystem::path& file, const Checkpoint& checkpoint);
 
-// Throws InputError naming the file for anything unreadable or inconsistent.
+// Throws InputError naming the file for anything unreadable or inconsistent, and the tensor where one is
+// damaged (its bytes do not match its CRC32; checkpoints from before checksums load unchecked).
 Checkpoint load_checkpoint(const std::filesystem::path& file);
 
 }  // namespace sigmanet

@@ -28,10 +28,12 @@ Parameters layer_parameters(const SafeTensors& file, const std::string& what);
 // "784,30,10" (sizes_text, in parameters.hpp) back to sizes; throws InputError starting with `what`.
 std::vector<int> parse_sizes(const std::string& text, const std::string& what);
 
-// Writes p as F32 (atomically) with metadata; "format" and "sizes" are filled in.
+// Writes p as F32 (atomically) with metadata; "format" and "sizes" are filled in, and each tensor's CRC32
+// (safetensors.hpp).
 void save_model(const std::filesystem::path& file, const Parameters& p, std::map<std::string, std::string> metadata);
 
-// Reads a model (or a checkpoint, which holds one). Throws InputError naming the file.
+// Reads a model (or a checkpoint, which holds one). Throws InputError naming the file, and the tensor where one
+// is damaged (its bytes do not match its CRC32). A file without checksums, from before them, loads unchecked.
 Model load_model(const std::filesystem::path& file);
 
 }  // namespace sigmanet
