@@ -1,4 +1,4 @@
-// Each kernel and each cuBLAS call of the CUDA backend against CpuNetwork<double>, on random inputs.
+// Each kernel and each cuBLAS call of the CUDA backend against FastCpuNetwork<double>, on random inputs.
 // Parameters and inputs are rounded to float before either side sees them, so what is measured is the
 // arithmetic alone; layer sizes (17, 13, 257, 33, 784) are not multiples of the kernels' block sizes.
 #include <cmath>
@@ -11,7 +11,7 @@
 #include "cuda_check.hpp"
 #include "cuda_resources.hpp"
 #include "kernels.hpp"
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/cuda/cuda_backend.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
@@ -162,7 +162,7 @@ class KernelChecks {
     std::vector<std::uint8_t> labels(m);
     for (auto& v : labels) v = static_cast<std::uint8_t>(rng_.below(10));
 
-    CpuNetwork<double> ref(p);
+    FastCpuNetwork<double> ref(p);
     ref.forward(x.data(), m);
     ref.backward(labels.data());
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <numeric>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
 

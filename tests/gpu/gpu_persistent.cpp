@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "gpu_support.hpp"
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
 

@@ -1,6 +1,6 @@
 // sigmanet verify: proves, on the user's own machine, that the GPU trains the same network as the CPU
 // reference. With a GPU: each kernel and cuBLAS call, one SGD step and whole epochs of the CUDA backend
-// against CpuNetwork<double>. Without one: the float CPU network against the double one, and a plain
+// against FastCpuNetwork<double>. Without one: the float CPU network against the double one, and a plain
 // statement that the GPU part did not run.
 #include <cstdio>
 #include <memory>
@@ -8,7 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
 
@@ -121,7 +121,7 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
 
 int run_verify(const VerifyOptions& o) {
   const VerifyData d = load_data(o);
-  std::printf("sigmanet verify: float backends against the CPU reference CpuNetwork<double>\n");
+  std::printf("sigmanet verify: float backends against the CPU reference FastCpuNetwork<double>\n");
   std::printf("Data: %s\n", d.description.c_str());
   std::string reason;
   const bool have_gpu = gpu_available(&reason);

@@ -49,7 +49,7 @@ bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch);
 std::unique_ptr<Backend> make_cuda_backend(Precision precision);
 std::unique_ptr<Backend> make_cuda_backend(Precision precision, const CudaOptions& options);
 
-// Each kernel and each cuBLAS call of the backend against CpuNetwork<double> on random inputs, for layer
+// Each kernel and each cuBLAS call of the backend against FastCpuNetwork<double> on random inputs, for layer
 // sizes that are not multiples of the block size and batches 1, 7, 10 and 1000 (for `sigmanet verify` and
 // the gpu tests). Needs a usable device.
 std::vector<StageCheck> cuda_kernel_checks(std::uint64_t seed);
