@@ -3,8 +3,8 @@
 // the CUDA backend; `sigmanet verify`). Plain loops over std::vector, to be read beside Nielsen's "Neural
 // Networks and Deep Learning": the cost and SGD update of chapter 1 and the four backpropagation equations
 // BP1-BP4 of chapter 2, each named where it is computed. No SIMD, tiling, prefetching or special storage:
-// slow on purpose (784-30-10 trains about 15x slower than the fast CPU network). Double is the reference;
-// float is there to compare float implementations operation for operation.
+// slow on purpose (an MNIST epoch of 784-30-10 at batch 10 in double: 2.9 s, against 0.34 s for the fast
+// CPU network). Double is the reference; float is there to compare float implementations step by step.
 //
 // Notation: layer l = 1..L has weights w^l (w^l_jk joins neuron k of layer l-1 to neuron j of layer l),
 // biases b^l, weighted input z^l = w^l a^{l-1} + b^l and activation a^l = sigma(z^l); a^0 is the input.
