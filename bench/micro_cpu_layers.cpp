@@ -7,13 +7,13 @@
 #include <numeric>
 #include <vector>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/parameters.hpp"
 #include "sigmanet/random.hpp"
 
 namespace {
 
-using sigmanet::CpuNetwork;
+using sigmanet::FastCpuNetwork;
 
 // Inputs in [0, 1) like scaled pixels, and digit labels, from a fixed seed.
 template <class T>
@@ -28,9 +28,9 @@ struct Batch {
 };
 
 template <class T>
-CpuNetwork<T> make_network(std::vector<int> sizes) {
+FastCpuNetwork<T> make_network(std::vector<int> sizes) {
   sigmanet::Rng rng(1);
-  return CpuNetwork<T>(sigmanet::init_parameters(sizes, sigmanet::Init::standard, rng));
+  return FastCpuNetwork<T>(sigmanet::init_parameters(sizes, sigmanet::Init::standard, rng));
 }
 
 // Multiply-adds per sample of the layers, for a FLOP rate next to the time.
@@ -45,7 +45,7 @@ template <class T>
 void layer_forward(benchmark::State& state) {
   const std::vector<int> sizes{int(state.range(0)), int(state.range(1))};
   const auto m = std::size_t(state.range(2));
-  CpuNetwork<T> net = make_network<T>(sizes);
+  FastCpuNetwork<T> net = make_network<T>(sizes);
   Batch<T> batch(sizes[0], m);
   for (auto _ : state) {
     net.forward(batch.x.data(), m);
@@ -60,7 +60,7 @@ template <class T>
 void layer_backward(benchmark::State& state) {
   const std::vector<int> sizes{int(state.range(0)), int(state.range(1))};
   const auto m = std::size_t(state.range(2));
-  CpuNetwork<T> net = make_network<T>(sizes);
+  FastCpuNetwork<T> net = make_network<T>(sizes);
   Batch<T> batch(sizes[0], m);
   net.forward(batch.x.data(), m);
   for (auto _ : state) {
@@ -76,7 +76,7 @@ void layer_backward(benchmark::State& state) {
 template <class T>
 void train_step(benchmark::State& state, std::vector<int> sizes) {
   const auto m = std::size_t(state.range(0));
-  CpuNetwork<T> net = make_network<T>(sizes);
+  FastCpuNetwork<T> net = make_network<T>(sizes);
   Batch<T> batch(sizes[0], m);
   for (auto _ : state) {
     net.train_batch(batch.x.data(), batch.labels.data(), m, T(1e-6));

@@ -1,8 +1,8 @@
-// The CPU reference behind the Backend interface.
+// The fast CPU network behind the Backend interface.
 #include <algorithm>
 #include <cmath>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {
@@ -14,7 +14,7 @@ class CpuBackend final : public Backend {
   std::string describe() const override { return "cpu " + to_string(precision()); }
   Precision precision() const override { return sizeof(T) == 4 ? Precision::f32 : Precision::f64; }
 
-  void set_parameters(const Parameters& p) override { net_ = std::make_unique<CpuNetwork<T>>(p); }
+  void set_parameters(const Parameters& p) override { net_ = std::make_unique<FastCpuNetwork<T>>(p); }
   Parameters parameters() const override { return network().parameters(); }
 
   void set_training_data(const Dataset& train) override { train_ = &train; }
@@ -24,7 +24,7 @@ class CpuBackend final : public Backend {
     if (!train_) throw Error("CpuBackend::train: no training data set");
     if (batch == 0) throw Error("CpuBackend::train: batch size 0");
     check_input_width(network().sizes(), *train_);
-    CpuNetwork<T>& net = network();
+    FastCpuNetwork<T>& net = network();
     std::vector<std::uint8_t> labels(batch);
     x_.resize(batch * train_->features());
     std::size_t done = 0;
@@ -76,7 +76,7 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  CpuNetwork<T>& network() const {
+  FastCpuNetwork<T>& network() const {
     if (!net_) throw Error("CpuBackend: no parameters set");
     return *net_;
   }
@@ -96,7 +96,7 @@ class CpuBackend final : public Backend {
     }
   }
 
-  std::unique_ptr<CpuNetwork<T>> net_;
+  std::unique_ptr<FastCpuNetwork<T>> net_;
   const Dataset* train_ = nullptr;
   std::optional<std::size_t> nonfinite_batch_;
   // Aligned like the network's own buffers, so neither the gather's stores nor forward()'s copy of the

@@ -1,4 +1,4 @@
-// Each kernel and each cuBLAS call of the CUDA backend against CpuNetwork<double>, on random inputs.
+// Each kernel and each cuBLAS call of the CUDA backend against the oracle ReferenceNetwork<double>, on random inputs.
 // Parameters and inputs are rounded to float before either side sees them, so what is measured is the
 // arithmetic alone; layer sizes (17, 13, 257, 33, 784) are not multiples of the kernels' block sizes.
 #include <cmath>
@@ -11,7 +11,7 @@
 #include "cuda_check.hpp"
 #include "cuda_resources.hpp"
 #include "kernels.hpp"
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/reference_network.hpp"
 #include "sigmanet/cuda/cuda_backend.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
@@ -35,7 +35,7 @@ std::vector<double> rounded_to_float(std::vector<double> v) {
 }
 
 // Doubles always go to the device as float (the overload below), whether they come from Parameters or from
-// the reference network's aligned buffers; every other type goes as it is.
+// the oracle's buffers; every other type goes as it is.
 template <class T>
   requires(!std::same_as<T, double>)
 DeviceBuffer<T> to_device(const std::vector<T>& host, cudaStream_t s) {
@@ -133,10 +133,10 @@ class KernelChecks {
     kernels::gather_batch(images, {}, {}, nullptr, 0, first, {x_range.get(), m, features}, {}, s);
 
     std::vector<float> ref_x(m * features), ref_range(m * features);
-    gather_inputs(data, order.data() + step * m, m, ref_x.data());
+    reference_inputs(data, order.data() + step * m, m, ref_x.data());
     std::vector<std::uint32_t> range(m);
     std::iota(range.begin(), range.end(), std::uint32_t(first));
-    gather_inputs(data, range.data(), m, ref_range.data());
+    reference_inputs(data, range.data(), m, ref_range.data());
 
     // Everything must agree exactly: images, range images and labels, one after the other.
     std::vector<double> got = as_double(to_host(x, s)), ref = as_double(ref_x);
@@ -163,7 +163,7 @@ class KernelChecks {
     std::vector<std::uint8_t> labels(m);
     for (auto& v : labels) v = static_cast<std::uint8_t>(rng_.below(10));
 
-    CpuNetwork<double> ref(p);
+    ReferenceNetwork<double> ref(p);
     ref.forward(x.data(), m);
     ref.backward(labels.data());
 

@@ -5,7 +5,7 @@
 #include <ctime>
 #include <memory>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/parameters.hpp"
 #include "sigmanet/random.hpp"

@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA

@@ -1,5 +1,5 @@
 #pragma once
-// std::vector storage that starts on a 64-byte cache line. The CPU reference's 32-byte vector loads
+// std::vector storage that starts on a 64-byte cache line. The fast CPU network's 32-byte vector loads
 // straddle two lines whenever a buffer starts 16 or 48 bytes into one, which std::allocator (16-byte
 // alignment) allows; a training step then ran about 25% slower, in whichever processes the heap happened
 // to put W there (bench/RESULTS.md). Aligning only the start keeps the layout, and so every result,

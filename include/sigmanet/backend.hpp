@@ -1,5 +1,5 @@
 #pragma once
-// The small interface every trainer backend (the CPU reference, CUDA) implements, so the training loop,
+// The small interface every trainer backend (the fast CPU network, CUDA) implements, so the training loop,
 // the CLI and the tests drive them all the same way.
 #include <cstddef>
 #include <cstdint>

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <limits>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/trainer.hpp"
 #include "test_support.hpp"
 

@@ -16,7 +16,7 @@
 
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/formats/image_file.hpp"
 #include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/formats/safetensors.hpp"

@@ -1,5 +1,5 @@
-// `sigmanet verify` through the command line: on this machine's path (no GPU: float CPU against double,
-// saying so plainly; with a GPU: the whole table) and its errors.
+// `sigmanet verify` through the command line: on this machine's path (no GPU: the fast CPU network, float
+// and double, against the oracle, saying so plainly; with a GPU: the whole table) and its errors.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -21,6 +21,7 @@ TEST(VerifyCli, OnMnistPrintsATableOfPassingChecks) {
   const int status = test::run_cli("verify --data '" + test::mnist_dir().string() + "'", &out);
   EXPECT_EQ(status, 0) << out;
   EXPECT_NE(out.find("Data: MNIST (50000 training, 10000 test images)"), std::string::npos) << out;
+  EXPECT_NE(out.find("against the oracle, ReferenceNetwork<double>"), std::string::npos) << out;
   EXPECT_NE(out.find("stage"), std::string::npos) << out;
   EXPECT_NE(out.find("max abs error"), std::string::npos) << out;
   EXPECT_NE(out.find("tolerance"), std::string::npos) << out;
@@ -37,7 +38,11 @@ TEST(VerifyCli, OnMnistPrintsATableOfPassingChecks) {
     // Said plainly, with the driver's (or the build's) reason.
     EXPECT_NE(out.find("GPU part did not run: " + reason), std::string::npos) << out;
     EXPECT_NE(out.find("(CPU only: the GPU part did not run)"), std::string::npos) << out;
-    EXPECT_EQ(count(out, " OK\n"), 10u) << out;  // 4 steps, 3 lines per epoch check, 3 for the deeper net
+    // For each of cpu float and cpu double: 4 steps, 3 lines per epoch check, 3 for the deeper net.
+    EXPECT_EQ(count(out, " OK\n"), 20u) << out;
+    EXPECT_EQ(count(out, "cpu float: "), 10u) << out;
+    EXPECT_EQ(count(out, "cpu double: "), 10u) << out;
+    EXPECT_NE(out.find("cpu double: epoch 784-30-10 batch 10 (scaled init): parameters"), std::string::npos) << out;
   }
 }
 

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/formats/atomic_file.hpp"

@@ -1,5 +1,5 @@
-// The CUDA backend against the CPU reference through the Backend interface: one step, an epoch, a
-// deeper odd net, determinism, graphs, partial batches, stopping, divergence, evaluation and errors.
+// The CUDA backend against the oracle (and the fast CPU network) through the Backend interface: one step,
+// an epoch, a deeper odd net, determinism, graphs, partial batches, stopping, divergence, evaluation and errors.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +8,7 @@
 #include <numeric>
 
 #include "gpu_support.hpp"
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"

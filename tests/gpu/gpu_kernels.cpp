@@ -1,4 +1,4 @@
-// Each CUDA kernel and cuBLAS call against the CPU reference (on a GPU), and the parts that need no GPU:
+// Each CUDA kernel and cuBLAS call against the oracle (on a GPU), and the parts that need no GPU:
 // the launch wrappers' argument and shape checks, error messages, and the behaviour without a device.
 #include <gtest/gtest.h>
 

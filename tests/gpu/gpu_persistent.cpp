@@ -1,5 +1,5 @@
 // The CUDA backend's persistent path (kernels/persistent_train.cu): the network held in one block's shared
-// memory for a chunk of batches. Against the CPU reference for one step and an epoch, the same bits whatever
+// memory for a chunk of batches. Against the oracle for one step and an epoch, the same bits whatever
 // the chunk, chunk boundaries, partial batches, stopping inside a chunk, divergence, and the fit rule.
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "gpu_support.hpp"
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"

@@ -37,9 +37,9 @@ std::size_t span_bytes(int rows, int cols, int ld) {
   return (std::size_t(ld) * std::size_t(cols - 1) + std::size_t(rows)) * sizeof(float);
 }
 
-// Like cuBLAS, and unlike the CPU reference, the sums are not taken in order over k: each element is the
+// Like cuBLAS, and unlike the CPU networks, the sums are not taken in order over k: each element is the
 // sum of partial sums over blocks of kSplitK consecutive l, so the tests' tolerances meet a different
-// rounding than the reference's, as they do on a GPU.
+// rounding than the CPU networks', as they do on a GPU.
 constexpr int kSplitK = 16;
 
 // C = alpha op(A) op(B) + beta C in float.

@@ -1,7 +1,7 @@
 // Trains a tiny network on a made-up dataset through the installed library and checks that it learns.
 #include <cstdio>
 
-#include <sigmanet/cpu/cpu_reference.hpp>
+#include <sigmanet/cpu/fast_network.hpp>
 #include <sigmanet/trainer.hpp>
 
 int main() {

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
 
@@ -59,18 +59,19 @@ TEST(FormatChecks, OneLinePerStageWithVerdicts) {
   EXPECT_EQ(std::count(table.begin(), table.end(), '\n'), 3);
 }
 
-// A backend that gets the update slightly wrong: the learning rate off by 1%.
-class OffByOnePercent final : public Backend {
+// A backend that gets the update slightly wrong: the learning rate off by a factor (1% unless told).
+class EtaOff final : public Backend {
  public:
-  OffByOnePercent() : inner_(make_cpu_backend(Precision::f32)) {}
+  explicit EtaOff(Precision precision = Precision::f32, double factor = 1.01)
+      : inner_(make_cpu_backend(precision)), factor_(factor) {}
   std::string describe() const override { return "faulty"; }
-  Precision precision() const override { return Precision::f32; }
+  Precision precision() const override { return inner_->precision(); }
   void set_parameters(const Parameters& p) override { inner_->set_parameters(p); }
   Parameters parameters() const override { return inner_->parameters(); }
   void set_training_data(const Dataset& d) override { inner_->set_training_data(d); }
   std::size_t train(std::span<const std::uint32_t> order, std::size_t batch, double eta,
                     const AfterBatch& after) override {
-    return inner_->train(order, batch, eta * 1.01, after);
+    return inner_->train(order, batch, eta * factor_, after);
   }
   Evaluation evaluate(const Dataset& d) override { return inner_->evaluate(d); }
   std::vector<double> outputs(const Dataset& d, std::size_t f, std::size_t c) override {
@@ -80,6 +81,7 @@ class OffByOnePercent final : public Backend {
 
  private:
   std::unique_ptr<Backend> inner_;
+  double factor_;
 };
 
 const Dataset& data() {
@@ -89,7 +91,7 @@ const Dataset& data() {
 
 TEST(BackendChecks, TheCpuFloatNetworkPassesAndAFaultyBackendFails) {
   auto good = make_cpu_backend(Precision::f32);
-  OffByOnePercent bad;
+  EtaOff bad;
   for (std::size_t m : {1, 7, 1000}) {
     EXPECT_TRUE(check_one_step(*good, data(), {784, 30, 10}, m, 1).ok()) << m;
     const StageCheck c = check_one_step(bad, data(), {784, 30, 10}, m, 1);
@@ -107,6 +109,27 @@ TEST(BackendChecks, TheCpuFloatNetworkPassesAndAFaultyBackendFails) {
   EXPECT_THROW(check_one_step(*good, data(), {784, 30, 10}, 0, 1), Error);
   EXPECT_THROW(check_one_step(*good, data(), {784, 30, 10}, 1201, 1), Error);
   EXPECT_THROW(check_epoch(*good, data(), test, {784, 30, 10}, 0, 1), Error);
+}
+
+// The fast CPU network in double is held to summation-order rounding: an update off by a part in a
+// billion fails where float tolerances would pass it.
+TEST(BackendChecks, TheCpuDoubleNetworkIsHeldToDoubleRounding) {
+  auto good = make_cpu_backend(Precision::f64);
+  EtaOff slightly(Precision::f64, 1.0 + 1e-9);
+  for (std::size_t m : {1, 10}) {
+    const StageCheck c = check_one_step(*good, data(), {784, 30, 10}, m, 1);
+    EXPECT_TRUE(c.ok()) << m;
+    EXPECT_EQ(c.tolerance, kDoubleStepTolerance);
+    const StageCheck off = check_one_step(slightly, data(), {784, 30, 10}, m, 1);
+    EXPECT_FALSE(off.ok()) << m;
+    EXPECT_NEAR(off.result.relative, 1e-9, 1e-10) << m;
+    EXPECT_LT(off.result.relative, kStepTolerance);  // a float tolerance would let it through
+  }
+  const Dataset test = synthetic_dataset("synthetic test", 300, 28, 28, 6);
+  const std::vector<StageCheck> epoch = check_epoch(*good, data(), test, {784, 17, 13, 10}, 7, 2);
+  EXPECT_TRUE(all_ok(epoch)) << format_checks(epoch);
+  EXPECT_EQ(epoch[0].tolerance, kDoubleEpochTolerance);
+  EXPECT_FALSE(all_ok(check_epoch(slightly, data(), test, {784, 30, 10}, 10, 2)));
 }
 
 TEST(SyntheticDataset, IsSeededLabelledAndLearnable) {

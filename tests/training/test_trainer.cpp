@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/trainer.hpp"
 #include "test_support.hpp"
 
@@ -55,7 +55,7 @@ TEST(Trainer, LastPartialBatchIsTrainedNotDropped) {
   Rng rng(c.seed);
   init_parameters(c.sizes, c.init, rng);
   const auto order = rng.permutation(25);
-  CpuNetwork<double> net(start);
+  FastCpuNetwork<double> net(start);
   std::vector<double> x(10 * 784);
   std::vector<std::uint8_t> labels(10);
   for (std::size_t first = 0; first < 25; first += 10) {

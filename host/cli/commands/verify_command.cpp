@@ -1,14 +1,15 @@
-// sigmanet verify: proves, on the user's own machine, that the GPU trains the same network as the CPU
-// reference. With a GPU: each kernel and cuBLAS call, one SGD step and whole epochs of the CUDA backend
-// against CpuNetwork<double>. Without one: the float CPU network against the double one, and a plain
-// statement that the GPU part did not run.
+// sigmanet verify: proves, on the user's own machine, that the GPU trains the same network as the oracle,
+// ReferenceNetwork<double> (cpu/reference_network.hpp). With a GPU: each kernel and cuBLAS call, one SGD
+// step and whole epochs of the CUDA backend against the oracle. Without one: the fast CPU network, float
+// and double, against the oracle, and a plain statement that the GPU part did not run.
 #include <cstdio>
 #include <memory>
 #include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
+#include "sigmanet/cpu/reference_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
 
@@ -105,13 +106,11 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
     b->train(thousand, 10, 3.0, {});
     chunked.push_back(b->parameters());
   }
-  const std::unique_ptr<Backend> reference = make_cpu_backend(Precision::f64);
-  reference->set_training_data(d.train);
-  reference->set_parameters(start);
-  reference->train(thousand, 10, 3.0, {});
+  ReferenceNetwork<double> oracle(start);
+  oracle.train(d.train, thousand, 10, 3.0);
   checks.push_back(
-      {"persistent kernel: " + std::to_string(thousand.size() / 10) + " batches of 10 against the reference",
-       compare(chunked[0], reference->parameters()), 1e-4});
+      {"persistent kernel: " + std::to_string(thousand.size() / 10) + " batches of 10 against the oracle",
+       compare(chunked[0], oracle.parameters()), 1e-4});
   checks.push_back(
       {"persistent kernel: chunks of 1 and 64 batches: identical bits", compare(chunked[1], chunked[0]), 0.0, true});
   checks.push_back(
@@ -121,7 +120,7 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
 
 int run_verify(const VerifyOptions& o) {
   const VerifyData d = load_data(o);
-  std::printf("sigmanet verify: float backends against the CPU reference CpuNetwork<double>\n");
+  std::printf("sigmanet verify: backends against the oracle, ReferenceNetwork<double>\n");
   std::printf("Data: %s\n", d.description.c_str());
   std::string reason;
   const bool have_gpu = gpu_available(&reason);
@@ -138,10 +137,17 @@ int run_verify(const VerifyOptions& o) {
 #endif
   } else {
     std::printf("GPU part did not run: %s\n", reason.c_str());
-    std::printf("Checking the CPU float network against the double one instead.\n");
+    std::printf("Checking the fast CPU network, float and double, against the oracle instead.\n");
     std::fflush(stdout);
-    const std::unique_ptr<Backend> cpu = make_cpu_backend(Precision::f32);
-    backend_checks(*cpu, d, o.seed, checks);
+    for (Precision precision : {Precision::f32, Precision::f64}) {
+      const std::unique_ptr<Backend> cpu = make_cpu_backend(precision);
+      std::vector<StageCheck> cpu_checks;
+      backend_checks(*cpu, d, o.seed, cpu_checks);
+      for (StageCheck& c : cpu_checks) {
+        c.stage = cpu->describe() + ": " + c.stage;
+        checks.push_back(std::move(c));
+      }
+    }
   }
   std::printf("\n%s\n", format_checks(checks).c_str());
   std::size_t failed = 0;
@@ -159,7 +165,7 @@ int run_verify(const VerifyOptions& o) {
 void add_verify_command(CLI::App& app, int& status) {
   auto o = std::make_shared<VerifyOptions>();
   CLI::App* sub = app.add_subcommand(
-      "verify", "Check the GPU backend against the CPU reference, stage by stage (exit 1 if any check fails)");
+      "verify", "Check the GPU backend against the oracle network, stage by stage (exit 1 if any check fails)");
   add_path(sub, "--data", o->data,
            "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist; synthetic data when neither has it)");
   add_whole(sub, "--seed", o->seed, "Seed for the parameters, orders and random inputs");

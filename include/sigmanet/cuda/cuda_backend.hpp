@@ -1,5 +1,5 @@
 #pragma once
-// The CUDA backend: the CPU reference's network trained on an NVIDIA GPU with fused kernels and cuBLAS.
+// The CUDA backend: the oracle's network trained on an NVIDIA GPU with fused kernels and cuBLAS.
 // Only in builds with CUDA (SIGMANET_HAVE_CUDA); make_backend() is the usual way in.
 #include <cstdint>
 #include <memory>
@@ -49,9 +49,9 @@ bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch);
 std::unique_ptr<Backend> make_cuda_backend(Precision precision);
 std::unique_ptr<Backend> make_cuda_backend(Precision precision, const CudaOptions& options);
 
-// Each kernel and each cuBLAS call of the backend against CpuNetwork<double> on random inputs, for layer
-// sizes that are not multiples of the block size and batches 1, 7, 10 and 1000 (for `sigmanet verify` and
-// the gpu tests). Needs a usable device.
+// Each kernel and each cuBLAS call of the backend against the oracle ReferenceNetwork<double> on random
+// inputs, for layer sizes that are not multiples of the block size and batches 1, 7, 10 and 1000 (for
+// `sigmanet verify` and the gpu tests). Needs a usable device.
 std::vector<StageCheck> cuda_kernel_checks(std::uint64_t seed);
 
 }  // namespace sigmanet

@@ -68,7 +68,7 @@ struct BenchResult {
   BenchCase bench_case;
   std::string backend_description;  // Backend::describe(): "cpu float", "gpu float (NVIDIA H200)"
   std::string timer;                // "steady_clock" or "cuda_events"
-  int threads = 1;                  // CPU threads doing the work: the CPU reference is single-threaded
+  int threads = 1;                  // CPU threads doing the work: the CPU network is single-threaded
   std::vector<double> train_seconds;  // per timed repetition, on the backend's clock (Backend::time_seconds)
   std::vector<double> eval_seconds;
   Spread train, eval;  // of the seconds above

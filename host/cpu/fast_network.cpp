@@ -1,7 +1,8 @@
-// The CPU reference network. Layout: a batch is m rows (one per sample) of a layer's width, row-major;
-// W is n_out x n_in row-major. Every inner loop runs along contiguous memory so the compiler vectorises
-// it, and dot products are blocked over four samples so each weight row is loaded once per block.
-#include "sigmanet/cpu/cpu_reference.hpp"
+// The fast CPU network, checked against the oracle ReferenceNetwork. Layout: a batch is m rows (one per
+// sample) of a layer's width, row-major; W is n_out x n_in row-major. Every inner loop runs along contiguous
+// memory so the compiler vectorises it, and dot products are blocked over samples so each weight row is
+// loaded once per block.
+#include "sigmanet/cpu/fast_network.hpp"
 
 #include <cmath>
 #include <cstring>
@@ -153,8 +154,8 @@ void sum_gradient(const T* d, const T* x, std::size_t m, std::size_t n_in, std::
 }  // namespace
 
 template <class T>
-CpuNetwork<T>::CpuNetwork(const Parameters& p) : sizes_(p.sizes) {
-  validate_parameters(p, "CpuNetwork");
+FastCpuNetwork<T>::FastCpuNetwork(const Parameters& p) : sizes_(p.sizes) {
+  validate_parameters(p, "FastCpuNetwork");
   for (std::size_t l = 0; l < p.layers(); ++l) {
     w_.emplace_back(p.weights[l].begin(), p.weights[l].end());
     b_.emplace_back(p.biases[l].begin(), p.biases[l].end());
@@ -166,7 +167,7 @@ CpuNetwork<T>::CpuNetwork(const Parameters& p) : sizes_(p.sizes) {
 }
 
 template <class T>
-Parameters CpuNetwork<T>::parameters() const {
+Parameters FastCpuNetwork<T>::parameters() const {
   Parameters p;
   p.sizes = sizes_;
   for (std::size_t l = 0; l < layers(); ++l) {
@@ -177,7 +178,7 @@ Parameters CpuNetwork<T>::parameters() const {
 }
 
 template <class T>
-void CpuNetwork<T>::forward(const T* x, std::size_t m) {
+void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
   m_ = m;
   a_[0].assign(x, x + m * std::size_t(sizes_[0]));
   for (std::size_t l = 0; l < layers(); ++l) {
@@ -192,7 +193,7 @@ void CpuNetwork<T>::forward(const T* x, std::size_t m) {
 }
 
 template <class T>
-void CpuNetwork<T>::backward(const std::uint8_t* labels) {
+void FastCpuNetwork<T>::backward(const std::uint8_t* labels) {
   const std::size_t m = m_, L = layers();
   // Output layer: dC/dz = (a - y) * sigma'(z), and sigma'(z) = a (1 - a).
   {
@@ -231,7 +232,7 @@ void CpuNetwork<T>::backward(const std::uint8_t* labels) {
 }
 
 template <class T>
-void CpuNetwork<T>::update(T eta) {
+void FastCpuNetwork<T>::update(T eta) {
   const T step = eta / T(m_);
   for (std::size_t l = 0; l < layers(); ++l) {
     axpy(-step, grad_w_[l].data(), w_[l].data(), w_[l].size());
@@ -240,14 +241,14 @@ void CpuNetwork<T>::update(T eta) {
 }
 
 template <class T>
-void CpuNetwork<T>::train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta) {
+void FastCpuNetwork<T>::train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta) {
   forward(x, m);
   backward(labels);
   update(eta);
 }
 
 template <class T>
-double CpuNetwork<T>::batch_cost(const std::uint8_t* labels) const {
+double FastCpuNetwork<T>::batch_cost(const std::uint8_t* labels) const {
   const std::size_t n = sizes_.back();
   const AlignedVector<T>& a = a_.back();
   double cost = 0;
@@ -273,8 +274,8 @@ void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t 
   }
 }
 
-template class CpuNetwork<float>;
-template class CpuNetwork<double>;
+template class FastCpuNetwork<float>;
+template class FastCpuNetwork<double>;
 template void gather_inputs<float>(const Dataset&, const std::uint32_t*, std::size_t, float*);
 template void gather_inputs<double>(const Dataset&, const std::uint32_t*, std::size_t, double*);
 

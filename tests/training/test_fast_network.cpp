@@ -1,4 +1,4 @@
-// The CPU reference network: backpropagation against central finite differences, batching against
+// The fast CPU network: backpropagation against central finite differences, batching against
 // per-sample gradients, and the SGD step against its formula.
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "sigmanet/cpu/cpu_reference.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {
@@ -25,7 +25,7 @@ Batch random_batch(Rng& rng, std::size_t n_in, std::size_t m, std::size_t classe
 }
 
 double cost_of(const Parameters& p, const Batch& b, std::size_t m) {
-  CpuNetwork<double> net(p);
+  FastCpuNetwork<double> net(p);
   net.forward(b.x.data(), m);
   return net.batch_cost(b.labels.data());
 }
@@ -35,7 +35,7 @@ double finite_difference_error(const std::vector<int>& sizes, std::size_t m, std
   Rng rng(seed);
   const Parameters p = init_parameters(sizes, Init::scaled, rng);
   const Batch b = random_batch(rng, sizes.front(), m, sizes.back());
-  CpuNetwork<double> net(p);
+  FastCpuNetwork<double> net(p);
   net.forward(b.x.data(), m);
   net.backward(b.labels.data());
 
@@ -57,7 +57,7 @@ double finite_difference_error(const std::vector<int>& sizes, std::size_t m, std
   return std::sqrt(diff / norm);
 }
 
-TEST(CpuReference, BackpropMatchesFiniteDifferences) {
+TEST(FastCpuNetwork, BackpropMatchesFiniteDifferences) {
   const std::vector<std::vector<int>> nets = {{5, 3}, {7, 4, 3}, {9, 6, 5, 4}, {6, 5, 4, 3, 2}, {12, 8, 8, 8, 8, 10}};
   std::uint64_t seed = 100;
   for (const auto& sizes : nets)
@@ -68,18 +68,18 @@ TEST(CpuReference, BackpropMatchesFiniteDifferences) {
     }
 }
 
-TEST(CpuReference, BatchGradientIsTheSumOfPerSampleGradients) {
+TEST(FastCpuNetwork, BatchGradientIsTheSumOfPerSampleGradients) {
   Rng rng(7);
   const Parameters p = init_parameters({11, 6, 4}, Init::standard, rng);
   const std::size_t m = 9;
   const Batch b = random_batch(rng, 11, m, 4);
-  CpuNetwork<double> batched(p);
+  FastCpuNetwork<double> batched(p);
   batched.forward(b.x.data(), m);
   batched.backward(b.labels.data());
   for (std::size_t l = 0; l < 2; ++l) {
     std::vector<double> sum_w(batched.weight_gradient(l).size()), sum_b(batched.bias_gradient(l).size());
     for (std::size_t s = 0; s < m; ++s) {
-      CpuNetwork<double> one(p);
+      FastCpuNetwork<double> one(p);
       one.forward(&b.x[s * 11], 1);
       one.backward(&b.labels[s]);
       for (std::size_t i = 0; i < sum_w.size(); ++i) sum_w[i] += one.weight_gradient(l)[i];
@@ -90,12 +90,12 @@ TEST(CpuReference, BatchGradientIsTheSumOfPerSampleGradients) {
   }
 }
 
-TEST(CpuReference, UpdateStepsAgainstTheMeanGradient) {
+TEST(FastCpuNetwork, UpdateStepsAgainstTheMeanGradient) {
   Rng rng(8);
   const Parameters p = init_parameters({8, 5, 3}, Init::standard, rng);
   const std::size_t m = 4;
   const Batch b = random_batch(rng, 8, m, 3);
-  CpuNetwork<double> net(p);
+  FastCpuNetwork<double> net(p);
   net.forward(b.x.data(), m);
   net.backward(b.labels.data());
   const AlignedVector<double> gw = net.weight_gradient(0), gb = net.bias_gradient(1);
@@ -105,24 +105,24 @@ TEST(CpuReference, UpdateStepsAgainstTheMeanGradient) {
   for (std::size_t i = 0; i < gb.size(); ++i) EXPECT_NEAR(after.biases[1][i], p.biases[1][i] - 0.75 * gb[i], 1e-15);
 }
 
-TEST(CpuReference, ForwardComputesSigmoidOfWeightedSum) {
+TEST(FastCpuNetwork, ForwardComputesSigmoidOfWeightedSum) {
   Parameters p;
   p.sizes = {2, 1};
   p.weights = {{0.5, -2.0}};
   p.biases = {{0.25}};
-  CpuNetwork<double> net(p);
+  FastCpuNetwork<double> net(p);
   const double x[2] = {1.0, 0.5};
   net.forward(x, 1);
   EXPECT_DOUBLE_EQ(net.activation(1)[0], 1.0 / (1.0 + std::exp(-(0.5 - 1.0 + 0.25))));
 }
 
-TEST(CpuReference, FloatTracksDouble) {
+TEST(FastCpuNetwork, FloatTracksDouble) {
   Rng rng(9);
   const Parameters p = init_parameters({30, 20, 10}, Init::standard, rng);
   const Batch b = random_batch(rng, 30, 10, 10);
   std::vector<float> xf(b.x.begin(), b.x.end());
-  CpuNetwork<double> d(p);
-  CpuNetwork<float> f(p);
+  FastCpuNetwork<double> d(p);
+  FastCpuNetwork<float> f(p);
   for (int step = 0; step < 20; ++step) {
     d.train_batch(b.x.data(), b.labels.data(), 10, 3.0);
     f.train_batch(xf.data(), b.labels.data(), 10, 3.0f);
@@ -132,7 +132,7 @@ TEST(CpuReference, FloatTracksDouble) {
   EXPECT_GT(rel, 0.0);
 }
 
-TEST(CpuReference, GatherScalesPixelsTo01InOrder) {
+TEST(FastCpuNetwork, GatherScalesPixelsTo01InOrder) {
   Dataset d;
   d.rows = 1;
   d.cols = 3;
@@ -147,14 +147,14 @@ TEST(CpuReference, GatherScalesPixelsTo01InOrder) {
   EXPECT_FLOAT_EQ(x[5], 0.2f);
 }
 
-TEST(CpuReference, RejectsParametersThatDoNotChain) {
+TEST(FastCpuNetwork, RejectsParametersThatDoNotChain) {
   Rng rng(1);
   Parameters p = init_parameters({4, 3, 2}, Init::standard, rng);
   p.weights[1].pop_back();
-  EXPECT_THROW(CpuNetwork<float>{p}, InputError);
+  EXPECT_THROW(FastCpuNetwork<float>{p}, InputError);
   p = init_parameters({4, 3, 2}, Init::standard, rng);
   p.biases[0][1] = std::nan("");
-  EXPECT_THROW(CpuNetwork<float>{p}, InputError);
+  EXPECT_THROW(FastCpuNetwork<float>{p}, InputError);
 }
 
 TEST(Parameters, InitDrawsStandardAndScaledNormals) {
@@ -214,7 +214,7 @@ namespace {
 
 // Results must not depend on where the heap puts the buffers (vector code that peels for alignment
 // would reorder sums): same parameters and batch at shifted addresses, same bits.
-TEST(CpuReference, ResultsDoNotDependOnBufferAddresses) {
+TEST(FastCpuNetwork, ResultsDoNotDependOnBufferAddresses) {
   Rng rng(31);
   const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
   std::vector<float> x;
@@ -227,7 +227,7 @@ TEST(CpuReference, ResultsDoNotDependOnBufferAddresses) {
     nudges.emplace_back(8 + 4 * shift);  // moves the next allocations by a few words
     std::vector<float> input(x.size() + shift);
     std::copy(x.begin(), x.end(), input.begin() + static_cast<std::ptrdiff_t>(shift));
-    CpuNetwork<float> net(p);
+    FastCpuNetwork<float> net(p);
     for (int step = 0; step < 5; ++step) net.train_batch(input.data() + shift, labels.data(), 10, 3.0f);
     results.push_back(net.parameters());
   }
@@ -248,7 +248,7 @@ void expect_storage_on_cache_lines(const std::vector<int>& sizes) {
   const Parameters p = init_parameters(sizes, Init::standard, rng);
   std::vector<std::vector<char>> nudges;
   nudges.emplace_back(24);  // odd-sized allocations between the network's, so no address is aligned by luck
-  CpuNetwork<T> net(p);
+  FastCpuNetwork<T> net(p);
   for (std::size_t m : {1u, 3u, 10u, 7u}) {
     nudges.emplace_back(8 + 16 * m);
     std::vector<T> x(m * std::size_t(sizes.front()) + 1);
@@ -278,7 +278,7 @@ void expect_storage_on_cache_lines(const std::vector<int>& sizes) {
   }
 }
 
-TEST(CpuReference, StorageStartsOnCacheLines) {
+TEST(FastCpuNetwork, StorageStartsOnCacheLines) {
   for (const std::vector<int>& sizes : std::vector<std::vector<int>>{{784, 30, 10}, {13, 7, 5, 3}, {17, 10}}) {
     expect_storage_on_cache_lines<float>(sizes);
     expect_storage_on_cache_lines<double>(sizes);
