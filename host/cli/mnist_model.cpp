@@ -1,7 +1,9 @@
 #include "cli/mnist_model.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "sigmanet/error.hpp"
 
@@ -18,11 +20,36 @@ Model load_mnist_model(const std::string& file) {
   return m;
 }
 
-std::unique_ptr<Backend> backend_for(const Model& model, Device device) {
+Objective model_objective(const Model& model, const std::string& file) {
+  Objective o;
+  const Activation output = model.parameters.output;
+  o.cost = output == Activation::softmax ? Cost::log_likelihood : Cost::quadratic;
+  if (const auto it = model.metadata.find("cost"); it != model.metadata.end()) {
+    const std::optional<Cost> cost = cost_from_text(it->second);
+    if (!cost)
+      throw InputError(file + ": __metadata__ \"cost\" is \"" + it->second +
+                       "\", expected quadratic, cross-entropy or log-likelihood");
+    o.cost = *cost;
+  }
+  if (output_activation(o.cost) != output)
+    throw InputError(file + ": the model's " + to_string(o.cost) + " cost does not go with its " + to_string(output) +
+                     " output layer");
+  if (const auto it = model.metadata.find("lambda"); it != model.metadata.end()) {
+    char* end = nullptr;
+    o.lambda = std::strtod(it->second.c_str(), &end);
+    if (it->second.empty() || *end != '\0' || !std::isfinite(o.lambda) || o.lambda < 0)
+      throw InputError(file + ": __metadata__ \"lambda\" is \"" + it->second + "\", expected a number, 0 or more");
+  }
+  return o;
+}
+
+std::unique_ptr<Backend> backend_for(const Model& model, const std::string& file, Device device) {
+  const Objective objective = model_objective(model, file);
   std::string notice;
   std::unique_ptr<Backend> backend = make_backend(device, Precision::f32, &notice);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
   backend->set_parameters(model.parameters);
+  backend->set_objective(objective);
   return backend;
 }
 

@@ -14,8 +14,13 @@ class CpuBackend final : public Backend {
   std::string describe() const override { return "cpu " + to_string(precision()); }
   Precision precision() const override { return sizeof(T) == 4 ? Precision::f32 : Precision::f64; }
 
-  void set_parameters(const Parameters& p) override { net_ = std::make_unique<FastCpuNetwork<T>>(p); }
+  void set_parameters(const Parameters& p) override { net_ = std::make_unique<FastCpuNetwork<T>>(p, objective_.cost); }
   Parameters parameters() const override { return network().parameters(); }
+
+  void set_objective(const Objective& objective) override {
+    objective_ = objective;
+    if (net_) net_->set_cost(objective.cost);
+  }
 
   void set_training_data(const Dataset& train) override { train_ = &train; }
 
@@ -24,7 +29,9 @@ class CpuBackend final : public Backend {
     if (!train_) throw Error("CpuBackend::train: no training data set");
     if (batch == 0) throw Error("CpuBackend::train: batch size 0");
     check_input_width(network().sizes(), *train_);
+    check_output_layer(objective_, network().output(), "CpuBackend::train");
     FastCpuNetwork<T>& net = network();
+    const T decay = T(weight_decay(eta, objective_.lambda, train_->size()));
     std::vector<std::uint8_t> labels(batch);
     x_.resize(batch * train_->features());
     std::size_t done = 0;
@@ -37,7 +44,7 @@ class CpuBackend final : public Backend {
         labels[s] = train_->labels[index[s]];
       }
       gather_inputs(*train_, index, m, x_.data());
-      net.train_batch(x_.data(), labels.data(), m, T(eta));
+      net.train_batch(x_.data(), labels.data(), m, T(eta), decay);
       done += m;
       if (!std::isfinite(net.batch_cost(labels.data()))) {
         nonfinite_batch_ = batch_index;
@@ -51,6 +58,7 @@ class CpuBackend final : public Backend {
   std::optional<std::size_t> nonfinite_batch() const override { return nonfinite_batch_; }
 
   Evaluation evaluate(const Dataset& data) override {
+    check_output_layer(objective_, network().output(), "CpuBackend::evaluate");
     Evaluation e;
     e.total = data.size();
     const std::size_t n_out = network().sizes().back();
@@ -97,6 +105,7 @@ class CpuBackend final : public Backend {
   }
 
   std::unique_ptr<FastCpuNetwork<T>> net_;
+  Objective objective_;
   const Dataset* train_ = nullptr;
   std::optional<std::size_t> nonfinite_batch_;
   // Aligned like the network's own buffers, so neither the gather's stores nor forward()'s copy of the

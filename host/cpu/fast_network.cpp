@@ -4,8 +4,10 @@
 // loaded once per block.
 #include "sigmanet/cpu/fast_network.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "sigmanet/error.hpp"
 
@@ -151,10 +153,46 @@ void sum_gradient(const T* d, const T* x, std::size_t m, std::size_t n_in, std::
   for (; j < n_out; ++j) gradient_rows<1>(d, x, m, n_in, n_out, j, g);
 }
 
+// Each row's softmax in place, from the row's weighted inputs: e^{z - max z} / sum e^{z - max z}.
+template <class T>
+void softmax_rows(T* z, std::size_t m, std::size_t n) {
+  for (std::size_t s = 0; s < m; ++s) {
+    T* row = z + s * n;
+    T top = row[0];
+    for (std::size_t j = 1; j < n; ++j) top = std::max(top, row[j]);
+    T sum = 0;
+    for (std::size_t j = 0; j < n; ++j) sum += row[j] = std::exp(row[j] - top);
+    for (std::size_t j = 0; j < n; ++j) row[j] /= sum;
+  }
+}
+
+// One sample's cost C_s from its output activations, in double.
+template <class T>
+double sample_cost(Cost cost, const T* out, std::size_t n, std::size_t label) {
+  // ln of an activation that rounded to 0 is taken at the smallest normal double (-708.4), as the oracle does.
+  const auto ln = [](double x) { return std::log(std::max(x, std::numeric_limits<double>::min())); };
+  double c = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const double y = label == j ? 1.0 : 0.0, a = double(out[j]);
+    switch (cost) {
+      case Cost::quadratic:
+        c += 0.5 * (a - y) * (a - y);
+        break;
+      case Cost::cross_entropy:
+        c -= y * ln(a) + (1 - y) * ln(1 - a);
+        break;
+      case Cost::log_likelihood:
+        if (label == j) c -= ln(a);
+        break;
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 template <class T>
-FastCpuNetwork<T>::FastCpuNetwork(const Parameters& p) : sizes_(p.sizes) {
+FastCpuNetwork<T>::FastCpuNetwork(const Parameters& p, Cost cost) : sizes_(p.sizes), output_(p.output), cost_(cost) {
   validate_parameters(p, "FastCpuNetwork");
   for (std::size_t l = 0; l < p.layers(); ++l) {
     w_.emplace_back(p.weights[l].begin(), p.weights[l].end());
@@ -170,6 +208,7 @@ template <class T>
 Parameters FastCpuNetwork<T>::parameters() const {
   Parameters p;
   p.sizes = sizes_;
+  p.output = output_;
   for (std::size_t l = 0; l < layers(); ++l) {
     p.weights.emplace_back(w_[l].begin(), w_[l].end());
     p.biases.emplace_back(b_[l].begin(), b_[l].end());
@@ -187,6 +226,12 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
     a_[l + 1].resize(m * n_out);
     T* out = a_[l + 1].data();
     weighted_sums(w_[l].data(), in, m, n_in, n_out, out);
+    if (l + 1 == layers() && output_ == Activation::softmax) {
+      for (std::size_t s = 0; s < m; ++s)
+        for (std::size_t j = 0; j < n_out; ++j) out[s * n_out + j] += b_[l][j];
+      softmax_rows(out, m, n_out);
+      continue;
+    }
     for (std::size_t s = 0; s < m; ++s)
       for (std::size_t j = 0; j < n_out; ++j) out[s * n_out + j] = sigmoid(out[s * n_out + j] + b_[l][j]);
   }
@@ -195,16 +240,19 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
 template <class T>
 void FastCpuNetwork<T>::backward(const std::uint8_t* labels) {
   const std::size_t m = m_, L = layers();
-  // Output layer: dC/dz = (a - y) * sigma'(z), and sigma'(z) = a (1 - a).
+  check_output_layer({cost_, 0.0}, output_, "FastCpuNetwork::backward");
+  // Output layer: dC/dz = (a - y) * sigma'(z), with sigma'(z) = a (1 - a), for the quadratic cost; a - y for
+  // cross-entropy (sigma' cancels) and for log-likelihood with softmax.
   {
     const std::size_t n = sizes_[L];
     const AlignedVector<T>& a = a_[L];
     delta_[L - 1].resize(m * n);
+    const bool quadratic = cost_ == Cost::quadratic;
     for (std::size_t s = 0; s < m; ++s)
       for (std::size_t j = 0; j < n; ++j) {
         const T y = labels[s] == j ? T(1) : T(0);
         const T out = a[s * n + j];
-        delta_[L - 1][s * n + j] = (out - y) * out * (T(1) - out);
+        delta_[L - 1][s * n + j] = quadratic ? (out - y) * out * (T(1) - out) : out - y;
       }
   }
   for (std::size_t l = L; l-- > 0;) {
@@ -232,31 +280,35 @@ void FastCpuNetwork<T>::backward(const std::uint8_t* labels) {
 }
 
 template <class T>
-void FastCpuNetwork<T>::update(T eta) {
+void FastCpuNetwork<T>::update(T eta, T decay) {
   const T step = eta / T(m_);
   for (std::size_t l = 0; l < layers(); ++l) {
-    axpy(-step, grad_w_[l].data(), w_[l].data(), w_[l].size());
+    if (decay == T(1)) {
+      axpy(-step, grad_w_[l].data(), w_[l].data(), w_[l].size());
+    } else {
+      T* w = w_[l].data();
+      const T* g = grad_w_[l].data();
+#pragma omp simd
+      for (std::size_t i = 0; i < w_[l].size(); ++i) w[i] = decay * w[i] - step * g[i];
+    }
     axpy(-step, grad_b_[l].data(), b_[l].data(), b_[l].size());
   }
 }
 
 template <class T>
-void FastCpuNetwork<T>::train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta) {
+void FastCpuNetwork<T>::train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta, T decay) {
   forward(x, m);
   backward(labels);
-  update(eta);
+  update(eta, decay);
 }
 
 template <class T>
 double FastCpuNetwork<T>::batch_cost(const std::uint8_t* labels) const {
+  check_output_layer({cost_, 0.0}, output_, "FastCpuNetwork::batch_cost");
   const std::size_t n = sizes_.back();
   const AlignedVector<T>& a = a_.back();
   double cost = 0;
-  for (std::size_t s = 0; s < m_; ++s)
-    for (std::size_t j = 0; j < n; ++j) {
-      const double e = double(a[s * n + j]) - (labels[s] == j ? 1.0 : 0.0);
-      cost += 0.5 * e * e;
-    }
+  for (std::size_t s = 0; s < m_; ++s) cost += sample_cost(cost_, &a[s * n], n, labels[s]);
   return cost;
 }
 

@@ -1,9 +1,11 @@
 // THE reference network (see the header). Equation numbers are Nielsen's: (6), (20), (21) and (22) in
-// chapter 1, BP1-BP4 in chapter 2. A batch of m samples is m rows; sample s of layer l is a_[l][s * n + k].
+// chapter 1, BP1-BP4 in chapter 2, (63), (66), (78), (80), (84) and (93) in
+// chapter 3. A batch of m samples is m rows; sample s of layer l is a_[l][s * n + k].
 #include "sigmanet/cpu/reference_network.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "sigmanet/error.hpp"
 
@@ -21,11 +23,17 @@ T sigmoid_prime_of_activation(T a) {
   return a * (T(1) - a);
 }
 
+// ln x for a cost, with an activation that rounded to exactly 0 taken as the smallest normal double instead
+// (ln = -708.4): a saturated output then costs a large finite amount, as network2.py's nan_to_num arranges.
+double log_of_activation(double x) { return std::log(std::max(x, std::numeric_limits<double>::min())); }
+
 }  // namespace
 
 template <class T>
-ReferenceNetwork<T>::ReferenceNetwork(const Parameters& p) : sizes_(p.sizes) {
+ReferenceNetwork<T>::ReferenceNetwork(const Parameters& p, const Objective& objective)
+    : sizes_(p.sizes), output_(p.output), objective_(objective) {
   validate_parameters(p, "ReferenceNetwork");
+  check_output_layer(objective, p.output, "ReferenceNetwork");
   for (std::size_t l = 0; l < p.layers(); ++l) {
     w_.emplace_back(p.weights[l].begin(), p.weights[l].end());
     b_.emplace_back(p.biases[l].begin(), p.biases[l].end());
@@ -40,6 +48,7 @@ template <class T>
 Parameters ReferenceNetwork<T>::parameters() const {
   Parameters p;
   p.sizes = sizes_;
+  p.output = output_;
   for (std::size_t l = 0; l < layers(); ++l) {
     p.weights.emplace_back(w_[l].begin(), w_[l].end());
     p.biases.emplace_back(b_[l].begin(), b_[l].end());
@@ -54,13 +63,25 @@ void ReferenceNetwork<T>::forward(const T* x, std::size_t m) {
   for (std::size_t l = 0; l < layers(); ++l) {
     const std::size_t n_in = sizes_[l], n_out = sizes_[l + 1];
     a_[l + 1].assign(m * n_out, T(0));
-    for (std::size_t s = 0; s < m; ++s)
+    const bool softmax = l + 1 == layers() && output_ == Activation::softmax;
+    for (std::size_t s = 0; s < m; ++s) {
+      T* a = &a_[l + 1][s * n_out];
       for (std::size_t j = 0; j < n_out; ++j) {
-        // (22): a' = sigma(w a + b), one neuron at a time.
+        // z = w a + b, one neuron at a time; (22): a' = sigma(z).
         T z = 0;
         for (std::size_t k = 0; k < n_in; ++k) z += w_[l][j * n_in + k] * a_[l][s * n_in + k];
-        a_[l + 1][s * n_out + j] = sigmoid(z + b_[l][j]);
+        a[j] = softmax ? z + b_[l][j] : sigmoid(z + b_[l][j]);
       }
+      if (softmax) {
+        // (78): a_j = e^{z_j} / sum_k e^{z_k}, computed as e^{z_j - max z} / sum_k e^{z_k - max z}, which is the
+        // same number without overflowing for large z.
+        T top = a[0];
+        for (std::size_t j = 1; j < n_out; ++j) top = std::max(top, a[j]);
+        T sum = 0;
+        for (std::size_t j = 0; j < n_out; ++j) sum += std::exp(a[j] - top);
+        for (std::size_t j = 0; j < n_out; ++j) a[j] = std::exp(a[j] - top) / sum;
+      }
+    }
   }
 }
 
@@ -73,11 +94,14 @@ void ReferenceNetwork<T>::backward(const std::uint8_t* labels) {
     grad_b_[l].assign(b_[l].size(), T(0));
   }
   for (std::size_t s = 0; s < m; ++s) {
-    // BP1: delta^L = (a^L - y) * sigma'(z^L), where a^L - y is the gradient of the cost 1/2 ||y - a^L||^2.
+    // BP1: delta^L = dC/da^L * sigma'(z^L). For the quadratic cost 1/2 ||y - a^L||^2, dC/da^L = a^L - y.
+    // Cross-entropy's derivative (a - y) / (a (1 - a)) cancels sigma', leaving (66): delta^L = a^L - y; and
+    // log-likelihood with a softmax output gives the same, (84).
     const std::size_t n_out = sizes_[L];
     for (std::size_t j = 0; j < n_out; ++j) {
       const T a = a_[L][s * n_out + j], y = labels[s] == j ? T(1) : T(0);
-      delta_[L - 1][s * n_out + j] = (a - y) * sigmoid_prime_of_activation(a);
+      delta_[L - 1][s * n_out + j] =
+          objective_.cost == Cost::quadratic ? (a - y) * sigmoid_prime_of_activation(a) : a - y;
     }
     // BP2: delta^l = ((w^{l+1})^T delta^{l+1}) * sigma'(z^l), from the top hidden layer down.
     for (std::size_t l = L - 1; l >= 1; --l) {
@@ -101,11 +125,14 @@ void ReferenceNetwork<T>::backward(const std::uint8_t* labels) {
 }
 
 template <class T>
-void ReferenceNetwork<T>::update(T eta) {
-  // (20) and (21): w <- w - (eta/m) sum_x dC_x/dw, b <- b - (eta/m) sum_x dC_x/db.
+void ReferenceNetwork<T>::update(T eta, std::size_t n) {
+  // (20) and (21): w <- w - (eta/m) sum_x dC_x/dw, b <- b - (eta/m) sum_x dC_x/db; with L2, (93): the weights
+  // first shrink by the factor 1 - eta*lambda/n.
+  if (objective_.lambda != 0 && n == 0) throw Error("ReferenceNetwork::update: L2 needs the training set's size");
   const T step = eta / T(m_);
+  const T decay = objective_.lambda == 0 ? T(1) : T(1 - double(eta) * objective_.lambda / double(n));
   for (std::size_t l = 0; l < layers(); ++l) {
-    for (std::size_t i = 0; i < w_[l].size(); ++i) w_[l][i] -= step * grad_w_[l][i];
+    for (std::size_t i = 0; i < w_[l].size(); ++i) w_[l][i] = decay * w_[l][i] - step * grad_w_[l][i];
     for (std::size_t j = 0; j < b_[l].size(); ++j) b_[l][j] -= step * grad_b_[l][j];
   }
 }
@@ -126,7 +153,7 @@ void ReferenceNetwork<T>::train(const Dataset& data, std::span<const std::uint32
     reference_inputs(data, &order[first], m, x.data());
     forward(x.data(), m);
     backward(labels.data());
-    update(eta);
+    update(eta, data.size());
   }
 }
 
@@ -144,14 +171,32 @@ Evaluation ReferenceNetwork<T>::evaluate(const Dataset& data) {
     for (std::size_t j = 1; j < out.size(); ++j)
       if (out[j] > out[best]) best = j;
     if (best == data.labels[r]) ++e.correct;
-    // (6): C = (1/2n) sum_x ||y(x) - a||^2.
-    for (std::size_t j = 0; j < out.size(); ++j) {
-      const double diff = (data.labels[r] == j ? 1.0 : 0.0) - double(out[j]);
-      e.cost += 0.5 * diff * diff;
-    }
+    e.cost += sample_cost(0, data.labels[r]);
   }
   if (e.total) e.cost /= double(e.total);
   return e;
+}
+
+template <class T>
+double ReferenceNetwork<T>::sample_cost(std::size_t s, std::uint8_t label) const {
+  const std::size_t n = sizes_.back();
+  const T* a = &a_.back()[s * n];
+  double c = 0;
+  for (std::size_t j = 0; j < n; ++j) {
+    const double y = label == j ? 1.0 : 0.0, out = double(a[j]);
+    switch (objective_.cost) {
+      case Cost::quadratic:  // (6)
+        c += 0.5 * (y - out) * (y - out);
+        break;
+      case Cost::cross_entropy:  // (63)
+        c -= y * log_of_activation(out) + (1 - y) * log_of_activation(1 - out);
+        break;
+      case Cost::log_likelihood:  // (80): -ln a_y
+        if (label == j) c -= log_of_activation(out);
+        break;
+    }
+  }
+  return c;
 }
 
 template <class T>

@@ -137,12 +137,16 @@ class CudaBackend final : public Backend {
       upload_as_float(layers_[l].w.get(), p.weights[l]);
       upload_as_float(layers_[l].b.get(), p.biases[l]);
     }
+    output_ = p.output;
   }
+
+  void set_objective(const Objective& objective) override { objective_ = objective; }
 
   Parameters parameters() const override {
     require_parameters();
     Parameters p;
     p.sizes = sizes_;
+    p.output = output_;
     for (const DeviceLayer& layer : layers_) {
       p.weights.push_back(download(layer.w.get(), layer.w.size()));
       p.biases.push_back(download(layer.b.get(), layer.b.size()));
@@ -171,6 +175,7 @@ class CudaBackend final : public Backend {
     if (batch > std::size_t(INT_MAX)) throw Error("CudaBackend::train: batch size too large");
     require_parameters();
     check_input_width(sizes_, *train_);
+    require_chapter_1_objective("CudaBackend::train");
     nonfinite_batch_.reset();
     poll_pending_ = false;  // a poll left by a call that threw reads an earlier run's flag
     if (order.empty()) return 0;
@@ -215,6 +220,7 @@ class CudaBackend final : public Backend {
   Evaluation evaluate(const Dataset& data) override {
     require_parameters();
     check_input_width(sizes_, data);
+    require_chapter_1_objective("CudaBackend::evaluate");
     Evaluation e;
     e.total = data.size();
     if (e.total == 0) return e;
@@ -271,6 +277,13 @@ class CudaBackend final : public Backend {
  private:
   void require_parameters() const {
     if (layers_.empty()) throw Error("CudaBackend: no parameters set");
+  }
+
+  // The kernels implement chapter 1's objective only, so far.
+  void require_chapter_1_objective(const std::string& who) const {
+    check_output_layer(objective_, output_, who);
+    if (objective_.cost != Cost::quadratic || objective_.lambda != 0)
+      throw Error(who + ": the GPU trains the quadratic cost without L2 only");
   }
 
   // ---- the persistent path ----
@@ -598,6 +611,8 @@ class CudaBackend final : public Backend {
   cuda::CublasHandle blas_;
 
   std::vector<int> sizes_;
+  Activation output_ = Activation::sigmoid;
+  Objective objective_;
   std::vector<DeviceLayer> layers_;
   std::vector<DeviceBuffer<float>> backup_;  // the parameters at a persistent chunk's start: W0, b0, W1, ...
   std::size_t shared_optin_bytes_ = 0;       // the device's shared memory limit per block, opted in

@@ -13,7 +13,9 @@ namespace sigmanet {
 namespace {
 
 constexpr const char* kFormat = "sigmanet-checkpoint";
-constexpr const char* kVersion = "1";  // of the checkpoint format, not of the library
+// Of the checkpoint format, not of the library. Version 2 added chapter 3's settings and the rules' state;
+// a version 1 file is a chapter 1 run (quadratic cost, no L2, no rules) and loads as one.
+constexpr const char* kVersion = "2";
 
 // Doubles as text that reads back to the same bits.
 std::string exact_text(double v) {
@@ -25,6 +27,8 @@ std::string exact_text(double v) {
 class MetadataReader {
  public:
   MetadataReader(const std::map<std::string, std::string>& m, std::string what) : m_(m), what_(std::move(what)) {}
+
+  bool has(const std::string& key) const { return m_.count(key) != 0; }
 
   const std::string& text(const std::string& key) const {
     const auto it = m_.find(key);
@@ -74,6 +78,14 @@ void save_checkpoint(const std::filesystem::path& file, const Checkpoint& c) {
   m["epochs"] = std::to_string(c.config.epochs);
   m["batch"] = std::to_string(c.config.batch);
   m["eta"] = exact_text(c.config.eta);
+  m["cost"] = to_string(c.config.cost);
+  m["lambda"] = exact_text(c.config.lambda);
+  m["early_stopping"] = std::to_string(c.config.early_stopping);
+  m["eta_schedule"] = eta_schedule_text(c.config.halve_eta_after);
+  m["eta_now"] = exact_text(c.state.eta);
+  m["best_validation"] = exact_text(c.state.best_validation);
+  m["epochs_since_best"] = std::to_string(c.state.epochs_since_best);
+  m["epochs_since_eta_change"] = std::to_string(c.state.epochs_since_eta_change);
   m["seed"] = std::to_string(c.config.seed);
   m["init"] = to_string(c.config.init);
   m["precision"] = to_string(c.config.precision);
@@ -101,9 +113,11 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
                        {what + ": not a checkpoint (format \"" + m.text("format") + "\"); ", Setting::resume,
                         " needs a file written by ", Setting::checkpoint},
                        what);
-  if (m.text("version") != kVersion)
-    throw InputError(what + ": checkpoint version " + m.text("version") + " is not supported (expected " +
-                     kVersion + ")");
+  const std::string& version = m.text("version");
+  if (version != kVersion && version != "1")
+    throw InputError(what + ": checkpoint version " + version + " is not supported (expected 1 or " + kVersion +
+                     ")");
+  const bool chapter_3 = version != "1";
 
   Checkpoint c;
   c.parameters = layer_parameters(content, what);
@@ -125,6 +139,23 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
   config.split.train = m.number<std::size_t>("train_size");
   config.split.validation = m.number<std::size_t>("validation_size");
   config.split.test = m.number<std::size_t>("test_size");
+  if (chapter_3) {
+    const std::optional<Cost> cost = cost_from_text(m.text("cost"));
+    if (!cost)
+      throw InputError(what + ": checkpoint metadata \"cost\" is \"" + m.text("cost") +
+                       "\", expected quadratic, cross-entropy or log-likelihood");
+    config.cost = *cost;
+    config.lambda = m.real("lambda");
+    config.early_stopping = m.number<int>("early_stopping");
+    const std::optional<int> schedule = eta_schedule_from_text(m.text("eta_schedule"));
+    if (!schedule)
+      throw InputError(what + ": checkpoint metadata \"eta_schedule\" is \"" + m.text("eta_schedule") +
+                       "\", expected constant or halve:N");
+    config.halve_eta_after = *schedule;
+  }
+  if (output_activation(config.cost) != c.parameters.output)
+    throw InputError(what + ": the checkpoint's " + to_string(config.cost) + " cost does not go with its " +
+                     to_string(c.parameters.output) + " output layer");
   try {
     validate_config(config);
   } catch (const SettingError& e) {
@@ -137,6 +168,17 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
   s.epochs_done = m.number<int>("epochs_done");
   s.position = m.number<std::size_t>("position");
   if (s.epochs_done < 0) throw InputError(what + ": checkpoint metadata \"epochs_done\" is negative");
+  s.eta = config.eta;
+  if (chapter_3) {
+    s.eta = m.real("eta_now");
+    s.best_validation = m.real("best_validation");
+    s.epochs_since_best = m.number<int>("epochs_since_best");
+    s.epochs_since_eta_change = m.number<int>("epochs_since_eta_change");
+    if (!(s.eta > 0) || s.eta > config.eta)
+      throw InputError(what + ": checkpoint metadata \"eta_now\" must lie in (0, eta]");
+    if (s.best_validation < -1 || s.best_validation > 1 || s.epochs_since_best < 0 || s.epochs_since_eta_change < 0)
+      throw InputError(what + ": checkpoint metadata on the validation accuracy is out of range");
+  }
   s.order = tensor(content, "trainer.order", what).as_u32(what + ": trainer.order");
   if (!s.order.empty() && s.order.size() != config.split.train)
     throw InputError(what + ": trainer.order holds " + std::to_string(s.order.size()) + " indices for " +

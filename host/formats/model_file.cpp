@@ -55,6 +55,7 @@ void add_layer_tensors(SafeTensors& file, const Parameters& p, Dtype dtype) {
     file.tensors[name + ".weight"] = Tensor::from_doubles(p.weights[l], {n_out, n_in}, dtype);
     file.tensors[name + ".bias"] = Tensor::from_doubles(p.biases[l], {n_out}, dtype);
   }
+  file.metadata["output_activation"] = to_string(p.output);
 }
 
 Parameters layer_parameters(const SafeTensors& file, const std::string& what) {
@@ -96,6 +97,14 @@ Parameters layer_parameters(const SafeTensors& file, const std::string& what) {
     if (stated != p.sizes)
       throw InputError(what + ": __metadata__ says sizes " + it->second + " but the tensors give " +
                        sizes_text(p.sizes));
+  }
+  // Files from before softmax outputs have no entry: their networks are sigmoid throughout.
+  if (const auto it = file.metadata.find("output_activation"); it != file.metadata.end()) {
+    const std::optional<Activation> output = activation_from_text(it->second);
+    if (!output)
+      throw InputError(what + ": __metadata__ \"output_activation\" is \"" + it->second +
+                       "\", expected sigmoid or softmax");
+    p.output = *output;
   }
   validate_parameters(p, what);
   return p;

@@ -47,6 +47,13 @@ double Backend::time_seconds(const std::function<void()>& work) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+void check_output_layer(const Objective& objective, Activation output, const std::string& who) {
+  if (output_activation(objective.cost) != output)
+    throw Error(who + ": the " + to_string(objective.cost) + " cost needs a " +
+                to_string(output_activation(objective.cost)) + " output layer, but the network's is " +
+                to_string(output));
+}
+
 void check_input_width(const std::vector<int>& sizes, const Dataset& data) {
   if (!sizes.empty() && std::size_t(sizes.front()) != data.features())
     throw SettingError(Setting::sizes,

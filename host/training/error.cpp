@@ -12,6 +12,14 @@ std::string setting_name(Setting s) {
       return "batch";
     case Setting::eta:
       return "eta";
+    case Setting::cost:
+      return "cost";
+    case Setting::lambda:
+      return "lambda";
+    case Setting::early_stopping:
+      return "early_stopping";
+    case Setting::eta_schedule:
+      return "eta_schedule";
     case Setting::seed:
       return "seed";
     case Setting::init:

@@ -83,6 +83,7 @@ void validate_parameters(const Parameters& p, const std::string& what) {
 
 double relative_difference(const Parameters& a, const Parameters& b) {
   if (a.sizes != b.sizes) throw Error("relative_difference: networks of different sizes");
+  if (a.output != b.output) throw Error("relative_difference: networks with different output layers");
   double diff = 0.0, ref = 0.0;
   auto add = [&](const std::vector<double>& x, const std::vector<double>& y) {
     for (std::size_t i = 0; i < x.size(); ++i) {

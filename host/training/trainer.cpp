@@ -35,6 +35,24 @@ bool all_finite(const Parameters& p) {
 
 }  // namespace
 
+std::string eta_schedule_text(int halve_eta_after) {
+  return halve_eta_after > 0 ? "halve:" + std::to_string(halve_eta_after) : "constant";
+}
+
+std::optional<int> eta_schedule_from_text(const std::string& text) {
+  if (text == "constant") return 0;
+  const std::string prefix = "halve:";
+  if (text.rfind(prefix, 0) != 0 || text.size() == prefix.size() || text.size() > prefix.size() + 10)
+    return std::nullopt;
+  long long n = 0;
+  for (std::size_t i = prefix.size(); i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    n = n * 10 + (text[i] - '0');
+  }
+  if (n < 1 || n > 0x7fffffff) return std::nullopt;
+  return int(n);
+}
+
 MemoryEstimate estimate_memory(const TrainConfig& c) {
   MemoryEstimate e;
   double neurons = 0;
@@ -69,6 +87,19 @@ void validate_config(const TrainConfig& c) {
   if (c.batch < 1) throw SettingError(Setting::batch, "must be at least 1", "0");
   if (!(c.eta > 0) || !std::isfinite(c.eta))
     throw SettingError(Setting::eta, "must be a finite number above 0", eta_text(c.eta));
+  if (!(c.lambda >= 0) || !std::isfinite(c.lambda))
+    throw SettingError(Setting::lambda, "must be a finite number, 0 or more (got " + eta_text(c.lambda) + ")",
+                       eta_text(c.lambda));
+  if (c.early_stopping < 0)
+    throw SettingError(Setting::early_stopping, "must be at least 1 (got " + std::to_string(c.early_stopping) + ")",
+                       std::to_string(c.early_stopping));
+  if (c.halve_eta_after < 0)
+    throw SettingError(Setting::eta_schedule, "halve:N needs N of 1 or more", eta_schedule_text(c.halve_eta_after));
+  // Both rules watch the validation accuracy: without a validation set they would never see an improvement.
+  if (c.split.validation == 0 && (c.early_stopping > 0 || c.halve_eta_after > 0)) {
+    const Setting rule = c.early_stopping > 0 ? Setting::early_stopping : Setting::eta_schedule;
+    throw SettingError(rule, {rule, " watches the validation accuracy, but ", Setting::validation_size, " is 0"});
+  }
   // Refused here, before anything is allocated: otherwise the allocation fails deep inside (or the
   // kernel's OOM killer ends the process) with no word about which setting asked for it.
   const MemoryEstimate need = estimate_memory(c);
@@ -104,15 +135,25 @@ Trainer::Trainer(const TrainConfig& config, Backend& backend, const Dataset& tra
   validate_config(config_);
   check_input_width(config_.sizes, train);
   backend_.set_training_data(train);
-  backend_.set_parameters(init_parameters(config_.sizes, config_.init, rng_));
+  Parameters p = init_parameters(config_.sizes, config_.init, rng_);
+  p.output = output_activation(config_.cost);
+  backend_.set_parameters(p);
+  backend_.set_objective({config_.cost, config_.lambda});
   train_ = &train;
   train_size_ = train.size();
   state_.rng = rng_.snapshot();
+  state_.eta = config_.eta;
 }
 
 void Trainer::resume(const Parameters& p, const TrainerState& state) {
   if (p.sizes != config_.sizes)
     throw SettingError(Setting::resume, {Setting::resume, ": the checkpoint's sizes differ from ", Setting::sizes});
+  if (p.output != output_activation(config_.cost))
+    throw SettingError(Setting::resume, {Setting::resume, ": the checkpoint's network has a " + to_string(p.output) +
+                                                              " output layer, which the ",
+                                         Setting::cost, " " + to_string(config_.cost) + " does not use"});
+  if (!(state.eta > 0) || !std::isfinite(state.eta))
+    throw SettingError(Setting::resume, "the checkpoint's learning rate is not a finite number above 0");
   if (!state.order.empty() && (state.order.size() != train_size_ || state.position > state.order.size()))
     throw SettingError(Setting::resume, "the checkpoint's epoch order does not fit this training set");
   backend_.set_parameters(p);
@@ -135,7 +176,7 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
   const std::span<const std::uint32_t> rest(state_.order.data() + state_.position,
                                             state_.order.size() - state_.position);
   const std::size_t start = state_.position;
-  const std::size_t done = backend_.train(rest, config_.batch, config_.eta, [&](std::size_t n) {
+  const std::size_t done = backend_.train(rest, config_.batch, state_.eta, [&](std::size_t n) {
     state_.position = start + n;
     return after_batch ? after_batch(start + n) : true;
   });
@@ -143,7 +184,7 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
   const std::string where = "training diverged at epoch " + std::to_string(epoch);
   const Message cause{
       "; likely cause: learning rate too large (", Setting::eta,
-      std::string(" ") + eta_text(config_.eta) + "); the last saved checkpoint, if any, is left as it was"};
+      std::string(" ") + eta_text(state_.eta) + "); the last saved checkpoint, if any, is left as it was"};
   if (const auto bad = backend_.nonfinite_batch()) {
     const std::size_t batch = start / config_.batch + *bad + 1;
     Message m{where + ", batch " + std::to_string(batch) + " of " + std::to_string(batches) +
@@ -164,7 +205,7 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
     // A network that fits its data perfectly may legitimately stop moving; one that still errs is stuck.
     const Evaluation fit = backend_.evaluate(*train_);
     if (fit.correct < fit.total) {
-      const bool too_large = config_.eta >= 1;
+      const bool too_large = state_.eta >= 1;
       throw DivergenceError(
           {"training stalled at epoch " + std::to_string(epoch) + ", batches 1-" + std::to_string(batches) +
                ": no weight or bias changed in the whole epoch while " + std::to_string(fit.total - fit.correct) +
@@ -172,7 +213,7 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
                (too_large ? " (every sigmoid is saturated, so the gradients vanish); likely cause: learning rate "
                             "too large ("
                           : "; likely cause: learning rate too small for the arithmetic's precision ("),
-           Setting::eta, std::string(" ") + eta_text(config_.eta) + ")"},
+           Setting::eta, std::string(" ") + eta_text(state_.eta) + ")"},
           epoch, batches);
     }
   }
@@ -180,6 +221,31 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
   state_.position = 0;
   ++state_.epochs_done;
   return true;
+}
+
+EpochVerdict Trainer::end_epoch(double validation_accuracy) {
+  if (config_.early_stopping == 0 && config_.halve_eta_after == 0) return EpochVerdict::go_on;
+  // As network2.py: only a strictly better accuracy counts as an improvement.
+  if (validation_accuracy > state_.best_validation) {
+    state_.best_validation = validation_accuracy;
+    state_.epochs_since_best = state_.epochs_since_eta_change = 0;
+  } else {
+    ++state_.epochs_since_best;
+    ++state_.epochs_since_eta_change;
+  }
+  if (config_.early_stopping > 0 && state_.epochs_since_best >= config_.early_stopping)
+    return EpochVerdict::stop_early;
+  if (config_.halve_eta_after > 0 && state_.epochs_since_eta_change >= config_.halve_eta_after) {
+    state_.eta /= 2;  // exact in binary, so eta reaches start/128 exactly after seven halvings
+    state_.epochs_since_eta_change = 0;
+    return state_.eta <= config_.eta / 128 ? EpochVerdict::stop_eta_floor : EpochVerdict::eta_halved;
+  }
+  return EpochVerdict::go_on;
+}
+
+bool Trainer::stopped_by_rule() const {
+  if (config_.early_stopping > 0 && state_.epochs_since_best >= config_.early_stopping) return true;
+  return config_.halve_eta_after > 0 && state_.eta <= config_.eta / 128;
 }
 
 }  // namespace sigmanet

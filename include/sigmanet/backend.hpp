@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sigmanet/cost.hpp"
 #include "sigmanet/formats/dataset.hpp"
 #include "sigmanet/parameters.hpp"
 
@@ -36,7 +37,7 @@ constexpr std::size_t kGpuEvaluationChunk = 8192;
 struct Evaluation {
   std::size_t correct = 0;
   std::size_t total = 0;
-  double cost = 0.0;  // quadratic cost (1/2n) sum ||a(x) - y(x)||^2, y the one-hot label
+  double cost = 0.0;  // the objective's cost (cost.hpp) averaged over the set, (1/n) sum_x C_x; no L2 term
   double accuracy() const { return total ? double(correct) / double(total) : 0.0; }
 };
 
@@ -52,23 +53,29 @@ class Backend {
   virtual std::string describe() const = 0;
   virtual Precision precision() const = 0;
 
+  // The network, output layer included (Parameters::output).
   virtual void set_parameters(const Parameters& p) = 0;
   virtual Parameters parameters() const = 0;
+
+  // What train() minimises and evaluate() reports (cost.hpp); chapter 1's quadratic cost without L2 until
+  // set. The cost's output layer must be the parameters' (train() and evaluate() throw Error otherwise).
+  virtual void set_objective(const Objective& objective) = 0;
 
   // The set that train() indexes into. It must outlive every later train() call.
   virtual void set_training_data(const Dataset& train) = 0;
 
   // SGD over order, batch samples at a time (the last batch may be smaller; its update uses its own
-  // size): for each batch, w <- w - (eta/m) * sum of the per-sample gradients of the quadratic cost.
+  // size): for each batch, w <- d w - (eta/m) * sum of the per-sample gradients of the objective's cost, with
+  // d = weight_decay(eta, lambda, training set size) (1 without L2; biases are never decayed).
   // Returns the number of samples trained: less than order.size() only when after_batch said stop or a
   // batch's outputs were NaN or Inf (then nonfinite_batch() says which; a GPU may stop a few batches later).
   virtual std::size_t train(std::span<const std::uint32_t> order, std::size_t batch, double eta,
                             const AfterBatch& after_batch) = 0;
 
-  // Accuracy (argmax of the output against the label) and quadratic cost over a whole set.
+  // Accuracy (argmax of the output against the label) and the objective's cost over a whole set.
   virtual Evaluation evaluate(const Dataset& data) = 0;
 
-  // Output activations of records [first, first + count): count rows of sizes.back() values.
+  // Output activations (sigmoid or softmax) of records [first, first + count): count rows of sizes.back() values.
   virtual std::vector<double> outputs(const Dataset& data, std::size_t first, std::size_t count) = 0;
 
   // Divergence: the index (counted from 0 within the last train() call) of the first mini-batch whose
@@ -80,6 +87,10 @@ class Backend {
   // CUDA events on a GPU (the time includes finishing the device work that `work` queued).
   virtual double time_seconds(const std::function<void()>& work);
 };
+
+// Throws Error unless the objective's cost goes with the network's output layer (a backend's check before it
+// trains or evaluates).
+void check_output_layer(const Objective& objective, Activation output, const std::string& who);
 
 // Throws SettingError (sizes) unless the network's input layer is as wide as the data's images: the one
 // check of it, made wherever a network meets data (the trainer, every backend's evaluation).

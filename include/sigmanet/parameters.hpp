@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sigmanet/cost.hpp"
 #include "sigmanet/random.hpp"
 
 namespace sigmanet {
@@ -15,6 +16,9 @@ struct Parameters {
   std::vector<int> sizes;                    // neurons per layer, input first: {784, 30, 10}
   std::vector<std::vector<double>> weights;  // layer l: sizes[l+1] x sizes[l], row-major (as torch.nn.Linear)
   std::vector<std::vector<double>> biases;   // layer l: sizes[l+1]
+  // The output layer's activation (hidden layers are always sigmoid): part of what the network computes, so it
+  // travels with the weights into every backend, model file and checkpoint.
+  Activation output = Activation::sigmoid;
 
   std::size_t layers() const { return weights.size(); }
   std::size_t count() const;  // number of scalars
@@ -41,7 +45,7 @@ Parameters init_parameters(const std::vector<int>& sizes, Init init, Rng& rng);
 // Throws InputError (prefixed by `what`) unless shapes chain and every value is finite.
 void validate_parameters(const Parameters& p, const std::string& what);
 
-// ||a - b|| / ||b|| over all weights and biases; NaN anywhere gives NaN. Shapes must match.
+// ||a - b|| / ||b|| over all weights and biases; NaN anywhere gives NaN. Shapes and output layers must match.
 double relative_difference(const Parameters& a, const Parameters& b);
 
 }  // namespace sigmanet

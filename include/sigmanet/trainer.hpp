@@ -21,7 +21,15 @@ struct TrainConfig {
   std::vector<int> sizes{784, 30, 10};
   int epochs = 30;
   std::size_t batch = 10;
-  double eta = 3.0;
+  double eta = 3.0;  // the learning rate at the start (the schedule may halve it)
+  // Chapter 3 (cost.hpp): the cost, L2's lambda, and two rules fed the validation accuracy after each epoch
+  // (Trainer::end_epoch): stop when it has not improved for early_stopping epochs, and halve eta when it has
+  // not improved for halve_eta_after epochs since it last did or eta last changed, stopping when eta reaches
+  // 1/128 of its start. 0 turns a rule off.
+  Cost cost = Cost::quadratic;
+  double lambda = 0.0;
+  int early_stopping = 0;
+  int halve_eta_after = 0;
   std::uint64_t seed = 1;
   Init init = Init::standard;
   Device device = Device::automatic;
@@ -29,6 +37,11 @@ struct TrainConfig {
   Precision precision = Precision::f32;
   MnistSplitSizes split;
 };
+
+// The schedule's text: "halve:N" for halve_eta_after = N, "constant" for 0; and back (none for other text,
+// N outside 1..2^31-1 included).
+std::string eta_schedule_text(int halve_eta_after);
+std::optional<int> eta_schedule_from_text(const std::string& text);
 
 // Throws SettingError for any value the trainer cannot use, including sizes whose memory
 // estimate (below) exceeds this machine's physical memory: refused before anything is allocated.
@@ -56,6 +69,20 @@ struct TrainerState {
   std::vector<std::uint32_t> order;  // the current epoch's order; empty between epochs
   std::size_t position = 0;          // samples of order already trained
   Rng::Snapshot rng{};
+  // The chapter 3 rules' memory (TrainConfig): the learning rate now, the best validation accuracy so far
+  // (-1 before the first), and the epochs since it improved and since it improved or eta changed.
+  double eta = 0;
+  double best_validation = -1;
+  int epochs_since_best = 0;
+  int epochs_since_eta_change = 0;
+};
+
+// What the chapter 3 rules decided after an epoch.
+enum class EpochVerdict {
+  go_on,
+  eta_halved,      // the schedule halved eta; training goes on
+  stop_early,      // early stopping: no better validation accuracy for early_stopping epochs
+  stop_eta_floor,  // the schedule brought eta down to 1/128 of its start
 };
 
 class Trainer {
@@ -72,6 +99,13 @@ class Trainer {
   // the epoch, or when an epoch trained from its start changed no parameter while some training records
   // are still misclassified; the backend's parameters are then not to be saved.
   bool train_epoch(const AfterBatch& after_batch = {});
+
+  // After a finished epoch: feeds the validation accuracy to the chapter 3 rules (TrainConfig), which may
+  // halve eta for the epochs to come or say training is over. With neither rule on, always go_on.
+  EpochVerdict end_epoch(double validation_accuracy);
+  // Whether a run in this state has already been stopped by a chapter 3 rule (a checkpoint of a finished run).
+  bool stopped_by_rule() const;
+  double eta() const { return state_.eta; }
 
   const TrainerState& state() const { return state_; }
   int epochs_done() const { return state_.epochs_done; }

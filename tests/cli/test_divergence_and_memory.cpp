@@ -75,6 +75,7 @@ class InfiniteWeightsAfterLastBatch final : public Backend {
   std::string describe() const override { return inner_->describe(); }
   Precision precision() const override { return inner_->precision(); }
   void set_parameters(const Parameters& p) override { inner_->set_parameters(p); }
+  void set_objective(const Objective& o) override { inner_->set_objective(o); }
   Parameters parameters() const override { return p_ ? *p_ : inner_->parameters(); }
   void set_training_data(const Dataset& d) override { inner_->set_training_data(d); }
   std::size_t train(std::span<const std::uint32_t> order, std::size_t batch, double eta,

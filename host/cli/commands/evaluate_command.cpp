@@ -36,7 +36,8 @@ int run_evaluate(EvaluateOptions& o) {
   const Mnist mnist = load_mnist(resolve_data_dir(o.data));
   print_notes(mnist.notes);
   const Dataset& data = o.set == "validation" ? mnist.validation : mnist.test;
-  std::unique_ptr<Backend> backend = backend_for(model, o.device);
+  std::unique_ptr<Backend> backend = backend_for(model, o.model, o.device);
+  const Objective objective = model_objective(model, o.model);
 
   const Evaluation e = backend->evaluate(data);
   const std::vector<double> out = backend->outputs(data, 0, data.size());
@@ -55,8 +56,12 @@ int run_evaluate(EvaluateOptions& o) {
 
   std::printf("Model %s: %s on %s\n", o.model.c_str(), sizes_text(model.parameters.sizes, '-').c_str(),
               backend->describe().c_str());
-  std::printf("%s set: %zu/%zu correct (%.2f%%), quadratic cost %.6f\n", o.set.c_str(), e.correct, e.total,
-              100.0 * e.accuracy(), e.cost);
+  std::printf("%s set: %zu/%zu correct (%.2f%%), %s cost %.6f", o.set.c_str(), e.correct, e.total,
+              100.0 * e.accuracy(), to_string(objective.cost).c_str(), e.cost);
+  if (objective.lambda > 0)  // network2.py's total_cost: the L2 term over this set's size
+    std::printf(" + L2 %.6f (lambda %g)",
+                weight_penalty(model.parameters, objective.lambda, e.total), objective.lambda);
+  std::printf("\n");
   std::printf("\nPer digit:\n  digit  correct  total  accuracy\n");
   for (int d = 0; d < 10; ++d) {
     std::size_t total = 0;

@@ -57,7 +57,7 @@ int run_predict(PredictOptions& o) {
     files.labels.push_back(0);  // unknown; outputs() does not read it
   }
 
-  std::unique_ptr<Backend> backend = backend_for(model, o.device);
+  std::unique_ptr<Backend> backend = backend_for(model, o.model, o.device);
   if (files.size() > 0) {
     const std::vector<double> out = backend->outputs(files, 0, files.size());
     for (std::size_t i = 0; i < files.size(); ++i) print_prediction(o.images[i], &out[i * 10], notes[i]);

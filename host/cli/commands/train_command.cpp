@@ -33,6 +33,7 @@ struct TrainOptions {
   std::string checkpoint;
   int checkpoint_every = 1;
   std::string resume;
+  std::string eta_schedule = "constant";
 };
 
 // A setting whose value came from the checkpoint, not the command line, is blamed on the checkpoint: "--sizes:
@@ -62,6 +63,13 @@ Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
   keep_from_checkpoint(sub, "--sizes", c.sizes, s.sizes, sizes_text(s.sizes));
   keep_from_checkpoint(sub, "--batch", c.batch, s.batch, std::to_string(s.batch));
   keep_from_checkpoint(sub, "--eta", c.eta, s.eta, std::to_string(s.eta));
+  keep_from_checkpoint(sub, "--cost", c.cost, s.cost, to_string(s.cost));
+  keep_from_checkpoint(sub, "--lambda", c.lambda, s.lambda, "lambda " + std::to_string(s.lambda));
+  keep_from_checkpoint(sub, "--early-stopping", c.early_stopping, s.early_stopping,
+                       s.early_stopping ? "early stopping after " + std::to_string(s.early_stopping) + " epochs"
+                                        : std::string("no early stopping"));
+  keep_from_checkpoint(sub, "--eta-schedule", c.halve_eta_after, s.halve_eta_after,
+                       "eta schedule " + eta_schedule_text(s.halve_eta_after));
   keep_from_checkpoint(sub, "--seed", c.seed, s.seed, std::to_string(s.seed));
   keep_from_checkpoint(sub, "--init", c.init, s.init, to_string(s.init));
   keep_from_checkpoint(sub, "--precision", c.precision, s.precision, to_string(s.precision));
@@ -74,6 +82,15 @@ Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
                      std::to_string(ck.state.epochs_done) + " of " + std::to_string(c.epochs) +
                      " epochs; ask for more with --epochs");
   return ck;
+}
+
+// --eta-schedule's text into the config; the one check of its form.
+void parse_eta_schedule(TrainOptions& o) {
+  const std::optional<int> halve_after = eta_schedule_from_text(o.eta_schedule);
+  if (!halve_after)
+    throw InputError("--eta-schedule: expected halve:N (halve eta after N epochs without a better validation "
+                     "accuracy, N >= 1) or constant, got '" + printable(o.eta_schedule) + "'");
+  o.config.halve_eta_after = *halve_after;
 }
 
 // Every output is checked before any work: better to hear it now than after training.
@@ -133,18 +150,25 @@ class MetricsLog {
   }
   bool enabled() const { return out_.is_open(); }
   // Outside the timed part of the epoch: the cost on the training and validation sets is for the curves only.
-  void write(int epoch, const Evaluation& test, Backend& backend, const Mnist& data, double seconds, double rate) {
+  // Costs are the run's cost plus, with L2, network2.py's lambda/(2n) sum w^2 over each set's own size n.
+  void write(int epoch, const Evaluation& test, const std::optional<Evaluation>& validated, Backend& backend,
+             const Mnist& data, const TrainConfig& c, double eta, double seconds, double rate) {
     const Evaluation train = backend.evaluate(data.train);
-    const Evaluation validation = backend.evaluate(data.validation);
+    const Evaluation validation = validated ? *validated : backend.evaluate(data.validation);
+    const Parameters p = c.lambda > 0 ? backend.parameters() : Parameters{};
+    const auto cost = [&](const Evaluation& e) { return e.cost + weight_penalty(p, c.lambda, e.total); };
     nlohmann::json line = {{"epoch", epoch},
+                           {"cost_function", to_string(c.cost)},
+                           {"lambda", c.lambda},
+                           {"eta", eta},
                            {"test_correct", test.correct},
                            {"test_total", test.total},
                            {"test_accuracy", test.accuracy()},
-                           {"test_cost", test.cost},
+                           {"test_cost", cost(test)},
                            {"train_accuracy", train.accuracy()},
-                           {"train_cost", train.cost},
+                           {"train_cost", cost(train)},
                            {"validation_accuracy", validation.accuracy()},
-                           {"validation_cost", validation.cost},
+                           {"validation_cost", cost(validation)},
                            {"seconds", seconds},
                            {"samples_per_second", rate}};
     if (validation.total == 0) line["validation_accuracy"] = line["validation_cost"] = nullptr;
@@ -167,6 +191,10 @@ void save_trained_model(const std::string& file, const TrainConfig& c, const Tra
               {"accuracy", accuracy_text},
               {"batch", std::to_string(c.batch)},
               {"eta", std::to_string(c.eta)},
+              {"cost", to_string(c.cost)},
+              {"lambda", std::to_string(c.lambda)},
+              {"early_stopping", std::to_string(c.early_stopping)},
+              {"eta_schedule", eta_schedule_text(c.halve_eta_after)},
               {"init", to_string(c.init)},
               {"precision", to_string(c.precision)},
               {"test_size", std::to_string(test_size)}});
@@ -192,11 +220,12 @@ class EpochLoop {
     using clock = std::chrono::steady_clock;
     const auto run_start = clock::now();
     const StopOnSignals signals;
-    for (int epoch = trainer_.epochs_done() + 1; epoch <= c_.epochs; ++epoch)
+    int epoch = trainer_.epochs_done() + 1;
+    for (; epoch <= c_.epochs && !stopped_by_rule_; ++epoch)
       if (!train_one(epoch)) return kExitInterrupted;
     const double total = std::chrono::duration<double>(clock::now() - run_start).count();
-    std::printf("Best test accuracy %.2f%% at epoch %d; %d epochs in %.1f s\n", 100.0 * best_, best_epoch_, c_.epochs,
-                total);
+    std::printf("Best test accuracy %.2f%% at epoch %d; %d epochs in %.1f s\n", 100.0 * best_, best_epoch_,
+                epoch - 1, total);
     if (last_checkpoint_epoch_ > 0) std::printf("Checkpoint written to %s\n", o_.checkpoint.c_str());
     return 0;
   }
@@ -230,19 +259,47 @@ class EpochLoop {
     // The Trainer throws DivergenceError itself; a stop without a signal would be a backend's bug.
     if (!finished) throw Error("epoch " + std::to_string(epoch) + ": training stopped early for no known reason");
     const Evaluation test = backend_.evaluate(data_.test);
+    // The chapter 3 rules watch the validation accuracy (validate_config made sure there is a validation set).
+    const bool rules = c_.early_stopping > 0 || c_.halve_eta_after > 0;
+    std::optional<Evaluation> validation;
+    if (rules) validation = backend_.evaluate(data_.validation);
     bar_.clear();
     const double rate = double(data_.train.size() - first_sample) / seconds;
-    std::printf("%s: test %zu/%zu (%.2f%%), %.2f s, %.0f samples/s\n", label.c_str(), test.correct, test.total,
-                100.0 * test.accuracy(), seconds, rate);
-    std::fflush(stdout);
+    const double eta = trainer_.eta();  // the rate this epoch trained with
+    std::printf("%s: test %zu/%zu (%.2f%%)", label.c_str(), test.correct, test.total, 100.0 * test.accuracy());
+    if (validation) std::printf(", validation %.2f%%", 100.0 * validation->accuracy());
+    std::printf(", %.2f s, %.0f samples/s\n", seconds, rate);
     last_accuracy_ = test.accuracy();
     if (test.accuracy() > best_) best_ = test.accuracy(), best_epoch_ = epoch;
-    if (metrics_.enabled()) metrics_.write(epoch, test, backend_, data_, seconds, rate);
-    if (!o_.checkpoint.empty() && (epoch % o_.checkpoint_every == 0 || epoch == c_.epochs)) {
+    if (validation) report(trainer_.end_epoch(validation->accuracy()), epoch);
+    std::fflush(stdout);
+    if (metrics_.enabled()) metrics_.write(epoch, test, validation, backend_, data_, c_, eta, seconds, rate);
+    if (!o_.checkpoint.empty() && (epoch % o_.checkpoint_every == 0 || epoch == c_.epochs || stopped_by_rule_)) {
       checkpoint(o_.checkpoint);
       last_checkpoint_epoch_ = epoch;
     }
     return true;
+  }
+
+  void report(EpochVerdict verdict, int epoch) {
+    const TrainerState& s = trainer_.state();
+    switch (verdict) {
+      case EpochVerdict::go_on:
+        return;
+      case EpochVerdict::eta_halved:
+        std::printf("Validation accuracy has not improved for %d epochs (best %.2f%%): eta halved to %g\n",
+                    c_.halve_eta_after, 100.0 * s.best_validation, trainer_.eta());
+        return;
+      case EpochVerdict::stop_early:
+        std::printf("Stopping early after epoch %d: validation accuracy has not improved for %d epochs (best %.2f%%)\n",
+                    epoch, c_.early_stopping, 100.0 * s.best_validation);
+        break;
+      case EpochVerdict::stop_eta_floor:
+        std::printf("Stopping after epoch %d: eta has come down to %g, 1/128 of its start (best validation %.2f%%)\n",
+                    epoch, trainer_.eta(), 100.0 * s.best_validation);
+        break;
+    }
+    stopped_by_rule_ = true;
   }
 
   void checkpoint(const std::string& file) {
@@ -260,9 +317,11 @@ class EpochLoop {
   ProgressBar bar_;
   double best_ = -1, last_accuracy_ = 0;
   int best_epoch_ = 0, last_checkpoint_epoch_ = -1;
+  bool stopped_by_rule_ = false;
 };
 
 int run_train(const CLI::App& sub, TrainOptions& o) {
+  parse_eta_schedule(o);
   check_outputs(sub, o);
   Checkpoint resumed;
   if (!o.resume.empty()) resumed = load_resume(sub, o);
@@ -276,12 +335,23 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   Trainer trainer(c, *backend, data.train);
   if (!o.resume.empty()) {
     trainer.resume(resumed.parameters, resumed.state);
+    if (trainer.stopped_by_rule())
+      throw InputError("--resume: the run in " + o.resume + " was stopped by " +
+                       (c.early_stopping > 0 && trainer.state().epochs_since_best >= c.early_stopping
+                            ? std::string("early stopping")
+                            : std::string("its eta schedule")) +
+                       " after epoch " + std::to_string(trainer.epochs_done()) + "; there is nothing to continue");
     std::printf("Resuming %s at epoch %d, sample %zu\n", o.resume.c_str(), trainer.epochs_done() + 1,
                 trainer.state().position);
   }
-  std::printf("Training %s on %s: %zu samples, batch %zu, eta %g, %d epochs, seed %llu\n",
-              sizes_text(c.sizes, '-').c_str(), backend->describe().c_str(), data.train.size(), c.batch, c.eta,
-              c.epochs, static_cast<unsigned long long>(c.seed));
+  std::printf("Training %s on %s: %zu samples, batch %zu, eta %g, %d epochs, seed %llu",
+              sizes_text(c.sizes, '-').c_str(), backend->describe().c_str(), data.train.size(), c.batch,
+              trainer.eta(), c.epochs, static_cast<unsigned long long>(c.seed));
+  if (c.cost != Cost::quadratic) std::printf(", %s cost", to_string(c.cost).c_str());
+  if (c.lambda > 0) std::printf(", L2 lambda %g", c.lambda);
+  if (c.early_stopping > 0) std::printf(", early stopping after %d", c.early_stopping);
+  if (c.halve_eta_after > 0) std::printf(", eta halved after %d", c.halve_eta_after);
+  std::printf("\n");
   std::fflush(stdout);
 
   EpochLoop epochs(o, trainer, *backend, data, metrics);
@@ -305,6 +375,20 @@ void add_train_command(CLI::App& app, int& status) {
   add_whole(sub, "--epochs", c.epochs, "Passes over the training set (with --resume: the total to reach)", 1);
   add_whole(sub, "--batch", c.batch, "Mini-batch size", std::size_t{1})->type_name("INT");
   add_real(sub, "--eta", c.eta, "Learning rate");
+  add_choice(sub, "--cost", c.cost,
+             {{to_string(Cost::quadratic), Cost::quadratic},
+              {to_string(Cost::cross_entropy), Cost::cross_entropy},
+              {to_string(Cost::log_likelihood), Cost::log_likelihood}},
+             "Cost: quadratic (chapter 1), cross-entropy, or log-likelihood (with a softmax output layer)");
+  add_real(sub, "--lambda", c.lambda, "L2 regularisation: w <- (1 - eta*lambda/n) w - ..., n the training set's size");
+  add_whole(sub, "--early-stopping", c.early_stopping,
+            "Stop when validation accuracy has not improved for N epochs", 1)
+      ->type_name("N");
+  sub->add_option("--eta-schedule", o->eta_schedule,
+                  "halve:N halves eta when validation accuracy has not improved for N epochs, and stops at 1/128 "
+                  "of its start; constant keeps it")
+      ->type_name("halve:N")
+      ->default_str("constant");
   add_whole(sub, "--seed", c.seed, "Seed for initial weights and the shuffles");
   add_choice(sub, "--init", c.init,
              {{to_string(Init::standard), Init::standard}, {to_string(Init::scaled), Init::scaled}},

@@ -18,32 +18,39 @@ namespace sigmanet {
 template <class T>
 class FastCpuNetwork {
  public:
-  explicit FastCpuNetwork(const Parameters& p);
+  // The cost trained for; backward() and batch_cost() throw Error unless it goes with the parameters' output
+  // layer (cost.hpp), which a backend setting parameters and objective in either order may mismatch for a while.
+  explicit FastCpuNetwork(const Parameters& p, Cost cost = Cost::quadratic);
+  void set_cost(Cost cost) { cost_ = cost; }
+  Activation output() const { return output_; }
 
   std::size_t layers() const { return w_.size(); }
   const std::vector<int>& sizes() const { return sizes_; }
   Parameters parameters() const;
 
-  // Forward pass of m samples x (m x sizes[0], row-major). Keeps every layer's activations.
+  // Forward pass of m samples x (m x sizes[0], row-major), the output layer sigmoid or softmax as the
+  // parameters say. Keeps every layer's activations.
   void forward(const T* x, std::size_t m);
   // Activations after forward(): layer 0 is the input, layers() the output; m x sizes[l].
   const AlignedVector<T>& activation(std::size_t l) const { return a_[l]; }
 
-  // Backpropagation for the last forward(): deltas and the gradients of the quadratic cost
-  // sum_s 1/2 ||a_s - y_s||^2 summed over the batch. Labels are digits; y is their one-hot vector.
+  // Backpropagation for the last forward(): deltas and the gradients of the cost (quadratic
+  // sum_s 1/2 ||a_s - y_s||^2, cross-entropy or log-likelihood) summed over the batch. Labels are digits; y is
+  // their one-hot vector.
   void backward(const std::uint8_t* labels);
   // delta(l) is dC/dz of layer l+1 (l = 0 .. layers()-1), m x sizes[l+1].
   const AlignedVector<T>& delta(std::size_t l) const { return delta_[l]; }
   const AlignedVector<T>& weight_gradient(std::size_t l) const { return grad_w_[l]; }
   const AlignedVector<T>& bias_gradient(std::size_t l) const { return grad_b_[l]; }
 
-  // w <- w - (eta/m) * gradient, for the m of the last forward().
-  void update(T eta);
+  // w <- decay * w - (eta/m) * gradient, b <- b - (eta/m) * gradient, for the m of the last forward();
+  // decay is L2's weight_decay (cost.hpp), 1 without it (then exactly w - (eta/m) * gradient).
+  void update(T eta, T decay = T(1));
 
   // forward + backward + update on one batch.
-  void train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta);
+  void train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta, T decay = T(1));
 
-  // sum over the batch of 1/2 ||a_s - y_s||^2 for the last forward().
+  // sum over the batch of each sample's cost C_s for the last forward(), in double.
   double batch_cost(const std::uint8_t* labels) const;
 
   AlignedVector<T>& weights(std::size_t l) { return w_[l]; }
@@ -51,6 +58,8 @@ class FastCpuNetwork {
 
  private:
   std::vector<int> sizes_;
+  Activation output_;
+  Cost cost_;
   std::vector<AlignedVector<T>> w_, b_;
   std::size_t m_ = 0;
   std::vector<AlignedVector<T>> a_, delta_, grad_w_, grad_b_;

@@ -1,8 +1,9 @@
 #pragma once
 // THE reference network, the oracle every other implementation is checked against (the fast CPU network,
 // the CUDA backend; `sigmanet verify`). Plain loops over std::vector, to be read beside Nielsen's "Neural
-// Networks and Deep Learning": the cost and SGD update of chapter 1 and the four backpropagation equations
-// BP1-BP4 of chapter 2, each named where it is computed. No SIMD, tiling, prefetching or special storage:
+// Networks and Deep Learning": the cost and SGD update of chapter 1, the four backpropagation equations
+// BP1-BP4 of chapter 2, and chapter 3's cross-entropy and log-likelihood costs, softmax output and L2 update,
+// each named where it is computed. No SIMD, tiling, prefetching or special storage:
 // slow on purpose (an MNIST epoch of 784-30-10 at batch 10 in double: 2.9 s, against 0.34 s for the fast
 // CPU network). Double is the reference; float is there to compare float implementations step by step.
 //
@@ -23,7 +24,9 @@ namespace sigmanet {
 template <class T>
 class ReferenceNetwork {
  public:
-  explicit ReferenceNetwork(const Parameters& p);  // throws InputError for parameters that do not chain
+  // Throws InputError for parameters that do not chain, Error when the objective's cost does not go with the
+  // parameters' output layer.
+  explicit ReferenceNetwork(const Parameters& p, const Objective& objective = {});
 
   std::size_t layers() const { return w_.size(); }
   Parameters parameters() const;
@@ -31,16 +34,21 @@ class ReferenceNetwork {
   // Feedforward of m samples, x holding m rows of sizes[0] inputs. Keeps every layer's activations.
   void forward(const T* x, std::size_t m);
   // Backpropagation for the last forward(), against the one-hot vectors y of the digit labels: the deltas,
-  // and the gradients of the quadratic cost summed over the batch.
+  // and the gradients of the objective's cost (without its L2 term) summed over the batch.
   void backward(const std::uint8_t* labels);
-  // The SGD step for the m samples of the last forward(): w <- w - (eta/m) * sum of the gradients.
-  void update(T eta);
+  // The SGD step for the m samples of the last forward(), with L2 for a training set of n records:
+  // w <- (1 - eta*lambda/n) w - (eta/m) * sum of the gradients; b <- b - (eta/m) * sum of the gradients.
+  // n matters only with L2 (lambda > 0), which needs n >= 1.
+  void update(T eta, std::size_t n = 0);
 
   // SGD over `order` (record numbers in data), `batch` records at a time; the last batch may be smaller.
+  // L2's n is data.size().
   void train(const Dataset& data, std::span<const std::uint32_t> order, std::size_t batch, T eta);
-  // Argmax accuracy and the quadratic cost (1/2n) sum_x ||y(x) - a^L(x)||^2 over a set, one record at a
-  // time (this overwrites what the last forward() kept).
+  // Argmax accuracy and the objective's cost (1/n) sum_x C_x (no L2 term) over a set, one record at a time
+  // (this overwrites what the last forward() kept).
   Evaluation evaluate(const Dataset& data);
+  // C_x of sample s of the last forward(), in double.
+  double sample_cost(std::size_t s, std::uint8_t label) const;
 
   // m rows of sizes[l] values.
   const std::vector<T>& activation(std::size_t l) const { return a_[l]; }
@@ -54,6 +62,8 @@ class ReferenceNetwork {
 
  private:
   std::vector<int> sizes_;
+  Activation output_;
+  Objective objective_;
   std::vector<std::vector<T>> w_, b_;
   std::size_t m_ = 0;
   std::vector<std::vector<T>> a_, delta_, grad_w_, grad_b_;

@@ -13,7 +13,7 @@
 namespace sigmanet {
 
 struct Checkpoint {
-  TrainConfig config;  // sizes, epochs (the run's target), batch, eta, seed, init, precision, split
+  TrainConfig config;  // every setting but device and gpu_kernel; epochs is the run's target
   Parameters parameters;
   TrainerState state;
 };

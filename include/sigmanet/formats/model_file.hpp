@@ -16,12 +16,14 @@ struct Model {
   std::map<std::string, std::string> metadata;
 };
 
-// The layers.N.* tensors of p in the given dtype (F32 or F64).
+// The layers.N.* tensors of p in the given dtype (F32 or F64), and p's output layer as the metadata entry
+// "output_activation" (sigmoid or softmax).
 void add_layer_tensors(SafeTensors& file, const Parameters& p, Dtype dtype);
 
 // The network in a file's layers.N.* tensors (F32 or F64; other tensors are left alone). Checks that every
 // layer has both tensors of the right rank, that shapes chain (layer N+1's inputs are layer N's outputs),
-// that they agree with a "sizes" metadata entry if there is one, and that every value is finite.
+// that they agree with a "sizes" metadata entry if there is one, and that every value is finite. The output
+// layer is the "output_activation" entry's (sigmoid when there is none, as in files made before softmax).
 // Throws InputError starting with `what`.
 Parameters layer_parameters(const SafeTensors& file, const std::string& what);
 
