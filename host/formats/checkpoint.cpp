@@ -82,7 +82,7 @@ void save_checkpoint(const std::filesystem::path& file, const Checkpoint& c) {
   m["lambda"] = exact_text(c.config.lambda);
   m["early_stopping"] = std::to_string(c.config.early_stopping);
   m["eta_schedule"] = eta_schedule_text(c.config.halve_eta_after);
-  m["eta_now"] = exact_text(c.state.eta);
+  m["eta_halvings"] = std::to_string(c.state.eta_halvings);
   m["best_validation"] = exact_text(c.state.best_validation);
   m["epochs_since_best"] = std::to_string(c.state.epochs_since_best);
   m["epochs_since_eta_change"] = std::to_string(c.state.epochs_since_eta_change);
@@ -168,14 +168,14 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
   s.epochs_done = m.number<int>("epochs_done");
   s.position = m.number<std::size_t>("position");
   if (s.epochs_done < 0) throw InputError(what + ": checkpoint metadata \"epochs_done\" is negative");
-  s.eta = config.eta;
   if (chapter_3) {
-    s.eta = m.real("eta_now");
+    s.eta_halvings = m.number<int>("eta_halvings");
     s.best_validation = m.real("best_validation");
     s.epochs_since_best = m.number<int>("epochs_since_best");
     s.epochs_since_eta_change = m.number<int>("epochs_since_eta_change");
-    if (!(s.eta > 0) || s.eta > config.eta)
-      throw InputError(what + ": checkpoint metadata \"eta_now\" must lie in (0, eta]");
+    if (s.eta_halvings < 0 || s.eta_halvings > kMaxEtaHalvings)
+      throw InputError(what + ": checkpoint metadata \"eta_halvings\" must lie in 0.." +
+                       std::to_string(kMaxEtaHalvings));
     if (s.best_validation < -1 || s.best_validation > 1 || s.epochs_since_best < 0 || s.epochs_since_eta_change < 0)
       throw InputError(what + ": checkpoint metadata on the validation accuracy is out of range");
   }

@@ -14,7 +14,9 @@
 namespace sigmanet {
 namespace {
 
-constexpr double kEta = 3.0;  // Nielsen's learning rate: the steps the product takes
+// The book's learning rates, so the checks take the steps users take: 3.0 for chapter 1's quadratic cost, 0.5
+// for chapter 3's costs (whose gradients lack the sigmoid's damping factor a (1 - a)).
+double eta_for(const Objective& objective) { return objective.cost == Cost::quadratic ? 3.0 : 0.5; }
 
 template <class G>
 Comparison compare_values(std::span<const G> got, std::span<const double> ref) {
@@ -89,53 +91,70 @@ std::string format_checks(const std::vector<StageCheck>& checks) {
   return out;
 }
 
+std::string objective_label(const Objective& objective) {
+  std::string label;
+  if (objective.cost != Cost::quadratic) label += std::string(" ") + to_string(objective.cost);
+  if (objective.lambda != 0) {
+    char lambda[32];
+    std::snprintf(lambda, sizeof lambda, " L2 %g", objective.lambda);
+    label += lambda;
+  }
+  return label;
+}
+
 StageCheck check_one_step(Backend& candidate, const Dataset& train, const std::vector<int>& sizes, std::size_t m,
-                          std::uint64_t seed) {
+                          std::uint64_t seed, const Objective& objective) {
   if (m == 0 || m > train.size())
     throw Error("check_one_step: batch of " + std::to_string(m) + " from a set of " + std::to_string(train.size()));
   Rng rng(seed);
-  const Parameters start = init_parameters(sizes, Init::standard, rng);
+  Parameters start = init_parameters(sizes, Init::standard, rng);
+  start.output = output_activation(objective.cost);
   std::vector<std::uint32_t> order(m);
   std::iota(order.begin(), order.end(), 0u);
 
   candidate.set_training_data(train);
   candidate.set_parameters(start);
-  candidate.train(order, m, kEta, {});
-  ReferenceNetwork<double> reference(start);
-  reference.train(train, order, m, kEta);
+  candidate.set_objective(objective);
+  candidate.train(order, m, eta_for(objective), {});
+  ReferenceNetwork<double> reference(start, objective);
+  reference.train(train, order, m, eta_for(objective));
   // Compare the change each made, not the parameters: a wrong update would hide under the parameters' size.
   const std::vector<double> from = flatten(start);
   const std::vector<double> got = minus(flatten(candidate.parameters()), from);
   const std::vector<double> ref = minus(flatten(reference.parameters()), from);
-  return {"one SGD step " + sizes_text(sizes, '-') + " m=" + std::to_string(m) + " (update)",
+  return {"one SGD step " + sizes_text(sizes, '-') + " m=" + std::to_string(m) + objective_label(objective) +
+              " (update)",
           compare(std::span<const double>(got), std::span<const double>(ref)),
           candidate.precision() == Precision::f64 ? kDoubleStepTolerance : kStepTolerance};
 }
 
 std::vector<StageCheck> check_epoch(Backend& candidate, const Dataset& train, const Dataset& test,
                                     const std::vector<int>& sizes, std::size_t batch, std::uint64_t seed,
-                                    std::size_t samples) {
+                                    std::size_t samples, const Objective& objective) {
   // Scaled initialisation: from N(0, 1) weights (Nielsen's chapter 1) an MNIST epoch at eta 3 is chaotic
   // enough that float and double part ways after ~1,500 steps (measured: relative difference 6e-6 after
   // 1,000 batches, 2e-4 after 2,000, 5e-2 after 5,000), whatever the implementation; from N(0, 1/n_in)
   // weights the whole epoch stays near 2e-5, so a real fault stands out.
   if (batch == 0) throw Error("check_epoch: batch size 0");
   Rng rng(seed);
-  const Parameters start = init_parameters(sizes, Init::scaled, rng);
+  Parameters start = init_parameters(sizes, Init::scaled, rng);
+  start.output = output_activation(objective.cost);
   const std::vector<std::uint32_t> full_order = rng.permutation(train.size());
   const std::span<const std::uint32_t> order(full_order.data(),
                                              samples ? std::min(samples, full_order.size()) : full_order.size());
 
   candidate.set_training_data(train);
   candidate.set_parameters(start);
-  candidate.train(order, batch, kEta, {});
-  ReferenceNetwork<double> reference(start);
-  reference.train(train, order, batch, kEta);
+  candidate.set_objective(objective);
+  candidate.train(order, batch, eta_for(objective), {});
+  ReferenceNetwork<double> reference(start, objective);
+  reference.train(train, order, batch, eta_for(objective));
   const bool is_double = candidate.precision() == Precision::f64;
   const double tolerance = is_double ? kDoubleEpochTolerance : kEpochTolerance;
   const std::size_t batches = (order.size() + batch - 1) / batch;
   const std::string name = (order.size() == train.size() ? "epoch " : std::to_string(batches) + " batches ") +
-                           sizes_text(sizes, '-') + " batch " + std::to_string(batch) + " (scaled init)";
+                           sizes_text(sizes, '-') + " batch " + std::to_string(batch) + objective_label(objective) +
+                           " (scaled init)";
   std::vector<StageCheck> checks;
   checks.push_back({name + ": parameters", compare(candidate.parameters(), reference.parameters()), tolerance});
 

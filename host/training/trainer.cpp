@@ -142,7 +142,6 @@ Trainer::Trainer(const TrainConfig& config, Backend& backend, const Dataset& tra
   train_ = &train;
   train_size_ = train.size();
   state_.rng = rng_.snapshot();
-  state_.eta = config_.eta;
 }
 
 void Trainer::resume(const Parameters& p, const TrainerState& state) {
@@ -152,8 +151,10 @@ void Trainer::resume(const Parameters& p, const TrainerState& state) {
     throw SettingError(Setting::resume, {Setting::resume, ": the checkpoint's network has a " + to_string(p.output) +
                                                               " output layer, which the ",
                                          Setting::cost, " " + to_string(config_.cost) + " does not use"});
-  if (!(state.eta > 0) || !std::isfinite(state.eta))
-    throw SettingError(Setting::resume, "the checkpoint's learning rate is not a finite number above 0");
+  if (state.eta_halvings < 0 || state.eta_halvings > kMaxEtaHalvings)
+    throw SettingError(Setting::resume, "the checkpoint's eta schedule has halved eta " +
+                                            std::to_string(state.eta_halvings) + " times, outside 0.." +
+                                            std::to_string(kMaxEtaHalvings));
   if (!state.order.empty() && (state.order.size() != train_size_ || state.position > state.order.size()))
     throw SettingError(Setting::resume, "the checkpoint's epoch order does not fit this training set");
   backend_.set_parameters(p);
@@ -176,7 +177,7 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
   const std::span<const std::uint32_t> rest(state_.order.data() + state_.position,
                                             state_.order.size() - state_.position);
   const std::size_t start = state_.position;
-  const std::size_t done = backend_.train(rest, config_.batch, state_.eta, [&](std::size_t n) {
+  const std::size_t done = backend_.train(rest, config_.batch, eta(), [&](std::size_t n) {
     state_.position = start + n;
     return after_batch ? after_batch(start + n) : true;
   });
@@ -184,7 +185,7 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
   const std::string where = "training diverged at epoch " + std::to_string(epoch);
   const Message cause{
       "; likely cause: learning rate too large (", Setting::eta,
-      std::string(" ") + eta_text(state_.eta) + "); the last saved checkpoint, if any, is left as it was"};
+      std::string(" ") + eta_text(eta()) + "); the last saved checkpoint, if any, is left as it was"};
   if (const auto bad = backend_.nonfinite_batch()) {
     const std::size_t batch = start / config_.batch + *bad + 1;
     Message m{where + ", batch " + std::to_string(batch) + " of " + std::to_string(batches) +
@@ -205,7 +206,7 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
     // A network that fits its data perfectly may legitimately stop moving; one that still errs is stuck.
     const Evaluation fit = backend_.evaluate(*train_);
     if (fit.correct < fit.total) {
-      const bool too_large = state_.eta >= 1;
+      const bool too_large = eta() >= 1;
       throw DivergenceError(
           {"training stalled at epoch " + std::to_string(epoch) + ", batches 1-" + std::to_string(batches) +
                ": no weight or bias changed in the whole epoch while " + std::to_string(fit.total - fit.correct) +
@@ -213,7 +214,7 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
                (too_large ? " (every sigmoid is saturated, so the gradients vanish); likely cause: learning rate "
                             "too large ("
                           : "; likely cause: learning rate too small for the arithmetic's precision ("),
-           Setting::eta, std::string(" ") + eta_text(state_.eta) + ")"},
+           Setting::eta, std::string(" ") + eta_text(eta()) + ")"},
           epoch, batches);
     }
   }
@@ -236,16 +237,18 @@ EpochVerdict Trainer::end_epoch(double validation_accuracy) {
   if (config_.early_stopping > 0 && state_.epochs_since_best >= config_.early_stopping)
     return EpochVerdict::stop_early;
   if (config_.halve_eta_after > 0 && state_.epochs_since_eta_change >= config_.halve_eta_after) {
-    state_.eta /= 2;  // exact in binary, so eta reaches start/128 exactly after seven halvings
+    ++state_.eta_halvings;
     state_.epochs_since_eta_change = 0;
-    return state_.eta <= config_.eta / 128 ? EpochVerdict::stop_eta_floor : EpochVerdict::eta_halved;
+    return state_.eta_halvings >= kMaxEtaHalvings ? EpochVerdict::stop_eta_floor : EpochVerdict::eta_halved;
   }
   return EpochVerdict::go_on;
 }
 
 bool Trainer::stopped_by_rule() const {
   if (config_.early_stopping > 0 && state_.epochs_since_best >= config_.early_stopping) return true;
-  return config_.halve_eta_after > 0 && state_.eta <= config_.eta / 128;
+  return config_.halve_eta_after > 0 && state_.eta_halvings >= kMaxEtaHalvings;
 }
+
+double Trainer::eta() const { return std::ldexp(config_.eta, -state_.eta_halvings); }
 
 }  // namespace sigmanet

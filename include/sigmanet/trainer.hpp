@@ -69,13 +69,17 @@ struct TrainerState {
   std::vector<std::uint32_t> order;  // the current epoch's order; empty between epochs
   std::size_t position = 0;          // samples of order already trained
   Rng::Snapshot rng{};
-  // The chapter 3 rules' memory (TrainConfig): the learning rate now, the best validation accuracy so far
-  // (-1 before the first), and the epochs since it improved and since it improved or eta changed.
-  double eta = 0;
+  // The chapter 3 rules' memory (TrainConfig): how often the schedule has halved eta (eta is now
+  // config.eta / 2^eta_halvings, exactly), the best validation accuracy so far (-1 before the first), and the
+  // epochs since it improved and since it improved or eta changed.
+  int eta_halvings = 0;
   double best_validation = -1;
   int epochs_since_best = 0;
   int epochs_since_eta_change = 0;
 };
+
+// The schedule stops training when eta reaches 1/128 of its start: after this many halvings.
+constexpr int kMaxEtaHalvings = 7;
 
 // What the chapter 3 rules decided after an epoch.
 enum class EpochVerdict {
@@ -105,7 +109,8 @@ class Trainer {
   EpochVerdict end_epoch(double validation_accuracy);
   // Whether a run in this state has already been stopped by a chapter 3 rule (a checkpoint of a finished run).
   bool stopped_by_rule() const;
-  double eta() const { return state_.eta; }
+  // The learning rate now: config().eta halved eta_halvings times.
+  double eta() const;
 
   const TrainerState& state() const { return state_; }
   int epochs_done() const { return state_.epochs_done; }

@@ -38,7 +38,8 @@ const std::vector<std::string> kFragments = {
     "9999999999999999999999", "18446744073709551616", "2147483648", "-9223372036854775809", ",", ",,", "784",
     "30",    "10",         "cpu",        "gpu",   "auto",  "float",  "double", "test", "scaled", "nan", "inf",
     " ",     "\t",         "\n",         "x",     "\xc3\xa9", "\x1b[31m", "/", "..", "/dev/null", "/dev/zero",
-    "%s%n",  "'",          "\"",         ";",     "$(id)", "[784]",  "=",    "--",   "-h",    "\xff\xfe"};
+    "%s%n",  "'",          "\"",         ";",     "$(id)", "[784]",  "=",    "--",   "-h",    "\xff\xfe",
+    "halve:", "constant",  "cross-entropy", "log-likelihood", "quadratic"};
 
 std::string random_value(Draw& d) {
   if (d.below(4) == 0) {  // raw bytes, NUL excepted (argv cannot hold one)
@@ -85,8 +86,8 @@ class FlagFuzz : public ::testing::Test {
     return {
         {"train",
          {"--device", "cpu", "--data", data},
-         {"--sizes", "--epochs", "--batch", "--eta", "--seed", "--init", "--device", "--precision", "--gpu-kernel",
-          "--data", "--train-size", "--validation-size", "--test-size", "--metrics", "--save", "--checkpoint",
+         {"--sizes", "--epochs", "--batch", "--eta", "--cost", "--lambda", "--early-stopping", "--eta-schedule",
+          "--seed", "--init", "--device", "--precision", "--gpu-kernel", "--data", "--train-size", "--validation-size", "--test-size", "--metrics", "--save", "--checkpoint",
           "--checkpoint-every", "--resume"},
          {"--data", "--resume"}},
         {"evaluate",

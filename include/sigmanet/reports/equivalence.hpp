@@ -51,9 +51,10 @@ constexpr double kDoubleStepTolerance = 1e-12;
 constexpr double kDoubleEpochTolerance = 1e-10;
 
 // One SGD step of `candidate` on the first m records of train (in order), from parameters drawn from
-// seed, against the oracle. Compares the parameters after the step.
+// seed, against the oracle, both minimising `objective` (its cost's output layer, L2 with n = train.size()).
+// Compares the parameters after the step.
 StageCheck check_one_step(Backend& candidate, const Dataset& train, const std::vector<int>& sizes, std::size_t m,
-                          std::uint64_t seed);
+                          std::uint64_t seed, const Objective& objective = {});
 
 // One epoch over train in one seeded order, batch by batch, from parameters drawn from seed (scaled
 // initialisation, see host/reports/equivalence.cpp), against the oracle: the parameters afterwards
@@ -61,9 +62,13 @@ StageCheck check_one_step(Backend& candidate, const Dataset& train, const std::v
 // With samples > 0, trains only the first `samples` of the order: deeper nets at small batches are chaotic
 // at eta 3 (784-17-13-10 at batch 7: float and double agree to 2e-6 after 1,000 batches, then part ways
 // to 0.1 by 2,000), so their check stops where agreement still means something.
+// The objective is as for check_one_step; the cost compared is its cost (without the L2 term).
 std::vector<StageCheck> check_epoch(Backend& candidate, const Dataset& train, const Dataset& test,
                                     const std::vector<int>& sizes, std::size_t batch, std::uint64_t seed,
-                                    std::size_t samples = 0);
+                                    std::size_t samples = 0, const Objective& objective = {});
+
+// " cross-entropy L2 5" for a stage's name: the objective when it is not chapter 1's, else nothing.
+std::string objective_label(const Objective& objective);
 
 // A labelled set of rows x cols images with a learnable pattern (each digit lights its own band of
 // pixels, plus noise), for checks where MNIST is not at hand.
