@@ -244,9 +244,10 @@ EpochVerdict Trainer::end_epoch(double validation_accuracy) {
   return EpochVerdict::go_on;
 }
 
-bool Trainer::stopped_by_rule() const {
-  if (config_.early_stopping > 0 && state_.epochs_since_best >= config_.early_stopping) return true;
-  return config_.halve_eta_after > 0 && state_.eta_halvings >= kMaxEtaHalvings;
+std::optional<std::string> stopped_by_rule(const TrainConfig& config, const TrainerState& state) {
+  if (config.early_stopping > 0 && state.epochs_since_best >= config.early_stopping) return "early stopping";
+  if (config.halve_eta_after > 0 && state.eta_halvings >= kMaxEtaHalvings) return "its eta schedule";
+  return std::nullopt;
 }
 
 double Trainer::eta() const { return std::ldexp(config_.eta, -state_.eta_halvings); }

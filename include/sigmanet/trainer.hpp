@@ -89,6 +89,10 @@ enum class EpochVerdict {
   stop_eta_floor,  // the schedule brought eta down to 1/128 of its start
 };
 
+// Whether a run in this state has already been stopped by a chapter 3 rule: early stopping, or eta brought down to
+// 1/128 of its start (a checkpoint of a finished run). None: nothing. Otherwise the rule's name, for messages.
+std::optional<std::string> stopped_by_rule(const TrainConfig& config, const TrainerState& state);
+
 class Trainer {
  public:
   // Draws the initial parameters from the seed and hands them and the training set to the backend.
@@ -107,8 +111,7 @@ class Trainer {
   // After a finished epoch: feeds the validation accuracy to the chapter 3 rules (TrainConfig), which may
   // halve eta for the epochs to come or say training is over. With neither rule on, always go_on.
   EpochVerdict end_epoch(double validation_accuracy);
-  // Whether a run in this state has already been stopped by a chapter 3 rule (a checkpoint of a finished run).
-  bool stopped_by_rule() const;
+  bool stopped_by_rule() const { return sigmanet::stopped_by_rule(config_, state_).has_value(); }
   // The learning rate now: config().eta halved eta_halvings times.
   double eta() const;
 

@@ -152,6 +152,59 @@ TEST(Checkpoint, KeepsEverySettingAndTheGeneratorExactly) {
   expect_identical(load_model(dir / "ck").parameters, ck.parameters);
 }
 
+TEST(Checkpoint, KeepsChapter3SettingsAndTheRulesState) {
+  TrainConfig c = small_config(Precision::f32);
+  c.cost = Cost::log_likelihood;
+  c.lambda = 0.3;  // not exact in binary
+  c.early_stopping = 4;
+  c.halve_eta_after = 2;
+  Rng rng(6);
+  Checkpoint ck{c, init_parameters(c.sizes, c.init, rng), {}};
+  ck.parameters.output = Activation::softmax;
+  ck.state.epochs_done = 5;
+  ck.state.rng = rng.snapshot();
+  ck.state.eta_halvings = 3;
+  ck.state.best_validation = 0.9123;
+  ck.state.epochs_since_best = 1;
+  ck.state.epochs_since_eta_change = 2;
+  TempDir dir;
+  save_checkpoint(dir / "ck", ck);
+  const Checkpoint back = load_checkpoint(dir / "ck");
+  EXPECT_EQ(back.config.cost, Cost::log_likelihood);
+  EXPECT_EQ(back.config.lambda, 0.3);
+  EXPECT_EQ(back.config.early_stopping, 4);
+  EXPECT_EQ(back.config.halve_eta_after, 2);
+  EXPECT_EQ(back.parameters.output, Activation::softmax);
+  EXPECT_EQ(back.state.eta_halvings, 3);
+  EXPECT_EQ(back.state.best_validation, 0.9123);
+  EXPECT_EQ(back.state.epochs_since_best, 1);
+  EXPECT_EQ(back.state.epochs_since_eta_change, 2);
+  EXPECT_EQ(load_model(dir / "ck").parameters.output, Activation::softmax);
+}
+
+TEST(Checkpoint, AVersion1FileLoadsAsAChapter1Run) {
+  const TrainConfig c = small_config(Precision::f64);
+  Rng rng(7);
+  Checkpoint ck{c, init_parameters(c.sizes, c.init, rng), {}};
+  ck.state.rng = rng.snapshot();
+  TempDir dir;
+  save_checkpoint(dir / "ck", ck);
+  SafeTensors f = read_safetensors(dir / "ck");
+  f.metadata["version"] = std::string("1");
+  for (const char* key : {"cost", "lambda", "early_stopping", "eta_schedule", "eta_halvings", "best_validation",
+                          "epochs_since_best", "epochs_since_eta_change", "output_activation"})
+    f.metadata.erase(key);
+  write_safetensors(dir / "ck", f);
+  const Checkpoint back = load_checkpoint(dir / "ck");
+  EXPECT_EQ(back.config.cost, Cost::quadratic);
+  EXPECT_EQ(back.config.lambda, 0.0);
+  EXPECT_EQ(back.config.early_stopping, 0);
+  EXPECT_EQ(back.config.halve_eta_after, 0);
+  EXPECT_EQ(back.parameters.output, Activation::sigmoid);
+  EXPECT_EQ(back.state.eta_halvings, 0);
+  expect_identical(back.parameters, ck.parameters);
+}
+
 // Rewrites one part of a good checkpoint and expects load_checkpoint to refuse it naming the file.
 void expect_refused(const std::string& says, void (*change)(SafeTensors&)) {
   TempDir dir;
@@ -198,6 +251,15 @@ TEST(Checkpoint, RefusesInconsistentFiles) {
     f.tensors["trainer.rng"] = Tensor::from_u64(std::vector<std::uint64_t>(4, 0), {4});
   });
   expect_refused("no tensor 'trainer.rng'", [](SafeTensors& f) { f.tensors.erase("trainer.rng"); });
+  expect_refused("\"cost\" is \"hinge\"", [](SafeTensors& f) { f.metadata["cost"] = std::string("hinge"); });
+  expect_refused("does not go with its sigmoid output layer",
+                 [](SafeTensors& f) { f.metadata["cost"] = std::string("log-likelihood"); });
+  expect_refused("\"output_activation\"", [](SafeTensors& f) { f.metadata["output_activation"] = std::string("relu"); });
+  expect_refused("lambda", [](SafeTensors& f) { f.metadata["lambda"] = std::string("-1"); });
+  expect_refused("\"eta_schedule\"", [](SafeTensors& f) { f.metadata["eta_schedule"] = std::string("halve:0"); });
+  expect_refused("\"eta_halvings\" must lie in 0..7", [](SafeTensors& f) { f.metadata["eta_halvings"] = std::string("8"); });
+  expect_refused("validation accuracy is out of range",
+                 [](SafeTensors& f) { f.metadata["best_validation"] = std::string("2"); });
   expect_refused("shapes do not chain", [](SafeTensors& f) {
     f.tensors["layers.1.weight"] = Tensor::from_doubles(std::vector<double>(50, 0.1), {10, 5}, Dtype::f32);
     f.metadata.erase("sizes");

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "sigmanet/cpu/fast_network.hpp"
+#include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/trainer.hpp"
 #include "test_support.hpp"
 
@@ -128,6 +129,147 @@ TEST(Trainer, DoubleNetworkOnMnistTracksFloat) {
   const double rel = relative_difference(f, d);
   EXPECT_LT(rel, 1e-4);
   EXPECT_GT(rel, 0.0);
+}
+
+}  // namespace
+}  // namespace sigmanet
+
+namespace sigmanet {
+namespace {
+
+// A trainer whose epochs are never run: end_epoch only reads and writes the rules' state.
+struct RulesHarness {
+  explicit RulesHarness(TrainConfig c) : config(c), backend(make_cpu_backend(Precision::f32)) {
+    config.sizes = {100, 10};
+    trainer = std::make_unique<Trainer>(config, *backend, data);
+  }
+  TrainConfig config;
+  Dataset data = synthetic_like();
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Trainer> trainer;
+
+  static Dataset synthetic_like() {
+    Dataset d;
+    d.name = "rules";
+    d.rows = d.cols = 10;
+    d.pixels.assign(100 * 20, 0);
+    d.labels.assign(20, 0);
+    return d;
+  }
+};
+
+TEST(TrainerRules, EarlyStoppingAfterNEpochsWithoutAStrictlyBetterValidationAccuracy) {
+  TrainConfig c;
+  c.early_stopping = 3;
+  RulesHarness h(c);
+  Trainer& t = *h.trainer;
+  EXPECT_EQ(t.end_epoch(0.90), EpochVerdict::go_on);
+  EXPECT_EQ(t.end_epoch(0.92), EpochVerdict::go_on);
+  EXPECT_EQ(t.end_epoch(0.92), EpochVerdict::go_on);  // equal is no improvement: 1
+  EXPECT_EQ(t.end_epoch(0.91), EpochVerdict::go_on);  // 2
+  EXPECT_FALSE(t.stopped_by_rule());
+  EXPECT_EQ(t.end_epoch(0.90), EpochVerdict::stop_early);  // 3
+  EXPECT_TRUE(t.stopped_by_rule());
+  EXPECT_EQ(t.state().best_validation, 0.92);
+  EXPECT_EQ(t.eta(), c.eta);  // early stopping never touches eta
+}
+
+TEST(TrainerRules, TheScheduleHalvesEtaAndStopsAt1Over128) {
+  TrainConfig c;
+  c.eta = 0.5;
+  c.halve_eta_after = 2;
+  RulesHarness h(c);
+  Trainer& t = *h.trainer;
+  EXPECT_EQ(t.end_epoch(0.5), EpochVerdict::go_on);
+  int halvings = 0;
+  EpochVerdict v = EpochVerdict::go_on;
+  for (int epoch = 0; epoch < 100 && v != EpochVerdict::stop_eta_floor; ++epoch) {
+    v = t.end_epoch(0.4);  // never better
+    if (v == EpochVerdict::eta_halved) {
+      ++halvings;
+      EXPECT_EQ(t.eta(), std::ldexp(0.5, -halvings));
+      EXPECT_EQ(epoch % 2, 1) << "halved after 2 epochs without improvement, each time";
+    }
+  }
+  EXPECT_EQ(v, EpochVerdict::stop_eta_floor);
+  EXPECT_EQ(halvings, kMaxEtaHalvings - 1);
+  EXPECT_EQ(t.eta(), 0.5 / 128);
+  EXPECT_TRUE(t.stopped_by_rule());
+}
+
+TEST(TrainerRules, AnImprovementResetsTheScheduleCount) {
+  TrainConfig c;
+  c.halve_eta_after = 2;
+  RulesHarness h(c);
+  Trainer& t = *h.trainer;
+  EXPECT_EQ(t.end_epoch(0.5), EpochVerdict::go_on);
+  EXPECT_EQ(t.end_epoch(0.4), EpochVerdict::go_on);
+  EXPECT_EQ(t.end_epoch(0.6), EpochVerdict::go_on);  // better: the count starts again
+  EXPECT_EQ(t.end_epoch(0.6), EpochVerdict::go_on);
+  EXPECT_EQ(t.end_epoch(0.6), EpochVerdict::eta_halved);
+  EXPECT_EQ(t.end_epoch(0.6), EpochVerdict::go_on);  // counting from the change
+  EXPECT_EQ(t.end_epoch(0.6), EpochVerdict::eta_halved);
+  EXPECT_EQ(t.eta(), c.eta / 4);
+}
+
+TEST(TrainerRules, WithoutRulesEveryEpochGoesOn) {
+  RulesHarness h(TrainConfig{});
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(h.trainer->end_epoch(0.1), EpochVerdict::go_on);
+  EXPECT_FALSE(h.trainer->stopped_by_rule());
+}
+
+TEST(TrainerRules, TheHalvedEtaIsWhatTheNextEpochTrainsWith) {
+  // Run a halves eta after its first epoch; run b, resumed from a's state after that epoch but configured with
+  // eta / 2 from the start and no schedule, must train the second epoch to the same bits.
+  const Dataset small = mnist().train.slice("small", 0, 500);
+  TrainConfig c;
+  c.halve_eta_after = 1;
+  auto a = make_cpu_backend(Precision::f32);
+  Trainer ta(c, *a, small);
+  ASSERT_TRUE(ta.train_epoch());
+  const Parameters after_first = a->parameters();
+  TrainerState first = ta.state();
+  ASSERT_EQ(ta.end_epoch(0.5), EpochVerdict::go_on);
+  ASSERT_EQ(ta.end_epoch(0.5), EpochVerdict::eta_halved);
+  ASSERT_TRUE(ta.train_epoch());
+
+  TrainConfig half = c;
+  half.eta = c.eta / 2;
+  half.halve_eta_after = 0;
+  auto b = make_cpu_backend(Precision::f32);
+  Trainer tb(half, *b, small);
+  tb.resume(after_first, first);
+  ASSERT_TRUE(tb.train_epoch());
+  EXPECT_EQ(a->parameters().weights, b->parameters().weights);
+  EXPECT_NE(a->parameters().weights, after_first.weights);
+}
+
+TEST(TrainerRules, BadSettingsAreRefusedNamingTheSetting) {
+  const auto refused = [](TrainConfig c, Setting s) {
+    try {
+      validate_config(c);
+      ADD_FAILURE() << "accepted";
+    } catch (const SettingError& e) {
+      EXPECT_EQ(e.setting(), s) << e.what();
+    }
+  };
+  TrainConfig c;
+  c.lambda = -1;
+  refused(c, Setting::lambda);
+  c.lambda = std::nan("");
+  refused(c, Setting::lambda);
+  c.lambda = 0;
+  c.early_stopping = 2;
+  c.split.validation = 0;
+  refused(c, Setting::early_stopping);
+  c.early_stopping = 0;
+  c.halve_eta_after = 2;
+  refused(c, Setting::eta_schedule);
+  EXPECT_EQ(eta_schedule_from_text("halve:10"), 10);
+  EXPECT_EQ(eta_schedule_from_text("constant"), 0);
+  for (const char* bad : {"halve:0", "halve:", "halve:-1", "halve:1x", "halve:99999999999", "halve 3", "Halve:3", ""})
+    EXPECT_FALSE(eta_schedule_from_text(bad)) << bad;
+  EXPECT_EQ(eta_schedule_text(4), "halve:4");
 }
 
 }  // namespace

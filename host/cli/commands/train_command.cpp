@@ -77,6 +77,9 @@ Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
   if (!sub.count("--epochs")) c.epochs = s.epochs;
   if (!sub.count("--validation-size")) c.split.validation = s.split.validation;
   if (!sub.count("--test-size")) c.split.test = s.split.test;
+  if (const auto rule = stopped_by_rule(c, ck.state))
+    throw InputError("--resume: the run in " + o.resume + " was stopped by " + *rule + " after epoch " +
+                     std::to_string(ck.state.epochs_done) + "; there is nothing to continue");
   if (ck.state.epochs_done >= c.epochs)
     throw InputError("--epochs: the checkpoint " + o.resume + " has already done " +
                      std::to_string(ck.state.epochs_done) + " of " + std::to_string(c.epochs) +
@@ -335,12 +338,6 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   Trainer trainer(c, *backend, data.train);
   if (!o.resume.empty()) {
     trainer.resume(resumed.parameters, resumed.state);
-    if (trainer.stopped_by_rule())
-      throw InputError("--resume: the run in " + o.resume + " was stopped by " +
-                       (c.early_stopping > 0 && trainer.state().epochs_since_best >= c.early_stopping
-                            ? std::string("early stopping")
-                            : std::string("its eta schedule")) +
-                       " after epoch " + std::to_string(trainer.epochs_done()) + "; there is nothing to continue");
     std::printf("Resuming %s at epoch %d, sample %zu\n", o.resume.c_str(), trainer.epochs_done() + 1,
                 trainer.state().position);
   }

@@ -1,0 +1,161 @@
+// sigmanet train with chapter 3's flags: --cost, --lambda, --early-stopping and --eta-schedule, what they refuse,
+// what they write into models, checkpoints and metrics, and how evaluate and predict read such models.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "sigmanet/formats/safetensors.hpp"
+#include "test_support.hpp"
+
+namespace sigmanet {
+namespace {
+
+namespace fs = std::filesystem;
+using Args = std::vector<std::string>;
+using test::CliRun;
+using test::run_cli_argv;
+
+Args small(Args more, const std::string& validation = "100") {
+  Args a = {"train", "--device", "cpu", "--train-size", "300", "--validation-size", validation, "--test-size", "100",
+            "--data", test::mnist_dir().string()};
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+int lines(const std::string& s) { return int(std::count(s.begin(), s.end(), '\n')); }
+
+void expect_refused(const Args& args, const std::string& names) {
+  const CliRun run = run_cli_argv(args);
+  std::string context;
+  for (const std::string& a : args) context += a + " ";
+  EXPECT_EQ(run.status, 2) << context << "\n" << run.err;
+  EXPECT_EQ(lines(run.err), 1) << context << "\n" << run.err;
+  EXPECT_NE(run.err.find(names), std::string::npos) << context << ": should name " << names << "\n" << run.err;
+  EXPECT_EQ(run.out, "") << context;
+}
+
+std::vector<nlohmann::json> read_metrics(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<nlohmann::json> out;
+  for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST(Chapter3Cli, BadValuesAreRefusedWithOneLineNamingTheFlag) {
+  expect_refused(small({"--lambda", "-1"}), "--lambda");
+  expect_refused(small({"--lambda", "nan"}), "--lambda");
+  expect_refused(small({"--lambda", "inf"}), "--lambda");
+  expect_refused(small({"--early-stopping", "0"}), "--early-stopping");
+  expect_refused(small({"--early-stopping", "-3"}), "--early-stopping");
+  for (const char* bad : {"halve:0", "halve:x", "halve", "halve:", "linear:3", "halve:-2"})
+    expect_refused(small({"--eta-schedule", bad}), "--eta-schedule");
+  expect_refused(small({"--cost", "hinge"}), "--cost");
+  expect_refused(small({"--early-stopping", "2"}, "0"), "--early-stopping");
+  expect_refused(small({"--eta-schedule", "halve:2"}, "0"), "--eta-schedule");
+}
+
+TEST(Chapter3Cli, ResumingWithAnotherCostOrLambdaIsRefused) {
+  test::TempDir dir;
+  const std::string ck = (dir / "ck.safetensors").string();
+  const CliRun run = run_cli_argv(small({"--epochs", "1", "--cost", "cross-entropy", "--eta", "0.5", "--lambda", "2",
+                                         "--checkpoint", ck}));
+  ASSERT_EQ(run.status, 0) << run.err;
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--cost", "quadratic"}, "--cost");
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--lambda", "3"}, "--lambda");
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--early-stopping", "3"}, "--early-stopping");
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--eta-schedule", "halve:3"}, "--eta-schedule");
+  // The same values, or none, continue the run.
+  const CliRun more = run_cli_argv({"train", "--resume", ck, "--epochs", "2", "--cost", "cross-entropy", "--lambda",
+                                    "2", "--data", test::mnist_dir().string(), "--device", "cpu"});
+  EXPECT_EQ(more.status, 0) << more.err;
+  EXPECT_NE(more.out.find("cross-entropy cost, L2 lambda 2"), std::string::npos) << more.out;
+}
+
+TEST(Chapter3Cli, ModelsRecordTheObjectiveAndEvaluateReportsItsCost) {
+  test::TempDir dir;
+  const fs::path model = dir / "ce.safetensors", metrics = dir / "m.jsonl";
+  const CliRun run = run_cli_argv(small({"--epochs", "2", "--cost", "cross-entropy", "--eta", "0.5", "--lambda", "5",
+                                         "--save", model.string(), "--metrics", metrics.string()}));
+  ASSERT_EQ(run.status, 0) << run.err;
+  const SafeTensors file = read_safetensors(model);
+  EXPECT_EQ(file.metadata.at("cost"), "cross-entropy");
+  EXPECT_EQ(std::stod(file.metadata.at("lambda")), 5.0);
+  EXPECT_EQ(file.metadata.at("output_activation"), "sigmoid");
+  const std::vector<nlohmann::json> m = read_metrics(metrics);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[1]["cost_function"], "cross-entropy");
+  EXPECT_EQ(m[1]["lambda"], 5.0);
+  // The L2 term over each set's own size, as network2.py reports it: the 100-record sets carry three times the
+  // 300-record training set's share, so the costs cannot all be near the data term alone.
+  EXPECT_GT(m[1]["test_cost"].get<double>(), 0.0);
+  EXPECT_GT(m[1]["validation_cost"].get<double>(), m[1]["train_cost"].get<double>());
+
+  const CliRun eval = run_cli_argv({"evaluate", "--model", model.string(), "--data", test::mnist_dir().string(),
+                                    "--device", "cpu"});
+  ASSERT_EQ(eval.status, 0) << eval.err;
+  EXPECT_NE(eval.out.find("cross-entropy cost"), std::string::npos) << eval.out;
+  EXPECT_NE(eval.out.find("+ L2"), std::string::npos) << eval.out;
+}
+
+TEST(Chapter3Cli, ASoftmaxModelPredictsProbabilities) {
+  test::TempDir dir;
+  const fs::path model = dir / "ll.safetensors";
+  const CliRun run = run_cli_argv(small({"--epochs", "2", "--cost", "log-likelihood", "--eta", "0.5", "--save",
+                                         model.string()}));
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(read_safetensors(model).metadata.at("output_activation"), "softmax");
+  const CliRun predict = run_cli_argv({"predict", "--model", model.string(), "--data", test::mnist_dir().string(),
+                                       "--index", "3", "--device", "cpu"});
+  ASSERT_EQ(predict.status, 0) << predict.err;
+  // "test[3]: D (true D); outputs a0 ... a9": softmax outputs add up to 1.
+  std::istringstream in(predict.out.substr(predict.out.find("outputs") + 7));
+  double sum = 0, v = 0;
+  int n = 0;
+  while (in >> v) sum += v, ++n;
+  EXPECT_EQ(n, 10) << predict.out;
+  EXPECT_NEAR(sum, 1.0, 5e-4) << predict.out;  // ten values printed to 4 decimals
+  const CliRun eval = run_cli_argv({"evaluate", "--model", model.string(), "--data", test::mnist_dir().string(),
+                                    "--device", "cpu"});
+  ASSERT_EQ(eval.status, 0) << eval.err;
+  EXPECT_NE(eval.out.find("log-likelihood cost"), std::string::npos) << eval.out;
+}
+
+TEST(Chapter3Cli, EarlyStoppingEndsTheRunAndItsCheckpointCannotBeContinued) {
+  test::TempDir dir;
+  const std::string ck = (dir / "ck.safetensors").string();
+  const CliRun run = run_cli_argv(small({"--epochs", "40", "--cost", "cross-entropy", "--eta", "0.5",
+                                         "--early-stopping", "1", "--checkpoint", ck}));
+  ASSERT_EQ(run.status, 0) << run.err;
+  const std::size_t at = run.out.find("Stopping early after epoch ");
+  ASSERT_NE(at, std::string::npos) << run.out;
+  const int stopped = std::stoi(run.out.substr(at + 27));
+  EXPECT_LT(stopped, 40);
+  EXPECT_EQ(run.out.find("Epoch " + std::to_string(stopped + 1) + "/40"), std::string::npos) << run.out;
+  expect_refused({"train", "--resume", ck, "--epochs", "50", "--data", test::mnist_dir().string()},
+                 "nothing to continue");
+}
+
+TEST(Chapter3Cli, TheEtaScheduleHalvesEtaAndStopsAtOne128th) {
+  test::TempDir dir;
+  const fs::path metrics = dir / "m.jsonl";
+  const CliRun run = run_cli_argv(small({"--epochs", "60", "--cost", "cross-entropy", "--eta", "0.5",
+                                         "--eta-schedule", "halve:1", "--metrics", metrics.string()}));
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_NE(run.out.find("eta halved to 0.25"), std::string::npos) << run.out;
+  ASSERT_NE(run.out.find("1/128 of its start"), std::string::npos) << run.out;
+  // Each epoch's line records the rate it trained with: never rising, from 0.5 down to 0.5/64 (the halving to
+  // 0.5/128 ends the run instead of training with it).
+  const std::vector<nlohmann::json> m = read_metrics(metrics);
+  ASSERT_GE(m.size(), 8u);
+  EXPECT_EQ(m.front()["eta"], 0.5);
+  EXPECT_EQ(m.back()["eta"], 0.5 / 64);
+  for (std::size_t i = 1; i < m.size(); ++i) EXPECT_LE(m[i]["eta"].get<double>(), m[i - 1]["eta"].get<double>());
+}
+
+}  // namespace
+}  // namespace sigmanet
