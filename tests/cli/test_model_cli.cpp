@@ -439,9 +439,9 @@ TEST_F(ModelCli, ShowWeightsDrawsOneTilePerHiddenNeuron) {
 bool have_debian_python() { return std::filesystem::exists("/usr/bin/python3"); }
 
 // The model file read with json + numpy and loaded into torch.nn.Linear gives sigmanet's predictions.
-TEST_F(ModelCli, PythonReadsTheModelAndAgreesOnPredictions) {
+void expect_python_agrees(const std::filesystem::path& model_file) {
   if (!have_debian_python()) GTEST_SKIP() << "/usr/bin/python3 is not installed";
-  const Model m = load_model(model());
+  const Model m = load_model(model_file);
   const Mnist mnist = load_mnist(test::mnist_dir(), {2000, 1000, 100});
   auto backend = make_cpu_backend(Precision::f32);
   backend->set_parameters(m.parameters);
@@ -456,7 +456,7 @@ TEST_F(ModelCli, PythonReadsTheModelAndAgreesOnPredictions) {
   TempDir dir;
   std::ofstream(dir / "expected.json") << expected.dump();
   const std::string command = "/usr/bin/python3 '" SIGMANET_SOURCE_DIR "/tests/formats/check_safetensors.py' " +
-                              quote(model()) + " " + quote(dir / "expected.json") + " " + quote(test::mnist_dir()) +
+                              quote(model_file) + " " + quote(dir / "expected.json") + " " + quote(test::mnist_dir()) +
                               " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
@@ -467,8 +467,24 @@ TEST_F(ModelCli, PythonReadsTheModelAndAgreesOnPredictions) {
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (code == 77) GTEST_SKIP() << text;
   EXPECT_EQ(code, 0) << text;
+  const std::string output = m.parameters.output == Activation::softmax ? "softmax output" : "sigmoid output";
   EXPECT_NE(text.find("numpy: 100 predictions match"), std::string::npos) << text;
+  EXPECT_NE(text.find(output), std::string::npos) << text;
   std::cout << text;
+}
+
+TEST_F(ModelCli, PythonReadsTheModelAndAgreesOnPredictions) { expect_python_agrees(model()); }
+
+TEST_F(ModelCli, PythonReadsASoftmaxModelWithItsOutputLayer) {
+  TempDir dir;
+  std::string out;
+  ASSERT_EQ(run_cli("train --device cpu --epochs 1 --train-size 2000 --validation-size 100 --test-size 100 "
+                    "--cost log-likelihood --eta 0.5 --data " + quote(test::mnist_dir()) + " --save " +
+                        quote(dir / "ll.safetensors"),
+                    &out),
+            0)
+      << out;
+  expect_python_agrees(dir / "ll.safetensors");
 }
 
 TEST_F(ModelCli, PlotMetricsDrawsTheCurves) {

@@ -107,17 +107,27 @@ def main():
     want_out = np.array(expected["outputs"], dtype=np.float64)
     x = read_test_images(mnist_dir, first, count).astype(np.float32) / np.float32(255.0)
 
-    # numpy: a = sigmoid(W a + b) per layer, in float32 like sigmanet's float network.
+    # The output layer is sigmoid, or softmax for a log-likelihood model (files from before it have no entry).
+    softmax = metadata.get("output_activation", "sigmoid") == "softmax"
+
+    # numpy: a = sigmoid(W a + b) per layer (softmax(W a + b) at the top of a softmax model), in float32 like
+    # sigmanet's float network.
     a = x
-    for w, b in zip(weights, biases):
-        a = 1.0 / (1.0 + np.exp(-(a @ w.T + b)))
+    for l, (w, b) in enumerate(zip(weights, biases)):
+        z = a @ w.T + b
+        if softmax and l == layers - 1:
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            a = e / e.sum(axis=1, keepdims=True)
+        else:
+            a = 1.0 / (1.0 + np.exp(-z))
     got_pred = a.argmax(axis=1)
     worst = float(np.abs(a - want_out).max())
     if not np.array_equal(got_pred, want_pred):
         fail(f"numpy predictions differ at {np.nonzero(got_pred != want_pred)[0].tolist()}")
     if worst > 1e-4:
         fail(f"numpy outputs differ from sigmanet's by up to {worst:g}")
-    print(f"numpy: {count} predictions match (largest output difference {worst:.2g})")
+    print(f"numpy: {count} predictions match (largest output difference {worst:.2g}, "
+          f"{'softmax' if softmax else 'sigmoid'} output)")
 
     try:
         import torch
@@ -131,7 +141,7 @@ def main():
             linear.weight.copy_(torch.from_numpy(weights[l].copy()))
             linear.bias.copy_(torch.from_numpy(biases[l].copy()))
         net.append(linear)
-        net.append(torch.nn.Sigmoid())
+        net.append(torch.nn.Softmax(dim=1) if softmax and l == layers - 1 else torch.nn.Sigmoid())
     with torch.no_grad():
         out = net(torch.from_numpy(x)).numpy()
     got_pred = out.argmax(axis=1)
