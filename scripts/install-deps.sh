@@ -15,6 +15,7 @@ if [ "${1:-all}" != build ]; then
     libgtest-dev libbenchmark-dev
     clang-14 libclang-rt-14-dev                        # fuzzing (libFuzzer) and sanitizers
     libboost-context-dev                               # fibers of the SIMT executor (tests/gpu_emulator/simt)
+    openmpi-bin libopenmpi-dev                         # training across processes (mpirun) and its tests
     python3 python3-numpy python3-matplotlib           # model-file check, training-curve plots
     python3-torch libopenblas0-pthread                 # the PyTorch side of the benchmark and model check
   )

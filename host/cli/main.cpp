@@ -6,6 +6,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/one_voice.hpp"
+#include "sigmanet/collective.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/trainer.hpp"
 #include "sigmanet/version.hpp"
@@ -22,6 +24,7 @@ int main(int argc, char** argv) {
   // Past a file-size limit (ulimit -f) the kernel would kill us with SIGXFSZ mid-write, leaving a temporary
   // file behind and no message; ignored, the write fails with EFBIG and is reported like a full disk.
   std::signal(SIGXFSZ, SIG_IGN);
+  sigmanet::cli::speak_only_on_rank_0();
   CLI::App app{"sigmanet: Nielsen's sigmoid network (chapter 1) trained on MNIST, on the CPU or an NVIDIA GPU"};
   app.name("sigmanet");
   app.require_subcommand(1, 1);
@@ -45,14 +48,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sigmanet: %s (see sigmanet --help)\n", one_line(e.what()).c_str());
     return 2;
   } catch (const sigmanet::DivergenceError& e) {
+    // Seen by every rank of a job alike (the ranks decide divergence together), so they all leave cleanly.
     std::fprintf(stderr, "sigmanet: %s\n", sigmanet::cli::message_of(e).c_str());
+    sigmanet::leave_job(true);
     return 3;  // training diverged (NaN/Inf) or stalled; see DivergenceError
   } catch (const sigmanet::InputError& e) {
     std::fprintf(stderr, "sigmanet: %s\n", sigmanet::cli::message_of(e).c_str());
+    sigmanet::leave_job(true);
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "sigmanet: error: %s\n", one_line(e.what()).c_str());
+    // Perhaps this rank's alone: it leaves without waiting for the others, whom the launcher then ends.
+    sigmanet::cli::report_fault(one_line(e.what()));
+    sigmanet::leave_job(false);
     return 1;
   }
+  sigmanet::leave_job(true);
   return status;
 }

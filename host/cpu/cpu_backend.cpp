@@ -24,6 +24,10 @@ class CpuBackend final : public Backend {
 
   void set_training_data(const Dataset& train) override { train_ = &train; }
 
+  void set_collective(Collective* collective) override {
+    collective_ = collective && collective->size() > 1 ? collective : nullptr;
+  }
+
   std::size_t train(std::span<const std::uint32_t> order, std::size_t batch, double eta,
                     const AfterBatch& after_batch) override {
     if (!train_) throw Error("CpuBackend::train: no training data set");
@@ -34,15 +38,15 @@ class CpuBackend final : public Backend {
     const T decay = T(weight_decay(eta, objective_.lambda, train_->size()));
     std::vector<std::uint8_t> labels(batch);
     x_.resize(batch * train_->features());
-    std::size_t done = 0;
     nonfinite_batch_.reset();
+    for (std::uint32_t index : order)
+      if (index >= train_->size()) throw Error("CpuBackend::train: order holds an index past the data");
+    if (collective_) return train_share(order, batch, T(eta), decay, after_batch, labels);
+    std::size_t done = 0;
     for (std::size_t batch_index = 0; done < order.size(); ++batch_index) {
       const std::size_t m = std::min(batch, order.size() - done);
       const std::uint32_t* index = order.data() + done;
-      for (std::size_t s = 0; s < m; ++s) {
-        if (index[s] >= train_->size()) throw Error("CpuBackend::train: order holds an index past the data");
-        labels[s] = train_->labels[index[s]];
-      }
+      for (std::size_t s = 0; s < m; ++s) labels[s] = train_->labels[index[s]];
       gather_inputs(*train_, index, m, x_.data());
       net.train_batch(x_.data(), labels.data(), m, T(eta), decay);
       done += m;
@@ -84,6 +88,55 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  // One rank's part of data-parallel SGD: each batch's share of this rank (batch_share) goes forward and back
+  // here, the gradient sums are added across the ranks in rank order, and every rank takes the same step with
+  // the whole batch's m, so the job trains what one process would (up to the order of the sums). Two flags
+  // travel with the gradients, so the ranks decide together without another message: a NaN or Inf in some
+  // rank's outputs (every rank stops after that batch, as one process would), and a stop that after_batch asked
+  // for on some rank after the batch before (no rank takes this batch).
+  std::size_t train_share(std::span<const std::uint32_t> order, std::size_t batch, T eta, T decay,
+                          const AfterBatch& after_batch, std::vector<std::uint8_t>& labels) {
+    FastCpuNetwork<T>& net = network();
+    const int rank = collective_->rank(), ranks = collective_->size();
+    std::size_t done = 0;
+    bool stop_asked = false;
+    for (std::size_t batch_index = 0; done < order.size(); ++batch_index) {
+      const std::size_t m = std::min(batch, order.size() - done);
+      const auto [first, last] = batch_share(m, rank, ranks);
+      const std::size_t mine = last - first;
+      const std::uint32_t* index = order.data() + done + first;
+      for (std::size_t s = 0; s < mine; ++s) labels[s] = train_->labels[index[s]];
+      gather_inputs(*train_, index, mine, x_.data());
+      net.forward(x_.data(), mine);
+      net.backward(labels.data());
+      const bool nonfinite = !std::isfinite(net.batch_cost(labels.data()));
+
+      exchange_.clear();
+      for (std::size_t l = 0; l < net.layers(); ++l)
+        for (const AlignedVector<T>* g : {&net.weight_gradient(l), &net.bias_gradient(l)})
+          exchange_.insert(exchange_.end(), g->begin(), g->end());
+      exchange_.push_back(nonfinite ? T(1) : T(0));
+      exchange_.push_back(stop_asked ? T(1) : T(0));
+      collective_->sum_in_rank_order(std::span<T>(exchange_));
+      if (exchange_.back() > 0) break;
+      const T* sum = exchange_.data();
+      for (std::size_t l = 0; l < net.layers(); ++l)
+        for (AlignedVector<T>* g : {&net.weight_gradient(l), &net.bias_gradient(l)}) {
+          std::copy(sum, sum + g->size(), g->begin());
+          sum += g->size();
+        }
+      net.update(eta, decay, m);
+      done += m;
+      if (exchange_[exchange_.size() - 2] > 0) {
+        nonfinite_batch_ = batch_index;
+        break;
+      }
+      stop_asked = after_batch && !after_batch(done);
+    }
+    return done;
+  }
+
+
   FastCpuNetwork<T>& network() const {
     if (!net_) throw Error("CpuBackend: no parameters set");
     return *net_;
@@ -106,6 +159,8 @@ class CpuBackend final : public Backend {
 
   std::unique_ptr<FastCpuNetwork<T>> net_;
   Objective objective_;
+  Collective* collective_ = nullptr;
+  std::vector<T> exchange_;  // one batch's gradients and flags, as the ranks add them up
   const Dataset* train_ = nullptr;
   std::optional<std::size_t> nonfinite_batch_;
   // Aligned like the network's own buffers, so neither the gather's stores nor forward()'s copy of the

@@ -280,8 +280,8 @@ void FastCpuNetwork<T>::backward(const std::uint8_t* labels) {
 }
 
 template <class T>
-void FastCpuNetwork<T>::update(T eta, T decay) {
-  const T step = eta / T(m_);
+void FastCpuNetwork<T>::update(T eta, T decay, std::size_t m) {
+  const T step = eta / T(m);
   for (std::size_t l = 0; l < layers(); ++l) {
     if (decay == T(1)) {
       axpy(-step, grad_w_[l].data(), w_[l].data(), w_[l].size());

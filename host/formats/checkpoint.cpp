@@ -92,6 +92,7 @@ void save_checkpoint(const std::filesystem::path& file, const Checkpoint& c) {
   m["train_size"] = std::to_string(c.config.split.train);
   m["validation_size"] = std::to_string(c.config.split.validation);
   m["test_size"] = std::to_string(c.config.split.test);
+  m["ranks"] = std::to_string(c.ranks);
   m["epochs_done"] = std::to_string(c.state.epochs_done);
   m["position"] = std::to_string(c.state.position);
   m["has_spare_normal"] = c.state.rng.has_spare_normal ? "1" : "0";
@@ -164,6 +165,11 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
     throw InputError(what + ": checkpoint settings are unusable: " + e.what());
   }
 
+  // Files from before jobs of several processes were trained by one.
+  if (m.has("ranks")) {
+    c.ranks = m.number<int>("ranks");
+    if (c.ranks < 1) throw InputError(what + ": checkpoint metadata \"ranks\" must be at least 1");
+  }
   TrainerState& s = c.state;
   s.epochs_done = m.number<int>("epochs_done");
   s.position = m.number<std::size_t>("position");

@@ -47,6 +47,10 @@ double Backend::time_seconds(const std::function<void()>& work) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+void Backend::set_collective(Collective* collective) {
+  if (collective) throw Error(describe() + ": cannot train across processes");
+}
+
 void check_output_layer(const Objective& objective, Activation output, const std::string& who) {
   if (output_activation(objective.cost) != output)
     throw Error(who + ": the " + to_string(objective.cost) + " cost needs a " +

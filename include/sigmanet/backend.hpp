@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "sigmanet/collective.hpp"
 #include "sigmanet/cost.hpp"
 #include "sigmanet/formats/dataset.hpp"
 #include "sigmanet/parameters.hpp"
@@ -60,6 +61,11 @@ class Backend {
   // What train() minimises and evaluate() reports (cost.hpp); chapter 1's quadratic cost without L2 until
   // set. The cost's output layer must be the parameters' (train() and evaluate() throw Error otherwise).
   virtual void set_objective(const Objective& objective) = 0;
+
+  // Trains as one rank of a data-parallel job (collective.hpp) from now on: train() then trains this rank's
+  // share of every batch and adds the shares' gradients across the ranks; null trains alone. The collective
+  // must outlive the backend. A backend that cannot throws Error (the default).
+  virtual void set_collective(Collective* collective);
 
   // The set that train() indexes into. It must outlive every later train() call.
   virtual void set_training_data(const Dataset& train) = 0;

@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/one_voice.hpp"
 #include "cli/mnist_model.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
@@ -105,7 +106,10 @@ void add_evaluate_command(CLI::App& app, int& status) {
   add_whole(sub, "--mistakes-count", o->mistakes_count, "How many mistakes to draw at most", std::size_t{1});
   add_whole(sub, "--scale", o->scale, "Screen pixels per image pixel in the mistakes picture", std::size_t{1},
             std::size_t{16});
-  sub->callback([o, &status] { status = run_evaluate(*o); });
+  sub->callback([o, &status] {
+    require_single_process("evaluate");
+    status = run_evaluate(*o);
+  });
 }
 
 }  // namespace sigmanet::cli

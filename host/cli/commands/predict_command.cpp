@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/one_voice.hpp"
 #include "cli/mnist_model.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/formats/image_file.hpp"
@@ -90,7 +91,10 @@ void add_predict_command(CLI::App& app, int& status) {
   add_path(sub, "--data", o->data, "MNIST folder for --index (default: $SIGMANET_DATA, else ./data/mnist)");
   add_choice(sub, "--device", o->device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
              "Where to run: cpu, gpu, or auto");
-  sub->callback([o, &status] { status = run_predict(*o); });
+  sub->callback([o, &status] {
+    require_single_process("predict");
+    status = run_predict(*o);
+  });
 }
 
 }  // namespace sigmanet::cli

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/one_voice.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/formats/image_file.hpp"
@@ -40,7 +41,10 @@ void add_show_weights_command(CLI::App& app, int& status) {
   add_path(sub, "--model", o->model, "Model file (from train --save or --checkpoint)")->required();
   add_path(sub, "--out", o->out, "PNG file to write")->required();
   add_whole(sub, "--scale", o->scale, "Screen pixels per weight", std::size_t{1}, std::size_t{32});
-  sub->callback([o, &status] { status = run_show_weights(*o); });
+  sub->callback([o, &status] {
+    require_single_process("show-weights");
+    status = run_show_weights(*o);
+  });
 }
 
 }  // namespace sigmanet::cli

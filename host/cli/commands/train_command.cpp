@@ -11,6 +11,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/one_voice.hpp"
+#include "sigmanet/collective.hpp"
 #include "cli/progress.hpp"
 #include "cli/stop_signals.hpp"
 #include "sigmanet/error.hpp"
@@ -207,8 +209,13 @@ void save_trained_model(const std::string& file, const TrainConfig& c, const Tra
 // The epochs, each timed, evaluated, logged and checkpointed; a signal stops them with a checkpoint.
 class EpochLoop {
  public:
-  EpochLoop(const TrainOptions& o, Trainer& trainer, Backend& backend, const Mnist& data, MetricsLog& metrics)
-      : o_(o),
+  // In a job of several processes (job not null) every rank runs the loop and decides with the others; only
+  // rank 0 writes files.
+  EpochLoop(const TrainOptions& o, Trainer& trainer, Backend& backend, const Mnist& data, MetricsLog& metrics,
+            Collective* job)
+      : job_(job),
+        writer_(!job || job->rank() == 0),
+        o_(o),
         c_(o.config),
         trainer_(trainer),
         backend_(backend),
@@ -243,13 +250,16 @@ class EpochLoop {
     // The epoch's time is the training alone, on the backend's clock (CUDA events on a GPU, which include
     // finishing the queued work); evaluation is not part of it.
     bool finished = false;
+    // A job stops when any of its ranks was signalled (mpirun passes SIGINT on as SIGTERM to every rank, not
+    // all at the same instant); within an epoch the backend makes that decision together.
+    const auto stop_requested = [&] { return job_ ? job_->any(StopOnSignals::requested()) : StopOnSignals::requested(); };
     const double seconds = backend_.time_seconds([&] {
-      finished = !StopOnSignals::requested() && trainer_.train_epoch([&](std::size_t done) {
+      finished = !stop_requested() && trainer_.train_epoch([&](std::size_t done) {
         bar_.update(label, done, data_.train.size());
         return !StopOnSignals::requested();
       });
     });
-    if (!finished && StopOnSignals::requested()) {
+    if (!finished && stop_requested()) {
       bar_.clear();
       checkpoint(stop_file_);
       std::fprintf(stderr,
@@ -306,10 +316,13 @@ class EpochLoop {
   }
 
   void checkpoint(const std::string& file) {
-    save_checkpoint(file, Checkpoint{c_, backend_.parameters(), trainer_.state()});
+    if (!writer_) return;
+    save_checkpoint(file, Checkpoint{c_, backend_.parameters(), trainer_.state(), job_ ? job_->size() : 1});
     if (file == stop_file_) set_second_signal_message(second_signal_message(file, trainer_.epochs_done(), o_.resume));
   }
 
+  Collective* job_;
+  const bool writer_;
   const TrainOptions& o_;
   const TrainConfig& c_;
   Trainer& trainer_;
@@ -323,18 +336,38 @@ class EpochLoop {
   bool stopped_by_rule_ = false;
 };
 
+// The job this run is a rank of (null alone), joined once every check that could refuse the run has passed,
+// so that bad input stops every rank the same way before MPI is started.
+Collective* join_job(TrainOptions& o, const Checkpoint& resumed) {
+  const int processes = launched_processes();
+  if (processes > 1 && o.config.device == Device::gpu)
+    throw InputError("--device gpu: training across processes runs on the CPU for now (summing gradients between "
+                     "GPUs with NCCL is not built yet); use --device cpu, or start one process");
+  if (processes > 1) o.config.device = Device::cpu;  // auto: the CPU, for the same reason
+  if (!o.resume.empty() && resumed.ranks != processes)
+    throw InputError("--resume: " + o.resume + " was made by a job of " + std::to_string(resumed.ranks) +
+                     " process" + (resumed.ranks == 1 ? "" : "es") + ", this one has " + std::to_string(processes) +
+                     "; resume it with as many (each rank's share of a batch, and so the sums' rounding, depend on "
+                     "it)");
+  return job();
+}
+
 int run_train(const CLI::App& sub, TrainOptions& o) {
+  if (!have_mpi()) job();  // refuses at once to run as one of several processes without MPI
   parse_eta_schedule(o);
   check_outputs(sub, o);
   Checkpoint resumed;
   if (!o.resume.empty()) resumed = load_resume(sub, o);
-  const TrainConfig& c = o.config;
   const Mnist data = check_settings_and_load(sub, o);
-  MetricsLog metrics(o.metrics, !o.resume.empty());
+  Collective* const collective = join_job(o, resumed);
+  const TrainConfig& c = o.config;
+  const bool writer = !collective || collective->rank() == 0;
+  MetricsLog metrics(writer ? o.metrics : std::string(), !o.resume.empty());
 
   std::string notice;
   std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
+  backend->set_collective(collective);
   Trainer trainer(c, *backend, data.train);
   if (!o.resume.empty()) {
     trainer.resume(resumed.parameters, resumed.state);
@@ -344,6 +377,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   std::printf("Training %s on %s: %zu samples, batch %zu, eta %g, %d epochs, seed %llu",
               sizes_text(c.sizes, '-').c_str(), backend->describe().c_str(), data.train.size(), c.batch,
               trainer.eta(), c.epochs, static_cast<unsigned long long>(c.seed));
+  if (collective) std::printf(", %d processes", collective->size());
   if (c.cost != Cost::quadratic) std::printf(", %s cost", to_string(c.cost).c_str());
   if (c.lambda > 0) std::printf(", L2 lambda %g", c.lambda);
   if (c.early_stopping > 0) std::printf(", early stopping after %d", c.early_stopping);
@@ -351,9 +385,9 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   std::printf("\n");
   std::fflush(stdout);
 
-  EpochLoop epochs(o, trainer, *backend, data, metrics);
+  EpochLoop epochs(o, trainer, *backend, data, metrics, collective);
   if (const int status = epochs.run(); status != 0) return status;
-  if (!o.save.empty()) save_trained_model(o.save, c, trainer, *backend, epochs.last_accuracy(), data.test.size());
+  if (!o.save.empty() && writer) save_trained_model(o.save, c, trainer, *backend, epochs.last_accuracy(), data.test.size());
   return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/one_voice.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/cpu/reference_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
@@ -175,7 +176,10 @@ void add_verify_command(CLI::App& app, int& status) {
   add_path(sub, "--data", o->data,
            "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist; synthetic data when neither has it)");
   add_whole(sub, "--seed", o->seed, "Seed for the parameters, orders and random inputs");
-  sub->callback([o, &status] { status = run_verify(*o); });
+  sub->callback([o, &status] {
+    require_single_process("verify");
+    status = run_verify(*o);
+  });
 }
 
 }  // namespace sigmanet::cli

@@ -42,10 +42,15 @@ class FastCpuNetwork {
   const AlignedVector<T>& delta(std::size_t l) const { return delta_[l]; }
   const AlignedVector<T>& weight_gradient(std::size_t l) const { return grad_w_[l]; }
   const AlignedVector<T>& bias_gradient(std::size_t l) const { return grad_b_[l]; }
+  // The same, to be replaced by the sums over every rank of a data-parallel job before update().
+  AlignedVector<T>& weight_gradient(std::size_t l) { return grad_w_[l]; }
+  AlignedVector<T>& bias_gradient(std::size_t l) { return grad_b_[l]; }
 
   // w <- decay * w - (eta/m) * gradient, b <- b - (eta/m) * gradient, for the m of the last forward();
   // decay is L2's weight_decay (cost.hpp), 1 without it (then exactly w - (eta/m) * gradient).
-  void update(T eta, T decay = T(1));
+  void update(T eta, T decay = T(1)) { update(eta, decay, m_); }
+  // The same with the batch's m given: a data-parallel rank's forward() saw only its share of the batch.
+  void update(T eta, T decay, std::size_t m);
 
   // forward + backward + update on one batch.
   void train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta, T decay = T(1));

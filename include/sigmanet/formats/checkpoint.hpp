@@ -16,6 +16,7 @@ struct Checkpoint {
   TrainConfig config;  // every setting but device and gpu_kernel; epochs is the run's target
   Parameters parameters;
   TrainerState state;
+  int ranks = 1;  // the processes of the job that trained it (collective.hpp)
 };
 
 // Written atomically; a float run's parameters as F32 (exact), a double run's as F64.

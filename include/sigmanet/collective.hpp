@@ -1,0 +1,48 @@
+#pragma once
+// Data-parallel training across processes (MPI ranks started by mpirun or srun): every rank trains a fixed
+// contiguous share of every mini-batch, the shares' gradient sums are added up across the ranks, and every rank
+// takes the same step with the batch's m. A process started on its own has no Collective and trains alone.
+#include <cstddef>
+#include <span>
+#include <utility>
+
+namespace sigmanet {
+
+class Collective {
+ public:
+  virtual ~Collective() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  // In place, on every rank: values becomes the sum over the ranks of each rank's values, added in rank order
+  // (rank 0's + rank 1's + ...), so every rank gets the same bits, and the same run gets them again. Every rank
+  // calls it with the same count.
+  virtual void sum_in_rank_order(std::span<float> values) = 0;
+  virtual void sum_in_rank_order(std::span<double> values) = 0;
+  // Whether any rank passes true.
+  virtual bool any(bool mine) = 0;
+};
+
+// The samples [first, last) of a batch of m that rank r of n trains: m*r/n to m*(r+1)/n, so shares differ by at
+// most one sample and a rank may have none (m < n).
+std::pair<std::size_t, std::size_t> batch_share(std::size_t m, int rank, int size);
+
+// The processes this one was started with, as a launcher (mpirun, srun) says in the environment: 1 when it was
+// started on its own.
+int launched_processes();
+// This process's place among them as the launcher says (0 when started on its own).
+int launched_rank();
+
+// The MPI job this process belongs to, joined on first call (MPI_Init) and left by leave_job(); null when it
+// runs alone (started on its own, or as the only process of a job). Throws InputError when a launcher started
+// several processes but this build has no MPI (they would train separately, each writing the same files).
+Collective* job();
+// Leaves the job (MPI_Finalize) if one was joined. `clean` says every rank is leaving the same way; otherwise
+// (an error seen by this rank alone) it exits without finalising, so the launcher ends the other ranks instead
+// of leaving them waiting.
+void leave_job(bool clean);
+
+// Whether this build can join MPI jobs.
+bool have_mpi();
+
+}  // namespace sigmanet
