@@ -150,17 +150,25 @@ std::string cli_for_any_user() {
 CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
                     const std::vector<std::pair<std::string, std::string>>& env,
                     const std::filesystem::path& working_dir, int as_user) {
+  return run_program(as_user >= 0 ? cli_for_any_user() : std::string(SIGMANET_CLI), args, timeout_seconds, env,
+                     working_dir, as_user);
+}
+
+CliRun run_program(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
+                   const std::vector<std::pair<std::string, std::string>>& env,
+                   const std::filesystem::path& working_dir, int as_user) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
-    throw std::runtime_error("run_cli_argv: pipe failed");
-  std::vector<std::string> argv_text{as_user >= 0 ? cli_for_any_user() : std::string(SIGMANET_CLI)};
+    throw std::runtime_error("run_program: pipe failed");
+  std::vector<std::string> argv_text{program};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : argv_text) argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t child = fork();
-  if (child < 0) throw std::runtime_error("run_cli_argv: fork failed");
+  if (child < 0) throw std::runtime_error("run_program: fork failed");
   if (child == 0) {
+    setpgid(0, 0);  // its own process group, so a timeout ends what it started too (mpirun's ranks)
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
     const int null = open("/dev/null", O_RDONLY);
@@ -169,7 +177,7 @@ CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds
     if (!working_dir.empty() && chdir(working_dir.c_str()) != 0) _exit(126);
     if (as_user >= 0 && (setgroups(0, nullptr) != 0 || setgid(gid_t(as_user)) != 0 || setuid(uid_t(as_user)) != 0))
       _exit(125);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   close(out_pipe[1]);
@@ -183,7 +191,7 @@ CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       run.timed_out = true;
-      kill(child, SIGKILL);
+      kill(-child, SIGKILL);
       break;
     }
     if (poll(fds, 2, int(left.count())) < 0 && errno != EINTR) break;

@@ -59,4 +59,10 @@ CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds
                     const std::vector<std::pair<std::string, std::string>>& env = {},
                     const std::filesystem::path& working_dir = {}, int as_user = -1);
 
+// The same for any program, found on PATH when the name has no '/' (mpirun, say). It runs in a process group
+// of its own, all of which a timeout kills.
+CliRun run_program(const std::string& program, const std::vector<std::string>& args, double timeout_seconds = 60,
+                   const std::vector<std::pair<std::string, std::string>>& env = {},
+                   const std::filesystem::path& working_dir = {}, int as_user = -1);
+
 }  // namespace sigmanet::test
