@@ -14,6 +14,7 @@
 #include <cstdint>
 
 #include "matrix_view.hpp"
+#include "sigmanet/cost.hpp"
 
 namespace sigmanet::kernels {
 
@@ -30,13 +31,23 @@ void gather_batch(BatchView<const std::uint8_t> images, VectorView<const std::ui
 void fused_forward(WeightView<const float> w, VectorView<const float> b, BatchView<const float> in,
                    BatchView<float> out, cudaStream_t stream);
 
+// A small softmax output layer's first half: z = W . in, the same kernel as fused_forward without bias and
+// sigmoid, leaving what the SGEMM of large layers leaves, for bias_softmax to finish (fused_forward.cu).
+void fused_weighted_sum(WeightView<const float> w, BatchView<const float> in, BatchView<float> z,
+                        cudaStream_t stream);
+
 // Large layers, after a cuBLAS SGEMM left z = W . in in a: a = sigmoid(z + b), in place.
 void bias_sigmoid(BatchView<float> a, VectorView<const float> b, cudaStream_t stream);
 
-// Output layer: delta = (a - y) * a * (1 - a), y the one-hot vector of labels[s] (no one-hot matrix).
-// When bad is not null, any NaN or Inf in a records the batch number (*step, or 0 when step is null) into
-// *bad with atomicMin, so *bad ends as the first bad batch (it must start at 0xFFFFFFFF).
-void output_delta(BatchView<const float> a, VectorView<const std::uint8_t> labels, const unsigned* step,
+// A softmax output layer, after an SGEMM or fused_weighted_sum left z = W . in in a: each sample's row
+// a = softmax(z + b), in place, the row's maximum subtracted before exp (one thread a row, a fixed order).
+void bias_softmax(BatchView<float> a, VectorView<const float> b, cudaStream_t stream);
+
+// Output layer, y the one-hot vector of labels[s] (no one-hot matrix): delta = dC/dz for the cost,
+// (a - y) * a * (1 - a) for the quadratic cost, a - y for cross-entropy (sigmoid output) and log-likelihood
+// (softmax output). When bad is not null, any NaN or Inf in a records the batch number (*step, or 0 when step
+// is null) into *bad with atomicMin, so *bad ends as the first bad batch (it must start at 0xFFFFFFFF).
+void output_delta(Cost cost, BatchView<const float> a, VectorView<const std::uint8_t> labels, const unsigned* step,
                   unsigned* bad, BatchView<float> delta, cudaStream_t stream);
 
 // Hidden layer, after a cuBLAS SGEMM left W^T . delta_above in delta: delta *= a * (1 - a), in place.
@@ -61,12 +72,23 @@ constexpr int kPersistentMaxBatch = 32;   // samples a step
 constexpr int kPersistentThreads = 512;   // one block of 16 warps
 
 // The network as the persistent kernel sees it: sizes[0..layers] and each layer's device W (n_out x n_in,
-// row-major) and b, which the kernel reads at the start of a launch and writes back at its end.
+// row-major) and b, which the kernel reads at the start of a launch and writes back at its end, and the output
+// layer's activation.
 struct PersistentNet {
   int layers = 0;
   int sizes[kPersistentMaxLayers + 1] = {};
   float* w[kPersistentMaxLayers] = {};
   float* b[kPersistentMaxLayers] = {};
+  Activation output = Activation::sigmoid;
+};
+
+// What each persistent step does with the batch's gradients: w <- decay * w - scale * sum, b <- b - scale * sum
+// (scale = eta / m, decay = weight_decay(eta, lambda, n), exactly 1 without L2, as the CPU), the gradients
+// being the cost's (its output error as output_delta's). The cost must go with the network's output layer.
+struct PersistentUpdate {
+  float scale = 0.0f;
+  float decay = 1.0f;
+  Cost cost = Cost::quadratic;
 };
 
 // Shared memory one launch needs for batches of m samples (parameters, activations and errors, two batches
@@ -75,19 +97,20 @@ struct PersistentNet {
 std::size_t persistent_shared_bytes(const PersistentNet& net, std::size_t m);
 
 // `steps` SGD steps of m samples each in one launch, the network held in shared memory throughout: step k
-// trains records order[first + k m .. first + (k + 1) m) of the device's images and labels, with
-// w += -scale * sum of the batch's gradients (scale = eta / m, as the CPU). The first step whose outputs hold
-// a NaN or Inf stops the launch before its update, and atomicMin(bad, first_batch + that step).
-// Same input, same bits, whatever `steps` is.
+// trains records order[first + k m .. first + (k + 1) m) of the device's images and labels, with `update`.
+// The first step whose outputs hold a NaN or Inf stops the launch before its update, and
+// atomicMin(bad, first_batch + that step). Same input, same bits, whatever `steps` is.
 void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> images,
                       VectorView<const std::uint8_t> labels, VectorView<const std::uint32_t> order, std::size_t first,
-                      std::size_t m, std::size_t steps, float scale, unsigned first_batch, unsigned* bad,
-                      cudaStream_t stream);
+                      std::size_t m, std::size_t steps, const PersistentUpdate& update, unsigned first_batch,
+                      unsigned* bad, cudaStream_t stream);
 
 // Evaluation, per sample: correct[s] = 1 when the first index of the largest output (ties go to the lowest
-// index, like std::max_element) equals labels[s], else 0; cost[s] = 1/2 ||a_s - y_s||^2 in double.
-void argmax_cost(BatchView<const float> a, VectorView<const std::uint8_t> labels, VectorView<unsigned> correct,
-                 VectorView<double> cost, cudaStream_t stream);
+// index, like std::max_element) equals labels[s], else 0; cost[s] = the cost C_s in double, as the oracle
+// computes it: 1/2 ||a_s - y_s||^2 (quadratic), -sum_j [y ln a + (1 - y) ln(1 - a)] (cross-entropy), -ln a_label
+// (log-likelihood), each ln taken of max(x, DBL_MIN) so that an activation rounded to 0 costs 708.4, not Inf.
+void argmax_cost(Cost cost_kind, BatchView<const float> a, VectorView<const std::uint8_t> labels,
+                 VectorView<unsigned> correct, VectorView<double> cost, cudaStream_t stream);
 
 // Sums of the per-sample results of argmax_cost (Thrust reductions on stream).
 // Returns after the device has finished them.

@@ -27,6 +27,19 @@ namespace sigmanet::kernels {
 // versions (this project never builds with --use_fast_math).
 __device__ inline float sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
 
+// A sample's softmax in place, from its weighted inputs z (bias included), in the CPU networks' order: the row's
+// largest value found first and subtracted before exp, as Nielsen's (78) in value (e^{z - max} is at most 1, so
+// z of +-1000 neither overflows nor turns the row to 0/0); each e^{z_j - max} stored as it is added in, left to
+// right; then each divided by the sum. One thread walks the whole row: a fixed order, so the same bits every
+// run, and the one arithmetic of both training paths (bias_softmax.cu, persistent_train.cu).
+__device__ inline void softmax_in_place(float* row, int n) {
+  float top = row[0];
+  for (int j = 1; j < n; ++j) top = fmaxf(top, row[j]);
+  float sum = 0.0f;
+  for (int j = 0; j < n; ++j) sum += row[j] = expf(row[j] - top);
+  for (int j = 0; j < n; ++j) row[j] /= sum;
+}
+
 constexpr int kThreads = 256;
 
 // Blocks for a grid-stride loop over count items: enough to fill any GPU, never past the grid limit.

@@ -6,6 +6,9 @@
 namespace sigmanet::kernels {
 namespace {
 
+// The cost is a template parameter, not a run-time branch: the quadratic instantiation is the chapter 1 kernel
+// exactly, and the others are the same loop with one line changed.
+template <Cost kCost>
 __global__ void output_delta_kernel(const float* __restrict__ a, const std::uint8_t* __restrict__ labels, int n,
                                     std::size_t m, const unsigned* __restrict__ step, unsigned* bad,
                                     float* __restrict__ delta) {
@@ -15,7 +18,10 @@ __global__ void output_delta_kernel(const float* __restrict__ a, const std::uint
     const std::size_t s = k / std::size_t(n), j = k - s * std::size_t(n);
     const float out = a[k];
     const float y = labels[s] == j ? 1.0f : 0.0f;
-    delta[k] = (out - y) * out * (1.0f - out);  // the CPU's order of operations
+    if constexpr (kCost == Cost::quadratic)
+      delta[k] = (out - y) * out * (1.0f - out);  // the CPU's order of operations
+    else
+      delta[k] = out - y;  // cross-entropy's sigma' cancels; softmax with log-likelihood gives the same (84)
     // The minimum is the same whatever order the threads arrive in, so this atomic keeps results exact.
     if (bad && !isfinite(out)) atomicMin(bad, step ? *step : 0u);
   }
@@ -23,17 +29,32 @@ __global__ void output_delta_kernel(const float* __restrict__ a, const std::uint
 
 }  // namespace
 
-void output_delta(BatchView<const float> a, VectorView<const std::uint8_t> labels, const unsigned* step,
+void output_delta(Cost cost, BatchView<const float> a, VectorView<const std::uint8_t> labels, const unsigned* step,
                   unsigned* bad, BatchView<float> delta, cudaStream_t stream) {
   SIGMANET_REQUIRE_SHAPES("kernels::output_delta", labels.size == a.samples, labels, a);
   SIGMANET_REQUIRE_SHAPES("kernels::output_delta", delta.samples == a.samples && delta.features == a.features, delta,
                           a);
+  require(cost == Cost::quadratic || cost == Cost::cross_entropy || cost == Cost::log_likelihood, "output_delta",
+          "unknown cost");
   const std::size_t m = a.samples;
   if (m == 0) return;
   require(a.data && labels.data && delta.data, "output_delta", "null pointer");
   const int n = layer_size(a.features, "output_delta");
-  SIGMANET_LAUNCH(output_delta_kernel, blocks_for(m * std::size_t(n)), kThreads, 0, stream)
-  (a.data, labels.data, n, m, step, bad, delta.data);
+  const unsigned blocks = blocks_for(m * std::size_t(n));
+  switch (cost) {
+    case Cost::quadratic:
+      SIGMANET_LAUNCH(output_delta_kernel<Cost::quadratic>, blocks, kThreads, 0, stream)
+      (a.data, labels.data, n, m, step, bad, delta.data);
+      break;
+    case Cost::cross_entropy:
+      SIGMANET_LAUNCH(output_delta_kernel<Cost::cross_entropy>, blocks, kThreads, 0, stream)
+      (a.data, labels.data, n, m, step, bad, delta.data);
+      break;
+    case Cost::log_likelihood:
+      SIGMANET_LAUNCH(output_delta_kernel<Cost::log_likelihood>, blocks, kThreads, 0, stream)
+      (a.data, labels.data, n, m, step, bad, delta.data);
+      break;
+  }
   SIGMANET_CUDA_CHECK_LAUNCH("output_delta_kernel");
 }
 

@@ -6,9 +6,12 @@
 // layer's activations and errors for m samples; the pixels (uint8) of the current and the next batch, and
 // their labels; a 256-entry table x(p) = p / 255 (so the input is the gather kernel's exact floats without a
 // division per use); the first bad step. One barrier separates each phase of a step:
-//   fetch next batch's pixels | forward, layer by layer | output error | hidden errors, top down | update.
+//   fetch next batch's pixels | forward, layer by layer (a softmax output: z, then one thread a sample's row) |
+//   output error | hidden errors, top down | update.
 // Every sum has a fixed order (per-lane strided sums and a shuffle tree in the forward pass, sample order
-// elsewhere), so the same input gives the same bits whatever the chunk size.
+// elsewhere, a row left to right in the softmax), so the same input gives the same bits whatever the chunk size.
+// Chapter 3 costs little here: cross-entropy and log-likelihood change one line of the output error, L2's decay
+// one line of the update, and a softmax row is 10 values that one thread a sample handles between two barriers.
 #include <climits>
 
 #include "cuda_check.hpp"
@@ -55,12 +58,14 @@ __device__ inline float sigmoid_of(float z) { return 1.0f / (1.0f + expf(-z)); }
 __global__ void __launch_bounds__(kPersistentThreads)
     persistent_train_kernel(PersistentNet net, const std::uint8_t* __restrict__ pixels,
                             const std::uint8_t* __restrict__ labels, const std::uint32_t* __restrict__ order,
-                            std::size_t first, int m, int steps, float scale, unsigned first_batch,
+                            std::size_t first, int m, int steps, PersistentUpdate update, unsigned first_batch,
                             unsigned* __restrict__ bad) {
   SIGMANET_DYNAMIC_SHARED(unsigned char, shared);
   const PersistentLayout at(net, m);
   const int t = int(threadIdx.x), threads = int(blockDim.x), lane = t % kWarp, warp = t / kWarp;
   const int warps = threads / kWarp, layers = net.layers, n0 = net.sizes[0];
+  const bool softmax = net.output == Activation::softmax, quadratic = update.cost == Cost::quadratic;
+  const float scale = update.scale, decay = update.decay;
   float* W[kPersistentMaxLayers];
   float* B[kPersistentMaxLayers];
   float* A[kPersistentMaxLayers + 1];
@@ -104,9 +109,10 @@ __global__ void __launch_bounds__(kPersistentThreads)
     const std::uint8_t* y = shared + at.labels[cur];
 
     // Forward: a warp per output neuron j, all m samples at once (W's row is read once), lanes striding
-    // over the inputs, then a shuffle tree per sample.
+    // over the inputs, then a shuffle tree per sample. A softmax output layer keeps z = W a + b here.
     for (int l = 0; l < layers; ++l) {
       const int n_in = net.sizes[l], n_out = net.sizes[l + 1];
+      const bool z_only = softmax && l + 1 == layers;
       for (int j = warp; j < n_out; j += warps) {
         float acc[kPersistentMaxBatch];
 #pragma unroll
@@ -123,19 +129,23 @@ __global__ void __launch_bounds__(kPersistentThreads)
           if (s >= m) break;  // m is the same for the whole block: no lane leaves the shuffles alone
           float v = acc[s];
           for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
-          if (lane == 0) A[l + 1][s * n_out + j] = sigmoid_of(v + B[l][j]);
+          if (lane == 0) A[l + 1][s * n_out + j] = z_only ? v + B[l][j] : sigmoid_of(v + B[l][j]);
         }
       }
       __syncthreads();
     }
+    const int n_top = net.sizes[layers];
+    if (softmax) {  // the same arithmetic as the graph path's bias_softmax
+      for (int s = t; s < m; s += threads) softmax_in_place(A[layers] + s * n_top, n_top);
+      __syncthreads();
+    }
 
     // Output error straight from the labels, with the NaN/Inf watch.
-    const int n_top = net.sizes[layers];
     for (int k = t; k < m * n_top; k += threads) {
       const int s = k / n_top, j = k - s * n_top;
       const float out = A[layers][k];
       const float target = int(y[s]) == j ? 1.0f : 0.0f;
-      D[layers][k] = (out - target) * out * (1.0f - out);
+      D[layers][k] = quadratic ? (out - target) * out * (1.0f - out) : out - target;
       if (!isfinite(out)) atomicMin(bad_step, unsigned(step));
     }
     __syncthreads();
@@ -154,14 +164,18 @@ __global__ void __launch_bounds__(kPersistentThreads)
       __syncthreads();
     }
 
-    // Update: each weight's gradient summed over the batch in sample order, then w += -(eta/m) g as the CPU.
+    // Update: each weight's gradient summed over the batch in sample order, then w += -(eta/m) g as the CPU,
+    // or with L2 w = decay w - (eta/m) g (decay 1 keeps chapter 1's arithmetic exactly).
     for (int l = 0; l < layers; ++l) {
       const int n_in = net.sizes[l], n_out = net.sizes[l + 1];
       for (int k = t; k < n_out * n_in; k += threads) {
         const int j = k / n_in, i = k - j * n_in;
         float g = 0.0f;
         for (int s = 0; s < m; ++s) g += D[l + 1][s * n_out + j] * (l == 0 ? x_of[px[s * n0 + i]] : A[l][s * n_in + i]);
-        W[l][k] += -scale * g;
+        if (decay == 1.0f)
+          W[l][k] += -scale * g;
+        else
+          W[l][k] = decay * W[l][k] - scale * g;
       }
       for (int j = t; j < n_out; j += threads) {
         float g = 0.0f;
@@ -190,8 +204,8 @@ std::size_t persistent_shared_bytes(const PersistentNet& net, std::size_t m) {
 
 void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> images,
                       VectorView<const std::uint8_t> labels, VectorView<const std::uint32_t> order, std::size_t first,
-                      std::size_t m, std::size_t steps, float scale, unsigned first_batch, unsigned* bad,
-                      cudaStream_t stream) {
+                      std::size_t m, std::size_t steps, const PersistentUpdate& update, unsigned first_batch,
+                      unsigned* bad, cudaStream_t stream) {
   SIGMANET_REQUIRE_SHAPES("kernels::persistent_train", labels.size == images.samples, labels, images);
   if (steps == 0) return;
   require(images.data && labels.data && order.data && bad, "persistent_train", "null pointer");
@@ -199,6 +213,12 @@ void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> im
   for (int l = 0; l < net.layers; ++l)
     require(net.w[l] && net.b[l] && net.sizes[l] > 0 && net.sizes[l + 1] > 0, "persistent_train", "bad layer");
   require(images.features == std::size_t(net.sizes[0]), "persistent_train", "images not as wide as the input layer");
+  require(net.output == Activation::sigmoid || net.output == Activation::softmax, "persistent_train",
+          "unknown output activation");
+  require(update.cost == Cost::quadratic || update.cost == Cost::cross_entropy || update.cost == Cost::log_likelihood,
+          "persistent_train", "unknown cost");
+  require((update.cost == Cost::log_likelihood) == (net.output == Activation::softmax), "persistent_train",
+          "the cost does not go with the output layer (log-likelihood with softmax, the others with sigmoid)");
   require(m >= 1 && m <= std::size_t(kPersistentMaxBatch), "persistent_train", "batch outside 1..32");
   require(steps <= std::size_t(INT_MAX), "persistent_train", "too many steps for one launch");
   require(first <= order.size && steps * m <= order.size - first, "persistent_train",
@@ -208,7 +228,7 @@ void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> im
   SIGMANET_CUDA_CHECK(
       cudaFuncSetAttribute(persistent_train_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
   SIGMANET_LAUNCH(persistent_train_kernel, 1, kPersistentThreads, bytes, stream)
-  (net, images.data, labels.data, order.data, first, int(m), int(steps), scale, first_batch, bad);
+  (net, images.data, labels.data, order.data, first, int(m), int(steps), update, first_batch, bad);
   SIGMANET_CUDA_CHECK_LAUNCH("persistent_train_kernel");
 }
 

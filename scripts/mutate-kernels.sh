@@ -31,6 +31,15 @@ mutants=(
   "kernels/persistent_train.cu|missing barrier: after each forward layer|0,/^      __syncthreads();$/{/^      __syncthreads();$/d}"
   "kernels/persistent_train.cu|index: a hidden error reads the wrong weight|s/sum += W\[l\]\[j \* n + i\]/sum += W[l][i * n_above + j]/"
   "kernels/persistent_train.cu|shuffle offset: the tree starts at 8|s/for (int offset = kWarp \/ 2; offset > 0; offset \/= 2) v +=/for (int offset = kWarp \/ 4; offset > 0; offset \/= 2) v +=/"
+  "kernels/output_delta.cu|sign: cross-entropy's and log-likelihood's error y - a|s/delta\[k\] = out - y;/delta[k] = y - out;/"
+  "kernels/fused_forward.cu|z-only path: the bias added before bias_softmax adds it again|s/: sum;/: sum + b[j];/"
+  "kernels/bias_softmax.cu|index: each value takes the next one's bias|s/row\[j\] += b\[j\];/row[j] += b[(j + 1) % n];/"
+  "kernels/launch.cuh|softmax: the row's maximum not subtracted before exp|s/row\[j\] = expf(row\[j\] - top)/row[j] = expf(row[j])/"
+  "kernels/argmax_cost.cu|cross-entropy cost: ln a for ln(1 - a)|s/(1 - y) \* log_of_activation(1 - out)/(1 - y) * log_of_activation(out)/"
+  "kernels/argmax_cost.cu|log-likelihood cost: every output but the label's|s/if (label == j) c -= /if (label != j) c -= /"
+  "kernels/persistent_train.cu|L2: the decay left out of the update|s/W\[l\]\[k\] = decay \* W\[l\]\[k\] - scale \* g;/W[l][k] = W[l][k] - scale * g;/"
+  "kernels/persistent_train.cu|cross-entropy error: the quadratic one kept|s/: out - target;/: (out - target) * out * (1.0f - out);/"
+  "kernels/persistent_train.cu|softmax: the output row never normalised|s/if (softmax) {  \/\/ the same arithmetic/if (false) {  \/\/ the same arithmetic/"
   "tests/gpu_emulator/simt/test_kernels.cu|missing barrier in the test kernel's shared-memory tree|0,/^    __syncthreads();$/{/^    __syncthreads();$/d}"
 )
 

@@ -1,9 +1,10 @@
 // The CUDA backend: the CPU reference's network on an NVIDIA GPU, one explicit stream and one cuBLAS handle.
 //
 // One training step (see enqueue_step): gather the batch from the device copy of the training set, forward
-// through each layer (fused kernel or SGEMM + epilogue), output delta from the labels, then from the top
-// layer down: hidden delta (SGEMM + epilogue, with the weights before their update), weight update (one
-// SGEMM with beta = 1) and bias update. A device-side step counter tells the gather which slice of the
+// through each layer (fused kernel or SGEMM + epilogue; a softmax output layer stops at z and bias_softmax
+// finishes it), output delta from the labels for the objective's cost, then from the top layer down: hidden
+// delta (SGEMM + epilogue, with the weights before their update), weight update (one SGEMM with beta = L2's
+// decay, 1 without L2) and bias update. A device-side step counter tells the gather which slice of the
 // epoch's order to take, so every full batch is the same sequence of launches with the same arguments:
 // it is captured into a CUDA graph once and replayed, which is what makes batch 10 fast.
 #include <algorithm>
@@ -175,7 +176,7 @@ class CudaBackend final : public Backend {
     if (batch > std::size_t(INT_MAX)) throw Error("CudaBackend::train: batch size too large");
     require_parameters();
     check_input_width(sizes_, *train_);
-    require_chapter_1_objective("CudaBackend::train");
+    check_output_layer(objective_, output_, "CudaBackend::train");
     nonfinite_batch_.reset();
     poll_pending_ = false;  // a poll left by a call that threw reads an earlier run's flag
     if (order.empty()) return 0;
@@ -183,7 +184,10 @@ class CudaBackend final : public Backend {
       if (index >= train_data_.records) throw Error("CudaBackend::train: order holds an index past the data");
 
     const cudaStream_t s = stream_.get();
-    if (use_persistent(batch)) return train_persistent(order, batch, float(eta), after_batch);
+    // The CPU float network's T(weight_decay(...)): decay depends on eta, so each call (an eta schedule may
+    // change it between epochs) computes its own, and the graph is keyed on it.
+    const float decay = static_cast<float>(weight_decay(eta, objective_.lambda, train_->size()));
+    if (use_persistent(batch)) return train_persistent(order, batch, float(eta), decay, after_batch);
     reserve(train_ws_, std::min(batch, order.size()), true);
     upload_order(order);
     SIGMANET_CUDA_CHECK(cudaMemsetAsync(step_.get(), 0, sizeof(unsigned), s));
@@ -197,11 +201,12 @@ class CudaBackend final : public Backend {
       const std::size_t m = b < full_batches ? batch : last;
       const bool full = m == batch;
       // The first batch runs eagerly, which loads every kernel and warms cuBLAS before any capture.
-      if (full && options_.graphs && b > 0) capture_graph(batch, eta_f);
-      if (full && graph_matches(batch, eta_f))
+      const GraphKey key{batch, eta_f, decay, objective_.cost, output_};
+      if (full && options_.graphs && b > 0) capture_graph(key);
+      if (full && graph_matches(key))
         graph_.launch(s);
       else
-        enqueue_step(batch, m, eta_f);
+        enqueue_step(batch, m, eta_f, decay);
       done += m;
       if ((b + 1) % kPollEvery == 0) start_poll();
       if (poll_found_bad()) break;
@@ -220,7 +225,7 @@ class CudaBackend final : public Backend {
   Evaluation evaluate(const Dataset& data) override {
     require_parameters();
     check_input_width(sizes_, data);
-    require_chapter_1_objective("CudaBackend::evaluate");
+    check_output_layer(objective_, output_, "CudaBackend::evaluate");
     Evaluation e;
     e.total = data.size();
     if (e.total == 0) return e;
@@ -235,7 +240,8 @@ class CudaBackend final : public Backend {
     const auto cost = vector_view(cost_, data.size());
     for_each_chunk(view, data.size(), [&](std::size_t start, kernels::BatchView<const float> out) {
       const std::size_t m = out.samples;
-      kernels::argmax_cost(out, view.labels.slice(start, m), correct.slice(start, m), cost.slice(start, m), s);
+      kernels::argmax_cost(objective_.cost, out, view.labels.slice(start, m), correct.slice(start, m),
+                           cost.slice(start, m), s);
     });
     const kernels::EvaluationSums sums = kernels::sum_evaluation(correct, cost, s);
     e.correct = sums.correct;
@@ -279,18 +285,12 @@ class CudaBackend final : public Backend {
     if (layers_.empty()) throw Error("CudaBackend: no parameters set");
   }
 
-  // The kernels implement chapter 1's objective only, so far.
-  void require_chapter_1_objective(const std::string& who) const {
-    check_output_layer(objective_, output_, who);
-    if (objective_.cost != Cost::quadratic || objective_.lambda != 0)
-      throw Error(who + ": the GPU trains the quadratic cost without L2 only");
-  }
-
   // ---- the persistent path ----
 
   kernels::PersistentNet persistent_net() const {
     kernels::PersistentNet net;
     net.layers = int(layers_.size());
+    net.output = output_;
     if (layers_.size() > std::size_t(kernels::kPersistentMaxLayers)) return net;
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       net.sizes[l] = layers_[l].n_in;
@@ -331,10 +331,10 @@ class CudaBackend final : public Backend {
   }
 
   // Runs batches [b, b + steps) of the uploaded order, each of m samples.
-  void launch_persistent(std::size_t batch, std::size_t b, std::size_t m, std::size_t steps, float eta) {
-    const float scale = eta / float(m);  // the CPU float network's eta / T(m)
+  void launch_persistent(std::size_t batch, std::size_t b, std::size_t m, std::size_t steps, float eta, float decay) {
+    const kernels::PersistentUpdate update{eta / float(m), decay, objective_.cost};  // the CPU float's eta / T(m)
     kernels::persistent_train(persistent_net(), train_images(), train_labels(), order_view(), b * batch, m, steps,
-                              scale, unsigned(b), bad_.get(), stream_.get());
+                              update, unsigned(b), bad_.get(), stream_.get());
   }
 
   // Copies every layer's parameters between the live buffers and the chunk-start copy.
@@ -362,7 +362,7 @@ class CudaBackend final : public Backend {
   // after_batch stops at batch k inside a chunk that ran further, the parameters go back to the chunk's start
   // and batches up to k run again (same bits: the kernel's sums do not depend on the chunk), so a stop lands
   // exactly where it does on the graph path.
-  std::size_t train_persistent(std::span<const std::uint32_t> order, std::size_t batch, float eta,
+  std::size_t train_persistent(std::span<const std::uint32_t> order, std::size_t batch, float eta, float decay,
                                const AfterBatch& after_batch) {
     const cudaStream_t s = stream_.get();
     upload_order(order);
@@ -376,7 +376,7 @@ class CudaBackend final : public Backend {
       const std::size_t steps = m == batch ? std::min(chunk, full_batches - b) : 1;
       if (after_batch) copy_parameters(true);
       const auto start = std::chrono::steady_clock::now();
-      launch_persistent(batch, b, m, steps, eta);
+      launch_persistent(batch, b, m, steps, eta, decay);
       unsigned bad = kNoBadBatch;
       SIGMANET_CUDA_CHECK(cudaMemcpyAsync(&bad, bad_.get(), sizeof bad, cudaMemcpyDeviceToHost, s));
       stream_.synchronize();
@@ -395,7 +395,7 @@ class CudaBackend final : public Backend {
         if (after_batch && !after_batch(done)) {
           if (k + 1 < steps) {
             copy_parameters(false);
-            launch_persistent(batch, b, m, k + 1, eta);
+            launch_persistent(batch, b, m, k + 1, eta, decay);
             stream_.synchronize();
           }
           return done;
@@ -503,24 +503,31 @@ class CudaBackend final : public Backend {
     return batch_view(ws.delta[l], m, std::size_t(sizes_[l + 1]));
   }
 
-  // ws.a[0] holds m inputs; leaves every layer's activations in ws.a.
+  // ws.a[0] holds m inputs; leaves every layer's activations in ws.a. A softmax output layer takes the weighted
+  // sums alone from either path and one bias_softmax kernel after them (a softmax needs a sample's whole row).
   void forward(Workspace& ws, std::size_t m) {
     const cudaStream_t s = stream_.get();
     for (std::size_t l = 0; l < layers_.size(); ++l) {
       const DeviceLayer& layer = layers_[l];
       const kernels::BatchView<float> in = activations(ws, l, m), out = activations(ws, l + 1, m);
+      const bool softmax = l + 1 == layers_.size() && output_ == Activation::softmax;
       if (use_fused_forward(m)) {
-        kernels::fused_forward(layer.weights(), layer.bias(), in, out, s);
+        if (softmax)
+          kernels::fused_weighted_sum(layer.weights(), in, out, s);
+        else
+          kernels::fused_forward(layer.weights(), layer.bias(), in, out, s);
       } else {
         cuda::gemm_forward(blas_.get(), layer.weights(), in, out);
-        kernels::bias_sigmoid(out, layer.bias(), s);
+        if (!softmax) kernels::bias_sigmoid(out, layer.bias(), s);
       }
+      if (softmax) kernels::bias_softmax(out, layer.bias(), s);
     }
   }
 
   // Queues one SGD step on the batch the device's step counter points at (the order's samples
-  // [step * batch, step * batch + m)); enqueues only, so that it can be captured into a graph.
-  void enqueue_step(std::size_t batch, std::size_t m, float eta) {
+  // [step * batch, step * batch + m)), with weights decayed by `decay` (1 without L2); enqueues only, so that
+  // it can be captured into a graph.
+  void enqueue_step(std::size_t batch, std::size_t m, float eta, float decay) {
     const cudaStream_t s = stream_.get();
     Workspace& ws = train_ws_;
     const std::size_t L = layers_.size();
@@ -528,7 +535,8 @@ class CudaBackend final : public Backend {
     kernels::gather_batch(train_images(), train_labels(), order_view(), step_.get(), batch, 0, activations(ws, 0, m),
                           labels, s);
     forward(ws, m);
-    kernels::output_delta(activations(ws, L, m), labels, step_.get(), bad_.get(), errors(ws, L - 1, m), s);
+    kernels::output_delta(objective_.cost, activations(ws, L, m), labels, step_.get(), bad_.get(),
+                          errors(ws, L - 1, m), s);
     const float scale = eta / float(m);  // the CPU float network's eta / T(m)
     for (std::size_t l = L; l-- > 0;) {
       const DeviceLayer& layer = layers_[l];
@@ -537,7 +545,7 @@ class CudaBackend final : public Backend {
         cuda::gemm_backward(blas_.get(), layer.weights(), errors(ws, l, m), errors(ws, l - 1, m));
         kernels::hidden_delta(errors(ws, l - 1, m), activations(ws, l, m), s);
       }
-      cuda::gemm_update(blas_.get(), activations(ws, l, m), errors(ws, l, m), scale, layer.weights());
+      cuda::gemm_update(blas_.get(), activations(ws, l, m), errors(ws, l, m), scale, decay, layer.weights());
       kernels::bias_update(errors(ws, l, m), scale, layer.bias(), {}, s);
     }
     kernels::advance_counter(step_.get(), s);
@@ -557,20 +565,34 @@ class CudaBackend final : public Backend {
 
   // ---- the graph of one full batch ----
 
-  bool graph_matches(std::size_t batch, float eta) const {
-    return graph_ && graph_batch_ == batch && std::memcmp(&graph_eta_, &eta, sizeof eta) == 0;
-  }
+  // Everything a captured step holds by value besides buffer addresses (which forget_graph covers): the
+  // batch, the step's eta and L2 decay (an eta schedule may change both between train() calls), the cost (its
+  // output error kernel) and the output layer (sigmoid or softmax kernels).
+  struct GraphKey {
+    std::size_t batch = 0;
+    float eta = 0.0f, decay = 1.0f;
+    Cost cost = Cost::quadratic;
+    Activation output = Activation::sigmoid;
+
+    // Floats by their bits, as a captured argument holds them.
+    bool operator==(const GraphKey& o) const {
+      return batch == o.batch && std::memcmp(&eta, &o.eta, sizeof eta) == 0 &&
+             std::memcmp(&decay, &o.decay, sizeof decay) == 0 && cost == o.cost && output == o.output;
+    }
+  };
+
+  bool graph_matches(const GraphKey& key) const { return graph_ && graph_key_ == key; }
 
   void forget_graph() { graph_ = cuda::GraphExec{}; }
 
-  void capture_graph(std::size_t batch, float eta) {
-    if (graph_matches(batch, eta)) return;
+  void capture_graph(const GraphKey& key) {
+    if (graph_matches(key)) return;
     forget_graph();
     const cudaStream_t s = stream_.get();
     cudaGraph_t graph = nullptr;
     SIGMANET_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
     try {
-      enqueue_step(batch, batch, eta);
+      enqueue_step(key.batch, key.batch, key.eta, key.decay);
     } catch (...) {
       cudaStreamEndCapture(s, &graph);  // leave the stream usable
       if (graph) cudaGraphDestroy(graph);
@@ -578,8 +600,7 @@ class CudaBackend final : public Backend {
     }
     SIGMANET_CUDA_CHECK(cudaStreamEndCapture(s, &graph));
     graph_ = cuda::GraphExec(graph);
-    graph_batch_ = batch;
-    graph_eta_ = eta;
+    graph_key_ = key;
   }
 
   // ---- the NaN/Inf flag, looked at without blocking ----
@@ -635,8 +656,7 @@ class CudaBackend final : public Backend {
   std::optional<std::size_t> nonfinite_batch_;
 
   cuda::GraphExec graph_;
-  std::size_t graph_batch_ = 0;
-  float graph_eta_ = 0.0f;
+  GraphKey graph_key_;
 
   cuda::Event timer_start_, timer_stop_;
 };

@@ -45,16 +45,16 @@ void gemm_backward(cublasHandle_t handle, kernels::WeightView<const float> w, ke
 }
 
 void gemm_update(cublasHandle_t handle, kernels::BatchView<const float> in, kernels::BatchView<const float> delta,
-                 float scale, kernels::WeightView<float> w) {
+                 float scale, float decay, kernels::WeightView<float> w) {
   SIGMANET_REQUIRE_SHAPES("cuda::gemm_update", w.inputs == in.features, w, in);
   SIGMANET_REQUIRE_SHAPES("cuda::gemm_update", w.outputs == delta.features, w, delta);
   SIGMANET_REQUIRE_SHAPES("cuda::gemm_update", delta.samples == in.samples, delta, in);
   if (in.samples == 0) return;
   const char* wrapper = "cuda::gemm_update";
   const int n_in = blas_int(w.inputs, wrapper, "layer"), n_out = blas_int(w.outputs, wrapper, "layer");
-  const float alpha = -scale, one = 1.0f;
+  const float alpha = -scale, beta = decay;
   SIGMANET_CUDA_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_T, n_in, n_out, blas_int(in.samples, wrapper, "batch"),
-                                  &alpha, in.data, n_in, delta.data, n_out, &one, w.data, n_in));
+                                  &alpha, in.data, n_in, delta.data, n_out, &beta, w.data, n_in));
 }
 
 }  // namespace sigmanet::cuda

@@ -17,9 +17,11 @@ void gemm_forward(cublasHandle_t handle, kernels::WeightView<const float> w, ker
 void gemm_backward(cublasHandle_t handle, kernels::WeightView<const float> w, kernels::BatchView<const float> delta,
                    kernels::BatchView<float> back);
 
-// W <- W - scale * delta . in^T, i.e. in column-major terms W^T <- W^T - scale * in . delta^T:
-// (n_in x n_out) += -scale * (in: n_in x m) . op_T(delta: n_out x m), one GEMM with beta = 1.
+// W <- decay * W - scale * delta . in^T, i.e. in column-major terms W^T <- decay * W^T - scale * in . delta^T:
+// (n_in x n_out) = -scale * (in: n_in x m) . op_T(delta: n_out x m) + decay * (n_in x n_out), one GEMM with
+// beta = decay. L2's weight decay (cost.hpp's weight_decay) rides on beta, so it costs nothing; without L2
+// decay is exactly 1, chapter 1's beta.
 void gemm_update(cublasHandle_t handle, kernels::BatchView<const float> in, kernels::BatchView<const float> delta,
-                 float scale, kernels::WeightView<float> w);
+                 float scale, float decay, kernels::WeightView<float> w);
 
 }  // namespace sigmanet::cuda

@@ -1,7 +1,11 @@
 // Each kernel and each cuBLAS call of the CUDA backend against the oracle ReferenceNetwork<double>, on random inputs.
 // Parameters and inputs are rounded to float before either side sees them, so what is measured is the
 // arithmetic alone; layer sizes (17, 13, 257, 33, 784) are not multiples of the kernels' block sizes.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <memory>
+#include <tuple>
 #include <concepts>
 #include <limits>
 #include <numeric>
@@ -26,6 +30,13 @@ constexpr double kKernelTolerance = 1e-5;  // float arithmetic against double: m
 // new float weights alone costs up to ~1e-5 of the change; a wrong scale or transpose costs 1e-1 or more.
 constexpr double kUpdateTolerance = 1e-4;
 constexpr float kEta = 3.0f;
+// Chapter 3's learning rate for its cross-entropy network (network2.py's examples), taken for every chapter 3
+// objective: at eta 3 the cross-entropy's larger steps make float and double part ways sooner.
+constexpr double kChapter3Eta = 0.5;
+// L2 as chapter 3 has it for MNIST (lambda 5), over a set small enough that the decay, 1 - 3 * 5 / 1000 = 0.985,
+// moves the weights as much as the gradient does.
+constexpr double kLambda = 5.0;
+constexpr std::size_t kL2SetSize = 1000;
 
 std::vector<float> to_float(std::span<const double> v) { return {v.begin(), v.end()}; }
 
@@ -197,14 +208,14 @@ class KernelChecks {
       auto step_d = to_device(std::vector<unsigned>{5u}, s);
       auto bad_d = to_device(std::vector<unsigned>{0xFFFFFFFFu}, s);
       DeviceBuffer<float> delta(m * n2);
-      kernels::output_delta({a2_d.get(), m, n2}, {labels_d.get(), m}, step_d.get(), bad_d.get(), {delta.get(), m, n2},
-                            s);
+      kernels::output_delta(Cost::quadratic, {a2_d.get(), m, n2}, {labels_d.get(), m}, step_d.get(), bad_d.get(),
+                            {delta.get(), m, n2}, s);
       table_.add_values("output delta (a - y) a (1 - a)" + tag(m), to_host(delta, s), ref.delta(1));
       const unsigned clean = to_host(bad_d, s)[0];
       a2[a2.size() / 2] = std::numeric_limits<float>::quiet_NaN();
       a2_d = to_device(a2, s);
-      kernels::output_delta({a2_d.get(), m, n2}, {labels_d.get(), m}, step_d.get(), bad_d.get(), {delta.get(), m, n2},
-                            s);
+      kernels::output_delta(Cost::quadratic, {a2_d.get(), m, n2}, {labels_d.get(), m}, step_d.get(), bad_d.get(),
+                            {delta.get(), m, n2}, s);
       const unsigned flagged = to_host(bad_d, s)[0];
       // Wrong answers counted: a clean batch must leave the flag alone, a NaN must write the step number.
       const double wrong = double(clean != 0xFFFFFFFFu) + double(flagged != 5u);
@@ -228,12 +239,12 @@ class KernelChecks {
       // The update SGEMM with scale -1 on zeros leaves the gradient itself: 0 + delta . in^T.
       DeviceBuffer<float> g{std::size_t(n_out) * std::size_t(n_in)};
       SIGMANET_CUDA_CHECK(cudaMemsetAsync(g.get(), 0, g.size() * sizeof(float), s));
-      cuda::gemm_update(blas_.get(), in, delta, -1.0f, {g.get(), n_out, n_in});
+      cuda::gemm_update(blas_.get(), in, delta, -1.0f, 1.0f, {g.get(), n_out, n_in});
       table_.add_values("weight gradient SGEMM delta.a^T" + tag(m), to_host(g, s), ref.weight_gradient(l));
 
       auto w = to_device(p.weights[l], s), b = to_device(p.biases[l], s);
       DeviceBuffer<float> gb{std::size_t(n_out)};
-      cuda::gemm_update(blas_.get(), in, delta, scale, {w.get(), n_out, n_in});
+      cuda::gemm_update(blas_.get(), in, delta, scale, 1.0f, {w.get(), n_out, n_in});
       kernels::bias_update(delta, scale, {b.get(), n_out}, {gb.get(), n_out}, s);
       table_.add_values("bias gradient (sum over batch)" + tag(m), to_host(gb, s), ref.bias_gradient(l));
       new_w[l] = to_host(w, s);
@@ -249,6 +260,86 @@ class KernelChecks {
       table_.add("bias update b -= (eta/m) grad" + tag(m), compare(std::span<const double>(got_b),
                  std::span<const double>(minus(ref.biases(l), p.biases[l]))), kUpdateTolerance);
     }
+    check_chapter_3(p, x, labels, m);
+  }
+
+  // Chapter 3's kernels on the same net, inputs and labels: the softmax output layer both ways, the output error
+  // of cross-entropy and log-likelihood, each cost's per-sample evaluation and the argmax, and the update with
+  // L2's decay on the SGEMM's beta. The oracle is built with each objective.
+  void check_chapter_3(const Parameters& p, const std::vector<double>& x, const std::vector<std::uint8_t>& labels,
+                       std::size_t m) {
+    const cudaStream_t s = stream_.get();
+    const auto n1 = std::size_t(p.sizes[1]), n2 = std::size_t(p.sizes[2]);
+    Parameters p_softmax = p;
+    p_softmax.output = Activation::softmax;
+    ReferenceNetwork<double> quadratic(p), cross_entropy(p, {Cost::cross_entropy, 0.0}),
+        log_likelihood(p_softmax, {Cost::log_likelihood, 0.0}), l2(p, {Cost::quadratic, kLambda});
+    for (ReferenceNetwork<double>* ref : {&quadratic, &cross_entropy, &log_likelihood, &l2}) {
+      ref->forward(x.data(), m);
+      ref->backward(labels.data());
+    }
+    auto labels_d = to_device(labels, s);
+    auto w1 = to_device(p.weights[1], s), b1 = to_device(p.biases[1], s);
+    auto a1 = to_device(quadratic.activation(1), s);  // the hidden layer is sigmoid whatever the output
+    const kernels::WeightView<const float> w1_view{w1.get(), n2, n1};
+    const kernels::BatchView<const float> a1_view{a1.get(), m, n1};
+
+    {  // softmax output layer: z by the fused kernel or the SGEMM, then bias + softmax
+      DeviceBuffer<float> out(m * n2);
+      const kernels::BatchView<float> out_view{out.get(), m, n2};
+      kernels::fused_weighted_sum(w1_view, a1_view, out_view, s);
+      kernels::bias_softmax(out_view, {b1.get(), n2}, s);
+      table_.add_values("forward fused: softmax(W.a + b)" + tag(m), to_host(out, s), log_likelihood.activation(2));
+      cuda::gemm_forward(blas_.get(), w1_view, a1_view, out_view);
+      kernels::bias_softmax(out_view, {b1.get(), n2}, s);
+      table_.add_values("forward SGEMM + bias/softmax" + tag(m), to_host(out, s), log_likelihood.activation(2));
+    }
+    const std::pair<const char*, ReferenceNetwork<double>*> deltas[] = {
+        {"output delta a - y (cross-entropy)", &cross_entropy}, {"output delta a - y (log-likelihood)", &log_likelihood}};
+    for (const auto& [stage, ref] : deltas) {
+      auto a2 = to_device(ref->activation(2), s);
+      DeviceBuffer<float> delta(m * n2);
+      kernels::output_delta(ref == &cross_entropy ? Cost::cross_entropy : Cost::log_likelihood, {a2.get(), m, n2},
+                            {labels_d.get(), m}, nullptr, nullptr, {delta.get(), m, n2}, s);
+      table_.add_values(stage + tag(m), to_host(delta, s), ref->delta(1));
+    }
+    {  // evaluation: each cost per sample against the oracle's C_x; the argmax against the same floats' on the host
+      const std::pair<Cost, ReferenceNetwork<double>*> costs[] = {
+          {Cost::quadratic, &quadratic}, {Cost::cross_entropy, &cross_entropy}, {Cost::log_likelihood, &log_likelihood}};
+      double wrong = 0;
+      for (const auto& [cost, ref] : costs) {
+        const std::vector<float> a2 = to_float(ref->activation(2));
+        auto a2_d = to_device(a2, s);
+        DeviceBuffer<unsigned> correct(m);
+        DeviceBuffer<double> sample_cost(m);
+        kernels::argmax_cost(cost, {a2_d.get(), m, n2}, {labels_d.get(), m}, {correct.get(), m},
+                             {sample_cost.get(), m}, s);
+        std::vector<double> ref_cost(m);
+        for (std::size_t k = 0; k < m; ++k) ref_cost[k] = ref->sample_cost(k, labels[k]);
+        table_.add("evaluation C_x per sample (" + to_string(cost) + ")" + tag(m),
+                   compare(std::span<const double>(to_host(sample_cost, s)), std::span<const double>(ref_cost)),
+                   kKernelTolerance);
+        const std::vector<unsigned> got = to_host(correct, s);
+        for (std::size_t k = 0; k < m; ++k) {
+          const auto row = a2.begin() + std::ptrdiff_t(k * n2);
+          const bool right = std::size_t(std::max_element(row, row + std::ptrdiff_t(n2)) - row) == labels[k];
+          wrong += double(got[k] != (right ? 1u : 0u));
+        }
+      }
+      table_.add("evaluation argmax (wrong answers)" + tag(m), {wrong, wrong}, 0.0, true);
+    }
+    {  // L2: W <- decay W - (eta/m) grad, the decay on the update SGEMM's beta; compared by the change
+      const float decay = static_cast<float>(weight_decay(kEta, kLambda, kL2SetSize));
+      auto a1_l2 = to_device(l2.activation(1), s), d1 = to_device(l2.delta(1), s);
+      auto w = to_device(p.weights[1], s);
+      cuda::gemm_update(blas_.get(), {a1_l2.get(), m, n1}, {d1.get(), m, n2}, kEta / float(m), decay,
+                        {w.get(), n2, n1});
+      l2.update(double(kEta), kL2SetSize);
+      const std::vector<double> got = minus(as_double(to_host(w, s)), p.weights[1]);
+      table_.add("weight update with L2 W = (1 - eta lambda/n) W - (eta/m) grad" + tag(m),
+                 compare(std::span<const double>(got), std::span<const double>(minus(l2.weights(1), p.weights[1]))),
+                 kUpdateTolerance);
+    }
   }
 
   Rng rng_;
@@ -263,6 +354,94 @@ std::vector<StageCheck> cuda_kernel_checks(std::uint64_t seed) {
   std::string reason;
   if (!cuda_device_usable(&reason)) throw Error("cuda_kernel_checks: no usable GPU: " + reason);
   return KernelChecks(seed).run();
+}
+
+std::string objective_text(const Objective& objective) {
+  char lambda[32];
+  std::snprintf(lambda, sizeof lambda, "%g", objective.lambda);
+  return to_string(objective.cost) + (objective.lambda == 0 ? std::string() : std::string(", L2 lambda ") + lambda);
+}
+
+std::vector<StageCheck> check_objective_training(const CudaOptions& options, const Objective& objective,
+                                                 const Dataset& train, const Dataset* test,
+                                                 const std::vector<int>& sizes, std::size_t batch, std::size_t samples,
+                                                 double eta, std::uint64_t seed) {
+  if (batch == 0 || samples == 0) throw Error("check_objective_training: no batch to train");
+  Rng rng(seed);
+  Parameters start = init_parameters(sizes, Init::scaled, rng);
+  start.output = output_activation(objective.cost);
+  std::vector<std::uint32_t> order = rng.permutation(train.size());
+  order.resize(std::min(samples, order.size()));
+
+  const std::unique_ptr<Backend> gpu = make_cuda_backend(Precision::f32, options);
+  gpu->set_objective(objective);
+  gpu->set_training_data(train);
+  gpu->set_parameters(start);
+  const std::size_t trained = gpu->train(order, batch, eta, {});
+  ReferenceNetwork<double> reference(start, objective);
+  reference.train(train, order, batch, eta);
+
+  const std::size_t batches = (order.size() + batch - 1) / batch;
+  const std::string path = options.kernel == CudaOptions::Kernel::persistent ? "persistent"
+                           : options.kernel == CudaOptions::Kernel::graph    ? "graph"
+                                                                             : "auto";
+  const std::string name = objective_text(objective) + ", " + path + ": " +
+                           (batches == 1 ? "one SGD step" : std::to_string(batches) + " batches") + " " +
+                           sizes_text(sizes, '-') + " m=" + std::to_string(batch);
+  std::vector<StageCheck> checks;
+  if (trained != order.size()) {  // stopped early (NaN/Inf): no comparison means anything
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    checks.push_back({name + ": trained every batch", {nan, nan}, 0.0, true});
+    return checks;
+  }
+  if (batches == 1) {
+    // The change the step made, not the parameters: a wrong update would hide under the parameters' size.
+    const Parameters got = gpu->parameters(), ref = reference.parameters();
+    std::vector<double> got_change, ref_change;
+    for (std::size_t l = 0; l < start.layers(); ++l)
+      for (const auto& [g, r, from] : {std::tuple{&got.weights[l], &ref.weights[l], &start.weights[l]},
+                                       std::tuple{&got.biases[l], &ref.biases[l], &start.biases[l]}})
+        for (std::size_t i = 0; i < from->size(); ++i) {
+          got_change.push_back((*g)[i] - (*from)[i]);
+          ref_change.push_back((*r)[i] - (*from)[i]);
+        }
+    checks.push_back({name + " (update)",
+                      compare(std::span<const double>(got_change), std::span<const double>(ref_change)),
+                      kStepTolerance});
+  } else {
+    checks.push_back({name + ": parameters", compare(gpu->parameters(), reference.parameters()), kEpochTolerance});
+  }
+  if (test) {
+    const Evaluation got = gpu->evaluate(*test), ref = reference.evaluate(*test);
+    const double points = 100.0 * std::abs(got.accuracy() - ref.accuracy());
+    checks.push_back({name + ": " + test->name + " accuracy (points)",
+                      {points, ref.accuracy() > 0 ? points / (100.0 * ref.accuracy()) : points},
+                      kAccuracyTolerancePoints,
+                      true});
+    const double cost_diff = std::abs(got.cost - ref.cost);
+    checks.push_back({name + ": " + test->name + " cost",
+                      {cost_diff, std::isfinite(got.cost) ? cost_diff / std::abs(ref.cost) : got.cost},
+                      kEpochTolerance});
+  }
+  return checks;
+}
+
+std::vector<StageCheck> cuda_objective_checks(const Dataset& train, std::uint64_t seed) {
+  std::string reason;
+  if (!cuda_device_usable(&reason)) throw Error("cuda_objective_checks: no usable GPU: " + reason);
+  CudaOptions persistent, graph;
+  persistent.kernel = CudaOptions::Kernel::persistent;
+  graph.kernel = CudaOptions::Kernel::graph;
+  std::vector<StageCheck> checks;
+  for (const Objective& objective :
+       {Objective{Cost::quadratic, kLambda}, Objective{Cost::cross_entropy, 0.0}, Objective{Cost::cross_entropy, kLambda},
+        Objective{Cost::log_likelihood, 0.0}, Objective{Cost::log_likelihood, kLambda}})
+    for (const CudaOptions& options : {persistent, graph})
+      for (std::size_t samples : {std::size_t(10), std::size_t(1000)})
+        for (StageCheck& c : check_objective_training(options, objective, train, nullptr, {784, 30, 10}, 10, samples,
+                                                      kChapter3Eta, seed))
+          checks.push_back(std::move(c));
+  return checks;
 }
 
 }  // namespace sigmanet

@@ -2,6 +2,8 @@
 // the launch wrappers' argument and shape checks, error messages, and the behaviour without a device.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <set>
 #include <type_traits>
@@ -12,6 +14,7 @@
 
 #ifdef SIGMANET_HAVE_CUDA
 #include "cuda/cuda_blas.hpp"
+#include "cuda/cuda_resources.hpp"
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "sigmanet/cuda/cuda_backend.hpp"
@@ -38,13 +41,54 @@ TEST(GpuKernels, EachKernelMatchesTheCpuReferenceAtBatches1_7_10_1000) {
     std::set<std::string> stages;
     for (const StageCheck& c : checks) stages.insert(c.stage);
     EXPECT_EQ(stages.size(), checks.size());
-    EXPECT_EQ(checks.size(), 10u * 4u);
+    // 10 stages of chapter 1 and 9 of chapter 3 (softmax both ways, two output errors, three costs, argmax, L2).
+    EXPECT_EQ(checks.size(), 19u * 4u);
     for (const char* m : {" m=1", " m=7", " m=10", " m=1000"}) {
       std::size_t with_m = 0;
       for (const std::string& s : stages) with_m += s.size() >= std::string(m).size() && s.ends_with(m);
-      EXPECT_EQ(with_m, 10u) << m;
+      EXPECT_EQ(with_m, 19u) << m;
     }
   }
+}
+
+TEST(GpuKernels, BiasSoftmaxRowsSumToOneAtZOfPlusMinus1000) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  // Rows of 10 whose z + b reach +-1000, where e^z overflows float: all large, alternating, all equal.
+  const std::size_t m = 4, n = 10;
+  std::vector<float> z(m * n), b(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    b[j] = float(j) * 0.5f;
+    z[0 * n + j] = 1000.0f - float(j);
+    z[1 * n + j] = j % 2 ? -1000.0f : 1000.0f;
+    z[2 * n + j] = -1000.0f - b[j];
+    z[3 * n + j] = float(j) / 7.0f - 1.0f;  // an ordinary row
+  }
+  // The oracle's softmax, in double.
+  std::vector<double> expected(m * n);
+  for (std::size_t s = 0; s < m; ++s) {
+    double top = -INFINITY, sum = 0;
+    for (std::size_t j = 0; j < n; ++j) top = std::max(top, double(z[s * n + j]) + double(b[j]));
+    for (std::size_t j = 0; j < n; ++j) sum += std::exp(double(z[s * n + j]) + double(b[j]) - top);
+    for (std::size_t j = 0; j < n; ++j) expected[s * n + j] = std::exp(double(z[s * n + j]) + double(b[j]) - top) / sum;
+  }
+  cuda::Stream stream;
+  cuda::DeviceBuffer<float> a_d(m * n), b_d(n);
+  SIGMANET_CUDA_CHECK(cudaMemcpy(a_d.get(), z.data(), z.size() * sizeof(float), cudaMemcpyHostToDevice));
+  SIGMANET_CUDA_CHECK(cudaMemcpy(b_d.get(), b.data(), b.size() * sizeof(float), cudaMemcpyHostToDevice));
+  kernels::bias_softmax({a_d.get(), m, n}, {b_d.get(), n}, stream.get());
+  std::vector<float> a(m * n);
+  SIGMANET_CUDA_CHECK(cudaStreamSynchronize(stream.get()));
+  SIGMANET_CUDA_CHECK(cudaMemcpy(a.data(), a_d.get(), a.size() * sizeof(float), cudaMemcpyDeviceToHost));
+  for (std::size_t s = 0; s < m; ++s) {
+    double sum = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      ASSERT_TRUE(std::isfinite(a[s * n + j])) << "row " << s << " value " << j;
+      EXPECT_NEAR(a[s * n + j], expected[s * n + j], 1e-6) << "row " << s << " value " << j;
+      sum += a[s * n + j];
+    }
+    EXPECT_NEAR(sum, 1.0, 1e-6) << "row " << s;
+  }
+  EXPECT_NEAR(a[2 * n], 0.1, 1e-7);  // ten equal values
 }
 
 // ---- no GPU needed: these run on every machine with a CUDA build ----
@@ -58,14 +102,56 @@ TEST(GpuKernels, LaunchWrappersRefuseBadArgumentsBeforeLaunching) {
   EXPECT_THROW(kernels::fused_forward({p, 2, 2}, {p, 2}, {p + 1, 1, 2}, {p + 1, 1, 2}, nullptr), Error);  // in place
   EXPECT_THROW(kernels::bias_sigmoid({p, 1, 3}, {nullptr, 3}, nullptr), Error);
   EXPECT_THROW(kernels::bias_sigmoid({p, 1, 0}, {p, 0}, nullptr), Error);
-  EXPECT_THROW(kernels::output_delta({p, 1, 10}, {nullptr, 1}, nullptr, nullptr, {p, 1, 10}, nullptr), Error);
+  EXPECT_THROW(kernels::output_delta(Cost::quadratic, {p, 1, 10}, {nullptr, 1}, nullptr, nullptr, {p, 1, 10}, nullptr), Error);
   EXPECT_THROW(kernels::hidden_delta({nullptr, 1, 3}, {p, 1, 3}, nullptr), Error);
   EXPECT_THROW(kernels::bias_update({p, 1, 0}, 1.0f, {p, 0}, {}, nullptr), Error);
   EXPECT_THROW(kernels::gather_batch({&byte, 1, 0}, {}, {}, nullptr, 0, 0, {p, 1, 0}, {}, nullptr), Error);
   std::uint8_t label_out = 0;  // labels asked for without a label array to read them from
   EXPECT_THROW(kernels::gather_batch({&byte, 1, 4}, {}, {}, nullptr, 0, 0, {p, 1, 4}, {&label_out, 1}, nullptr), Error);
-  EXPECT_THROW(kernels::argmax_cost({p, 1, 10}, {&byte, 1}, {nullptr, 1}, {nullptr, 1}, nullptr), Error);
+  EXPECT_THROW(kernels::argmax_cost(Cost::quadratic, {p, 1, 10}, {&byte, 1}, {nullptr, 1}, {nullptr, 1}, nullptr), Error);
   EXPECT_THROW(kernels::advance_counter(nullptr, nullptr), Error);
+  // Chapter 3's wrappers.
+  EXPECT_THROW(kernels::fused_weighted_sum({nullptr, 2, 3}, {p + 1, 1, 3}, {p + 2, 1, 2}, nullptr), Error);
+  EXPECT_THROW(kernels::fused_weighted_sum({p, 2, 2}, {p + 1, 1, 2}, {p + 1, 1, 2}, nullptr), Error);  // in place
+  EXPECT_THROW(kernels::fused_weighted_sum({p, 0, 2}, {p + 1, 1, 2}, {p + 2, 1, 0}, nullptr), Error);
+  EXPECT_THROW(kernels::bias_softmax({p, 1, 3}, {nullptr, 3}, nullptr), Error);
+  EXPECT_THROW(kernels::bias_softmax({nullptr, 1, 3}, {p, 3}, nullptr), Error);
+  EXPECT_THROW(kernels::bias_softmax({p, 1, 0}, {p, 0}, nullptr), Error);
+  const auto no_such_cost = static_cast<Cost>(7);
+  EXPECT_THROW(kernels::output_delta(no_such_cost, {p, 1, 1}, {&byte, 1}, nullptr, nullptr, {p, 1, 1}, nullptr), Error);
+  EXPECT_THROW(kernels::output_delta(Cost::cross_entropy, {nullptr, 1, 1}, {&byte, 1}, nullptr, nullptr, {p, 1, 1},
+                                     nullptr),
+               Error);
+  unsigned u = 0;
+  double d = 0;
+  EXPECT_THROW(kernels::argmax_cost(no_such_cost, {p, 1, 1}, {&byte, 1}, {&u, 1}, {&d, 1}, nullptr), Error);
+  EXPECT_THROW(kernels::argmax_cost(Cost::log_likelihood, {p, 1, 1}, {nullptr, 1}, {&u, 1}, {&d, 1}, nullptr), Error);
+  {
+    kernels::PersistentNet net;  // one 4-1 layer
+    net.layers = 1;
+    net.sizes[0] = 4;
+    net.sizes[1] = 1;
+    net.w[0] = net.b[0] = p;
+    const std::uint32_t record = 0;
+    const auto train = [&](Cost cost, Activation output) {
+      net.output = output;
+      kernels::persistent_train(net, {&byte, 1, 4}, {&byte, 1}, {&record, 1}, 0, 1, 1, {1.0f, 1.0f, cost}, 0, &u,
+                                nullptr);
+    };
+    const std::string mismatch = "the cost does not go with the output layer";
+    for (const auto& [cost, output] : {std::pair{Cost::log_likelihood, Activation::sigmoid},
+                                       std::pair{Cost::quadratic, Activation::softmax},
+                                       std::pair{Cost::cross_entropy, Activation::softmax}}) {
+      try {
+        train(cost, output);
+        ADD_FAILURE() << to_string(cost) << " with " << to_string(output) << ": no exception";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find(mismatch), std::string::npos) << e.what();
+      }
+    }
+    EXPECT_THROW(train(no_such_cost, Activation::sigmoid), Error);
+    EXPECT_THROW(train(Cost::quadratic, static_cast<Activation>(5)), Error);
+  }
   try {
     kernels::fused_forward({nullptr, 2, 3}, {p, 2}, {p, 1, 3}, {p, 1, 2}, nullptr);
     FAIL() << "no exception";
@@ -122,9 +208,21 @@ TEST(GpuKernels, ShapesThatDoNotFitAreRefusedNamingTheWrapperTheRuleAndTheShapes
        "samples x 784 features",
        [&] { kernels::bias_sigmoid(in, b, nullptr); }},
       {"kernels::output_delta: shapes do not fit (labels.size == a.samples): labels is a vector of 9",
-       [&] { kernels::output_delta(out, {u8, 9}, nullptr, nullptr, out, nullptr); }},
+       [&] { kernels::output_delta(Cost::quadratic, out, {u8, 9}, nullptr, nullptr, out, nullptr); }},
+      {"kernels::output_delta: shapes do not fit (labels.size == a.samples): labels is a vector of 9",
+       [&] { kernels::output_delta(Cost::log_likelihood, out, {u8, 9}, nullptr, nullptr, out, nullptr); }},
+      {"kernels::fused_weighted_sum: shapes do not fit (w.inputs == in.features): w is weights of 784 outputs x 30 "
+       "inputs, in is a batch of 10 samples x 784 features",
+       [&] { kernels::fused_weighted_sum(w_transposed, in, out, nullptr); }},
+      {"kernels::fused_weighted_sum: shapes do not fit (w.outputs == z.features)",
+       [&] { kernels::fused_weighted_sum(w, in, {p, 10, 31}, nullptr); }},
+      {"kernels::fused_weighted_sum: shapes do not fit (z.samples == in.samples)",
+       [&] { kernels::fused_weighted_sum(w, in, {p, 11, 30}, nullptr); }},
+      {"kernels::bias_softmax: shapes do not fit (b.size == a.features): b is a vector of 30, a is a batch of 10 "
+       "samples x 784 features",
+       [&] { kernels::bias_softmax(in, b, nullptr); }},
       {"kernels::output_delta: shapes do not fit (delta.samples == a.samples && delta.features == a.features)",
-       [&] { kernels::output_delta(out, {u8, 10}, nullptr, nullptr, in, nullptr); }},
+       [&] { kernels::output_delta(Cost::quadratic, out, {u8, 10}, nullptr, nullptr, in, nullptr); }},
       {"kernels::hidden_delta: shapes do not fit (delta.samples == a.samples && delta.features == a.features): "
        "delta is a batch of 10 samples x 30 features, a is a batch of 10 samples x 784 features",
        [&] { kernels::hidden_delta(out, in, nullptr); }},
@@ -144,20 +242,20 @@ TEST(GpuKernels, ShapesThatDoNotFitAreRefusedNamingTheWrapperTheRuleAndTheShapes
       {"kernels::gather_batch: records past the end of the order or images",
        [&] { kernels::gather_batch({u8, 100, 784}, {}, {&order, 9}, nullptr, 0, 0, in, {}, nullptr); }},
       {"kernels::argmax_cost: shapes do not fit (labels.size == a.samples)",
-       [&] { kernels::argmax_cost(out, {u8, 11}, {&u, 10}, {&d, 10}, nullptr); }},
+       [&] { kernels::argmax_cost(Cost::quadratic, out, {u8, 11}, {&u, 10}, {&d, 10}, nullptr); }},
       {"kernels::argmax_cost: shapes do not fit (correct.size == a.samples)",
-       [&] { kernels::argmax_cost(out, {u8, 10}, {&u, 9}, {&d, 10}, nullptr); }},
+       [&] { kernels::argmax_cost(Cost::quadratic, out, {u8, 10}, {&u, 9}, {&d, 10}, nullptr); }},
       {"kernels::argmax_cost: shapes do not fit (cost.size == a.samples)",
-       [&] { kernels::argmax_cost(out, {u8, 10}, {&u, 10}, {&d, 1}, nullptr); }},
+       [&] { kernels::argmax_cost(Cost::quadratic, out, {u8, 10}, {&u, 10}, {&d, 1}, nullptr); }},
       {"kernels::sum_evaluation: shapes do not fit (correct.size == cost.size): correct is a vector of 3, cost is a "
        "vector of 2",
        [&] { kernels::sum_evaluation({&u, 3}, {&d, 2}, nullptr); }},
       {"kernels::persistent_train: shapes do not fit (labels.size == images.samples)",
-       [&] { kernels::persistent_train({}, {u8, 100, 784}, {u8, 10}, {&order, 1}, 0, 1, 1, 1.0f, 0, &u, nullptr); }},
+       [&] { kernels::persistent_train({}, {u8, 100, 784}, {u8, 10}, {&order, 1}, 0, 1, 1, {1.0f}, 0, &u, nullptr); }},
       {"kernels::persistent_train: images not as wide as the input layer",
-       [&] { kernels::persistent_train(net, {u8, 100, 783}, {u8, 100}, {&order, 1}, 0, 1, 1, 1.0f, 0, &u, nullptr); }},
+       [&] { kernels::persistent_train(net, {u8, 100, 783}, {u8, 100}, {&order, 1}, 0, 1, 1, {1.0f}, 0, &u, nullptr); }},
       {"kernels::persistent_train: steps past the end of the order",
-       [&] { kernels::persistent_train(net, {u8, 100, 784}, {u8, 100}, {&order, 1}, 0, 1, 2, 1.0f, 0, &u, nullptr); }},
+       [&] { kernels::persistent_train(net, {u8, 100, 784}, {u8, 100}, {&order, 1}, 0, 1, 2, {1.0f}, 0, &u, nullptr); }},
       {"cuda::gemm_forward: shapes do not fit (w.inputs == in.features)",
        [&] { cuda::gemm_forward(nullptr, w_transposed, in, out); }},
       {"cuda::gemm_forward: shapes do not fit (w.outputs == z.features)",
@@ -172,11 +270,11 @@ TEST(GpuKernels, ShapesThatDoNotFitAreRefusedNamingTheWrapperTheRuleAndTheShapes
       {"cuda::gemm_backward: shapes do not fit (back.samples == delta.samples)",
        [&] { cuda::gemm_backward(nullptr, w, out, {p, 9, 784}); }},
       {"cuda::gemm_update: shapes do not fit (w.inputs == in.features)",
-       [&] { cuda::gemm_update(nullptr, out, in, 1.0f, {p, 30, 784}); }},
+       [&] { cuda::gemm_update(nullptr, out, in, 1.0f, 1.0f, {p, 30, 784}); }},
       {"cuda::gemm_update: shapes do not fit (w.outputs == delta.features)",
-       [&] { cuda::gemm_update(nullptr, in, out, 1.0f, {p, 31, 784}); }},
+       [&] { cuda::gemm_update(nullptr, in, out, 1.0f, 1.0f, {p, 31, 784}); }},
       {"cuda::gemm_update: shapes do not fit (delta.samples == in.samples)",
-       [&] { cuda::gemm_update(nullptr, in, {p, 9, 30}, 1.0f, {p, 30, 784}); }},
+       [&] { cuda::gemm_update(nullptr, in, {p, 9, 30}, 1.0f, 1.0f, {p, 30, 784}); }},
   };
   for (const Case& c : cases) {
     const std::string m = message_of(c.call);
@@ -192,10 +290,12 @@ TEST(GpuKernels, TheSameShapesAreAcceptedAndAnEmptyBatchLaunchesNothing) {
   const kernels::BatchView<float> in{nullptr, 0, 784}, out{nullptr, 0, 30};
   EXPECT_NO_THROW(kernels::fused_forward(w, b, in, out, nullptr));
   EXPECT_NO_THROW(kernels::bias_sigmoid(out, b, nullptr));
+  EXPECT_NO_THROW(kernels::fused_weighted_sum(w, in, out, nullptr));
+  EXPECT_NO_THROW(kernels::bias_softmax(out, b, nullptr));
   EXPECT_NO_THROW(cuda::gemm_forward(nullptr, w, in, out));
   EXPECT_NO_THROW(cuda::gemm_backward(nullptr, w, out, in));
-  EXPECT_NO_THROW(cuda::gemm_update(nullptr, in, out, 1.0f, {f, 30, 784}));
-  EXPECT_NO_THROW(kernels::output_delta(out, {nullptr, 0}, nullptr, nullptr, out, nullptr));
+  EXPECT_NO_THROW(cuda::gemm_update(nullptr, in, out, 1.0f, 1.0f, {f, 30, 784}));
+  EXPECT_NO_THROW(kernels::output_delta(Cost::quadratic, out, {nullptr, 0}, nullptr, nullptr, out, nullptr));
   EXPECT_EQ(kernels::sum_evaluation({}, {}, nullptr).correct, 0u);
 }
 
