@@ -37,6 +37,8 @@ class MpiCollective final : public Collective {
   void sum_in_rank_order(std::span<float> values) override { sum(values, MPI_FLOAT, gathered_f_); }
   void sum_in_rank_order(std::span<double> values) override { sum(values, MPI_DOUBLE, gathered_d_); }
 
+  double seconds_summing() const override { return seconds_summing_; }
+
   bool any(bool mine) override {
     int flag = mine ? 1 : 0, result = 0;
     check(MPI_Allreduce(&flag, &result, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD), "MPI_Allreduce");
@@ -48,6 +50,7 @@ class MpiCollective final : public Collective {
   void sum(std::span<T> values, MPI_Datatype type, std::vector<T>& gathered) {
     const std::size_t n = values.size();
     if (n > std::size_t(INT32_MAX)) throw Error("sum_in_rank_order: more values than MPI counts in an int");
+    const double start = MPI_Wtime();
     gathered.resize(n * std::size_t(size_));
     check(MPI_Allgather(values.data(), int(n), type, gathered.data(), int(n), type, MPI_COMM_WORLD), "MPI_Allgather");
     for (std::size_t i = 0; i < n; ++i) {
@@ -55,9 +58,11 @@ class MpiCollective final : public Collective {
       for (int r = 1; r < size_; ++r) s += gathered[std::size_t(r) * n + i];
       values[i] = s;
     }
+    seconds_summing_ += MPI_Wtime() - start;
   }
 
   int rank_ = 0, size_ = 1;
+  double seconds_summing_ = 0;
   std::vector<float> gathered_f_;
   std::vector<double> gathered_d_;
 };

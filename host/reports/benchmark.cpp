@@ -68,8 +68,9 @@ std::vector<BenchCase> bench_grid(const BenchGridOptions& options) {
   if (options.quick) {
     shapes = {{{784, 30, 10}, 10}, {{784, 30, 10}, 100}};
   } else {
-    shapes = {{{784, 30, 10}, 10},  {{784, 30, 10}, 100},          {{784, 30, 10}, 1000},
-              {{784, 100, 10}, 10}, {{784, 1024, 1024, 10}, 256}, {{784, 1024, 1024, 10}, 4096}};
+    shapes = {{{784, 30, 10}, 10},          {{784, 30, 10}, 100},          {{784, 30, 10}, 1000},
+              {{784, 100, 10}, 10},         {{784, 1024, 1024, 10}, 256},  {{784, 1024, 1024, 10}, 1000},
+              {{784, 1024, 1024, 10}, 4096}};
   }
   std::vector<BenchCase> cases;
   for (const BenchBackend& backend : options.backends) {
@@ -126,6 +127,9 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
   Rng rng(settings.seed);
   backend->set_parameters(init_parameters(c.sizes, Init::standard, rng));
   backend->set_training_data(train);
+  backend->set_collective(settings.collective);
+  Collective* const job = settings.collective && settings.collective->size() > 1 ? settings.collective : nullptr;
+  std::vector<double> summing;  // per timed repetition
   const Dataset eval_set = test.slice(test.name, 0, c.eval_records);
 
   BenchResult r;
@@ -133,6 +137,7 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
   r.backend_description = backend->describe();
   r.timer = c.backend.device == Device::gpu ? "cuda_events" : "steady_clock";
   r.threads = 1;
+  r.ranks = job ? job->size() : 1;
 
   const auto train_once = [&](std::vector<double>* seconds_out, std::vector<double>* cpu_out) {
     // A fresh shuffled order per repetition, drawn outside the timed region as the trainer does.
@@ -140,8 +145,10 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
     const std::span<const std::uint32_t> order(epoch.data(), c.train_samples);
     std::size_t done = 0;
     const double cpu_start = cpu_seconds();
+    const double summed_before = job ? job->seconds_summing() : 0;
     const double seconds = backend->time_seconds([&] { done = backend->train(order, c.batch, settings.eta, {}); });
     const double cpu = cpu_seconds() - cpu_start;
+    if (seconds_out && job) summing.push_back(job->seconds_summing() - summed_before);
     if (const auto bad = backend->nonfinite_batch())
       throw DivergenceError({"bench: training " + to_string(c.backend) + " diverged at batch " +
                                  std::to_string(*bad) + " (try a smaller ",
@@ -177,6 +184,7 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
   r.eval = summarize(r.eval_seconds);
   r.train_cpu = summarize(r.train_cpu_seconds);
   r.eval_cpu = summarize(r.eval_cpu_seconds);
+  if (job) r.sum_seconds_per_step = summarize(summing).median / double(r.batches_per_repetition());
   return r;
 }
 

@@ -21,6 +21,8 @@ class Collective {
   virtual void sum_in_rank_order(std::span<double> values) = 0;
   // Whether any rank passes true.
   virtual bool any(bool mine) = 0;
+  // Wall-clock seconds this rank has spent in sum_in_rank_order so far: the communication's share of a step.
+  virtual double seconds_summing() const = 0;
 };
 
 // The samples [first, last) of a batch of m that rank r of n trains: m*r/n to m*(r+1)/n, so shares differ by at

@@ -239,3 +239,26 @@ TEST(Mpi, SigtermToTheJobWritesRankZerosCheckpoint) {
 
 }  // namespace
 }  // namespace sigmanet
+
+namespace sigmanet {
+namespace {
+
+TEST(Mpi, BenchReportsTheJobsRateBesideOneProcessAndTheCommunication) {
+  SKIP_WITHOUT_MPI();
+  const CliRun job = mpirun(2, {"bench", "--quick", "--backends", "cpu-float", "--repetitions", "1", "--warmup", "0",
+                                "--synthetic"});
+  ASSERT_EQ(job.status, 0) << job.out << job.err;
+  EXPECT_NE(job.out.find("a job of 2 processes"), std::string::npos) << job.out;
+  // One scaling line per case (784-30-10 at batch 10 and 100), each with the speedup and the exchange's time.
+  std::size_t lines = 0;
+  for (std::size_t at = 0; (at = job.out.find("2 ranks: ", at)) != std::string::npos; ++at) ++lines;
+  EXPECT_EQ(lines, 2u) << job.out;
+  EXPECT_NE(job.out.find("efficiency"), std::string::npos) << job.out;
+  EXPECT_NE(job.out.find("ms a step"), std::string::npos) << job.out;
+  const CliRun gpu = mpirun(2, {"bench", "--quick", "--backends", "gpu-float", "--synthetic"});
+  EXPECT_NE(gpu.status, 0);
+  EXPECT_NE(gpu.err.find("--backends gpu-float: across processes"), std::string::npos) << gpu.err;
+}
+
+}  // namespace
+}  // namespace sigmanet

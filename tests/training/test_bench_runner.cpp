@@ -86,8 +86,9 @@ TEST(BenchGrid, GpuGetsTheLargeNetworkWithWholeEpochs) {
   BenchGridOptions o;
   o.backends = {kGpuFloat};
   const auto cases = bench_grid(o);
-  ASSERT_EQ(cases.size(), 6u);
+  ASSERT_EQ(cases.size(), 7u);
   EXPECT_TRUE(has_case(cases, {784, 1024, 1024, 10}, 256, kGpuFloat));
+  EXPECT_TRUE(has_case(cases, {784, 1024, 1024, 10}, 1000, kGpuFloat));
   EXPECT_TRUE(has_case(cases, {784, 1024, 1024, 10}, 4096, kGpuFloat));
   for (const BenchCase& c : cases) EXPECT_EQ(c.train_samples, 50000u);
 }
@@ -97,7 +98,7 @@ TEST(BenchGrid, AllAddsTheLargeNetworkOnTheCpuAsWholeBatches) {
   o.backends = {kCpuFloat};
   o.all = true;
   const auto cases = bench_grid(o);
-  ASSERT_EQ(cases.size(), 6u);
+  ASSERT_EQ(cases.size(), 7u);
   for (const BenchCase& c : cases) {
     if (c.sizes.size() != 4) continue;
     EXPECT_GE(c.train_samples, kLargeCpuRepetitionSamples);

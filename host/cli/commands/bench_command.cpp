@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "sigmanet/collective.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
@@ -46,6 +47,17 @@ std::string utc_now() {
 
 // The backends to run: those asked for, or by default every one present (GPU float only with a GPU).
 std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
+  if (launched_processes() > 1) {
+    // A job of several processes measures the CPU backends (training across GPUs is not built yet).
+    std::vector<BenchBackend> chosen;
+    for (const std::string& name : o.backends) {
+      chosen.push_back(parse_bench_backend(name));
+      if (chosen.back().device == Device::gpu)
+        throw InputError("--backends " + name + ": across processes sigmanet trains on the CPU only for now");
+    }
+    if (chosen.empty()) chosen = {{Device::cpu, Precision::f32}, {Device::cpu, Precision::f64}};
+    return chosen;
+  }
   std::string reason;
   const bool have_gpu = gpu_available(&reason);
   std::vector<BenchBackend> chosen;
@@ -114,6 +126,8 @@ nlohmann::ordered_json result_json(const BenchResult& r, std::size_t train_size)
       {"variant", "sigmanet"},
       {"description", r.backend_description},
       {"threads", r.threads},
+      {"ranks", r.ranks},
+      {"sum_seconds_per_step", r.sum_seconds_per_step},
       {"timer", r.timer},
       {"train",
        {{"repetition", epoch ? "epoch" : "batches"},
@@ -161,7 +175,20 @@ void print_row(const BenchResult& r, std::size_t train_size) {
   std::fflush(stdout);
 }
 
+// In a job: the case alone on rank 0 (the others wait), then on every rank together, printed with the speedup.
+void print_scaling(const BenchResult& alone, const BenchResult& job) {
+  const double speedup = alone.train.median / job.train.median;
+  std::printf("%-20s %-17s %6zu   %d ranks: %.0f train/s against %.0f in one process: %.2fx, efficiency %.0f%%, "
+              "summing gradients %.3f ms a step\n",
+              to_string(job.bench_case.backend).c_str(), sizes_text(job.bench_case.sizes, '-').c_str(),
+              job.bench_case.batch, job.ranks, double(job.bench_case.train_samples) / job.train.median,
+              double(alone.bench_case.train_samples) / alone.train.median, speedup, 100.0 * speedup / job.ranks,
+              1e3 * job.sum_seconds_per_step);
+  std::fflush(stdout);
+}
+
 int run_bench(const BenchOptions& o) {
+  if (!have_mpi()) job();  // refuses at once to run as one of several processes without MPI
   if (o.settings.repetitions < 1) throw InputError("--repetitions: must be at least 1");
   if (o.settings.warmup < 0) throw InputError("--warmup: must be 0 or more");
   if (!(o.settings.eta > 0) || !std::isfinite(o.settings.eta)) throw InputError("--eta: must be a positive number");
@@ -210,7 +237,23 @@ int run_bench(const BenchOptions& o) {
 
   const double load_before = load_average();
   std::vector<BenchResult> results;
-  for (const BenchCase& c : cases) {
+  if (Collective* const collective = job()) {
+    std::printf("a job of %d processes: each case first in rank 0 alone, then on every rank together\n",
+                collective->size());
+    BenchSettings together = o.settings;
+    together.collective = collective;
+    for (const BenchCase& c : cases) {
+      BenchResult alone;
+      if (collective->rank() == 0) alone = run_bench_case(c, data.train, data.test, o.settings);
+      collective->any(false);  // the other ranks wait here, off the cores, while rank 0 measures alone
+      results.push_back(run_bench_case(c, data.train, data.test, together));
+      if (collective->rank() == 0) {
+        print_row(alone, data.train.size());
+        print_scaling(alone, results.back());
+      }
+    }
+  }
+  for (const BenchCase& c : launched_processes() > 1 ? std::vector<BenchCase>{} : cases) {
     if (c.backend.kernel == GpuKernel::persistent && !gpu_persistent_fits(c.sizes, c.batch)) {
       std::printf("%-20s %-17s %6zu   skipped: the network and batch do not fit one block's shared memory\n",
                   to_string(c.backend).c_str(), sizes_text(c.sizes, '-').c_str(), c.batch);

@@ -73,6 +73,8 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
   for (StageCheck& c : cuda_kernel_checks(seed)) checks.push_back(std::move(c));
   const std::unique_ptr<Backend> gpu = make_cuda_backend(Precision::f32);
   backend_checks(*gpu, d, seed, checks);
+  // Chapter 3's objectives on each training path by name (backend_checks took the default path).
+  for (StageCheck& c : cuda_objective_checks(d.train, seed)) checks.push_back(std::move(c));
 
   // The same seed twice must give the same bits: no atomics in the sums, fixed reduction orders.
   Rng rng(seed);

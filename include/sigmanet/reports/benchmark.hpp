@@ -36,7 +36,7 @@ struct BenchCase {
 };
 
 // Which cases to run. The full grid: 784-30-10 at batch 10, 100 and 1000; 784-100-10 at batch 10;
-// 784-1024-1024-10 at batch 256 and 4096 on GPU backends only, unless `all`. The quick grid: 784-30-10 at
+// 784-1024-1024-10 at batch 256, 1000 and 4096 on GPU backends only, unless `all`. The quick grid: 784-30-10 at
 // batch 10 and 100 on 10,000 samples per repetition, for smoke tests.
 struct BenchGridOptions {
   std::vector<BenchBackend> backends;
@@ -52,6 +52,8 @@ std::vector<BenchCase> bench_grid(const BenchGridOptions& options);
 constexpr std::size_t kLargeCpuRepetitionSamples = 8192;
 
 struct BenchSettings {
+  // The job whose ranks train each case together (collective.hpp; CPU backends only); null: this process alone.
+  Collective* collective = nullptr;
   int repetitions = 5;  // timed repetitions after the warm-up; at least 1
   int warmup = 1;       // untimed repetitions first
   double eta = 3.0;
@@ -77,6 +79,8 @@ struct BenchResult {
   // figure to compare two CPU runs by. (For a GPU backend it is the host's share, not the device's.)
   std::vector<double> train_cpu_seconds, eval_cpu_seconds;
   Spread train_cpu, eval_cpu;
+  int ranks = 1;                  // processes training each batch together
+  double sum_seconds_per_step = 0;  // in a job: this rank's time adding up gradients, per SGD step (median rep.)
 
   std::size_t batches_per_repetition() const;
   bool whole_epoch(std::size_t train_size) const { return bench_case.train_samples == train_size; }
