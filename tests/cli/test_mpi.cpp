@@ -262,3 +262,30 @@ TEST(Mpi, BenchReportsTheJobsRateBesideOneProcessAndTheCommunication) {
 
 }  // namespace
 }  // namespace sigmanet
+
+namespace sigmanet {
+namespace {
+
+// A build without MPI, started by a launcher as one of several processes, would run that many separate
+// trainings writing the same files: it refuses, once (rank 0 speaks), exit 2. Shown with the launcher's variables.
+TEST(WithoutMpi, StartedAsOneOfSeveralProcessesItRefuses) {
+  if (have_mpi()) GTEST_SKIP() << "this build has MPI (the sanitizer build, which has not, runs this test)";
+  const std::vector<std::pair<std::string, std::string>> rank0 = {{"OMPI_COMM_WORLD_SIZE", "2"},
+                                                                  {"OMPI_COMM_WORLD_RANK", "0"}};
+  for (const Args& args : {Args{"train", "--epochs", "1"}, Args{"bench", "--quick"}}) {
+    const CliRun run = test::run_cli_argv(args, 60, rank0);
+    EXPECT_EQ(run.status, 2) << run.err;
+    EXPECT_NE(run.err.find("built without MPI"), std::string::npos) << run.err;
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+    EXPECT_EQ(run.out, "");
+  }
+  // Rank 1 says nothing: the job prints one message, not one per process.
+  const CliRun rank1 = test::run_cli_argv({"train", "--epochs", "1"}, 60,
+                                          {{"OMPI_COMM_WORLD_SIZE", "2"}, {"OMPI_COMM_WORLD_RANK", "1"}});
+  EXPECT_EQ(rank1.status, 2);
+  EXPECT_EQ(rank1.err, "");
+  EXPECT_EQ(rank1.out, "");
+}
+
+}  // namespace
+}  // namespace sigmanet
