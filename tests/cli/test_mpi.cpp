@@ -208,7 +208,20 @@ TEST(Mpi, AKilledRankEndsTheJobWithinSecondsNamingIt) {
   EXPECT_EQ(find_rank(tag, 0), 0) << "rank 0 outlived the job";
 }
 
-TEST(Mpi, SigtermToTheJobWritesRankZerosCheckpoint) {
+// mpirun itself: the process with the tag whose command is mpirun.
+pid_t find_mpirun(const std::string& tag) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::ifstream in(entry.path() / "environ", std::ios::binary), cmd(entry.path() / "comm");
+    const std::string env((std::istreambuf_iterator<char>(in)), {});
+    std::string name;
+    std::getline(cmd, name);
+    if (env.find("SIGMANET_TEST_TAG=" + tag) != std::string::npos && (name == "mpirun" || name == "orterun"))
+      return pid_t(std::stol(entry.path().filename().string()));
+  }
+  return 0;
+}
+
+TEST(Mpi, CtrlCToMpirunWritesRankZerosCheckpoint) {
   SKIP_WITHOUT_MPI();
   test::TempDir dir;
   const std::string tag = "term-" + std::to_string(getpid());
@@ -226,10 +239,11 @@ TEST(Mpi, SigtermToTheJobWritesRankZerosCheckpoint) {
     FAIL() << "rank 0 never started:\n" << job.out << job.err;
   }
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  // What mpirun does on Ctrl-C: SIGTERM to every rank.
-  kill(rank0, SIGTERM);
-  if (const pid_t rank1 = find_rank(tag, 1)) kill(rank1, SIGTERM);
+  // Ctrl-C at the terminal: SIGINT to mpirun, which passes SIGTERM on to every rank.
+  const pid_t launcher = find_mpirun(tag);
+  if (launcher) kill(launcher, SIGINT);
   run.join();
+  ASSERT_NE(launcher, 0) << "mpirun not found";
   EXPECT_FALSE(job.timed_out);
   EXPECT_NE(job.err.find("checkpoint written to"), std::string::npos) << job.err;
   const Checkpoint ck = load_checkpoint(dir / "ck");
