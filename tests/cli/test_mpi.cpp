@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -177,37 +178,6 @@ pid_t find_rank(const std::string& tag, int rank) {
   return 0;
 }
 
-TEST(Mpi, AKilledRankEndsTheJobWithinSecondsNamingIt) {
-  SKIP_WITHOUT_MPI();
-  test::TempDir dir;
-  const std::string tag = std::to_string(getpid()) + "-" + std::to_string(std::rand());
-  auto env = kMpiEnv;
-  env.emplace_back("SIGMANET_TEST_TAG", tag);
-  // Long enough to be killed mid-run: 100 epochs of 2,000 records at batch 10.
-  CliRun job;
-  std::thread run([&] { job = mpirun(2, train(dir / "ck", {"--epochs", "100"}), 60, env); });
-  pid_t victim = 0;
-  for (int i = 0; i < 200 && !victim; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    victim = find_rank(tag, 1);
-  }
-  if (!victim) {
-    run.join();
-    FAIL() << "rank 1 never started:\n" << job.out << job.err;
-  }
-  std::this_thread::sleep_for(std::chrono::seconds(2));  // into training, inside the gradient exchanges
-  const auto killed = std::chrono::steady_clock::now();
-  kill(victim, SIGKILL);
-  run.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
-  EXPECT_FALSE(job.timed_out) << "the job hung after rank 1 died";
-  EXPECT_LT(seconds, 30.0);
-  EXPECT_NE(job.status, 0);
-  const std::string all = job.out + job.err;
-  EXPECT_NE(all.find("rank 1"), std::string::npos) << all;  // mpirun names the rank that died
-  EXPECT_EQ(find_rank(tag, 0), 0) << "rank 0 outlived the job";
-}
-
 // mpirun itself: the process with the tag whose command is mpirun.
 pid_t find_mpirun(const std::string& tag) {
   for (const auto& entry : fs::directory_iterator("/proc")) {
@@ -221,28 +191,57 @@ pid_t find_mpirun(const std::string& tag) {
   return 0;
 }
 
-TEST(Mpi, CtrlCToMpirunWritesRankZerosCheckpoint) {
-  SKIP_WITHOUT_MPI();
-  test::TempDir dir;
-  const std::string tag = "term-" + std::to_string(getpid());
+// A two-rank job long enough to be interrupted (100 epochs of 2,000 records), running in a thread, tagged so
+// its processes can be found; `interrupt` gets the tag 2 s into training and does to the job what it will.
+CliRun interrupted_job(const fs::path& checkpoint, const std::function<void(const std::string& tag)>& interrupt) {
+  static int jobs = 0;
+  const std::string tag = std::to_string(getpid()) + "-" + std::to_string(++jobs);
   auto env = kMpiEnv;
   env.emplace_back("SIGMANET_TEST_TAG", tag);
   CliRun job;
-  std::thread run([&] { job = mpirun(2, train(dir / "ck", {"--epochs", "100"}), 60, env); });
-  pid_t rank0 = 0;
-  for (int i = 0; i < 200 && !rank0; ++i) {
+  std::thread run([&] { job = mpirun(2, train(checkpoint, {"--epochs", "100"}), 60, env); });
+  bool started = false;
+  for (int i = 0; i < 200 && !started; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    rank0 = find_rank(tag, 0);
+    started = find_rank(tag, 1) != 0;
   }
-  if (!rank0) {
-    run.join();
-    FAIL() << "rank 0 never started:\n" << job.out << job.err;
+  if (started) {
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // into training, inside the gradient exchanges
+    interrupt(tag);
   }
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  // Ctrl-C at the terminal: SIGINT to mpirun, which passes SIGTERM on to every rank.
-  const pid_t launcher = find_mpirun(tag);
-  if (launcher) kill(launcher, SIGINT);
   run.join();
+  EXPECT_TRUE(started) << "rank 1 never started:\n" << job.out << job.err;
+  return job;
+}
+
+TEST(Mpi, AKilledRankEndsTheJobWithinSecondsNamingIt) {
+  SKIP_WITHOUT_MPI();
+  test::TempDir dir;
+  std::chrono::steady_clock::time_point killed;
+  std::string tag;
+  const CliRun job = interrupted_job(dir / "ck", [&](const std::string& t) {
+    tag = t;
+    killed = std::chrono::steady_clock::now();
+    kill(find_rank(tag, 1), SIGKILL);
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  EXPECT_FALSE(job.timed_out) << "the job hung after rank 1 died";
+  EXPECT_LT(seconds, 30.0);
+  EXPECT_NE(job.status, 0);
+  const std::string all = job.out + job.err;
+  EXPECT_NE(all.find("rank 1"), std::string::npos) << all;  // mpirun names the rank that died
+  EXPECT_EQ(find_rank(tag, 0), 0) << "rank 0 outlived the job";
+}
+
+TEST(Mpi, CtrlCToMpirunWritesRankZerosCheckpoint) {
+  SKIP_WITHOUT_MPI();
+  test::TempDir dir;
+  pid_t launcher = 0;
+  // Ctrl-C at the terminal: SIGINT to mpirun, which passes SIGTERM on to every rank.
+  const CliRun job = interrupted_job(dir / "ck", [&](const std::string& tag) {
+    launcher = find_mpirun(tag);
+    if (launcher) kill(launcher, SIGINT);
+  });
   ASSERT_NE(launcher, 0) << "mpirun not found";
   EXPECT_FALSE(job.timed_out);
   EXPECT_NE(job.err.find("checkpoint written to"), std::string::npos) << job.err;
