@@ -39,6 +39,8 @@ def parse_args(argv):
     p.add_argument("--data", default="")
     p.add_argument("--synthetic", action="store_true")
     p.add_argument("--repetitions", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for both sides (sigmanet's CPU backends, PyTorch and its BLAS; default 1)")
     p.add_argument("--out", default=".", help="folder for the two JSON files of a fresh run (default: here)")
     p.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = p.parse_args(argv)
@@ -48,7 +50,7 @@ def parse_args(argv):
 
 
 def common_flags(args):
-    flags = ["--repetitions", str(args.repetitions)]
+    flags = ["--repetitions", str(args.repetitions), "--threads", str(args.threads)]
     if args.quick:
         flags.append("--quick")
     if args.all:

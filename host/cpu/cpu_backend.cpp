@@ -11,10 +11,20 @@ namespace {
 template <class T>
 class CpuBackend final : public Backend {
  public:
-  std::string describe() const override { return "cpu " + to_string(precision()); }
+  std::string describe() const override {
+    return "cpu " + to_string(precision()) + (threads_ > 1 ? ", " + std::to_string(threads_) + " threads" : "");
+  }
   Precision precision() const override { return sizeof(T) == 4 ? Precision::f32 : Precision::f64; }
 
-  void set_parameters(const Parameters& p) override { net_ = std::make_unique<FastCpuNetwork<T>>(p, objective_.cost); }
+  void set_parameters(const Parameters& p) override {
+    net_ = std::make_unique<FastCpuNetwork<T>>(p, objective_.cost);
+    if (threads_ > 1) net_->set_threads(threads_);
+  }
+
+  void set_threads(int threads) override {
+    threads_ = threads < 1 ? 1 : threads;
+    if (net_ && net_->threads() != threads_) net_->set_threads(threads_);
+  }
   Parameters parameters() const override { return network().parameters(); }
 
   void set_objective(const Objective& objective) override {
@@ -160,6 +170,7 @@ class CpuBackend final : public Backend {
   std::unique_ptr<FastCpuNetwork<T>> net_;
   Objective objective_;
   Collective* collective_ = nullptr;
+  int threads_ = 1;
   std::vector<T> exchange_;  // one batch's gradients and flags, as the ranks add them up
   const Dataset* train_ = nullptr;
   std::optional<std::size_t> nonfinite_batch_;

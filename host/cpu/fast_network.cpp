@@ -4,6 +4,8 @@
 // loaded once per block.
 #include "sigmanet/cpu/fast_network.hpp"
 
+#include "cpu/thread_pool.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -143,15 +145,21 @@ void weighted_sums(const T* w, const T* x, std::size_t m, std::size_t n_in, std:
   for (; s < m; ++s) weighted_sums<1>(w, x, n_in, n_out, s, z);
 }
 
-// g = d^T x summed over the m samples (d is m x n_out, x is m x n_in, g is n_out x n_in).
+// Rows [j, j_last) of g = d^T x summed over the m samples (d is m x n_out, x is m x n_in, g is n_out x n_in).
+// Each value's sum runs over the samples in order whatever the rows' grouping, so any split of the rows gives
+// the same bits.
 template <class T>
-void sum_gradient(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, T* g) {
-  std::size_t j = 0;
+void sum_gradient(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, std::size_t j,
+                  std::size_t j_last, T* g) {
   constexpr std::size_t r = kGradientRows;
-  for (; j + r <= n_out; j += r) gradient_rows<r>(d, x, m, n_in, n_out, j, g);
-  for (; j + 2 <= n_out; j += 2) gradient_rows<2>(d, x, m, n_in, n_out, j, g);
-  for (; j < n_out; ++j) gradient_rows<1>(d, x, m, n_in, n_out, j, g);
+  for (; j + r <= j_last; j += r) gradient_rows<r>(d, x, m, n_in, n_out, j, g);
+  for (; j + 2 <= j_last; j += 2) gradient_rows<2>(d, x, m, n_in, n_out, j, g);
+  for (; j < j_last; ++j) gradient_rows<1>(d, x, m, n_in, n_out, j, g);
 }
+
+// Below this many multiply-adds a stage runs in the calling thread: waking the others costs microseconds, and
+// Nielsen's batch-10 steps are a few tens of microseconds in all.
+constexpr double kThreadedWork = 1 << 20;
 
 // Each row's softmax in place, from the row's weighted inputs: e^{z - max z} / sum e^{z - max z}.
 template <class T>
@@ -225,15 +233,17 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
     const T* in = a_[l].data();
     a_[l + 1].resize(m * n_out);
     T* out = a_[l + 1].data();
-    weighted_sums(w_[l].data(), in, m, n_in, n_out, out);
-    if (l + 1 == layers() && output_ == Activation::softmax) {
-      for (std::size_t s = 0; s < m; ++s)
-        for (std::size_t j = 0; j < n_out; ++j) out[s * n_out + j] += b_[l][j];
-      softmax_rows(out, m, n_out);
-      continue;
-    }
-    for (std::size_t s = 0; s < m; ++s)
-      for (std::size_t j = 0; j < n_out; ++j) out[s * n_out + j] = sigmoid(out[s * n_out + j] + b_[l][j]);
+    const bool softmax = l + 1 == layers() && output_ == Activation::softmax;
+    const T* w = w_[l].data();
+    const T* b = b_[l].data();
+    // Samples [first, last): each sample's outputs are computed the same way whichever thread has it.
+    across_threads(m, double(m) * double(n_in) * double(n_out), [&](std::size_t first, std::size_t last) {
+      weighted_sums(w, in + first * n_in, last - first, n_in, n_out, out + first * n_out);
+      for (std::size_t s = first; s < last; ++s)
+        for (std::size_t j = 0; j < n_out; ++j)
+          out[s * n_out + j] = softmax ? out[s * n_out + j] + b[j] : sigmoid(out[s * n_out + j] + b[j]);
+      if (softmax) softmax_rows(out + first * n_out, last - first, n_out);
+    });
   }
 }
 
@@ -259,23 +269,32 @@ void FastCpuNetwork<T>::backward(const std::uint8_t* labels) {
     const std::size_t n_in = sizes_[l], n_out = sizes_[l + 1];
     const T* d = delta_[l].data();
     const T* in = a_[l].data();
-    // Gradients summed over the batch: dW = delta^T . a_in, db = column sums of delta.
-    sum_gradient(d, in, m, n_in, n_out, grad_w_[l].data());
-    for (std::size_t j = 0; j < n_out; ++j) {
-      T gb = 0;
-      for (std::size_t s = 0; s < m; ++s) gb += d[s * n_out + j];
-      grad_b_[l][j] = gb;
-    }
+    const double work = double(m) * double(n_in) * double(n_out);
+    // Gradients summed over the batch: dW = delta^T . a_in, db = column sums of delta; rows [first, last) of
+    // each per thread.
+    T* gw = grad_w_[l].data();
+    T* gb = grad_b_[l].data();
+    across_threads(n_out, work, [&](std::size_t first, std::size_t last) {
+      sum_gradient(d, in, m, n_in, n_out, first, last, gw);
+      for (std::size_t j = first; j < last; ++j) {
+        T sum = 0;
+        for (std::size_t s = 0; s < m; ++s) sum += d[s * n_out + j];
+        gb[j] = sum;
+      }
+    });
     if (l == 0) break;  // the input layer has no delta
-    // Hidden layer below: delta_in = (delta . W) * a_in (1 - a_in).
+    // Hidden layer below: delta_in = (delta . W) * a_in (1 - a_in), samples [first, last) per thread.
     AlignedVector<T>& below = delta_[l - 1];
     below.assign(m * n_in, T(0));
-    for (std::size_t s = 0; s < m; ++s) {
-      T* row = &below[s * n_in];
-      for (std::size_t j = 0; j < n_out; ++j) axpy(d[s * n_out + j], &w_[l][j * n_in], row, n_in);
-      const T* a = in + s * n_in;
-      for (std::size_t i = 0; i < n_in; ++i) row[i] *= a[i] * (T(1) - a[i]);
-    }
+    const T* w = w_[l].data();
+    across_threads(m, work, [&](std::size_t first, std::size_t last) {
+      for (std::size_t s = first; s < last; ++s) {
+        T* row = &below[s * n_in];
+        for (std::size_t j = 0; j < n_out; ++j) axpy(d[s * n_out + j], w + j * n_in, row, n_in);
+        const T* a = in + s * n_in;
+        for (std::size_t i = 0; i < n_in; ++i) row[i] *= a[i] * (T(1) - a[i]);
+      }
+    });
   }
 }
 
@@ -283,16 +302,37 @@ template <class T>
 void FastCpuNetwork<T>::update(T eta, T decay, std::size_t m) {
   const T step = eta / T(m);
   for (std::size_t l = 0; l < layers(); ++l) {
-    if (decay == T(1)) {
-      axpy(-step, grad_w_[l].data(), w_[l].data(), w_[l].size());
-    } else {
-      T* w = w_[l].data();
-      const T* g = grad_w_[l].data();
+    T* w = w_[l].data();
+    const T* g = grad_w_[l].data();
+    across_threads(w_[l].size(), double(w_[l].size()), [&](std::size_t first, std::size_t last) {
+      if (decay == T(1)) {
+        axpy(-step, g + first, w + first, last - first);
+      } else {
 #pragma omp simd
-      for (std::size_t i = 0; i < w_[l].size(); ++i) w[i] = decay * w[i] - step * g[i];
-    }
+        for (std::size_t i = first; i < last; ++i) w[i] = decay * w[i] - step * g[i];
+      }
+    });
     axpy(-step, grad_b_[l].data(), b_[l].data(), b_[l].size());
   }
+}
+
+template <class T>
+void FastCpuNetwork<T>::set_threads(int threads) {
+  pool_ = threads > 1 ? std::make_shared<ThreadPool>(threads) : nullptr;
+}
+
+template <class T>
+int FastCpuNetwork<T>::threads() const {
+  return pool_ ? pool_->threads() : 1;
+}
+
+template <class T>
+template <class F>
+void FastCpuNetwork<T>::across_threads(std::size_t n, double work, F&& body) {
+  if (!pool_ || work < kThreadedWork)
+    body(std::size_t(0), n);
+  else
+    pool_->split(n, body);
 }
 
 template <class T>

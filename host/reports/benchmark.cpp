@@ -128,6 +128,7 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
   backend->set_parameters(init_parameters(c.sizes, Init::standard, rng));
   backend->set_training_data(train);
   backend->set_collective(settings.collective);
+  if (c.backend.device == Device::cpu) backend->set_threads(settings.threads);
   Collective* const job = settings.collective && settings.collective->size() > 1 ? settings.collective : nullptr;
   std::vector<double> summing;  // per timed repetition
   const Dataset eval_set = test.slice(test.name, 0, c.eval_records);
@@ -136,7 +137,7 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
   r.bench_case = c;
   r.backend_description = backend->describe();
   r.timer = c.backend.device == Device::gpu ? "cuda_events" : "steady_clock";
-  r.threads = 1;
+  r.threads = c.backend.device == Device::cpu ? std::max(1, settings.threads) : 1;
   r.ranks = job ? job->size() : 1;
 
   const auto train_once = [&](std::vector<double>* seconds_out, std::vector<double>* cpu_out) {

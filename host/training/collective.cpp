@@ -1,7 +1,11 @@
 #include "sigmanet/collective.hpp"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "sigmanet/error.hpp"
 
@@ -36,6 +40,16 @@ std::pair<std::size_t, std::size_t> batch_share(std::size_t m, int rank, int siz
 int launched_processes() { return from_environment({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"}, 1); }
 
 int launched_rank() { return from_environment({"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"}, 0); }
+
+int default_threads() {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  int cores = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : 0;
+  if (cores < 1) cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  // The processes of this job on this machine: Open MPI's, PMI's, Slurm's count.
+  const int here = from_environment({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}, 1);
+  return std::max(1, cores / std::max(1, here));
+}
 
 bool have_mpi() {
 #ifdef SIGMANET_HAVE_MPI

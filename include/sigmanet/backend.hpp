@@ -67,6 +67,10 @@ class Backend {
   // must outlive the backend. A backend that cannot throws Error (the default).
   virtual void set_collective(Collective* collective);
 
+  // CPU threads the backend may use (the CPU backend: for large batches and evaluation; any number gives the same
+  // bits). Others ignore it. 1 until set.
+  virtual void set_threads(int threads) { (void)threads; }
+
   // The set that train() indexes into. It must outlive every later train() call.
   virtual void set_training_data(const Dataset& train) = 0;
 

@@ -44,6 +44,10 @@ Collective* job();
 // of leaving them waiting.
 void leave_job(bool clean);
 
+// CPU threads a process should use by default: the cores it may run on (its affinity mask), shared evenly among
+// the processes a launcher started on this machine, at least 1. Ranks times threads never oversubscribe the cores.
+int default_threads();
+
 // Whether this build can join MPI jobs.
 bool have_mpi();
 

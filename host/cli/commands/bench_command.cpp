@@ -226,8 +226,10 @@ int run_bench(const BenchOptions& o) {
   const std::vector<BenchCase> cases = bench_grid(grid);
 
   const MachineInfo machine = machine_info();
-  std::printf("sigmanet bench: %s, %zu logical CPUs (the CPU backends use 1 thread)%s%s\n", machine.cpu_model.c_str(),
-              std::size_t(machine.logical_cpus), machine.gpu ? ", GPU " : "", machine.gpu ? machine.gpu->name.c_str() : "");
+  std::printf("sigmanet bench: %s, %zu logical CPUs (the CPU backends use %d thread%s)%s%s\n",
+              machine.cpu_model.c_str(), std::size_t(machine.logical_cpus), o.settings.threads,
+              o.settings.threads == 1 ? "" : "s", machine.gpu ? ", GPU " : "",
+              machine.gpu ? machine.gpu->name.c_str() : "");
   std::printf("data %s (%zu train, %zu test); %d warm-up + %d timed repetitions, median [min-max]; eta %g, seed %llu\n",
               source.c_str(), data.train.size(), data.test.size(), o.settings.warmup, o.settings.repetitions,
               o.settings.eta, static_cast<unsigned long long>(o.settings.seed));
@@ -293,7 +295,7 @@ int run_bench(const BenchOptions& o) {
           {"init", "N(0,1) weights and biases"},
           {"cost", "quadratic: sum over outputs of 1/2 (a-y)^2, averaged over the batch"},
           {"optimizer", "plain SGD"},
-          {"threads", 1}}},
+          {"threads", o.settings.threads}}},
         {"results", results_json},
     };
     json_out << doc.dump(2) << '\n';
@@ -321,11 +323,16 @@ void add_bench_command(CLI::App& app, int& status) {
   add_whole(sub, "--warmup", o->settings.warmup, "Untimed repetitions before them", 0);
   add_real(sub, "--eta", o->settings.eta, "Learning rate of the SGD steps");
   add_whole(sub, "--seed", o->settings.seed, "Seed for the initial weights and the shuffles");
+  add_whole(sub, "--threads", o->settings.threads,
+            "CPU threads of the CPU backends (default: this machine's cores, shared among an mpirun job's processes)",
+            1, 1024)
+      ->default_str("cores");
   add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
   sub->add_flag("--synthetic", o->synthetic, "Use random images of MNIST's shape instead of reading MNIST");
   add_path(sub, "--json", o->json, "Also write the results as JSON to FILE");
   sub->callback([o, sub, &status] {
     o->gpu_kernel_given = sub->count("--gpu-kernel") > 0;
+    if (!sub->count("--threads")) o->settings.threads = default_threads();
     status = run_bench(*o);
   });
 }

@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
 #include "cli/one_voice.hpp"
+#include "sigmanet/collective.hpp"
 #include "cli/mnist_model.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
@@ -24,6 +25,7 @@ struct EvaluateOptions {
   std::string mistakes;
   std::size_t mistakes_count = 100;
   std::size_t scale = 2;
+  int threads = 0;  // 0: default_threads()
 };
 
 int run_evaluate(EvaluateOptions& o) {
@@ -38,6 +40,7 @@ int run_evaluate(EvaluateOptions& o) {
   print_notes(mnist.notes);
   const Dataset& data = o.set == "validation" ? mnist.validation : mnist.test;
   std::unique_ptr<Backend> backend = backend_for(model, o.model, o.device);
+  backend->set_threads(o.threads ? o.threads : default_threads());
   const Objective objective = model_objective(model, o.model);
 
   const Evaluation e = backend->evaluate(data);
@@ -98,6 +101,8 @@ void add_evaluate_command(CLI::App& app, int& status) {
       "evaluate", "Accuracy, per-digit accuracy and confusion matrix of a saved model on MNIST's test set");
   add_path(sub, "--model", o->model, "Model file (from train --save or --checkpoint)")->required();
   add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
+  add_whole(sub, "--threads", o->threads, "CPU threads (default: this machine's cores)", 1, 1024)
+      ->default_str("cores");
   add_choice(sub, "--set", o->set, {{"test", "test"}, {"validation", "validation"}},
              "Which set: test (t10k) or validation (the last 10,000 training records)");
   add_choice(sub, "--device", o->device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},

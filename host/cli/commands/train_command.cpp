@@ -36,6 +36,7 @@ struct TrainOptions {
   int checkpoint_every = 1;
   std::string resume;
   std::string eta_schedule = "constant";
+  int threads = 0;  // 0: default_threads()
 };
 
 // A setting whose value came from the checkpoint, not the command line, is blamed on the checkpoint: "--sizes:
@@ -368,6 +369,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
   backend->set_collective(collective);
+  backend->set_threads(o.threads ? o.threads : default_threads());
   Trainer trainer(c, *backend, data.train);
   if (!o.resume.empty()) {
     trainer.resume(resumed.parameters, resumed.state);
@@ -421,6 +423,11 @@ void add_train_command(CLI::App& app, int& status) {
       ->type_name("halve:N")
       ->default_str("constant");
   add_whole(sub, "--seed", c.seed, "Seed for initial weights and the shuffles");
+  add_whole(sub, "--threads", o->threads,
+            "CPU threads for large batches and evaluation (default: this machine's cores, shared among the processes "
+            "of an mpirun job; any number gives the same bits)",
+            1, 1024)
+      ->default_str("cores");
   add_choice(sub, "--init", c.init,
              {{to_string(Init::standard), Init::standard}, {to_string(Init::scaled), Init::scaled}},
              "Weight initialisation: standard N(0,1) or scaled N(0,1/n_in)");

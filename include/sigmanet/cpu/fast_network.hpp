@@ -15,6 +15,8 @@
 
 namespace sigmanet {
 
+class ThreadPool;  // host/cpu/thread_pool.hpp
+
 template <class T>
 class FastCpuNetwork {
  public:
@@ -22,6 +24,10 @@ class FastCpuNetwork {
   // layer (cost.hpp), which a backend setting parameters and objective in either order may mismatch for a while.
   explicit FastCpuNetwork(const Parameters& p, Cost cost = Cost::quadratic);
   void set_cost(Cost cost) { cost_ = cost; }
+  // Threads the large stages (matrix products of a million multiply-adds or more) are split over; 1 runs
+  // everything in the calling thread. Any number gives the same bits: each value is computed whole by one thread.
+  void set_threads(int threads);
+  int threads() const;
   Activation output() const { return output_; }
 
   std::size_t layers() const { return w_.size(); }
@@ -68,6 +74,11 @@ class FastCpuNetwork {
   std::vector<AlignedVector<T>> w_, b_;
   std::size_t m_ = 0;
   std::vector<AlignedVector<T>> a_, delta_, grad_w_, grad_b_;
+  std::shared_ptr<ThreadPool> pool_;  // null: one thread
+
+  // body(first, last) over [0, n): split over the threads when `work` multiply-adds pay for it, else at once.
+  template <class F>
+  void across_threads(std::size_t n, double work, F&& body);
 };
 
 // Images to network input: pixel / 255, for the records named by index.

@@ -54,6 +54,7 @@ constexpr std::size_t kLargeCpuRepetitionSamples = 8192;
 struct BenchSettings {
   // The job whose ranks train each case together (collective.hpp; CPU backends only); null: this process alone.
   Collective* collective = nullptr;
+  int threads = 1;      // CPU threads of a CPU backend (Backend::set_threads)
   int repetitions = 5;  // timed repetitions after the warm-up; at least 1
   int warmup = 1;       // untimed repetitions first
   double eta = 3.0;
@@ -70,7 +71,7 @@ struct BenchResult {
   BenchCase bench_case;
   std::string backend_description;  // Backend::describe(): "cpu float", "gpu float (NVIDIA H200)"
   std::string timer;                // "steady_clock" or "cuda_events"
-  int threads = 1;                  // CPU threads doing the work: the CPU network is single-threaded
+  int threads = 1;                  // CPU threads doing the work (1 on a GPU backend: the host thread)
   std::vector<double> train_seconds;  // per timed repetition, on the backend's clock (Backend::time_seconds)
   std::vector<double> eval_seconds;
   Spread train, eval;  // of the seconds above
