@@ -39,12 +39,12 @@ TEST(VerifyCli, OnMnistPrintsATableOfPassingChecks) {
     EXPECT_NE(out.find("GPU part did not run: " + reason), std::string::npos) << out;
     EXPECT_NE(out.find("(CPU only: the GPU part did not run)"), std::string::npos) << out;
     // For each of cpu float and cpu double: 4 steps, 3 lines per epoch check, 3 for the deeper net, and a step
-    // and 3 lines of 1,000 batches for each of cross-entropy, log-likelihood and cross-entropy with L2.
+    // and 3 lines of 300 batches for each of cross-entropy, log-likelihood and cross-entropy with L2.
     EXPECT_EQ(count(out, " OK\n"), 44u) << out;
     EXPECT_EQ(count(out, "cpu float: "), 22u) << out;
     EXPECT_EQ(count(out, "cpu double: "), 22u) << out;
     for (const char* objective : {"cross-entropy (scaled", "log-likelihood (scaled", "cross-entropy L2 5 (scaled"})
-      EXPECT_NE(out.find(std::string("cpu float: 1000 batches 784-30-10 batch 10 ") + objective), std::string::npos)
+      EXPECT_NE(out.find(std::string("cpu float: 300 batches 784-30-10 batch 10 ") + objective), std::string::npos)
           << out;
     EXPECT_NE(out.find("cpu double: epoch 784-30-10 batch 10 (scaled init): parameters"), std::string::npos) << out;
   }
