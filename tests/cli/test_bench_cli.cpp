@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sigmanet/backend.hpp"
+#include "sigmanet/collective.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {
@@ -39,7 +40,9 @@ void check_table(const std::string& output) {
   for (const char* row : {"cpu-float            784-30-10             10", "cpu-float            784-30-10            100",
                           "cpu-double           784-30-10             10", "cpu-double           784-30-10            100"})
     EXPECT_NE(output.find(row), std::string::npos) << row << "\n" << output;
-  EXPECT_NE(output.find("1 thread"), std::string::npos) << output;
+  // The default: this machine's cores.
+  const int threads = default_threads();
+  EXPECT_NE(output.find("use " + std::to_string(threads) + " thread"), std::string::npos) << output;
 }
 
 void check_header(const nlohmann::json& doc) {
@@ -61,7 +64,7 @@ void check_header(const nlohmann::json& doc) {
   EXPECT_EQ(doc["data"]["test_records"], 10000);
   EXPECT_EQ(doc["settings"]["repetitions"], 5);
   EXPECT_EQ(doc["settings"]["warmup_repetitions"], 1);
-  EXPECT_EQ(doc["settings"]["threads"], 1);
+  EXPECT_EQ(doc["settings"]["threads"], default_threads());
 }
 
 void check_results(const nlohmann::json& results) {
@@ -77,7 +80,7 @@ void check_results(const nlohmann::json& results) {
     EXPECT_TRUE(batch == 10 || batch == 100) << batch;
     EXPECT_EQ(r["config"], "784-30-10/b" + std::to_string(batch));
     EXPECT_EQ(r["device"], "cpu");
-    EXPECT_EQ(r["threads"], 1);
+    EXPECT_EQ(r["threads"], default_threads());
     EXPECT_EQ(r["timer"], "steady_clock");
     const auto& t = r["train"];
     EXPECT_EQ(t["repetition"], "batches");
