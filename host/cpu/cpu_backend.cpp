@@ -57,8 +57,9 @@ class CpuBackend final : public Backend {
       const std::size_t m = std::min(batch, order.size() - done);
       const std::uint32_t* index = order.data() + done;
       for (std::size_t s = 0; s < m; ++s) labels[s] = train_->labels[index[s]];
-      gather_inputs(*train_, index, m, x_.data());
-      net.train_batch(x_.data(), labels.data(), m, T(eta), decay);
+      T* x = net.input_buffer(m);
+      gather_inputs(*train_, index, m, x);
+      net.train_batch(x, labels.data(), m, T(eta), decay);
       done += m;
       if (!std::isfinite(net.batch_cost(labels.data()))) {
         nonfinite_batch_ = batch_index;

@@ -4,6 +4,7 @@
 // loaded once per block.
 #include "sigmanet/cpu/fast_network.hpp"
 
+#include "cpu/simd.hpp"
 #include "cpu/thread_pool.hpp"
 
 #include <algorithm>
@@ -20,21 +21,6 @@ template <class T>
 T sigmoid(T z) {
   return T(1) / (T(1) + std::exp(-z));
 }
-
-// One SIMD register of T (8 floats or 4 doubles with AVX2); GCC and Clang lower it to whatever the target
-// has. Vectors stay local and are passed by reference only: by value their ABI would depend on -march.
-template <class T>
-struct Simd {
-  typedef T vec __attribute__((vector_size(32)));
-  static constexpr std::size_t width = sizeof(vec) / sizeof(T);
-  static void load(vec& v, const T* p) { std::memcpy(&v, p, sizeof v); }  // unaligned, one instruction
-  static void store(T* p, const vec& v) { std::memcpy(p, &v, sizeof v); }
-  static T sum(const vec& v) {
-    T s = 0;
-    for (std::size_t k = 0; k < width; ++k) s += v[k];
-    return s;
-  }
-};
 
 // out[r][c] = w_r . x_c for R weight rows and C samples, all rows n long. R*C independent sums hide the
 // multiply-add latency, and every loaded vector feeds C or R multiply-adds instead of one.
@@ -53,14 +39,20 @@ void dot_tile(const T* w, const T* x, std::size_t n, T (&out)[R][C]) {
       #pragma GCC unroll 8
       for (std::size_t c = 0; c < C; ++c) acc[r][c] += wv[r] * xv[c];
   }
+  if (i < n) {  // the last, partial vector: zeros in the lanes past n add nothing
+    #pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r) S::load_partial(wv[r], w + r * n + i, n - i);
+    #pragma GCC unroll 8
+    for (std::size_t c = 0; c < C; ++c) S::load_partial(xv[c], x + c * n + i, n - i);
+    #pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r)
+      #pragma GCC unroll 8
+      for (std::size_t c = 0; c < C; ++c) acc[r][c] += wv[r] * xv[c];
+  }
   #pragma GCC unroll 8
   for (std::size_t r = 0; r < R; ++r)
     #pragma GCC unroll 8
-    for (std::size_t c = 0; c < C; ++c) {
-      T s = S::sum(acc[r][c]);
-      for (std::size_t t = i; t < n; ++t) s += w[r * n + t] * x[c * n + t];
-      out[r][c] = s;
-    }
+    for (std::size_t c = 0; c < C; ++c) out[r][c] = S::sum(acc[r][c]);
 }
 
 // z[s][j] = w_j . x_s for the R rows from j and the C samples from s; w is n_out x n_in, x and z hold samples.
@@ -77,7 +69,7 @@ void weighted_sums(const T* w, const T* x, std::size_t n_in, std::size_t n_out, 
 // Forward tiles are 2 weight rows x 5 samples: ten accumulators hide the multiply-add latency, and the five
 // samples (15 KiB at 784 floats) stay in L1 while the weights stream past, so at batch 10 the weights are
 // read twice per step. Measured faster than 4 x 3, 4 x 2, 3 x 4 and 2 x 6 (bench/RESULTS.md).
-constexpr std::size_t kRowsPerTile = 2;
+constexpr std::size_t kRowsPerTile = 3;
 constexpr std::size_t kSamplesPerTile = 5;
 
 // z = x W^T for C samples from s: kRowsPerTile weight rows at a time, then one.
@@ -88,21 +80,60 @@ void weighted_sums(const T* w, const T* x, std::size_t n_in, std::size_t n_out, 
   for (; j < n_out; ++j) weighted_sums<1, C>(w, x, n_in, n_out, j, s, z);
 }
 
+// SGD's step on one vector of weights from its summed gradients: w + (-rate) g without decay (the multiply-add
+// an axpy does), decay w - rate g with L2. update() and the fused train_batch() both go through here, so the two
+// give the same bits.
+template <class T>
+void sgd_step(typename Simd<T>::vec& w, const typename Simd<T>::vec& g, T rate, T decay) {
+  if (decay == T(1))
+    w = w + (-rate) * g;
+  else
+    w = decay * w - rate * g;
+}
+
+// Where a summed gradient block goes: the gradient's rows, or (apply) straight into the weights' rows as SGD's
+// step, so the gradient is never stored nor read back.
+template <class T>
+struct GradientSink {
+  T* rows;
+  bool apply = false;
+  T rate = 0, decay = 1;
+
+  // `count` values of v (count <= width) at p of rows' layout.
+  void put(std::size_t at, typename Simd<T>::vec v, std::size_t count) const {
+    using S = Simd<T>;
+    T* p = rows + at;
+    if (apply) {
+      typename S::vec w;
+      if (count < S::width) S::load_partial(w, p, count); else S::load(w, p);
+      sgd_step(w, v, rate, decay);
+      v = w;
+    }
+    if (count < S::width) S::store_partial(p, v, count); else S::store(p, v);
+  }
+};
+
 // Gradient blocks are 3 rows x 4 vectors: twelve accumulators, and seven loads (4 input vectors, 3
 // broadcast coefficients) feed twelve multiply-adds. Measured faster than 4 x 2, 2 x 4 and 4 x 3.
 constexpr std::size_t kGradientRows = 3, kGradientVectors = 4;
 
 // Columns [i, i + U vectors) of gradient rows j .. j+R-1: g_r = sum_s d[s][j + r] x_s, all m samples summed
 // in registers, so each row is written once and never read back or zeroed first. Each input vector loaded
-// feeds R rows, and each broadcast coefficient feeds U vectors of a row.
+// feeds R rows, and each broadcast coefficient feeds U vectors of a row. With `last` < width, the block is one
+// partial vector of the row's last `last` columns.
 template <std::size_t R, std::size_t U, class T>
 void gradient_block(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, std::size_t j,
-                    std::size_t i, T* g) {
+                    std::size_t i, const GradientSink<T>& g, std::size_t last = Simd<T>::width) {
   using S = Simd<T>;
   typename S::vec acc[R][U] = {}, xv[U];
   for (std::size_t s = 0; s < m; ++s) {
     #pragma GCC unroll 8
-    for (std::size_t u = 0; u < U; ++u) S::load(xv[u], x + s * n_in + i + u * S::width);
+    for (std::size_t u = 0; u < U; ++u) {
+      if (U == 1 && last < S::width)
+        S::load_partial(xv[u], x + s * n_in + i, last);
+      else
+        S::load(xv[u], x + s * n_in + i + u * S::width);
+    }
     #pragma GCC unroll 8
     for (std::size_t r = 0; r < R; ++r)
       #pragma GCC unroll 8
@@ -111,23 +142,19 @@ void gradient_block(const T* d, const T* x, std::size_t m, std::size_t n_in, std
   #pragma GCC unroll 8
   for (std::size_t r = 0; r < R; ++r)
     #pragma GCC unroll 8
-    for (std::size_t u = 0; u < U; ++u) S::store(g + (j + r) * n_in + i + u * S::width, acc[r][u]);
+    for (std::size_t u = 0; u < U; ++u) g.put((j + r) * n_in + i + u * S::width, acc[r][u], U == 1 ? last : S::width);
 }
 
-// Gradient rows j .. j+R-1: kGradientVectors vectors at a time, then one, then the columns left over.
+// Gradient rows j .. j+R-1: kGradientVectors vectors at a time, then one, then the partial vector left over.
 template <std::size_t R, class T>
-void gradient_rows(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, std::size_t j, T* g) {
+void gradient_rows(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, std::size_t j,
+                   const GradientSink<T>& g) {
   constexpr std::size_t w = Simd<T>::width;
   std::size_t i = 0;
   constexpr std::size_t u = kGradientVectors;
   for (; i + u * w <= n_in; i += u * w) gradient_block<R, u>(d, x, m, n_in, n_out, j, i, g);
   for (; i + w <= n_in; i += w) gradient_block<R, 1>(d, x, m, n_in, n_out, j, i, g);
-  for (; i < n_in; ++i)
-    for (std::size_t r = 0; r < R; ++r) {
-      T sum = 0;
-      for (std::size_t s = 0; s < m; ++s) sum += d[s * n_out + j + r] * x[s * n_in + i];
-      g[(j + r) * n_in + i] = sum;
-    }
+  if (i < n_in) gradient_block<R, 1>(d, x, m, n_in, n_out, j, i, g, n_in - i);
 }
 
 // y += c * x
@@ -150,7 +177,7 @@ void weighted_sums(const T* w, const T* x, std::size_t m, std::size_t n_in, std:
 // the same bits.
 template <class T>
 void sum_gradient(const T* d, const T* x, std::size_t m, std::size_t n_in, std::size_t n_out, std::size_t j,
-                  std::size_t j_last, T* g) {
+                  std::size_t j_last, const GradientSink<T>& g) {
   constexpr std::size_t r = kGradientRows;
   for (; j + r <= j_last; j += r) gradient_rows<r>(d, x, m, n_in, n_out, j, g);
   for (; j + 2 <= j_last; j += 2) gradient_rows<2>(d, x, m, n_in, n_out, j, g);
@@ -227,7 +254,7 @@ Parameters FastCpuNetwork<T>::parameters() const {
 template <class T>
 void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
   m_ = m;
-  a_[0].assign(x, x + m * std::size_t(sizes_[0]));
+  if (x != a_[0].data()) a_[0].assign(x, x + m * std::size_t(sizes_[0]));
   for (std::size_t l = 0; l < layers(); ++l) {
     const std::size_t n_in = sizes_[l], n_out = sizes_[l + 1];
     const T* in = a_[l].data();
@@ -248,7 +275,18 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
 }
 
 template <class T>
+T* FastCpuNetwork<T>::input_buffer(std::size_t m) {
+  a_[0].resize(m * std::size_t(sizes_[0]));
+  return a_[0].data();
+}
+
+template <class T>
 void FastCpuNetwork<T>::backward(const std::uint8_t* labels) {
+  backpropagate(labels, nullptr);
+}
+
+template <class T>
+void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* step) {
   const std::size_t m = m_, L = layers();
   check_output_layer({cost_, 0.0}, output_, "FastCpuNetwork::backward");
   // Output layer: dC/dz = (a - y) * sigma'(z), with sigma'(z) = a (1 - a), for the quadratic cost; a - y for
@@ -270,29 +308,36 @@ void FastCpuNetwork<T>::backward(const std::uint8_t* labels) {
     const T* d = delta_[l].data();
     const T* in = a_[l].data();
     const double work = double(m) * double(n_in) * double(n_out);
+    if (l > 0) {
+      // The hidden layer below, first, while W is still this step's: delta_in = (delta . W) * a_in (1 - a_in),
+      // samples [first, last) per thread.
+      AlignedVector<T>& below = delta_[l - 1];
+      below.assign(m * n_in, T(0));
+      const T* w = w_[l].data();
+      across_threads(m, work, [&](std::size_t first, std::size_t last) {
+        for (std::size_t s = first; s < last; ++s) {
+          T* row = &below[s * n_in];
+          for (std::size_t j = 0; j < n_out; ++j) axpy(d[s * n_out + j], w + j * n_in, row, n_in);
+          const T* a = in + s * n_in;
+          for (std::size_t i = 0; i < n_in; ++i) row[i] *= a[i] * (T(1) - a[i]);
+        }
+      });
+    }
     // Gradients summed over the batch: dW = delta^T . a_in, db = column sums of delta; rows [first, last) of
-    // each per thread.
-    T* gw = grad_w_[l].data();
+    // each per thread. With a step they go into W and b as SGD's update instead of into the gradients.
+    GradientSink<T> sink{grad_w_[l].data()};
     T* gb = grad_b_[l].data();
+    if (step) sink = {w_[l].data(), true, step->rate, step->decay};
+    T* b = b_[l].data();
     across_threads(n_out, work, [&](std::size_t first, std::size_t last) {
-      sum_gradient(d, in, m, n_in, n_out, first, last, gw);
+      sum_gradient(d, in, m, n_in, n_out, first, last, sink);
       for (std::size_t j = first; j < last; ++j) {
         T sum = 0;
         for (std::size_t s = 0; s < m; ++s) sum += d[s * n_out + j];
-        gb[j] = sum;
-      }
-    });
-    if (l == 0) break;  // the input layer has no delta
-    // Hidden layer below: delta_in = (delta . W) * a_in (1 - a_in), samples [first, last) per thread.
-    AlignedVector<T>& below = delta_[l - 1];
-    below.assign(m * n_in, T(0));
-    const T* w = w_[l].data();
-    across_threads(m, work, [&](std::size_t first, std::size_t last) {
-      for (std::size_t s = first; s < last; ++s) {
-        T* row = &below[s * n_in];
-        for (std::size_t j = 0; j < n_out; ++j) axpy(d[s * n_out + j], w + j * n_in, row, n_in);
-        const T* a = in + s * n_in;
-        for (std::size_t i = 0; i < n_in; ++i) row[i] *= a[i] * (T(1) - a[i]);
+        if (step)
+          b[j] += -step->rate * sum;  // as update()'s axpy
+        else
+          gb[j] = sum;
       }
     });
   }
@@ -300,19 +345,29 @@ void FastCpuNetwork<T>::backward(const std::uint8_t* labels) {
 
 template <class T>
 void FastCpuNetwork<T>::update(T eta, T decay, std::size_t m) {
-  const T step = eta / T(m);
+  using S = Simd<T>;
+  const T rate = eta / T(m);
   for (std::size_t l = 0; l < layers(); ++l) {
     T* w = w_[l].data();
     const T* g = grad_w_[l].data();
     across_threads(w_[l].size(), double(w_[l].size()), [&](std::size_t first, std::size_t last) {
-      if (decay == T(1)) {
-        axpy(-step, g + first, w + first, last - first);
-      } else {
-#pragma omp simd
-        for (std::size_t i = first; i < last; ++i) w[i] = decay * w[i] - step * g[i];
+      // The same vector step as the fused train_batch(), a vector at a time from wherever the range starts.
+      typename S::vec wv, gv;
+      std::size_t i = first;
+      for (; i + S::width <= last; i += S::width) {
+        S::load(wv, w + i);
+        S::load(gv, g + i);
+        sgd_step(wv, gv, rate, decay);
+        S::store(w + i, wv);
+      }
+      if (i < last) {
+        S::load_partial(wv, w + i, last - i);
+        S::load_partial(gv, g + i, last - i);
+        sgd_step(wv, gv, rate, decay);
+        S::store_partial(w + i, wv, last - i);
       }
     });
-    axpy(-step, grad_b_[l].data(), b_[l].data(), b_[l].size());
+    axpy(-rate, grad_b_[l].data(), b_[l].data(), b_[l].size());
   }
 }
 
@@ -338,8 +393,8 @@ void FastCpuNetwork<T>::across_threads(std::size_t n, double work, F&& body) {
 template <class T>
 void FastCpuNetwork<T>::train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta, T decay) {
   forward(x, m);
-  backward(labels);
-  update(eta, decay);
+  const Step step{eta / T(m), decay};
+  backpropagate(labels, &step);
 }
 
 template <class T>

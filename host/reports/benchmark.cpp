@@ -103,6 +103,24 @@ std::size_t BenchResult::batches_per_repetition() const {
   return (bench_case.train_samples + bench_case.batch - 1) / bench_case.batch;
 }
 
+double step_flops(const std::vector<int>& sizes, std::size_t m) {
+  double forward = 0, hidden_errors = 0, weights = 0;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const double w = double(sizes[l]) * double(sizes[l + 1]);
+    weights += w;
+    forward += 2 * double(m) * w;
+    if (l > 0) hidden_errors += 2 * double(m) * w;
+  }
+  const double gradients = forward;
+  return forward + gradients + hidden_errors + 2 * weights;
+}
+
+double BenchResult::train_flops() const {
+  const std::size_t batch = bench_case.batch, samples = bench_case.train_samples;
+  const double whole = double(samples / batch) * step_flops(bench_case.sizes, batch);
+  return samples % batch ? whole + step_flops(bench_case.sizes, samples % batch) : whole;
+}
+
 double BenchResult::epoch_seconds(std::size_t train_size) const {
   return train.median * double(train_size) / double(bench_case.train_samples);
 }

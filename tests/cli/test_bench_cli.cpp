@@ -67,7 +67,16 @@ void check_header(const nlohmann::json& doc) {
   EXPECT_EQ(doc["settings"]["threads"], default_threads());
 }
 
-void check_results(const nlohmann::json& results) {
+// One core's peak in the JSON, in FLOP/s.
+double peak_of(const nlohmann::json& doc, const std::string& precision) {
+  return 1e9 * doc["cpu_peak"][precision + "_gflop_per_second_per_core"].get<double>();
+}
+
+void check_results(const nlohmann::json& doc) {
+  const nlohmann::json& results = doc["results"];
+  EXPECT_GT(peak_of(doc, "float"), 1e9) << "any CPU sigmanet runs on does a billion multiply-adds a second";
+  EXPECT_GT(peak_of(doc, "double"), 1e9);
+  EXPECT_TRUE(doc["cpu_peak"]["vector_bits"] == 256 || doc["cpu_peak"]["vector_bits"] == 512);
   ASSERT_TRUE(results.is_array());
   ASSERT_EQ(results.size(), 4u);
   int seen_float = 0, seen_double = 0;
@@ -96,6 +105,19 @@ void check_results(const nlohmann::json& results) {
     EXPECT_NEAR(t["samples_per_second"]["median"].get<double>() * t["seconds"]["median"].get<double>(), 10000.0,
                 1e-6 * 10000.0);
     EXPECT_NEAR(t["epoch_seconds"].get<double>(), 5.0 * t["seconds"]["median"].get<double>(), 1e-9);
+    // A sample of 784-30-10 is 95,880 operations forward and back (step_flops), and a step's update 2 x 23,820.
+    const double steps = 10000.0 / batch;
+    EXPECT_DOUBLE_EQ(t["flops_per_repetition"].get<double>(), 10000 * 95880.0 + steps * 47640.0);
+    EXPECT_NEAR(t["gflop_per_second"].get<double>(),
+                1e-9 * t["flops_per_repetition"].get<double>() / t["seconds"]["median"].get<double>(), 1e-9);
+    // A fraction of the measured peak of the threads it had: above nothing, below everything.
+    const double fraction = t["fraction_of_peak"];
+    EXPECT_GT(fraction, 0.0);
+    EXPECT_LT(fraction, 1.0);
+    EXPECT_NEAR(fraction,
+                t["gflop_per_second"].get<double>() /
+                    (1e-9 * r["threads"].get<double>() * peak_of(doc, backend == "cpu-float" ? "float" : "double")),
+                1e-9);
     const auto& e = r["evaluate"];
     EXPECT_EQ(e["records"], 10000);
     expect_positive_spread(e["seconds"], backend + " evaluate.seconds");
@@ -119,7 +141,7 @@ TEST(BenchCli, QuickRunOnMnistPrintsATableAndWritesJson) {
   const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
   ASSERT_TRUE(doc.is_object()) << "bench.json is not a JSON object";
   check_header(doc);
-  check_results(doc["results"]);
+  check_results(doc);
 }
 
 TEST(BenchCli, RejectsBadFlagsWithExitStatus2) {

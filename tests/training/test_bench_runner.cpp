@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "sigmanet/cpu/peak_rate.hpp"
 #include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
 
@@ -209,6 +210,31 @@ TEST(RunBenchCase, DivergenceIsAnErrorNotATiming) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("diverged"), std::string::npos) << e.what();
   }
+}
+
+TEST(StepFlops, CountsEachProductOfTheStep) {
+  // 784-30-10, batch 10: forward 2 x 10 x 23,820; the weight gradients as much; the hidden layer's errors
+  // 2 x 10 x 300 (none for the input layer); the update 2 x 23,820.
+  EXPECT_DOUBLE_EQ(step_flops({784, 30, 10}, 10), 476400.0 + 476400.0 + 6000.0 + 47640.0);
+  EXPECT_DOUBLE_EQ(step_flops({784, 30, 10}, 0), 47640.0);
+  EXPECT_DOUBLE_EQ(step_flops({4, 3, 2, 1}, 5), 2 * 5 * 20.0 * 2 + 2 * 5 * 8.0 + 2 * 20.0);
+}
+
+TEST(StepFlops, ARepetitionCountsItsLastPartialBatch) {
+  BenchResult r;
+  r.bench_case = {{784, 30, 10}, 10, kCpuDouble, 25, 10};  // batches of 10, 10 and 5
+  EXPECT_DOUBLE_EQ(r.train_flops(), 2 * step_flops({784, 30, 10}, 10) + step_flops({784, 30, 10}, 5));
+}
+
+TEST(PeakRate, IsMeasuredOnTheNetworksVectors) {
+  for (Precision p : {Precision::f32, Precision::f64}) {
+    const PeakRate rate = measure_peak_rate(p, 0.02);
+    EXPECT_TRUE(rate.vector_bits == 256 || rate.vector_bits == 512) << rate.vector_bits;
+    // Any core sigmanet runs on does at least a billion operations a second, and none a trillion on one thread.
+    EXPECT_GT(rate.flops_per_second, 1e9) << to_string(p);
+    EXPECT_LT(rate.flops_per_second, 1e12) << to_string(p);
+  }
+  EXPECT_THROW(measure_peak_rate(Precision::f32, 0), Error);
 }
 
 TEST(MachineInfo, DescribesThisMachine) {

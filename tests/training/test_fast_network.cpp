@@ -105,6 +105,41 @@ TEST(FastCpuNetwork, UpdateStepsAgainstTheMeanGradient) {
   for (std::size_t i = 0; i < gb.size(); ++i) EXPECT_NEAR(after.biases[1][i], p.biases[1][i] - 0.75 * gb[i], 1e-15);
 }
 
+// train_batch() applies each gradient block to the weights as it is summed; it must take exactly the step that
+// forward(), backward() and update() take, for every cost, with and without L2's decay, for rows that are and
+// are not a whole number of SIMD vectors (784, 30 and 13 inputs), and batches that do and do not fill a tile.
+template <class T>
+void expect_fused_step_is_the_separate_one() {
+  const std::vector<std::vector<int>> shapes = {{784, 30, 10}, {13, 17, 9, 10}};
+  for (const std::vector<int>& sizes : shapes)
+    for (Cost cost : {Cost::quadratic, Cost::cross_entropy, Cost::log_likelihood})
+      for (T decay : {T(1), T(0.999)})
+        for (std::size_t m : {1u, 7u, 10u}) {
+          Rng rng(12 + m);
+          Parameters p = init_parameters(sizes, Init::standard, rng);
+          p.output = cost == Cost::log_likelihood ? Activation::softmax : Activation::sigmoid;
+          const Batch b = random_batch(rng, std::size_t(sizes.front()), m, 10);
+          const std::vector<T> x(b.x.begin(), b.x.end());
+          FastCpuNetwork<T> fused(p, cost), separate(p, cost);
+          for (int step = 0; step < 3; ++step) {
+            // The fused network reads its input in place, from input_buffer().
+            std::copy(x.begin(), x.end(), fused.input_buffer(m));
+            fused.train_batch(fused.input_buffer(m), b.labels.data(), m, T(3), decay);
+            separate.forward(x.data(), m);
+            separate.backward(b.labels.data());
+            separate.update(T(3), decay);
+          }
+          const std::string where = sizes_text(sizes, '-') + ", " + to_string(cost) + ", decay " +
+                                    std::to_string(decay) + ", batch " + std::to_string(m);
+          EXPECT_EQ(fused.parameters().weights, separate.parameters().weights) << where;
+          EXPECT_EQ(fused.parameters().biases, separate.parameters().biases) << where;
+          EXPECT_NE(fused.parameters().weights, p.weights) << where;
+        }
+}
+
+TEST(FastCpuNetwork, FusedTrainBatchTakesTheSeparateStepInFloat) { expect_fused_step_is_the_separate_one<float>(); }
+TEST(FastCpuNetwork, FusedTrainBatchTakesTheSeparateStepInDouble) { expect_fused_step_is_the_separate_one<double>(); }
+
 TEST(FastCpuNetwork, ForwardComputesSigmoidOfWeightedSum) {
   Parameters p;
   p.sizes = {2, 1};

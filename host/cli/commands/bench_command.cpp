@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
 #include "sigmanet/collective.hpp"
+#include "sigmanet/cpu/peak_rate.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
@@ -113,8 +114,36 @@ nlohmann::ordered_json machine_json(const MachineInfo& m, double load_before, do
   return j;
 }
 
-nlohmann::ordered_json result_json(const BenchResult& r, std::size_t train_size) {
+// One core's measured multiply-add peak per precision, for the CPU backends being measured (0: not measured).
+struct CpuPeaks {
+  double f32 = 0, f64 = 0;
+  std::size_t vector_bits = 0;
+  double of(Precision p) const { return p == Precision::f64 ? f64 : f32; }
+};
+
+CpuPeaks measure_cpu_peaks(const std::vector<BenchBackend>& backends) {
+  CpuPeaks peaks;
+  for (const BenchBackend& b : backends) {
+    if (b.device != Device::cpu || peaks.of(b.precision) > 0) continue;
+    const PeakRate rate = measure_peak_rate(b.precision);
+    (b.precision == Precision::f64 ? peaks.f64 : peaks.f32) = rate.flops_per_second;
+    peaks.vector_bits = rate.vector_bits;
+  }
+  return peaks;
+}
+
+// The median repetition's FLOP rate, and its fraction of the peak of the threads the backend had; the
+// fraction is 0 where no peak was measured (GPU backends).
+double train_flop_rate(const BenchResult& r) { return r.train_flops() / r.train.median; }
+double fraction_of_peak(const BenchResult& r, const CpuPeaks& peaks) {
+  const BenchBackend& b = r.bench_case.backend;
+  const double peak = b.device == Device::cpu ? peaks.of(b.precision) * r.threads : 0;
+  return peak > 0 ? train_flop_rate(r) / peak : 0;
+}
+
+nlohmann::ordered_json result_json(const BenchResult& r, std::size_t train_size, const CpuPeaks& peaks) {
   const BenchCase& c = r.bench_case;
+  const double fraction = fraction_of_peak(r, peaks);
   const bool epoch = r.whole_epoch(train_size);
   return {
       {"config", sizes_text(c.sizes, '-') + "/b" + std::to_string(c.batch)},
@@ -139,7 +168,10 @@ nlohmann::ordered_json result_json(const BenchResult& r, std::size_t train_size)
         {"samples_per_second", rate_json(r.train, c.train_samples)},
         {"cpu_seconds", spread_json(r.train_cpu)},
         {"epoch_seconds", r.epoch_seconds(train_size)},
-        {"epoch_seconds_extrapolated", !epoch}}},
+        {"epoch_seconds_extrapolated", !epoch},
+        {"flops_per_repetition", r.train_flops()},
+        {"gflop_per_second", 1e-9 * train_flop_rate(r)},
+        {"fraction_of_peak", fraction > 0 ? nlohmann::ordered_json(fraction) : nlohmann::ordered_json(nullptr)}}},
       {"evaluate",
        {{"records", c.eval_records},
         {"repetitions", r.eval_seconds.size()},
@@ -163,15 +195,18 @@ std::string command_line(const BenchOptions& o) {
   return s.str();
 }
 
-void print_row(const BenchResult& r, std::size_t train_size) {
+void print_row(const BenchResult& r, std::size_t train_size, const CpuPeaks& peaks) {
   const BenchCase& c = r.bench_case;
   const double n = double(c.train_samples);
   const std::string rep =
       r.whole_epoch(train_size) ? "epoch" : std::to_string(r.batches_per_repetition()) + " batches";
-  std::printf("%-20s %-17s %6zu %14s %12.0f %12.0f %12.0f %10.3f%s %12.0f %12.0f\n", to_string(c.backend).c_str(),
-              sizes_text(c.sizes, '-').c_str(), c.batch, rep.c_str(), n / r.train.median, n / r.train.max,
-              n / r.train.min, r.epoch_seconds(train_size), r.whole_epoch(train_size) ? " " : "*",
-              n / r.train_cpu.median, double(c.eval_records) / r.eval.median);
+  const double fraction = fraction_of_peak(r, peaks);
+  const std::string of_peak = fraction > 0 ? std::to_string(int(std::lround(100 * fraction))) + "%" : "-";
+  std::printf("%-20s %-17s %6zu %14s %12.0f %12.0f %12.0f %10.3f%s %12.0f %12.0f %8.1f %6s\n",
+              to_string(c.backend).c_str(), sizes_text(c.sizes, '-').c_str(), c.batch, rep.c_str(),
+              n / r.train.median, n / r.train.max, n / r.train.min, r.epoch_seconds(train_size),
+              r.whole_epoch(train_size) ? " " : "*", n / r.train_cpu.median, double(c.eval_records) / r.eval.median,
+              1e-9 * train_flop_rate(r), of_peak.c_str());
   std::fflush(stdout);
 }
 
@@ -233,8 +268,12 @@ int run_bench(const BenchOptions& o) {
   std::printf("data %s (%zu train, %zu test); %d warm-up + %d timed repetitions, median [min-max]; eta %g, seed %llu\n",
               source.c_str(), data.train.size(), data.test.size(), o.settings.warmup, o.settings.repetitions,
               o.settings.eta, static_cast<unsigned long long>(o.settings.seed));
-  std::printf("%-20s %-17s %6s %14s %12s %12s %12s %11s %12s %12s\n", "backend", "network", "batch", "repetition",
-              "train/s", "min", "max", "epoch s", "train/cpu-s", "eval/s");
+  const CpuPeaks peaks = measure_cpu_peaks(backends);
+  if (peaks.f32 > 0 || peaks.f64 > 0)
+    std::printf("one core's peak, measured (%zu-bit multiply-adds): %.1f GFLOP/s float, %.1f double\n",
+                peaks.vector_bits, 1e-9 * peaks.f32, 1e-9 * peaks.f64);
+  std::printf("%-20s %-17s %6s %14s %12s %12s %12s %11s %12s %12s %8s %6s\n", "backend", "network", "batch",
+              "repetition", "train/s", "min", "max", "epoch s", "train/cpu-s", "eval/s", "GFLOP/s", "peak");
   std::fflush(stdout);
 
   const double load_before = load_average();
@@ -250,7 +289,7 @@ int run_bench(const BenchOptions& o) {
       collective->any(false);  // the other ranks wait here, off the cores, while rank 0 measures alone
       results.push_back(run_bench_case(c, data.train, data.test, together));
       if (collective->rank() == 0) {
-        print_row(alone, data.train.size());
+        print_row(alone, data.train.size(), peaks);
         print_scaling(alone, results.back());
       }
     }
@@ -262,18 +301,20 @@ int run_bench(const BenchOptions& o) {
       continue;
     }
     results.push_back(run_bench_case(c, data.train, data.test, o.settings));
-    print_row(results.back(), data.train.size());
+    print_row(results.back(), data.train.size(), peaks);
   }
   bool extrapolated = false;
   for (const BenchResult& r : results) extrapolated = extrapolated || !r.whole_epoch(data.train.size());
   if (extrapolated)
     std::printf("* epoch time extrapolated from a repetition of whole batches, not a full epoch\n");
   std::printf("train/s: samples per second of wall-clock time (median, slowest, fastest repetition); train/cpu-s: per\n"
-              "second of this process's CPU time (median), which time other processes held the cores does not count\n");
+              "second of this process's CPU time (median), which time other processes held the cores does not count;\n"
+              "GFLOP/s: the SGD steps' multiply-adds (x2) per second; peak: that against one core's peak times the\n"
+              "backend's threads\n");
 
   if (json_out.is_open()) {
     nlohmann::ordered_json results_json = nlohmann::ordered_json::array();
-    for (const BenchResult& r : results) results_json.push_back(result_json(r, data.train.size()));
+    for (const BenchResult& r : results) results_json.push_back(result_json(r, data.train.size(), peaks));
     const nlohmann::ordered_json doc = {
         {"schema", kSchema},
         {"tool", "sigmanet"},
@@ -286,6 +327,11 @@ int run_bench(const BenchOptions& o) {
           {"compiler", machine.compiler},
           {"build_type", machine.build_type},
           {"march_native", machine.native}}},
+        {"cpu_peak",
+         {{"float_gflop_per_second_per_core", 1e-9 * peaks.f32},
+          {"double_gflop_per_second_per_core", 1e-9 * peaks.f64},
+          {"vector_bits", peaks.vector_bits},
+          {"how", "a timed loop of independent multiply-adds on the CPU backend's vectors, best of 3"}}},
         {"data", {{"source", source}, {"train_records", data.train.size()}, {"test_records", data.test.size()}}},
         {"settings",
          {{"warmup_repetitions", o.settings.warmup},
