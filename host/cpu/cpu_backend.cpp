@@ -47,7 +47,6 @@ class CpuBackend final : public Backend {
     FastCpuNetwork<T>& net = network();
     const T decay = T(weight_decay(eta, objective_.lambda, train_->size()));
     std::vector<std::uint8_t> labels(batch);
-    x_.resize(batch * train_->features());
     nonfinite_batch_.reset();
     for (std::uint32_t index : order)
       if (index >= train_->size()) throw Error("CpuBackend::train: order holds an index past the data");
@@ -117,8 +116,9 @@ class CpuBackend final : public Backend {
       const std::size_t mine = last - first;
       const std::uint32_t* index = order.data() + done + first;
       for (std::size_t s = 0; s < mine; ++s) labels[s] = train_->labels[index[s]];
-      gather_inputs(*train_, index, mine, x_.data());
-      net.forward(x_.data(), mine);
+      T* x = net.input_buffer(mine);
+      gather_inputs(*train_, index, mine, x);
+      net.forward(x, mine);
       net.backward(labels.data());
       const bool nonfinite = !std::isfinite(net.batch_cost(labels.data()));
 
@@ -158,12 +158,12 @@ class CpuBackend final : public Backend {
   void for_each_chunk(const Dataset& data, std::size_t first, std::size_t count, F&& f) {
     check_input_width(network().sizes(), data);
     std::vector<std::uint32_t> index(kCpuEvaluationChunk);
-    x_.resize(kCpuEvaluationChunk * data.features());
     for (std::size_t start = first; start < first + count; start += kCpuEvaluationChunk) {
       const std::size_t m = std::min(kCpuEvaluationChunk, first + count - start);
       for (std::size_t s = 0; s < m; ++s) index[s] = static_cast<std::uint32_t>(start + s);
-      gather_inputs(data, index.data(), m, x_.data());
-      network().forward(x_.data(), m);
+      T* x = network().input_buffer(m);
+      gather_inputs(data, index.data(), m, x);
+      network().forward(x, m);
       f(start, m, network().activation(network().layers()));
     }
   }
@@ -175,9 +175,6 @@ class CpuBackend final : public Backend {
   std::vector<T> exchange_;  // one batch's gradients and flags, as the ranks add them up
   const Dataset* train_ = nullptr;
   std::optional<std::size_t> nonfinite_batch_;
-  // Aligned like the network's own buffers, so neither the gather's stores nor forward()'s copy of the
-  // batch split cache lines in some processes and not in others.
-  AlignedVector<T> x_;
 };
 
 }  // namespace

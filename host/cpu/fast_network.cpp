@@ -224,6 +224,21 @@ double sample_cost(Cost cost, const T* out, std::size_t n, std::size_t label) {
   return c;
 }
 
+// p / 255, the network's input for a pixel. A division was a tenth of a batch-10 step (one vector divide per
+// 16 pixels, ~10 cycles each); with multiply-adds, the quotient by the reciprocal, corrected once by its exact
+// remainder, is the correctly rounded p / 255 for every byte in float and in double (test: PixelValue), at a
+// few cycles per vector. Without hardware multiply-adds (std::fma in software) the division is faster.
+template <class T>
+T pixel_value(std::uint8_t p) {
+#if defined(__FMA__) || defined(__AVX512F__)
+  constexpr T r = T(1) / T(255);
+  const T x = T(p), q = x * r;
+  return std::fma(std::fma(-q, T(255), x), r, q);
+#else
+  return T(p) / T(255);
+#endif
+}
+
 }  // namespace
 
 template <class T>
@@ -417,7 +432,7 @@ void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t 
     for (std::size_t i = 0; i < n; i += kCacheLine) __builtin_prefetch(data.image(index[s]) + i);
   for (std::size_t s = 0; s < m; ++s) {
     const std::uint8_t* img = data.image(index[s]);
-    for (std::size_t i = 0; i < n; ++i) x[s * n + i] = T(img[i]) / T(255);
+    for (std::size_t i = 0; i < n; ++i) x[s * n + i] = pixel_value<T>(img[i]);
   }
 }
 

@@ -182,6 +182,26 @@ TEST(FastCpuNetwork, GatherScalesPixelsTo01InOrder) {
   EXPECT_FLOAT_EQ(x[5], 0.2f);
 }
 
+// The gather computes p / 255 without dividing (multiply-adds); every byte must still give exactly the
+// correctly rounded quotient the oracle and the GPU's gather kernel compute, in both precisions.
+template <class T>
+void expect_every_pixel_is_its_exact_quotient() {
+  Dataset d;
+  d.rows = 16;
+  d.cols = 16;
+  for (int p = 0; p < 256; ++p) d.pixels.push_back(static_cast<std::uint8_t>(p));
+  d.labels = {0};
+  const std::uint32_t index[1] = {0};
+  std::vector<T> x(256);
+  gather_inputs(d, index, 1, x.data());
+  for (int p = 0; p < 256; ++p) EXPECT_EQ(x[std::size_t(p)], T(p) / T(255)) << "pixel " << p;
+}
+
+TEST(FastCpuNetwork, GatherGivesEveryPixelsExactQuotientInFloat) { expect_every_pixel_is_its_exact_quotient<float>(); }
+TEST(FastCpuNetwork, GatherGivesEveryPixelsExactQuotientInDouble) {
+  expect_every_pixel_is_its_exact_quotient<double>();
+}
+
 TEST(FastCpuNetwork, RejectsParametersThatDoNotChain) {
   Rng rng(1);
   Parameters p = init_parameters({4, 3, 2}, Init::standard, rng);
