@@ -7,9 +7,11 @@
 #include <numeric>
 #include <vector>
 
+#include "cpu/blas.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/parameters.hpp"
 #include "sigmanet/random.hpp"
+#include "sigmanet/reports/benchmark.hpp"
 
 namespace {
 
@@ -27,10 +29,14 @@ struct Batch {
   }
 };
 
+// gemm: 0 the network's own kernels, 1 OpenBLAS for every product (skipped where it cannot be opened).
 template <class T>
-FastCpuNetwork<T> make_network(std::vector<int> sizes) {
+FastCpuNetwork<T> make_network(std::vector<int> sizes, benchmark::State& state, std::int64_t gemm) {
   sigmanet::Rng rng(1);
-  return FastCpuNetwork<T>(sigmanet::init_parameters(sizes, sigmanet::Init::standard, rng));
+  FastCpuNetwork<T> net(sigmanet::init_parameters(sizes, sigmanet::Init::standard, rng));
+  if (gemm == 1 && !sigmanet::blas_available()) state.SkipWithError("OpenBLAS cannot be opened");
+  else net.set_gemm(gemm == 1 ? sigmanet::CpuGemm::blas : sigmanet::CpuGemm::own);
+  return net;
 }
 
 // Multiply-adds per sample of the layers, for a FLOP rate next to the time.
@@ -40,12 +46,12 @@ double macs(const std::vector<int>& sizes) {
   return n;
 }
 
-// args: n_in, n_out, batch
+// args: n_in, n_out, batch, gemm
 template <class T>
 void layer_forward(benchmark::State& state) {
   const std::vector<int> sizes{int(state.range(0)), int(state.range(1))};
   const auto m = std::size_t(state.range(2));
-  FastCpuNetwork<T> net = make_network<T>(sizes);
+  FastCpuNetwork<T> net = make_network<T>(sizes, state, state.range(3));
   Batch<T> batch(sizes[0], m);
   for (auto _ : state) {
     net.forward(batch.x.data(), m);
@@ -60,7 +66,7 @@ template <class T>
 void layer_backward(benchmark::State& state) {
   const std::vector<int> sizes{int(state.range(0)), int(state.range(1))};
   const auto m = std::size_t(state.range(2));
-  FastCpuNetwork<T> net = make_network<T>(sizes);
+  FastCpuNetwork<T> net = make_network<T>(sizes, state, state.range(3));
   Batch<T> batch(sizes[0], m);
   net.forward(batch.x.data(), m);
   for (auto _ : state) {
@@ -72,17 +78,22 @@ void layer_backward(benchmark::State& state) {
       benchmark::Counter(2e-9 * macs(sizes) * double(m), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// A whole SGD step (forward, backward, update) of a network; args: batch. Tiny eta so the weights stay put.
+// A whole SGD step (forward, backward, update) of a network, the batch already in the network's input buffer;
+// args: batch, gemm. Tiny eta so the weights stay put.
 template <class T>
 void train_step(benchmark::State& state, std::vector<int> sizes) {
   const auto m = std::size_t(state.range(0));
-  FastCpuNetwork<T> net = make_network<T>(sizes);
+  FastCpuNetwork<T> net = make_network<T>(sizes, state, state.range(1));
   Batch<T> batch(sizes[0], m);
+  T* x = net.input_buffer(m);
+  std::copy(batch.x.begin(), batch.x.end(), x);
   for (auto _ : state) {
-    net.train_batch(batch.x.data(), batch.labels.data(), m, T(1e-6));
+    net.train_batch(x, batch.labels.data(), m, T(1e-6));
     benchmark::DoNotOptimize(net.weights(0).data());
   }
   state.SetItemsProcessed(state.iterations() * std::int64_t(m));
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(sigmanet::step_flops(sizes, m) * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 template <class T>
@@ -104,9 +115,11 @@ void gather(benchmark::State& state) {
 
 // The layers of 784-30-10, 784-100-10 and 784-1024-1024-10 at the batch sizes `sigmanet bench` uses.
 void layer_args(benchmark::internal::Benchmark* b) {
-  for (int m : {10, 100}) b->Args({784, 30, m})->Args({30, 10, m})->Args({784, 100, m});
-  b->Args({784, 1024, 256})->Args({1024, 1024, 256});
-  b->ArgNames({"in", "out", "batch"});
+  for (int gemm : {0, 1}) {
+    for (int m : {10, 100, 1000}) b->Args({784, 30, m, gemm})->Args({30, 10, m, gemm})->Args({784, 100, m, gemm});
+    for (int m : {256, 1000}) b->Args({784, 1024, m, gemm})->Args({1024, 1024, m, gemm})->Args({1024, 10, m, gemm});
+  }
+  b->ArgNames({"in", "out", "batch", "blas"});
 }
 
 BENCHMARK(layer_forward<float>)->Apply(layer_args);
@@ -115,8 +128,15 @@ BENCHMARK(layer_backward<float>)->Apply(layer_args);
 BENCHMARK(layer_backward<double>)->Apply(layer_args);
 void train_step_784_30_10_float(benchmark::State& state) { train_step<float>(state, {784, 30, 10}); }
 void train_step_784_30_10_double(benchmark::State& state) { train_step<double>(state, {784, 30, 10}); }
-BENCHMARK(train_step_784_30_10_float)->Arg(10)->Arg(100)->ArgName("batch");
-BENCHMARK(train_step_784_30_10_double)->Arg(10)->Arg(100)->ArgName("batch");
+void train_step_784_1024_1024_10_float(benchmark::State& state) { train_step<float>(state, {784, 1024, 1024, 10}); }
+void step_args(benchmark::internal::Benchmark* b, std::vector<int> batches) {
+  for (int gemm : {0, 1})
+    for (int m : batches) b->Args({m, gemm});
+  b->ArgNames({"batch", "blas"});
+}
+BENCHMARK(train_step_784_30_10_float)->Apply([](auto* b) { step_args(b, {10, 100, 1000}); });
+BENCHMARK(train_step_784_30_10_double)->Apply([](auto* b) { step_args(b, {10, 100, 1000}); });
+BENCHMARK(train_step_784_1024_1024_10_float)->Apply([](auto* b) { step_args(b, {256, 1000}); });
 BENCHMARK(gather<float>)->Arg(10)->Arg(100)->ArgName("batch");
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cpu/blas.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 
@@ -11,8 +12,10 @@ namespace {
 template <class T>
 class CpuBackend final : public Backend {
  public:
+  // "cpu float, 2 threads, OpenBLAS": the last where its products run on OpenBLAS (host/cpu/blas.hpp).
   std::string describe() const override {
-    return "cpu " + to_string(precision()) + (threads_ > 1 ? ", " + std::to_string(threads_) + " threads" : "");
+    return "cpu " + to_string(precision()) + (threads_ > 1 ? ", " + std::to_string(threads_) + " threads" : "") +
+           (blas_available() ? ", OpenBLAS" : "");
   }
   Precision precision() const override { return sizeof(T) == 4 ? Precision::f32 : Precision::f64; }
 

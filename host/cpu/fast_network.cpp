@@ -4,6 +4,7 @@
 // loaded once per block.
 #include "sigmanet/cpu/fast_network.hpp"
 
+#include "cpu/blas.hpp"
 #include "cpu/simd.hpp"
 #include "cpu/thread_pool.hpp"
 
@@ -89,6 +90,27 @@ void sgd_step(typename Simd<T>::vec& w, const typename Simd<T>::vec& g, T rate, 
     w = w + (-rate) * g;
   else
     w = decay * w - rate * g;
+}
+
+// SGD's step on count weights from their gradients, a vector at a time: what update() does, and what the fused
+// step does after a product on OpenBLAS.
+template <class T>
+void sgd_range(T* w, const T* g, std::size_t count, T rate, T decay) {
+  using S = Simd<T>;
+  typename S::vec wv, gv;
+  std::size_t i = 0;
+  for (; i + S::width <= count; i += S::width) {
+    S::load(wv, w + i);
+    S::load(gv, g + i);
+    sgd_step(wv, gv, rate, decay);
+    S::store(w + i, wv);
+  }
+  if (i < count) {
+    S::load_partial(wv, w + i, count - i);
+    S::load_partial(gv, g + i, count - i);
+    sgd_step(wv, gv, rate, decay);
+    S::store_partial(w + i, wv, count - i);
+  }
 }
 
 // Where a summed gradient block goes: the gradient's rows, or (apply) straight into the weights' rows as SGD's
@@ -279,8 +301,13 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
     const T* w = w_[l].data();
     const T* b = b_[l].data();
     // Samples [first, last): each sample's outputs are computed the same way whichever thread has it.
+    const bool blas = use_blas(m, n_in, n_out);
     across_threads(m, double(m) * double(n_in) * double(n_out), [&](std::size_t first, std::size_t last) {
-      weighted_sums(w, in + first * n_in, last - first, n_in, n_out, out + first * n_out);
+      if (blas)  // Z = X W^T for the samples [first, last)
+        blas_gemm({false, true, last - first, n_out, n_in}, T(1), in + first * n_in, n_in, w, n_in, T(0),
+                  out + first * n_out, n_out);
+      else
+        weighted_sums(w, in + first * n_in, last - first, n_in, n_out, out + first * n_out);
       for (std::size_t s = first; s < last; ++s)
         for (std::size_t j = 0; j < n_out; ++j)
           out[s * n_out + j] = softmax ? out[s * n_out + j] + b[j] : sigmoid(out[s * n_out + j] + b[j]);
@@ -323,64 +350,64 @@ void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* st
     const T* d = delta_[l].data();
     const T* in = a_[l].data();
     const double work = double(m) * double(n_in) * double(n_out);
+    const bool blas = use_blas(m, n_in, n_out);
     if (l > 0) {
       // The hidden layer below, first, while W is still this step's: delta_in = (delta . W) * a_in (1 - a_in),
       // samples [first, last) per thread.
       AlignedVector<T>& below = delta_[l - 1];
-      below.assign(m * n_in, T(0));
+      below.resize(m * n_in);
       const T* w = w_[l].data();
       across_threads(m, work, [&](std::size_t first, std::size_t last) {
+        if (blas)
+          blas_gemm({false, false, last - first, n_in, n_out}, T(1), d + first * n_out, n_out, w, n_in, T(0),
+                    &below[first * n_in], n_in);
         for (std::size_t s = first; s < last; ++s) {
           T* row = &below[s * n_in];
-          for (std::size_t j = 0; j < n_out; ++j) axpy(d[s * n_out + j], w + j * n_in, row, n_in);
+          if (!blas) {
+            std::fill(row, row + n_in, T(0));
+            for (std::size_t j = 0; j < n_out; ++j) axpy(d[s * n_out + j], w + j * n_in, row, n_in);
+          }
           const T* a = in + s * n_in;
           for (std::size_t i = 0; i < n_in; ++i) row[i] *= a[i] * (T(1) - a[i]);
         }
       });
     }
     // Gradients summed over the batch: dW = delta^T . a_in, db = column sums of delta; rows [first, last) of
-    // each per thread. With a step they go into W and b as SGD's update instead of into the gradients.
-    GradientSink<T> sink{grad_w_[l].data()};
+    // each per thread. With a step they go into W and b as SGD's update instead of into the gradients (on
+    // OpenBLAS: into the gradients, then into W as update() would).
+    T* gw = grad_w_[l].data();
+    GradientSink<T> sink{gw};
     T* gb = grad_b_[l].data();
-    if (step) sink = {w_[l].data(), true, step->rate, step->decay};
+    if (step && !blas) sink = {w_[l].data(), true, step->rate, step->decay};
     T* b = b_[l].data();
     across_threads(n_out, work, [&](std::size_t first, std::size_t last) {
-      sum_gradient(d, in, m, n_in, n_out, first, last, sink);
-      for (std::size_t j = first; j < last; ++j) {
-        T sum = 0;
-        for (std::size_t s = 0; s < m; ++s) sum += d[s * n_out + j];
+      if (blas) {
+        blas_gemm({true, false, last - first, n_in, m}, T(1), d + first, n_out, in, n_in, T(0), gw + first * n_in,
+                  n_in);
         if (step)
-          b[j] += -step->rate * sum;  // as update()'s axpy
-        else
-          gb[j] = sum;
+          sgd_range(w_[l].data() + first * n_in, gw + first * n_in, (last - first) * n_in, step->rate, step->decay);
+      } else {
+        sum_gradient(d, in, m, n_in, n_out, first, last, sink);
       }
+      // Row by row, each column's sum still running over the samples in order: down the columns, a wide
+      // layer's large batch touched a new page every value.
+      std::fill(gb + first, gb + last, T(0));
+      for (std::size_t s = 0; s < m; ++s)
+        for (std::size_t j = first; j < last; ++j) gb[j] += d[s * n_out + j];
+      if (step)
+        for (std::size_t j = first; j < last; ++j) b[j] += -step->rate * gb[j];  // as update()'s axpy
     });
   }
 }
 
 template <class T>
 void FastCpuNetwork<T>::update(T eta, T decay, std::size_t m) {
-  using S = Simd<T>;
   const T rate = eta / T(m);
   for (std::size_t l = 0; l < layers(); ++l) {
     T* w = w_[l].data();
     const T* g = grad_w_[l].data();
     across_threads(w_[l].size(), double(w_[l].size()), [&](std::size_t first, std::size_t last) {
-      // The same vector step as the fused train_batch(), a vector at a time from wherever the range starts.
-      typename S::vec wv, gv;
-      std::size_t i = first;
-      for (; i + S::width <= last; i += S::width) {
-        S::load(wv, w + i);
-        S::load(gv, g + i);
-        sgd_step(wv, gv, rate, decay);
-        S::store(w + i, wv);
-      }
-      if (i < last) {
-        S::load_partial(wv, w + i, last - i);
-        S::load_partial(gv, g + i, last - i);
-        sgd_step(wv, gv, rate, decay);
-        S::store_partial(w + i, wv, last - i);
-      }
+      sgd_range(w + first, g + first, last - first, rate, decay);  // the fused train_batch()'s vector step
     });
     axpy(-rate, grad_b_[l].data(), b_[l].data(), b_[l].size());
   }
@@ -389,6 +416,24 @@ void FastCpuNetwork<T>::update(T eta, T decay, std::size_t m) {
 template <class T>
 void FastCpuNetwork<T>::set_threads(int threads) {
   pool_ = threads > 1 ? std::make_shared<ThreadPool>(threads) : nullptr;
+}
+
+template <class T>
+void FastCpuNetwork<T>::set_gemm(CpuGemm gemm) {
+  std::string why;
+  if (gemm == CpuGemm::blas && !blas_available(&why)) throw Error("FastCpuNetwork: products on OpenBLAS asked for: " + why);
+  gemm_ = gemm;
+}
+
+template <class T>
+bool FastCpuNetwork<T>::use_blas(std::size_t m, std::size_t n_in, std::size_t n_out) const {
+  // Automatic is every product on OpenBLAS: it measured faster than the own kernels in every training step
+  // of bench/RESULTS.md's grid, from 784-30-10 at batch 10 (1.25x) to 784-1024-1024-10 at batch 1000 (4.7x).
+  // A rank's empty share of a batch (m = 0) stays here: nothing to multiply.
+  (void)n_in;
+  (void)n_out;
+  if (m == 0 || gemm_ == CpuGemm::own) return false;
+  return gemm_ == CpuGemm::blas || blas_available();
 }
 
 template <class T>
@@ -434,6 +479,11 @@ void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t 
     const std::uint8_t* img = data.image(index[s]);
     for (std::size_t i = 0; i < n; ++i) x[s * n + i] = pixel_value<T>(img[i]);
   }
+}
+
+std::string cpu_products() {
+  std::string why;
+  return blas_available(&why) ? blas_description() : "sigmanet's own kernels: " + why;
 }
 
 template class FastCpuNetwork<float>;

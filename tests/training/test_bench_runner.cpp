@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "cpu/blas.hpp"
 #include "sigmanet/cpu/peak_rate.hpp"
 #include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
@@ -182,7 +183,7 @@ TEST(RunBenchCase, MeasuresEveryRepetitionAndTrains) {
   EXPECT_DOUBLE_EQ(r.epoch_seconds(train.size()), r.train.median * 1.5);
   EXPECT_EQ(r.timer, "steady_clock");
   EXPECT_EQ(r.threads, 1);
-  EXPECT_EQ(r.backend_description, "cpu float");
+  EXPECT_EQ(r.backend_description, blas_available() ? "cpu float, OpenBLAS" : "cpu float");
 }
 
 TEST(RunBenchCase, RejectsBadSettingsAndCases) {

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/blas.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/cpu/reference_network.hpp"
 #include "sigmanet/random.hpp"
@@ -65,7 +66,7 @@ void print(const Worst& worst, const char* precision) {
 }
 
 template <class T>
-void compare_stages(const std::vector<int>& sizes, std::size_t m, std::uint64_t seed, Worst& worst) {
+void compare_stages(const std::vector<int>& sizes, std::size_t m, std::uint64_t seed, CpuGemm gemm, Worst& worst) {
   Rng rng(seed);
   // Scaled weights keep the sigmoids off their flat ends, where every difference would round away.
   const Parameters p = init_parameters(sizes, Init::scaled, rng);
@@ -73,9 +74,11 @@ void compare_stages(const std::vector<int>& sizes, std::size_t m, std::uint64_t 
   for (T& v : x) v = T(rng.uniform());
   std::vector<std::uint8_t> labels(m);
   for (auto& v : labels) v = static_cast<std::uint8_t>(rng.below(std::uint64_t(sizes.back())));
-  const std::string where = sizes_text(sizes, '-') + " m=" + std::to_string(m);
+  const std::string where =
+      sizes_text(sizes, '-') + " m=" + std::to_string(m) + (gemm == CpuGemm::blas ? " on OpenBLAS" : " own kernels");
 
   FastCpuNetwork<T> fast(p);
+  fast.set_gemm(gemm);
   ReferenceNetwork<T> oracle(p);
   fast.forward(x.data(), m);
   oracle.forward(x.data(), m);
@@ -111,23 +114,23 @@ void compare_stages(const std::vector<int>& sizes, std::size_t m, std::uint64_t 
 
 const std::vector<std::vector<int>> kNets = {{784, 30, 10}, {13, 17, 9, 10}};
 
-TEST(FastCpuVsOracle, EveryStageInFloat) {
-  std::uint64_t seed = 500;
-  Worst worst;
-  for (const auto& sizes : kNets)
-    for (std::size_t m : {1u, 7u, 10u}) compare_stages<float>(sizes, m, ++seed, worst);
-  EXPECT_EQ(worst.size(), 6u);  // every stage compared
-  print(worst, "float");
+// Every stage on the network's own kernels and, where OpenBLAS can be opened, on its products.
+template <class T>
+void compare_every_stage(std::uint64_t seed, const char* precision) {
+  std::vector<CpuGemm> engines = {CpuGemm::own};
+  if (blas_available()) engines.push_back(CpuGemm::blas);
+  for (CpuGemm gemm : engines) {
+    Worst worst;
+    for (const auto& sizes : kNets)
+      for (std::size_t m : {1u, 7u, 10u}) compare_stages<T>(sizes, m, ++seed, gemm, worst);
+    EXPECT_EQ(worst.size(), 6u);  // every stage compared
+    std::printf("%s:\n", gemm == CpuGemm::blas ? "OpenBLAS" : "own kernels");
+    print(worst, precision);
+  }
 }
 
-TEST(FastCpuVsOracle, EveryStageInDouble) {
-  std::uint64_t seed = 600;
-  Worst worst;
-  for (const auto& sizes : kNets)
-    for (std::size_t m : {1u, 7u, 10u}) compare_stages<double>(sizes, m, ++seed, worst);
-  EXPECT_EQ(worst.size(), 6u);  // every stage compared
-  print(worst, "double");
-}
+TEST(FastCpuVsOracle, EveryStageInFloat) { compare_every_stage<float>(500, "float"); }
+TEST(FastCpuVsOracle, EveryStageInDouble) { compare_every_stage<double>(600, "double"); }
 
 // The comparison can fail: an oracle one step ahead (a wrong update) is far outside the tolerances.
 TEST(FastCpuVsOracle, ADifferentNetworkIsFarOutsideTheTolerance) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cpu/blas.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 
@@ -111,30 +112,37 @@ TEST(FastCpuNetwork, UpdateStepsAgainstTheMeanGradient) {
 template <class T>
 void expect_fused_step_is_the_separate_one() {
   const std::vector<std::vector<int>> shapes = {{784, 30, 10}, {13, 17, 9, 10}};
-  for (const std::vector<int>& sizes : shapes)
-    for (Cost cost : {Cost::quadratic, Cost::cross_entropy, Cost::log_likelihood})
-      for (T decay : {T(1), T(0.999)})
-        for (std::size_t m : {1u, 7u, 10u}) {
-          Rng rng(12 + m);
-          Parameters p = init_parameters(sizes, Init::standard, rng);
-          p.output = cost == Cost::log_likelihood ? Activation::softmax : Activation::sigmoid;
-          const Batch b = random_batch(rng, std::size_t(sizes.front()), m, 10);
-          const std::vector<T> x(b.x.begin(), b.x.end());
-          FastCpuNetwork<T> fused(p, cost), separate(p, cost);
-          for (int step = 0; step < 3; ++step) {
-            // The fused network reads its input in place, from input_buffer().
-            std::copy(x.begin(), x.end(), fused.input_buffer(m));
-            fused.train_batch(fused.input_buffer(m), b.labels.data(), m, T(3), decay);
-            separate.forward(x.data(), m);
-            separate.backward(b.labels.data());
-            separate.update(T(3), decay);
+  std::vector<CpuGemm> engines = {CpuGemm::own};
+  if (blas_available()) engines.push_back(CpuGemm::blas);
+  for (CpuGemm gemm : engines) {
+    for (const std::vector<int>& sizes : shapes)
+      for (Cost cost : {Cost::quadratic, Cost::cross_entropy, Cost::log_likelihood})
+        for (T decay : {T(1), T(0.999)})
+          for (std::size_t m : {1u, 7u, 10u}) {
+            Rng rng(12 + m);
+            Parameters p = init_parameters(sizes, Init::standard, rng);
+            p.output = cost == Cost::log_likelihood ? Activation::softmax : Activation::sigmoid;
+            const Batch b = random_batch(rng, std::size_t(sizes.front()), m, 10);
+            const std::vector<T> x(b.x.begin(), b.x.end());
+            FastCpuNetwork<T> fused(p, cost), separate(p, cost);
+            fused.set_gemm(gemm);
+            separate.set_gemm(gemm);
+            for (int step = 0; step < 3; ++step) {
+              // The fused network reads its input in place, from input_buffer().
+              std::copy(x.begin(), x.end(), fused.input_buffer(m));
+              fused.train_batch(fused.input_buffer(m), b.labels.data(), m, T(3), decay);
+              separate.forward(x.data(), m);
+              separate.backward(b.labels.data());
+              separate.update(T(3), decay);
+            }
+            const std::string where = sizes_text(sizes, '-') + ", " + to_string(cost) + ", decay " +
+                                      std::to_string(decay) + ", batch " + std::to_string(m) +
+                                      (gemm == CpuGemm::blas ? ", OpenBLAS" : ", own kernels");
+            EXPECT_EQ(fused.parameters().weights, separate.parameters().weights) << where;
+            EXPECT_EQ(fused.parameters().biases, separate.parameters().biases) << where;
+            EXPECT_NE(fused.parameters().weights, p.weights) << where;
           }
-          const std::string where = sizes_text(sizes, '-') + ", " + to_string(cost) + ", decay " +
-                                    std::to_string(decay) + ", batch " + std::to_string(m);
-          EXPECT_EQ(fused.parameters().weights, separate.parameters().weights) << where;
-          EXPECT_EQ(fused.parameters().biases, separate.parameters().biases) << where;
-          EXPECT_NE(fused.parameters().weights, p.weights) << where;
-        }
+  }
 }
 
 TEST(FastCpuNetwork, FusedTrainBatchTakesTheSeparateStepInFloat) { expect_fused_step_is_the_separate_one<float>(); }

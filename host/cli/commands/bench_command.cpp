@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
 #include "sigmanet/collective.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/cpu/peak_rate.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/reports/benchmark.hpp"
@@ -269,9 +270,17 @@ int run_bench(const BenchOptions& o) {
               source.c_str(), data.train.size(), data.test.size(), o.settings.warmup, o.settings.repetitions,
               o.settings.eta, static_cast<unsigned long long>(o.settings.seed));
   const CpuPeaks peaks = measure_cpu_peaks(backends);
-  if (peaks.f32 > 0 || peaks.f64 > 0)
-    std::printf("one core's peak, measured (%zu-bit multiply-adds): %.1f GFLOP/s float, %.1f double\n",
-                peaks.vector_bits, 1e-9 * peaks.f32, 1e-9 * peaks.f64);
+  if (peaks.f32 > 0 || peaks.f64 > 0) {
+    std::string rates;
+    for (const auto& [rate, name] : {std::pair{peaks.f32, "float"}, std::pair{peaks.f64, "double"}}) {
+      if (rate <= 0) continue;
+      char text[64];
+      std::snprintf(text, sizeof text, "%s%.1f GFLOP/s %s", rates.empty() ? "" : ", ", 1e-9 * rate, name);
+      rates += text;
+    }
+    std::printf("one core's peak, measured (%zu-bit multiply-adds): %s\n", peaks.vector_bits, rates.c_str());
+    std::printf("CPU matrix products: %s\n", cpu_products().c_str());
+  }
   std::printf("%-20s %-17s %6s %14s %12s %12s %12s %11s %12s %12s %8s %6s\n", "backend", "network", "batch",
               "repetition", "train/s", "min", "max", "epoch s", "train/cpu-s", "eval/s", "GFLOP/s", "peak");
   std::fflush(stdout);
@@ -331,6 +340,7 @@ int run_bench(const BenchOptions& o) {
          {{"float_gflop_per_second_per_core", 1e-9 * peaks.f32},
           {"double_gflop_per_second_per_core", 1e-9 * peaks.f64},
           {"vector_bits", peaks.vector_bits},
+          {"products", cpu_products()},
           {"how", "a timed loop of independent multiply-adds on the CPU backend's vectors, best of 3"}}},
         {"data", {{"source", source}, {"train_records", data.train.size()}, {"test_records", data.test.size()}}},
         {"settings",

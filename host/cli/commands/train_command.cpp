@@ -425,7 +425,8 @@ void add_train_command(CLI::App& app, int& status) {
   add_whole(sub, "--seed", c.seed, "Seed for initial weights and the shuffles");
   add_whole(sub, "--threads", o->threads,
             "CPU threads for large batches and evaluation (default: this machine's cores, shared among the processes "
-            "of an mpirun job; any number gives the same bits)",
+            "of an mpirun job; the same number gives the same bits, another the same bits on sigmanet's own "
+            "kernels and the same values to rounding on OpenBLAS)",
             1, 1024)
       ->default_str("cores");
   add_choice(sub, "--init", c.init,

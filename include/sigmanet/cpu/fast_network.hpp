@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "sigmanet/aligned_vector.hpp"
@@ -16,6 +17,11 @@
 namespace sigmanet {
 
 class ThreadPool;  // host/cpu/thread_pool.hpp
+
+// Who computes the network's matrix products: its own kernels, OpenBLAS (opened on demand, host/cpu/blas.hpp),
+// or, automatically, OpenBLAS for the products large enough to gain by it (where measured faster,
+// bench/RESULTS.md) when it can be opened, else the own kernels.
+enum class CpuGemm { automatic, own, blas };
 
 template <class T>
 class FastCpuNetwork {
@@ -28,6 +34,10 @@ class FastCpuNetwork {
   // everything in the calling thread. Any number gives the same bits: each value is computed whole by one thread.
   void set_threads(int threads);
   int threads() const;
+  // Which products run on OpenBLAS; CpuGemm::blas throws Error when it cannot be opened. Either gives the same
+  // bits whatever the threads (each thread's share is a whole block of rows of a product).
+  void set_gemm(CpuGemm gemm);
+  CpuGemm gemm() const { return gemm_; }
   Activation output() const { return output_; }
 
   std::size_t layers() const { return w_.size(); }
@@ -80,6 +90,10 @@ class FastCpuNetwork {
   std::size_t m_ = 0;
   std::vector<AlignedVector<T>> a_, delta_, grad_w_, grad_b_;
   std::shared_ptr<ThreadPool> pool_;  // null: one thread
+  CpuGemm gemm_ = CpuGemm::automatic;
+
+  // Whether the product of m samples through an n_in -> n_out layer runs on OpenBLAS.
+  bool use_blas(std::size_t m, std::size_t n_in, std::size_t n_out) const;
 
   // backward(), and with a step (not null) the update too: each gradient block goes straight into the weights.
   struct Step {
@@ -95,6 +109,10 @@ class FastCpuNetwork {
 // Images to network input: pixel / 255, for the records named by index.
 template <class T>
 void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t m, T* x);
+
+// Where the CPU backend's matrix products run, for the record: "OpenBLAS 0.3.21 (SkylakeX kernels)", or
+// "sigmanet's own kernels: OpenBLAS could not be loaded (...)".
+std::string cpu_products();
 
 // The fast CPU network as a Backend (`--device cpu`).
 std::unique_ptr<Backend> make_cpu_backend(Precision precision);
