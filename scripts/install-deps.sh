@@ -9,6 +9,7 @@ set -euo pipefail
 packages=(
   build-essential cmake git curl ca-certificates pkg-config
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
+  libopenblas0-pthread                                 # the CPU's matrix products (opened at run time)
 )
 if [ "${1:-all}" != build ]; then
   packages+=(
@@ -17,7 +18,7 @@ if [ "${1:-all}" != build ]; then
     libboost-context-dev                               # fibers of the SIMT executor (tests/gpu_emulator/simt)
     openmpi-bin libopenmpi-dev                         # training across processes (mpirun) and its tests
     python3 python3-numpy python3-matplotlib           # model-file check, training-curve plots
-    python3-torch libopenblas0-pthread                 # the PyTorch side of the benchmark and model check
+    python3-torch                                      # the PyTorch side of the benchmark and model check
   )
 fi
 
