@@ -29,13 +29,14 @@ struct Batch {
   }
 };
 
-// gemm: 0 the network's own kernels, 1 OpenBLAS for every product (skipped where it cannot be opened).
+// gemm: 0 the network's own kernels, 1 OpenBLAS for every product (skipped where it cannot be opened), 2 the
+// automatic choice per layer.
 template <class T>
 FastCpuNetwork<T> make_network(std::vector<int> sizes, benchmark::State& state, std::int64_t gemm) {
   sigmanet::Rng rng(1);
   FastCpuNetwork<T> net(sigmanet::init_parameters(sizes, sigmanet::Init::standard, rng));
   if (gemm == 1 && !sigmanet::blas_available()) state.SkipWithError("OpenBLAS cannot be opened");
-  else net.set_gemm(gemm == 1 ? sigmanet::CpuGemm::blas : sigmanet::CpuGemm::own);
+  else net.set_gemm(gemm == 0 ? sigmanet::CpuGemm::own : gemm == 1 ? sigmanet::CpuGemm::blas : sigmanet::CpuGemm::automatic);
   return net;
 }
 
@@ -130,9 +131,9 @@ void train_step_784_30_10_float(benchmark::State& state) { train_step<float>(sta
 void train_step_784_30_10_double(benchmark::State& state) { train_step<double>(state, {784, 30, 10}); }
 void train_step_784_1024_1024_10_float(benchmark::State& state) { train_step<float>(state, {784, 1024, 1024, 10}); }
 void step_args(benchmark::internal::Benchmark* b, std::vector<int> batches) {
-  for (int gemm : {0, 1})
+  for (int gemm : {0, 1, 2})
     for (int m : batches) b->Args({m, gemm});
-  b->ArgNames({"batch", "blas"});
+  b->ArgNames({"batch", "gemm"});
 }
 BENCHMARK(train_step_784_30_10_float)->Apply([](auto* b) { step_args(b, {10, 100, 1000}); });
 BENCHMARK(train_step_784_30_10_double)->Apply([](auto* b) { step_args(b, {10, 100, 1000}); });

@@ -206,6 +206,9 @@ void sum_gradient(const T* d, const T* x, std::size_t m, std::size_t n_in, std::
   for (; j < j_last; ++j) gradient_rows<1>(d, x, m, n_in, n_out, j, g);
 }
 
+// The own kernels' shapes in the automatic choice (use_blas).
+constexpr std::size_t kNarrowLayer = 32, kNarrowLayerBatch = 64;
+
 // Below this many multiply-adds a stage runs in the calling thread: waking the others costs microseconds, and
 // Nielsen's batch-10 steps are a few tens of microseconds in all.
 constexpr double kThreadedWork = 1 << 20;
@@ -301,7 +304,7 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
     const T* w = w_[l].data();
     const T* b = b_[l].data();
     // Samples [first, last): each sample's outputs are computed the same way whichever thread has it.
-    const bool blas = use_blas(m, n_in, n_out);
+    const bool blas = use_blas(true, m, n_in, n_out);
     across_threads(m, double(m) * double(n_in) * double(n_out), [&](std::size_t first, std::size_t last) {
       if (blas)  // Z = X W^T for the samples [first, last)
         blas_gemm({false, true, last - first, n_out, n_in}, T(1), in + first * n_in, n_in, w, n_in, T(0),
@@ -350,7 +353,7 @@ void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* st
     const T* d = delta_[l].data();
     const T* in = a_[l].data();
     const double work = double(m) * double(n_in) * double(n_out);
-    const bool blas = use_blas(m, n_in, n_out);
+    const bool blas = use_blas(false, m, n_in, n_out);
     if (l > 0) {
       // The hidden layer below, first, while W is still this step's: delta_in = (delta . W) * a_in (1 - a_in),
       // samples [first, last) per thread.
@@ -426,14 +429,16 @@ void FastCpuNetwork<T>::set_gemm(CpuGemm gemm) {
 }
 
 template <class T>
-bool FastCpuNetwork<T>::use_blas(std::size_t m, std::size_t n_in, std::size_t n_out) const {
-  // Automatic is every product on OpenBLAS: it measured faster than the own kernels in every training step
-  // of bench/RESULTS.md's grid, from 784-30-10 at batch 10 (1.25x) to 784-1024-1024-10 at batch 1000 (4.7x).
+bool FastCpuNetwork<T>::use_blas(bool forward, std::size_t m, std::size_t n_in, std::size_t n_out) const {
   // A rank's empty share of a batch (m = 0) stays here: nothing to multiply.
-  (void)n_in;
-  (void)n_out;
   if (m == 0 || gemm_ == CpuGemm::own) return false;
-  return gemm_ == CpuGemm::blas || blas_available();
+  if (gemm_ == CpuGemm::blas) return true;
+  // Measured (bench/RESULTS.md, "OpenBLAS or our own kernels"): OpenBLAS wins every backward product, and every
+  // forward one but a narrow layer's (Nielsen's 30 neurons, the 10 outputs) over a wide input from a batch of
+  // about a hundred samples, where the own tiles, each loaded weight row feeding five samples, were 25-45%
+  // faster. At batch 10 OpenBLAS's small-matrix kernels win that one too.
+  const bool narrow = n_out <= kNarrowLayer && n_in >= 8 * n_out && m >= kNarrowLayerBatch;
+  return !(forward && narrow) && blas_available();
 }
 
 template <class T>

@@ -92,8 +92,8 @@ class FastCpuNetwork {
   std::shared_ptr<ThreadPool> pool_;  // null: one thread
   CpuGemm gemm_ = CpuGemm::automatic;
 
-  // Whether the product of m samples through an n_in -> n_out layer runs on OpenBLAS.
-  bool use_blas(std::size_t m, std::size_t n_in, std::size_t n_out) const;
+  // Whether the forward (or a backward) product of m samples through an n_in -> n_out layer runs on OpenBLAS.
+  bool use_blas(bool forward, std::size_t m, std::size_t n_in, std::size_t n_out) const;
 
   // backward(), and with a step (not null) the update too: each gradient block goes straight into the weights.
   struct Step {
