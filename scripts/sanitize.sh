@@ -12,7 +12,8 @@
 # project against the installed library; that project is not built with -fsanitize, so it cannot link
 # the instrumented library, and it tests packaging, not memory safety (the plain build runs it); and
 # VerifyCli.OnMnistPrintsATableOfPassingChecks, 84 s under ASan (the CLI's 44 checks, 14% of the step's
-# 600 s budget), whose code runs sanitized in the equivalence, cost and verify-runner tests anyway.
+# 600 s budget), whose code still runs sanitized on synthetic data (VerifyCli.WithoutMnist...) and in the
+# equivalence and cost tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-asan}
