@@ -71,9 +71,10 @@ class FastCpuNetwork {
   // The same with the batch's m given: a data-parallel rank's forward() saw only its share of the batch.
   void update(T eta, T decay, std::size_t m);
 
-  // forward + backward + update on one batch, the same bits as the three calls. The update is applied as each
-  // gradient block is summed, so the gradients are never stored: weight_gradient() and bias_gradient() do not
-  // hold this batch's afterwards.
+  // forward + backward + update on one batch. The update is applied as each gradient block is summed, so the
+  // weight gradients are never stored: weight_gradient() and bias_gradient() do not hold this batch's
+  // afterwards. On the own kernels it is the same bits as the three calls; on OpenBLAS the weights' update is
+  // the product's alpha and beta, the same to rounding.
   void train_batch(const T* x, const std::uint8_t* labels, std::size_t m, T eta, T decay = T(1));
 
   // sum over the batch of each sample's cost C_s for the last forward(), in double.
