@@ -5,6 +5,7 @@
 #include "sigmanet/cpu/fast_network.hpp"
 
 #include "cpu/blas.hpp"
+#include "cpu/sigmoid.hpp"
 #include "cpu/simd.hpp"
 #include "cpu/thread_pool.hpp"
 
@@ -17,11 +18,6 @@
 
 namespace sigmanet {
 namespace {
-
-template <class T>
-T sigmoid(T z) {
-  return T(1) / (T(1) + std::exp(-z));
-}
 
 // out[r][c] = w_r . x_c for R weight rows and C samples, all rows n long. R*C independent sums hide the
 // multiply-add latency, and every loaded vector feeds C or R multiply-adds instead of one.
@@ -310,9 +306,12 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
                   out + first * n_out, n_out);
       else
         weighted_sums(w, in + first * n_in, last - first, n_in, n_out, out + first * n_out);
-      for (std::size_t s = first; s < last; ++s)
-        for (std::size_t j = 0; j < n_out; ++j)
-          out[s * n_out + j] = softmax ? out[s * n_out + j] + b[j] : sigmoid(out[s * n_out + j] + b[j]);
+      for (std::size_t s = first; s < last; ++s) {
+        if (softmax)
+          for (std::size_t j = 0; j < n_out; ++j) out[s * n_out + j] += b[j];
+        else
+          sigmoid_row(out + s * n_out, b, n_out);
+      }
       if (softmax) softmax_rows(out + first * n_out, last - first, n_out);
     });
   }
