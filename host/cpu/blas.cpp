@@ -6,6 +6,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <mutex>
 
 #include "sigmanet/error.hpp"
 
@@ -24,6 +25,7 @@ using Name = char*();
 struct OpenBlas {
   Sgemm* sgemm = nullptr;
   Dgemm* dgemm = nullptr;
+  SetThreads* set_threads = nullptr;
   std::string description;  // or, without the library, why
 };
 
@@ -62,7 +64,8 @@ const OpenBlas& open_blas() {
       b.description = "libopenblas.so.0 lacks cblas_sgemm, cblas_dgemm or openblas_*: not OpenBLAS?";
       return b;
     }
-    set_threads(1);  // whatever OPENBLAS_NUM_THREADS said: the network splits the work itself
+    set_threads(1);  // whatever OPENBLAS_NUM_THREADS said: each call says how many it may use
+    b.set_threads = set_threads;
     b.sgemm = sgemm;
     b.dgemm = dgemm;
     // openblas_get_config() starts "OpenBLAS 0.3.21 ..." followed by build options.
@@ -80,10 +83,20 @@ int dimension(std::size_t n) {
   return int(n);
 }
 
+// OpenBLAS's thread count is one setting for the whole process; it is changed only when a call asks for another.
+void use_threads(int threads) {
+  static std::mutex mutex;
+  static int current = 1;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (threads != current) open_blas().set_threads(threads);
+  current = threads;
+}
+
 template <class T, class F>
 void gemm(F* f, const GemmShape& s, T alpha, const T* a, std::size_t lda, const T* b, std::size_t ldb, T beta, T* c,
-          std::size_t ldc) {
+          std::size_t ldc, int threads) {
   if (!f) throw Error("blas_gemm: " + open_blas().description);
+  use_threads(threads < 1 ? 1 : threads);
   f(kRowMajor, s.transpose_a ? kTrans : kNoTrans, s.transpose_b ? kTrans : kNoTrans, dimension(s.m), dimension(s.n),
     dimension(s.k), alpha, a, dimension(lda), b, dimension(ldb), beta, c, dimension(ldc));
 }
@@ -99,13 +112,13 @@ bool blas_available(std::string* reason) {
 std::string blas_description() { return open_blas().description; }
 
 void blas_gemm(const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-               float beta, float* c, std::size_t ldc) {
-  gemm(open_blas().sgemm, s, alpha, a, lda, b, ldb, beta, c, ldc);
+               float beta, float* c, std::size_t ldc, int threads) {
+  gemm(open_blas().sgemm, s, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 }
 
 void blas_gemm(const GemmShape& s, double alpha, const double* a, std::size_t lda, const double* b,
-               std::size_t ldb, double beta, double* c, std::size_t ldc) {
-  gemm(open_blas().dgemm, s, alpha, a, lda, b, ldb, beta, c, ldc);
+               std::size_t ldb, double beta, double* c, std::size_t ldc, int threads) {
+  gemm(open_blas().dgemm, s, alpha, a, lda, b, ldb, beta, c, ldc, threads);
 }
 
 }  // namespace sigmanet

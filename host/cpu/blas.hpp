@@ -27,10 +27,11 @@ bool blas_available(std::string* reason = nullptr);
 // "OpenBLAS 0.3.21 (SkylakeX kernels)" when available, else why not.
 std::string blas_description();
 
-// The product on OpenBLAS; Error when it is not available, or a dimension does not fit its 32-bit ints.
+// The product on OpenBLAS, on `threads` of its threads; Error when it is not available, or a dimension does not
+// fit its 32-bit ints.
 void blas_gemm(const GemmShape& s, float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
-               float beta, float* c, std::size_t ldc);
+               float beta, float* c, std::size_t ldc, int threads = 1);
 void blas_gemm(const GemmShape& s, double alpha, const double* a, std::size_t lda, const double* b,
-               std::size_t ldb, double beta, double* c, std::size_t ldc);
+               std::size_t ldb, double beta, double* c, std::size_t ldc, int threads = 1);
 
 }  // namespace sigmanet

@@ -204,10 +204,6 @@ void sum_gradient(const T* d, const T* x, std::size_t m, std::size_t n_in, std::
 // The own kernels' shapes in the automatic choice (use_blas).
 constexpr std::size_t kNarrowLayer = 32, kNarrowLayerBatch = 64;
 
-// Below this many multiply-adds a stage runs in the calling thread: waking the others costs microseconds, and
-// Nielsen's batch-10 steps are a few tens of microseconds in all.
-constexpr double kThreadedWork = 1 << 20;
-
 // Each row's softmax in place, from the row's weighted inputs: e^{z - max z} / sum e^{z - max z}.
 template <class T>
 void softmax_rows(T* z, std::size_t m, std::size_t n) {
@@ -300,12 +296,11 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
     const T* b = b_[l].data();
     // Samples [first, last): each sample's outputs are computed the same way whichever thread has it.
     const bool blas = use_blas(true, m, n_in, n_out);
-    across_threads(m, double(m) * double(n_in) * double(n_out), [&](std::size_t first, std::size_t last) {
-      if (blas)  // Z = X W^T for the samples [first, last)
-        blas_gemm({false, true, last - first, n_out, n_in}, T(1), in + first * n_in, n_in, w, n_in, T(0),
-                  out + first * n_out, n_out);
-      else
-        weighted_sums(w, in + first * n_in, last - first, n_in, n_out, out + first * n_out);
+    const double work = double(m) * double(n_in) * double(n_out);
+    if (blas)  // Z = X W^T, one call on as many of OpenBLAS's threads as the network has
+      blas_gemm({false, true, m, n_out, n_in}, T(1), in, n_in, w, n_in, T(0), out, n_out, blas_threads(work));
+    across_threads(m, work, [&](std::size_t first, std::size_t last) {
+      if (!blas) weighted_sums(w, in + first * n_in, last - first, n_in, n_out, out + first * n_out);
       for (std::size_t s = first; s < last; ++s) {
         if (softmax)
           for (std::size_t j = 0; j < n_out; ++j) out[s * n_out + j] += b[j];
@@ -358,10 +353,10 @@ void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* st
       AlignedVector<T>& below = delta_[l - 1];
       below.resize(m * n_in);
       const T* w = w_[l].data();
+      if (blas)
+        blas_gemm({false, false, m, n_in, n_out}, T(1), d, n_out, w, n_in, T(0), below.data(), n_in,
+                  blas_threads(work));
       across_threads(m, work, [&](std::size_t first, std::size_t last) {
-        if (blas)
-          blas_gemm({false, false, last - first, n_in, n_out}, T(1), d + first * n_out, n_out, w, n_in, T(0),
-                    &below[first * n_in], n_in);
         for (std::size_t s = first; s < last; ++s) {
           T* row = &below[s * n_in];
           if (!blas) {
@@ -382,16 +377,13 @@ void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* st
     T* gb = grad_b_[l].data();
     if (step && !blas) sink = {w_[l].data(), true, step->rate, step->decay};
     T* b = b_[l].data();
+    if (blas && step)  // W <- decay W - rate (delta^T a_in): the update is the product's alpha and beta
+      blas_gemm({true, false, n_out, n_in, m}, -step->rate, d, n_out, in, n_in, step->decay, w_[l].data(), n_in,
+                blas_threads(work));
+    else if (blas)
+      blas_gemm({true, false, n_out, n_in, m}, T(1), d, n_out, in, n_in, T(0), gw, n_in, blas_threads(work));
     across_threads(n_out, work, [&](std::size_t first, std::size_t last) {
-      if (blas && step) {  // W <- decay W - rate (delta^T a_in): the update is the product's alpha and beta
-        blas_gemm({true, false, last - first, n_in, m}, -step->rate, d + first, n_out, in, n_in, step->decay,
-                  w_[l].data() + first * n_in, n_in);
-      } else if (blas) {
-        blas_gemm({true, false, last - first, n_in, m}, T(1), d + first, n_out, in, n_in, T(0), gw + first * n_in,
-                  n_in);
-      } else {
-        sum_gradient(d, in, m, n_in, n_out, first, last, sink);
-      }
+      if (!blas) sum_gradient(d, in, m, n_in, n_out, first, last, sink);
       // Row by row, each column's sum still running over the samples in order: down the columns, a wide
       // layer's large batch touched a new page every value.
       std::fill(gb + first, gb + last, T(0));
@@ -417,8 +409,9 @@ void FastCpuNetwork<T>::update(T eta, T decay, std::size_t m) {
 }
 
 template <class T>
-void FastCpuNetwork<T>::set_threads(int threads) {
+void FastCpuNetwork<T>::set_threads(int threads, double min_work) {
   pool_ = threads > 1 ? std::make_shared<ThreadPool>(threads) : nullptr;
+  min_work_ = min_work;
 }
 
 template <class T>
@@ -442,6 +435,11 @@ bool FastCpuNetwork<T>::use_blas(bool forward, std::size_t m, std::size_t n_in, 
 }
 
 template <class T>
+int FastCpuNetwork<T>::blas_threads(double work) const {
+  return pool_ && work >= min_work_ ? pool_->threads() : 1;
+}
+
+template <class T>
 int FastCpuNetwork<T>::threads() const {
   return pool_ ? pool_->threads() : 1;
 }
@@ -449,7 +447,7 @@ int FastCpuNetwork<T>::threads() const {
 template <class T>
 template <class F>
 void FastCpuNetwork<T>::across_threads(std::size_t n, double work, F&& body) {
-  if (!pool_ || work < kThreadedWork)
+  if (!pool_ || work < min_work_)
     body(std::size_t(0), n);
   else
     pool_->split(n, body);

@@ -30,12 +30,17 @@ class FastCpuNetwork {
   // layer (cost.hpp), which a backend setting parameters and objective in either order may mismatch for a while.
   explicit FastCpuNetwork(const Parameters& p, Cost cost = Cost::quadratic);
   void set_cost(Cost cost) { cost_ = cost; }
-  // Threads the large stages (matrix products of a million multiply-adds or more) are split over; 1 runs
-  // everything in the calling thread. Any number gives the same bits: each value is computed whole by one thread.
-  void set_threads(int threads);
+  // Threads the large stages (of kThreadedWork multiply-adds or more, or `min_work` where given: tests split
+  // small networks with it) are split over; 1 runs everything in the calling thread. On the own kernels any
+  // number gives the same bits: each value is computed whole by one thread. On OpenBLAS a large product is one
+  // call on that many of OpenBLAS's threads: the same bits for the same number, the same to rounding otherwise.
+  void set_threads(int threads, double min_work = kThreadedWork);
   int threads() const;
-  // Which products run on OpenBLAS; CpuGemm::blas throws Error when it cannot be opened. Either gives the same
-  // bits whatever the threads (each thread's share is a whole block of rows of a product).
+  // Stages under this many multiply-adds run on one thread: at Nielsen's 784-30-10 even batch 1000's products
+  // (23.5 million) were slower on two threads of the build machine than on one; 784-1024-1024-10's (200 million
+  // and up) were 1.8-2x faster.
+  static constexpr double kThreadedWork = 1 << 25;
+  // Which products run on OpenBLAS; CpuGemm::blas throws Error when it cannot be opened.
   void set_gemm(CpuGemm gemm);
   CpuGemm gemm() const { return gemm_; }
   Activation output() const { return output_; }
@@ -91,8 +96,11 @@ class FastCpuNetwork {
   std::size_t m_ = 0;
   std::vector<AlignedVector<T>> a_, delta_, grad_w_, grad_b_;
   std::shared_ptr<ThreadPool> pool_;  // null: one thread
+  double min_work_ = kThreadedWork;   // multiply-adds from which a stage is split over the threads
   CpuGemm gemm_ = CpuGemm::automatic;
 
+  // OpenBLAS's threads for a product of `work` multiply-adds: the network's, where the own kernels would split.
+  int blas_threads(double work) const;
   // Whether the forward (or a backward) product of m samples through an n_in -> n_out layer runs on OpenBLAS.
   bool use_blas(bool forward, std::size_t m, std::size_t n_in, std::size_t n_out) const;
 
