@@ -47,7 +47,9 @@ const OpenBlas& open_blas() {
     OpenBlas b;
     // Read by OpenBLAS as it loads; a user's own settings win (setenv's last argument).
     if (const char* kernels = kernels_for_this_cpu()) setenv("OPENBLAS_CORETYPE", kernels, 0);
-    setenv("OPENBLAS_NUM_THREADS", "1", 0);
+    // No threads of OpenBLAS's own at load: they are started when a product first asks for more than one,
+    // from within the network's computation, so that they take its floating-point mode (float_mode.hpp).
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
     void* lib = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char* error = dlerror();

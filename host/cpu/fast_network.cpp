@@ -5,6 +5,7 @@
 #include "sigmanet/cpu/fast_network.hpp"
 
 #include "cpu/blas.hpp"
+#include "cpu/float_mode.hpp"
 #include "cpu/sigmoid.hpp"
 #include "cpu/simd.hpp"
 #include "cpu/thread_pool.hpp"
@@ -284,6 +285,7 @@ Parameters FastCpuNetwork<T>::parameters() const {
 
 template <class T>
 void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
+  const FlushSmallNumbers flush;
   m_ = m;
   if (x != a_[0].data()) a_[0].assign(x, x + m * std::size_t(sizes_[0]));
   for (std::size_t l = 0; l < layers(); ++l) {
@@ -325,6 +327,7 @@ void FastCpuNetwork<T>::backward(const std::uint8_t* labels) {
 
 template <class T>
 void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* step) {
+  const FlushSmallNumbers flush;
   const std::size_t m = m_, L = layers();
   check_output_layer({cost_, 0.0}, output_, "FastCpuNetwork::backward");
   // Output layer: dC/dz = (a - y) * sigma'(z), with sigma'(z) = a (1 - a), for the quadratic cost; a - y for
@@ -397,6 +400,7 @@ void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* st
 
 template <class T>
 void FastCpuNetwork<T>::update(T eta, T decay, std::size_t m) {
+  const FlushSmallNumbers flush;
   const T rate = eta / T(m);
   for (std::size_t l = 0; l < layers(); ++l) {
     T* w = w_[l].data();

@@ -2,6 +2,8 @@
 
 #include <exception>
 
+#include "cpu/float_mode.hpp"
+
 namespace sigmanet {
 namespace {
 
@@ -34,6 +36,7 @@ void ThreadPool::split(std::size_t n, const std::function<void(std::size_t, std:
     std::lock_guard lock(mutex_);
     n_ = n;
     part_ = &part;
+    mode_ = float_mode();
     error_ = nullptr;
     pending_ = parts - 1;
     ++generation_;
@@ -62,6 +65,7 @@ void ThreadPool::work(int index) {
     const std::size_t n = n_;
     const auto* part = part_;
     const int parts = threads();
+    set_float_mode(mode_);  // the caller's: its part and these compute alike
     lock.unlock();
     std::exception_ptr failed;
     try {

@@ -4,6 +4,7 @@
 // never changes how it is computed: results are the same bits whatever the number of threads.
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -22,7 +23,8 @@ class ThreadPool {
   int threads() const { return threads_; }
 
   // Calls part(first, last) for `threads()` contiguous ranges that cover [0, n) (empty ones skipped), at the
-  // same time, and returns when all are done. An exception in a part is rethrown here (the first one).
+  // same time, and returns when all are done, each part in the caller's floating-point mode (float_mode.hpp).
+  // An exception in a part is rethrown here (the first one).
   void split(std::size_t n, const std::function<void(std::size_t first, std::size_t last)>& part);
 
  private:
@@ -37,6 +39,8 @@ class ThreadPool {
   bool stopping_ = false;
   std::size_t n_ = 0;
   const std::function<void(std::size_t, std::size_t)>* part_ = nullptr;
+  std::uint32_t mode_ = 0;  // the caller's floating-point mode word
+
   std::exception_ptr error_;
 };
 

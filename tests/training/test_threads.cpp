@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cpu/blas.hpp"
+#include "cpu/float_mode.hpp"
 #include "cpu/thread_pool.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/random.hpp"
@@ -48,6 +49,32 @@ TEST(ThreadPool, AnExceptionInAPartReachesTheCallerAndThePoolStaysUsable) {
 // 784-200-100-10 at batch 200, every stage of a million multiply-adds or more split over the threads (the
 // default threshold is for speed; this one makes a small case split like a large one).
 constexpr double kSplitFrom = 1 << 20;
+
+// Numbers too small to be normal are taken as zero inside the guard, worked out gradually again after it, and
+// each part of a split runs in its caller's mode whichever thread has it.
+TEST(FloatMode, SmallNumbersAreZeroInsideTheGuardAndInEveryPartOfASplit) {
+#ifndef SIGMANET_HAVE_MXCSR
+  GTEST_SKIP() << "only x86 has the flush-to-zero mode";
+#endif
+  volatile float tiny = 1e-30f, scale = 1e-10f;  // volatile: worked out at run time, in the mode of the moment
+  EXPECT_GT(tiny * scale, 0.0f) << "a denormal result outside the guard";
+  ThreadPool pool(3);
+  {
+    const FlushSmallNumbers flush;
+    EXPECT_EQ(tiny * scale, 0.0f);
+    std::vector<float> products(30, -1.0f);
+    pool.split(30, [&](std::size_t first, std::size_t last) {
+      for (std::size_t i = first; i < last; ++i) products[i] = tiny * scale;
+    });
+    for (float p : products) EXPECT_EQ(p, 0.0f);
+  }
+  EXPECT_GT(tiny * scale, 0.0f) << "the mode before the guard is restored";
+  std::vector<float> products(30, -1.0f);
+  pool.split(30, [&](std::size_t first, std::size_t last) {
+    for (std::size_t i = first; i < last; ++i) products[i] = tiny * scale;
+  });
+  for (float p : products) EXPECT_GT(p, 0.0f);
+}
 
 template <class T>
 Parameters train_steps(const Parameters& start, Cost cost, int threads, const std::vector<T>& x,
