@@ -35,8 +35,11 @@ template <class T>
 FastCpuNetwork<T> make_network(std::vector<int> sizes, benchmark::State& state, std::int64_t gemm) {
   sigmanet::Rng rng(1);
   FastCpuNetwork<T> net(sigmanet::init_parameters(sizes, sigmanet::Init::standard, rng));
-  if (gemm == 1 && !sigmanet::blas_available()) state.SkipWithError("OpenBLAS cannot be opened");
-  else net.set_gemm(gemm == 0 ? sigmanet::CpuGemm::own : gemm == 1 ? sigmanet::CpuGemm::blas : sigmanet::CpuGemm::automatic);
+  using sigmanet::CpuGemm;
+  if (gemm == 1 && !sigmanet::blas_available())
+    state.SkipWithError("OpenBLAS cannot be opened");
+  else
+    net.set_gemm(gemm == 0 ? CpuGemm::own : gemm == 1 ? CpuGemm::blas : CpuGemm::automatic);
   return net;
 }
 

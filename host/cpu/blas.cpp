@@ -81,7 +81,8 @@ const OpenBlas& open_blas() {
 }
 
 int dimension(std::size_t n) {
-  if (n > std::size_t(INT_MAX)) throw Error("blas_gemm: a dimension of " + std::to_string(n) + " exceeds OpenBLAS's int");
+  if (n > std::size_t(INT_MAX))
+    throw Error("blas_gemm: a dimension of " + std::to_string(n) + " exceeds OpenBLAS's int");
   return int(n);
 }
 

@@ -241,10 +241,11 @@ double sample_cost(Cost cost, const T* out, std::size_t n, std::size_t label) {
   return c;
 }
 
-// p / 255, the network's input for a pixel. A division was a tenth of a batch-10 step (one vector divide per
-// 16 pixels, ~10 cycles each); with multiply-adds, the quotient by the reciprocal, corrected once by its exact
-// remainder, is the correctly rounded p / 255 for every byte in float and in double (test: PixelValue), at a
-// few cycles per vector. Without hardware multiply-adds (std::fma in software) the division is faster.
+// p / 255, the network's input for a pixel. A division was a tenth of a batch-10 step (one vector divide per 16
+// pixels, ~10 cycles each); with multiply-adds, the quotient by the reciprocal, corrected once by its exact
+// remainder, is the correctly rounded p / 255 for every byte in float and in double (tests:
+// GatherGivesEveryPixelsExactQuotient*), at a few cycles per vector. Without hardware multiply-adds (std::fma in
+// software) the division is faster.
 template <class T>
 T pixel_value(std::uint8_t p) {
 #if defined(__FMA__) || defined(__AVX512F__)
@@ -421,7 +422,8 @@ void FastCpuNetwork<T>::set_threads(int threads, double min_work) {
 template <class T>
 void FastCpuNetwork<T>::set_gemm(CpuGemm gemm) {
   std::string why;
-  if (gemm == CpuGemm::blas && !blas_available(&why)) throw Error("FastCpuNetwork: products on OpenBLAS asked for: " + why);
+  if (gemm == CpuGemm::blas && !blas_available(&why))
+    throw Error("FastCpuNetwork: products on OpenBLAS asked for: " + why);
   gemm_ = gemm;
 }
 

@@ -106,9 +106,10 @@ TEST(FastCpuNetwork, UpdateStepsAgainstTheMeanGradient) {
   for (std::size_t i = 0; i < gb.size(); ++i) EXPECT_NEAR(after.biases[1][i], p.biases[1][i] - 0.75 * gb[i], 1e-15);
 }
 
-// train_batch() applies each gradient block to the weights as it is summed; on the own kernels it must take
-// exactly the step that forward(), backward() and update() take (on OpenBLAS the same to rounding), for every cost, with and without L2's decay, for rows that are and
-// are not a whole number of SIMD vectors (784, 30 and 13 inputs), and batches that do and do not fill a tile.
+// train_batch() applies each gradient block to the weights as it is summed; on the own kernels it must take exactly
+// the step that forward(), backward() and update() take (on OpenBLAS the same to rounding), for every cost, with and
+// without L2's decay, for rows that are and are not a whole number of SIMD vectors (784, 30 and 13 inputs), and
+// batches that do and do not fill a tile.
 template <class T>
 void expect_fused_step_is_the_separate_one() {
   const std::vector<std::vector<int>> shapes = {{784, 30, 10}, {13, 17, 9, 10}};
