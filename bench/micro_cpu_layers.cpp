@@ -4,11 +4,14 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
+#include <algorithm>
+#include <cstdlib>
 #include <numeric>
 #include <vector>
 
 #include "cpu/blas.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
+#include "sigmanet/formats/dataset.hpp"
 #include "sigmanet/parameters.hpp"
 #include "sigmanet/random.hpp"
 #include "sigmanet/reports/benchmark.hpp"
@@ -142,6 +145,63 @@ BENCHMARK(train_step_784_30_10_float)->Apply([](auto* b) { step_args(b, {10, 100
 BENCHMARK(train_step_784_30_10_double)->Apply([](auto* b) { step_args(b, {10, 100, 1000}); });
 BENCHMARK(train_step_784_1024_1024_10_float)->Apply([](auto* b) { step_args(b, {256, 1000}); });
 BENCHMARK(gather<float>)->Arg(10)->Arg(100)->ArgName("batch");
+
+// MNIST's test set, for the benchmarks whose speed depends on the images (the sparse first layer).
+const sigmanet::Dataset& mnist_test() {
+  static const sigmanet::Mnist mnist =
+      sigmanet::load_mnist(std::getenv("SIGMANET_DATA") ? std::getenv("SIGMANET_DATA") : "../shared/data/mnist");
+  return mnist.test;
+}
+
+// Evaluating MNIST's 10,000 test images with a 784-30-10 network as the CPU backend does it: chunks of
+// kCpuEvaluationChunk images through forward_images(), and each chunk's cost. Reads $SIGMANET_DATA, else
+// ../shared/data/mnist. arg: 1 lets the first layer take the sparse sums (the default), 0 keeps it on products.
+template <class T>
+void evaluate_mnist(benchmark::State& state) {
+  const sigmanet::Dataset& test = mnist_test();
+  FastCpuNetwork<T> net = make_network<T>({784, 30, 10}, state, 2);
+  net.set_sparse_input(state.range(0) != 0);
+  std::vector<std::uint32_t> index(test.size());
+  std::iota(index.begin(), index.end(), 0u);
+  double cost = 0;
+  for (auto _ : state) {
+    for (std::size_t first = 0; first < test.size(); first += sigmanet::kCpuEvaluationChunk) {
+      const std::size_t m = std::min(sigmanet::kCpuEvaluationChunk, test.size() - first);
+      net.forward_images(test, index.data() + first, m);
+      cost += net.batch_cost(&test.labels[first]);
+    }
+  }
+  benchmark::DoNotOptimize(cost);
+  state.SetItemsProcessed(state.iterations() * std::int64_t(test.size()));
+}
+// The same on 10,000 random images of MNIST's shape, a given percentage of their pixels nonzero (MNIST's test
+// set: 19%), for where the sparse sums stop paying; args: percent nonzero, sparse as above.
+template <class T>
+void evaluate_density(benchmark::State& state) {
+  sigmanet::Dataset images;
+  images.rows = images.cols = 28;
+  sigmanet::Rng rng(3);
+  for (std::size_t i = 0; i < 10000 * 784; ++i)
+    images.pixels.push_back(rng.below(100) < std::uint64_t(state.range(0)) ? std::uint8_t(1 + rng.below(255)) : 0);
+  images.labels.assign(10000, 1);
+  FastCpuNetwork<T> net = make_network<T>({784, 30, 10}, state, 2);
+  net.set_sparse_input(state.range(1) != 0, 1.0);  // at any density, to see where the sums stop paying
+  std::vector<std::uint32_t> index(images.size());
+  std::iota(index.begin(), index.end(), 0u);
+  for (auto _ : state)
+    for (std::size_t first = 0; first < images.size(); first += sigmanet::kCpuEvaluationChunk) {
+      net.forward_images(images, index.data() + first, sigmanet::kCpuEvaluationChunk);
+      benchmark::DoNotOptimize(net.activation(2).data());
+    }
+  state.SetItemsProcessed(state.iterations() * std::int64_t(images.size()));
+}
+BENCHMARK(evaluate_density<float>)->ArgsProduct({{20, 35, 50, 65, 80}, {1, 0}})->ArgNames({"percent", "sparse"})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(evaluate_density<double>)->ArgsProduct({{20, 35, 50, 65, 80}, {1, 0}})->ArgNames({"percent", "sparse"})
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK(evaluate_mnist<float>)->Arg(1)->Arg(0)->ArgName("sparse")->Unit(benchmark::kMillisecond);
+BENCHMARK(evaluate_mnist<double>)->Arg(1)->Arg(0)->ArgName("sparse")->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -164,9 +164,7 @@ class CpuBackend final : public Backend {
     for (std::size_t start = first; start < first + count; start += kCpuEvaluationChunk) {
       const std::size_t m = std::min(kCpuEvaluationChunk, first + count - start);
       for (std::size_t s = 0; s < m; ++s) index[s] = static_cast<std::uint32_t>(start + s);
-      T* x = network().input_buffer(m);
-      gather_inputs(data, index.data(), m, x);
-      network().forward(x, m);
+      network().forward_images(data, index.data(), m);
       f(start, m, network().activation(network().layers()));
     }
   }

@@ -6,8 +6,10 @@
 
 #include "cpu/blas.hpp"
 #include "cpu/float_mode.hpp"
+#include "cpu/pixels.hpp"
 #include "cpu/sigmoid.hpp"
 #include "cpu/simd.hpp"
+#include "cpu/sparse_input.hpp"
 #include "cpu/thread_pool.hpp"
 
 #include <algorithm>
@@ -241,22 +243,6 @@ double sample_cost(Cost cost, const T* out, std::size_t n, std::size_t label) {
   return c;
 }
 
-// p / 255, the network's input for a pixel. A division was a tenth of a batch-10 step (one vector divide per 16
-// pixels, ~10 cycles each); with multiply-adds, the quotient by the reciprocal, corrected once by its exact
-// remainder, is the correctly rounded p / 255 for every byte in float and in double (tests:
-// GatherGivesEveryPixelsExactQuotient*), at a few cycles per vector. Without hardware multiply-adds (std::fma in
-// software) the division is faster.
-template <class T>
-T pixel_value(std::uint8_t p) {
-#if defined(__FMA__) || defined(__AVX512F__)
-  constexpr T r = T(1) / T(255);
-  const T x = T(p), q = x * r;
-  return std::fma(std::fma(-q, T(255), x), r, q);
-#else
-  return T(p) / T(255);
-#endif
-}
-
 }  // namespace
 
 template <class T>
@@ -287,8 +273,58 @@ Parameters FastCpuNetwork<T>::parameters() const {
 template <class T>
 void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
   const FlushSmallNumbers flush;
-  m_ = m;
   if (x != a_[0].data()) a_[0].assign(x, x + m * std::size_t(sizes_[0]));
+  input_kept_ = true;
+  forward_layers(m, false, [](std::size_t, std::uint32_t*, T*) { return std::size_t(0); });
+}
+
+template <class T>
+void FastCpuNetwork<T>::forward_images(const Dataset& data, const std::uint32_t* index, std::size_t m) {
+  const std::size_t n_in = sizes_[0];
+  if (data.features() != n_in)
+    throw Error("FastCpuNetwork::forward_images: " + data.name + " has " + std::to_string(data.features()) +
+                " pixels an image, the network " + std::to_string(n_in) + " inputs");
+  const auto nonzero_pixels_in_batch = [&] {
+    std::size_t count = 0;
+    for (std::size_t s = 0; s < m; ++s) count += count_nonzero_pixels(data.image(index[s]), n_in);
+    return count;
+  };
+  if (!first_layer_sparse(m, nonzero_pixels_in_batch)) {
+    gather_inputs(data, index, m, input_buffer(m));
+    forward(a_[0].data(), m);
+    return;
+  }
+  const FlushSmallNumbers flush;
+  input_kept_ = false;
+  a_[0].clear();
+  forward_layers(m, true, [&](std::size_t s, std::uint32_t* nz, T* value) {
+    return nonzero_pixels(data.image(index[s]), n_in, nz, value);
+  });
+}
+
+template <class T>
+template <class Count>
+bool FastCpuNetwork<T>::first_layer_sparse(std::size_t m, Count&& count) {
+  const std::size_t n_in = sizes_[0], n_out = sizes_[1];
+  // A pure function of the network, the batch and its size, never of what ran before: a resumed run must take
+  // the same path as the run it continues.
+  if (!sparse_input_ || m < kSparseInputBatch || n_out > kSparseInputWidth) return false;
+  if (double(count()) > sparse_density_ * double(m * n_in)) return false;
+  if (!w0t_current_) {
+    w0t_stride_ = (n_out + Simd<T>::width - 1) / Simd<T>::width * Simd<T>::width;
+    w0t_.resize(n_in * w0t_stride_);
+    transpose_weights(w_[0].data(), n_out, n_in, w0t_stride_, w0t_.data());
+    w0_finite_ = std::all_of(w_[0].begin(), w_[0].end(), [](T v) { return std::isfinite(v); });
+    w0t_current_ = true;
+  }
+  return w0_finite_;
+}
+
+template <class T>
+template <class List>
+void FastCpuNetwork<T>::forward_layers(std::size_t m, bool sparse, List&& list) {
+  m_ = m;
+  last_forward_sparse_ = sparse;
   for (std::size_t l = 0; l < layers(); ++l) {
     const std::size_t n_in = sizes_[l], n_out = sizes_[l + 1];
     const T* in = a_[l].data();
@@ -297,13 +333,23 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
     const bool softmax = l + 1 == layers() && output_ == Activation::softmax;
     const T* w = w_[l].data();
     const T* b = b_[l].data();
-    // Samples [first, last): each sample's outputs are computed the same way whichever thread has it.
-    const bool blas = use_blas(true, m, n_in, n_out);
+    const bool from_list = sparse && l == 0;
+    const bool blas = !from_list && use_blas(true, m, n_in, n_out);
     const double work = double(m) * double(n_in) * double(n_out);
     if (blas)  // Z = X W^T, one call on as many of OpenBLAS's threads as the network has
       blas_gemm({false, true, m, n_out, n_in}, T(1), in, n_in, w, n_in, T(0), out, n_out, blas_threads(work));
+    // Samples [first, last): each sample's outputs are computed the same way whichever thread has it.
     across_threads(m, work, [&](std::size_t first, std::size_t last) {
-      if (!blas) weighted_sums(w, in + first * n_in, last - first, n_in, n_out, out + first * n_out);
+      if (from_list) {
+        std::vector<std::uint32_t> nz(nonzero_list_room(n_in));
+        AlignedVector<T> value(nonzero_list_room(n_in));
+        for (std::size_t s = first; s < last; ++s) {
+          const std::size_t listed = list(s, nz.data(), value.data());
+          sparse_weighted_sums(w0t_.data(), w0t_stride_, n_out, nz.data(), value.data(), listed, out + s * n_out);
+        }
+      } else if (!blas) {
+        weighted_sums(w, in + first * n_in, last - first, n_in, n_out, out + first * n_out);
+      }
       for (std::size_t s = first; s < last; ++s) {
         if (softmax)
           for (std::size_t j = 0; j < n_out; ++j) out[s * n_out + j] += b[j];
@@ -331,6 +377,8 @@ void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* st
   const FlushSmallNumbers flush;
   const std::size_t m = m_, L = layers();
   check_output_layer({cost_, 0.0}, output_, "FastCpuNetwork::backward");
+  if (!input_kept_)
+    throw Error("FastCpuNetwork::backward: no forward() before it (forward_images() keeps no input to go back to)");
   // Output layer: dC/dz = (a - y) * sigma'(z), with sigma'(z) = a (1 - a), for the quadratic cost; a - y for
   // cross-entropy (sigma' cancels) and for log-likelihood with softmax.
   {
@@ -381,6 +429,7 @@ void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* st
     T* gb = grad_b_[l].data();
     if (step && !blas) sink = {w_[l].data(), true, step->rate, step->decay};
     T* b = b_[l].data();
+    if (step && l == 0) w0t_current_ = false;
     if (blas && step)  // W <- decay W - rate (delta^T a_in): the update is the product's alpha and beta
       blas_gemm({true, false, n_out, n_in, m}, -step->rate, d, n_out, in, n_in, step->decay, w_[l].data(), n_in,
                 blas_threads(work));
@@ -403,6 +452,7 @@ template <class T>
 void FastCpuNetwork<T>::update(T eta, T decay, std::size_t m) {
   const FlushSmallNumbers flush;
   const T rate = eta / T(m);
+  w0t_current_ = false;
   for (std::size_t l = 0; l < layers(); ++l) {
     T* w = w_[l].data();
     const T* g = grad_w_[l].data();

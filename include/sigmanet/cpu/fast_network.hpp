@@ -12,6 +12,7 @@
 
 #include "sigmanet/aligned_vector.hpp"
 #include "sigmanet/backend.hpp"
+#include "sigmanet/formats/dataset.hpp"
 #include "sigmanet/parameters.hpp"
 
 namespace sigmanet {
@@ -43,6 +44,21 @@ class FastCpuNetwork {
   // Which products run on OpenBLAS; CpuGemm::blas throws Error when it cannot be opened.
   void set_gemm(CpuGemm gemm);
   CpuGemm gemm() const { return gemm_; }
+  // Whether forward_images() may compute the first layer from the images' nonzero pixels only
+  // (host/cpu/sparse_input.hpp): it does for batches of kSparseInputBatch images or more (a transpose of the
+  // weights costs about as much as ten images' dense products) at most kSparseInputDensity nonzero (MNIST: 19%),
+  // into a layer at most kSparseInputWidth wide, with finite weights. The sums are the same to rounding as the
+  // products'. Training keeps the products: there the weights change every step, and a transpose per step ate
+  // the gain (bench/RESULTS.md). Off: always the products. `max_density` other than the default is for
+  // measuring where the sums stop paying: on the build machine, at 45-50% nonzero (bench/RESULTS.md).
+  void set_sparse_input(bool allowed, double max_density = kSparseInputDensity) {
+    sparse_input_ = allowed;
+    sparse_density_ = max_density;
+  }
+  static constexpr double kSparseInputDensity = 0.4;
+  static constexpr std::size_t kSparseInputWidth = 256, kSparseInputBatch = 50;
+  // Whether the last forward pass took the first layer from the nonzero pixels.
+  bool last_forward_sparse() const { return last_forward_sparse_; }
   Activation output() const { return output_; }
 
   std::size_t layers() const { return w_.size(); }
@@ -52,6 +68,11 @@ class FastCpuNetwork {
   // Forward pass of m samples x (m x sizes[0], row-major), the output layer sigmoid or softmax as the
   // parameters say. Keeps every layer's activations.
   void forward(const T* x, std::size_t m);
+  // Forward pass of the m images data.image(index[s]), evaluation's way in (cpu_backend.cpp): gather_inputs()
+  // into input_buffer(m) and forward(), or, where the first layer takes the sparse sums (set_sparse_input), the
+  // images straight from their bytes into them, never expanded to rows of T: then the outputs are the same to
+  // rounding, activation(0) is not kept, and backward() throws Error until the next forward().
+  void forward_images(const Dataset& data, const std::uint32_t* index, std::size_t m);
   // Room for m samples where forward() keeps its input: a batch gathered here and passed to forward() is not
   // copied again (at Nielsen's batch 10 the copy was 4% of a step).
   T* input_buffer(std::size_t m);
@@ -85,8 +106,8 @@ class FastCpuNetwork {
   // sum over the batch of each sample's cost C_s for the last forward(), in double.
   double batch_cost(const std::uint8_t* labels) const;
 
-  AlignedVector<T>& weights(std::size_t l) { return w_[l]; }
-  AlignedVector<T>& biases(std::size_t l) { return b_[l]; }
+  const AlignedVector<T>& weights(std::size_t l) const { return w_[l]; }
+  const AlignedVector<T>& biases(std::size_t l) const { return b_[l]; }
 
  private:
   std::vector<int> sizes_;
@@ -98,6 +119,25 @@ class FastCpuNetwork {
   std::shared_ptr<ThreadPool> pool_;  // null: one thread
   double min_work_ = kThreadedWork;   // multiply-adds from which a stage is split over the threads
   CpuGemm gemm_ = CpuGemm::automatic;
+  bool sparse_input_ = true, last_forward_sparse_ = false;
+  double sparse_density_ = kSparseInputDensity;
+  // The first layer's weights transposed and padded for the sparse sums; current until the weights next change
+  // (the step in backpropagate(), update()). Finite: whether all of them are, checked with each transpose,
+  // since 0 * Inf is NaN where the sparse sums would skip it.
+  AlignedVector<T> w0t_;
+  std::size_t w0t_stride_ = 0;
+  bool w0t_current_ = false, w0_finite_ = false;
+
+  bool input_kept_ = false;  // whether a_[0] holds the last forward pass's input (not after forward_images)
+
+  // Whether the first layer of a forward pass of m samples, count() of whose inputs are nonzero, goes through
+  // the sparse sums; brings w0t_ up to date if so.
+  template <class Count>
+  bool first_layer_sparse(std::size_t m, Count&& count);
+  // The layers' forward pass for m samples, the input in a_[0], or with `sparse` the first layer from
+  // list(s, nz, value), which lists sample s's nonzero inputs and returns how many (sparse_input.hpp).
+  template <class List>
+  void forward_layers(std::size_t m, bool sparse, List&& list);
 
   // OpenBLAS's threads for a product of `work` multiply-adds: the network's, where the own kernels would split.
   int blas_threads(double work) const;

@@ -1,0 +1,219 @@
+// The first layer from the images' nonzero pixels (host/cpu/sparse_input.hpp): the lists against a plain scan,
+// the sparse sums against the dense products and the oracle, and when they must not be taken (non-finite
+// weights, dense images, small batches) or must follow a changed network.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "cpu/sparse_input.hpp"
+#include "sigmanet/cpu/fast_network.hpp"
+#include "sigmanet/cpu/reference_network.hpp"
+#include "sigmanet/error.hpp"
+#include "sigmanet/random.hpp"
+
+namespace sigmanet {
+namespace {
+
+// m images of n pixels, a `density` share of them nonzero, every byte value 1..255 among those.
+Dataset sparse_images(Rng& rng, std::size_t n, std::size_t m, double density) {
+  Dataset d;
+  d.name = "sparse images";
+  d.rows = 1;
+  d.cols = n;
+  for (std::size_t i = 0; i < n * m; ++i)
+    d.pixels.push_back(rng.uniform() < density ? static_cast<std::uint8_t>(1 + rng.below(255)) : 0);
+  for (std::size_t s = 0; s < m; ++s) d.labels.push_back(static_cast<std::uint8_t>(rng.below(10)));
+  return d;
+}
+
+std::vector<std::uint32_t> all_records(const Dataset& d) {
+  std::vector<std::uint32_t> index(d.size());
+  for (std::size_t s = 0; s < index.size(); ++s) index[s] = std::uint32_t(s);
+  return index;
+}
+
+template <class T>
+std::vector<T> gathered(const Dataset& d) {
+  const std::vector<std::uint32_t> index = all_records(d);
+  std::vector<T> x(d.size() * d.features());
+  gather_inputs(d, index.data(), d.size(), x.data());
+  return x;
+}
+
+template <class T>
+void expect_lists_are_the_nonzero_pixels() {
+  Rng rng(11);
+  // Lengths around the vector code's 16 and 64: whole vectors, tails, and shorter than one vector.
+  for (std::size_t n : {1u, 15u, 16u, 17u, 33u, 64u, 100u, 784u}) {
+    const Dataset d = sparse_images(rng, n, 1, 0.3);
+    const std::vector<T> x = gathered<T>(d);
+    std::vector<std::uint32_t> nz(nonzero_list_room(n));
+    std::vector<T> value(nonzero_list_room(n));
+    const std::size_t listed = nonzero_pixels(d.image(0), n, nz.data(), value.data());
+    EXPECT_EQ(count_nonzero_pixels(d.image(0), n), listed) << "n " << n;
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (d.image(0)[i] == 0) continue;
+      ASSERT_LT(k, listed) << "n " << n;
+      EXPECT_EQ(nz[k], i) << "n " << n;
+      EXPECT_EQ(value[k], x[i]) << "pixel " << int(d.image(0)[i]) << ": not the gather's bits";
+      ++k;
+    }
+    EXPECT_EQ(listed, k) << "n " << n;
+  }
+}
+
+TEST(SparseInput, ListsHoldEveryNonzeroPixelInOrderInFloat) { expect_lists_are_the_nonzero_pixels<float>(); }
+TEST(SparseInput, ListsHoldEveryNonzeroPixelInOrderInDouble) { expect_lists_are_the_nonzero_pixels<double>(); }
+
+// Largest difference of two activation sets relative to the largest value.
+template <class A, class B>
+double max_difference(const A& a, const B& b) {
+  double diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
+  return diff;
+}
+
+// Widths that take every number of vectors the sums hold at once (1 to 4), more than one group of four, and
+// partial last vectors; batch 60 is past kSparseInputBatch.
+template <class T>
+void expect_sparse_sums_match_the_products_and_the_oracle(double tolerance) {
+  Rng rng(5);
+  const std::size_t m = 60, n_in = 784;
+  const Dataset d = sparse_images(rng, n_in, m, 0.2);
+  const std::vector<T> x = gathered<T>(d);
+  const std::vector<std::uint32_t> index = all_records(d);
+  for (int width : {10, 30, 33, 64, 100, 256}) {
+    const Parameters p = init_parameters({int(n_in), width, 10}, Init::standard, rng);
+    FastCpuNetwork<T> sparse(p), dense(p);
+    dense.set_sparse_input(false);
+    sparse.forward_images(d, index.data(), m);
+    dense.forward_images(d, index.data(), m);
+    EXPECT_TRUE(sparse.last_forward_sparse()) << "width " << width;
+    EXPECT_FALSE(dense.last_forward_sparse()) << "width " << width;
+    ReferenceNetwork<double> oracle(p);
+    const std::vector<double> xd(x.begin(), x.end());
+    oracle.forward(xd.data(), m);
+    for (std::size_t l = 1; l <= 2; ++l) {
+      EXPECT_LT(max_difference(sparse.activation(l), dense.activation(l)), tolerance) << "width " << width;
+      EXPECT_LT(max_difference(sparse.activation(l), oracle.activation(l)), tolerance) << "width " << width;
+    }
+  }
+}
+
+TEST(SparseInput, SumsMatchTheProductsAndTheOracleInFloat) {
+  expect_sparse_sums_match_the_products_and_the_oracle<float>(2e-6);
+}
+TEST(SparseInput, SumsMatchTheProductsAndTheOracleInDouble) {
+  expect_sparse_sums_match_the_products_and_the_oracle<double>(1e-13);
+}
+
+// Dense images, or a batch under kSparseInputBatch, take the gather and the products: forward()'s very bits.
+template <class T>
+void expect_the_products_where_the_sums_do_not_pay() {
+  Rng rng(9);
+  const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
+  for (auto [density, m] : {std::pair{0.7, 60}, std::pair{0.2, 49}}) {
+    const Dataset d = sparse_images(rng, 784, m, density);
+    FastCpuNetwork<T> from_bytes(p), from_rows(p);
+    const std::vector<std::uint32_t> index = all_records(d);
+    from_bytes.forward_images(d, index.data(), d.size());
+    from_rows.forward(gathered<T>(d).data(), d.size());
+    EXPECT_FALSE(from_bytes.last_forward_sparse()) << "density " << density << ", batch " << m;
+    EXPECT_EQ(from_bytes.activation(2), from_rows.activation(2)) << "density " << density << ", batch " << m;
+    EXPECT_NO_THROW(from_bytes.backward(d.labels.data())) << "the gathered input was not kept";
+  }
+}
+
+TEST(SparseInput, DenseImagesAndSmallBatchesTakeTheProductsInFloat) {
+  expect_the_products_where_the_sums_do_not_pay<float>();
+}
+TEST(SparseInput, DenseImagesAndSmallBatchesTakeTheProductsInDouble) {
+  expect_the_products_where_the_sums_do_not_pay<double>();
+}
+
+TEST(SparseInput, BackwardAfterImagesIsRefused) {
+  Rng rng(3);
+  const Dataset d = sparse_images(rng, 784, 60, 0.2);
+  FastCpuNetwork<float> net(init_parameters({784, 30, 10}, Init::standard, rng));
+  const std::vector<std::uint32_t> index = all_records(d);
+  net.forward_images(d, index.data(), d.size());
+  ASSERT_TRUE(net.last_forward_sparse());
+  EXPECT_THROW(net.backward(d.labels.data()), Error);
+  const std::vector<float> x = gathered<float>(d);
+  net.forward(x.data(), d.size());
+  EXPECT_NO_THROW(net.backward(d.labels.data()));
+
+  Dataset narrow = d;
+  narrow.cols = 392;
+  narrow.pixels.resize(392 * d.size());
+  EXPECT_THROW(net.forward_images(narrow, index.data(), d.size()), Error);
+}
+
+// 0 * Inf is NaN: a weight that training took to Inf or NaN must reach every output as the products take it,
+// even where its input is 0, so the sparse sums stand aside.
+TEST(SparseInput, NonfiniteWeightsKeepTheProducts) {
+  Rng rng(4);
+  const Dataset d = sparse_images(rng, 784, 60, 0.2);
+  const std::vector<float> x = gathered<float>(d);
+  const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
+  FastCpuNetwork<float> net(p), dense(p);
+  dense.set_sparse_input(false);
+  const std::vector<std::uint32_t> index = all_records(d);
+  for (FastCpuNetwork<float>* n : {&net, &dense}) {
+    n->train_batch(x.data(), d.labels.data(), 10, std::numeric_limits<float>::infinity());  // diverged
+    n->forward_images(d, index.data(), d.size());
+  }
+  EXPECT_FALSE(net.last_forward_sparse());
+  std::size_t nan = 0;
+  for (std::size_t i = 0; i < net.activation(1).size(); ++i) {
+    EXPECT_EQ(std::isnan(net.activation(1)[i]), std::isnan(dense.activation(1)[i])) << "activation " << i;
+    nan += std::isnan(net.activation(1)[i]);
+  }
+  EXPECT_GT(nan, 0u);
+}
+
+// A step makes the transposed weights stale: the sums after it are a fresh network's from the stepped parameters.
+TEST(SparseInput, TransposedWeightsFollowEveryStep) {
+  Rng rng(8);
+  const Dataset d = sparse_images(rng, 784, 60, 0.2);
+  const std::vector<double> x = gathered<double>(d);
+  const std::vector<std::uint32_t> index = all_records(d);
+  FastCpuNetwork<double> net(init_parameters({784, 30, 10}, Init::standard, rng));
+  for (bool fused : {true, false}) {
+    net.forward_images(d, index.data(), d.size());
+    ASSERT_TRUE(net.last_forward_sparse());
+    if (fused) {
+      net.train_batch(x.data(), d.labels.data(), 10, 3.0);
+    } else {
+      net.forward(x.data(), 10);
+      net.backward(d.labels.data());
+      net.update(3.0);
+    }
+    net.forward_images(d, index.data(), d.size());
+    FastCpuNetwork<double> fresh(net.parameters());
+    fresh.forward_images(d, index.data(), d.size());
+    EXPECT_EQ(net.activation(2), fresh.activation(2)) << (fused ? "after train_batch" : "after update");
+  }
+}
+
+// Each sample's sums are computed whole by one thread, so threads change nothing.
+TEST(SparseInput, ThreadsGiveTheSameBits) {
+  Rng rng(10);
+  const Dataset d = sparse_images(rng, 784, 200, 0.2);
+  const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
+  const std::vector<std::uint32_t> index = all_records(d);
+  FastCpuNetwork<float> one(p), two(p);
+  two.set_threads(2, 1);
+  one.forward_images(d, index.data(), d.size());
+  two.forward_images(d, index.data(), d.size());
+  ASSERT_TRUE(two.last_forward_sparse());
+  EXPECT_EQ(one.activation(2), two.activation(2));
+}
+
+}  // namespace
+}  // namespace sigmanet
