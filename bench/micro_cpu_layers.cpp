@@ -155,12 +155,14 @@ const sigmanet::Dataset& mnist_test() {
 
 // Evaluating MNIST's 10,000 test images with a 784-30-10 network as the CPU backend does it: chunks of
 // kCpuEvaluationChunk images through forward_images(), and each chunk's cost. Reads $SIGMANET_DATA, else
-// ../shared/data/mnist. arg: 1 lets the first layer take the sparse sums (the default), 0 keeps it on products.
+// ../shared/data/mnist. args: 1 lets the first layer take the sparse sums (the default), 0 keeps it on the
+// products; threads.
 template <class T>
 void evaluate_mnist(benchmark::State& state) {
   const sigmanet::Dataset& test = mnist_test();
   FastCpuNetwork<T> net = make_network<T>({784, 30, 10}, state, 2);
   net.set_sparse_input(state.range(0) != 0);
+  if (state.range(1) > 1) net.set_threads(int(state.range(1)));
   std::vector<std::uint32_t> index(test.size());
   std::iota(index.begin(), index.end(), 0u);
   double cost = 0;
@@ -200,8 +202,10 @@ BENCHMARK(evaluate_density<float>)->ArgsProduct({{20, 35, 50, 65, 80}, {1, 0}})-
 BENCHMARK(evaluate_density<double>)->ArgsProduct({{20, 35, 50, 65, 80}, {1, 0}})->ArgNames({"percent", "sparse"})
     ->Unit(benchmark::kMillisecond);
 
-BENCHMARK(evaluate_mnist<float>)->Arg(1)->Arg(0)->ArgName("sparse")->Unit(benchmark::kMillisecond);
-BENCHMARK(evaluate_mnist<double>)->Arg(1)->Arg(0)->ArgName("sparse")->Unit(benchmark::kMillisecond);
+BENCHMARK(evaluate_mnist<float>)->ArgsProduct({{1, 0}, {1, 2}})->ArgNames({"sparse", "threads"})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(evaluate_mnist<double>)->ArgsProduct({{1, 0}, {1, 2}})->ArgNames({"sparse", "threads"})
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
