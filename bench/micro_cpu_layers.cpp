@@ -153,6 +153,25 @@ const sigmanet::Dataset& mnist_test() {
   return mnist.test;
 }
 
+// A training step of 784-30-10 on MNIST's images (the first `batch` of the test set), where the first layer's
+// speed depends on how many pixels are 0; args: batch, gemm (as train_step's).
+template <class T>
+void train_step_mnist(benchmark::State& state) {
+  const auto m = std::size_t(state.range(0));
+  FastCpuNetwork<T> net = make_network<T>({784, 30, 10}, state, state.range(1));
+  std::vector<std::uint32_t> index(m);
+  std::iota(index.begin(), index.end(), 0u);
+  T* x = net.input_buffer(m);
+  sigmanet::gather_inputs(mnist_test(), index.data(), m, x);
+  for (auto _ : state) {
+    net.train_batch(x, mnist_test().labels.data(), m, T(1e-6));
+    benchmark::DoNotOptimize(net.weights(0).data());
+  }
+  state.SetItemsProcessed(state.iterations() * std::int64_t(m));
+}
+BENCHMARK(train_step_mnist<float>)->ArgsProduct({{10, 100, 1000}, {2}})->ArgNames({"batch", "gemm"});
+BENCHMARK(train_step_mnist<double>)->ArgsProduct({{10, 100, 1000}, {2}})->ArgNames({"batch", "gemm"});
+
 // Evaluating MNIST's 10,000 test images with a 784-30-10 network as the CPU backend does it: chunks of
 // kCpuEvaluationChunk images through forward_images(), and each chunk's cost. Reads $SIGMANET_DATA, else
 // ../shared/data/mnist. args: 1 lets the first layer take the sparse sums (the default), 0 keeps it on the
