@@ -14,6 +14,7 @@
 #include "sigmanet/cpu/reference_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
+#include "test_support.hpp"
 
 namespace sigmanet {
 namespace {
@@ -214,6 +215,28 @@ TEST(SparseInput, ThreadsGiveTheSameBits) {
   ASSERT_TRUE(two.last_forward_sparse());
   EXPECT_EQ(one.activation(2), two.activation(2));
 }
+
+// The CPU backend's evaluation of MNIST's 10,000 test images, which takes the sparse sums (19% of the pixels are
+// nonzero), against the oracle's: the same count right and the cost to rounding, after an epoch of training so
+// the outputs are not all near one value.
+template <class T>
+void expect_mnist_evaluation_is_the_oracles(double tolerance) {
+  const Mnist& data = test::mnist();
+  Rng rng(12);
+  const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
+  ReferenceNetwork<double> trained(start);
+  const std::vector<std::uint32_t> order = rng.permutation(data.train.size());
+  trained.train(data.train, std::span(order.data(), 2000), 10, 3.0);
+  auto backend = make_cpu_backend(sizeof(T) == 4 ? Precision::f32 : Precision::f64);
+  backend->set_parameters(trained.parameters());
+  const Evaluation got = backend->evaluate(data.test), want = trained.evaluate(data.test);
+  EXPECT_EQ(got.correct, want.correct);
+  EXPECT_NEAR(got.cost, want.cost, tolerance * want.cost);
+  EXPECT_GT(want.accuracy(), 0.5);  // trained: outputs far from uniform
+}
+
+TEST(SparseInput, MnistEvaluationIsTheOraclesInFloat) { expect_mnist_evaluation_is_the_oracles<float>(1e-5); }
+TEST(SparseInput, MnistEvaluationIsTheOraclesInDouble) { expect_mnist_evaluation_is_the_oracles<double>(1e-13); }
 
 }  // namespace
 }  // namespace sigmanet
