@@ -11,8 +11,10 @@
 #include "cpu/simd.hpp"
 #include "cpu/sparse_input.hpp"
 #include "cpu/thread_pool.hpp"
+#include "cpu/transposed_layer.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -256,6 +258,29 @@ FastCpuNetwork<T>::FastCpuNetwork(const Parameters& p, Cost cost) : sizes_(p.siz
   }
   a_.resize(layers() + 1);
   delta_.resize(layers());
+  set_sparse_input(true);
+}
+
+template <class T>
+void FastCpuNetwork<T>::set_sparse_input(bool allowed, double max_density) {
+  sparse_density_ = max_density;
+  const std::size_t n_in = sizes_[0], n_out = sizes_[1];
+  const bool transposed = allowed && n_out <= kSparseInputWidth;
+  if (transposed == w0_transposed_) return;
+  if (transposed) {
+    w0_stride_ = (n_out + Simd<T>::width - 1) / Simd<T>::width * Simd<T>::width;
+    AlignedVector<T> wt(n_in * w0_stride_);
+    transpose_weights(w_[0].data(), n_out, n_in, w0_stride_, wt.data());
+    w_[0] = std::move(wt);
+    rows_.resize(nonzero_column_room(n_in));
+    check_first_layer_finite();
+  } else {
+    AlignedVector<T> w(n_out * n_in);
+    for (std::size_t j = 0; j < n_out; ++j)
+      for (std::size_t i = 0; i < n_in; ++i) w[j * n_in + i] = w_[0][i * w0_stride_ + j];
+    w_[0] = std::move(w);
+  }
+  w0_transposed_ = transposed;
 }
 
 template <class T>
@@ -267,6 +292,12 @@ Parameters FastCpuNetwork<T>::parameters() const {
     p.weights.emplace_back(w_[l].begin(), w_[l].end());
     p.biases.emplace_back(b_[l].begin(), b_[l].end());
   }
+  if (w0_transposed_) {
+    const std::size_t n_in = sizes_[0], n_out = sizes_[1];
+    p.weights[0].resize(n_out * n_in);
+    for (std::size_t j = 0; j < n_out; ++j)
+      for (std::size_t i = 0; i < n_in; ++i) p.weights[0][j * n_in + i] = double(w_[0][i * w0_stride_ + j]);
+  }
   return p;
 }
 
@@ -275,7 +306,12 @@ void FastCpuNetwork<T>::forward(const T* x, std::size_t m) {
   const FlushSmallNumbers flush;
   if (x != a_[0].data()) a_[0].assign(x, x + m * std::size_t(sizes_[0]));
   input_kept_ = true;
-  forward_layers(m, false, [](std::size_t, std::uint32_t*, T*) { return std::size_t(0); });
+  const std::size_t n_in = sizes_[0];
+  const T* in = a_[0].data();
+  const bool sparse = first_layer_sparse(m, [&] { return count_nonzero(in, m * n_in); });
+  forward_layers(m, sparse, [&](std::size_t s, std::uint32_t* nz, T* value) {
+    return nonzero_inputs(in + s * n_in, n_in, nz, value);
+  });
 }
 
 template <class T>
@@ -305,19 +341,10 @@ void FastCpuNetwork<T>::forward_images(const Dataset& data, const std::uint32_t*
 template <class T>
 template <class Count>
 bool FastCpuNetwork<T>::first_layer_sparse(std::size_t m, Count&& count) {
-  const std::size_t n_in = sizes_[0], n_out = sizes_[1];
-  // A pure function of the network, the batch and its size, never of what ran before: a resumed run must take
-  // the same path as the run it continues.
-  if (!sparse_input_ || m < kSparseInputBatch || n_out > kSparseInputWidth) return false;
-  if (double(count()) > sparse_density_ * double(m * n_in)) return false;
-  if (!w0t_current_) {
-    w0t_stride_ = (n_out + Simd<T>::width - 1) / Simd<T>::width * Simd<T>::width;
-    w0t_.resize(n_in * w0t_stride_);
-    transpose_weights(w_[0].data(), n_out, n_in, w0t_stride_, w0t_.data());
-    w0_finite_ = std::all_of(w_[0].begin(), w_[0].end(), [](T v) { return std::isfinite(v); });
-    w0t_current_ = true;
-  }
-  return w0_finite_;
+  // A function of the network and the batch only, never of what ran before: a resumed run must take the same
+  // path as the run it continues.
+  if (!w0_transposed_ || !w0_finite_ || m == 0) return false;
+  return double(count()) <= sparse_density_ * double(m * std::size_t(sizes_[0]));
 }
 
 template <class T>
@@ -333,8 +360,10 @@ void FastCpuNetwork<T>::forward_layers(std::size_t m, bool sparse, List&& list) 
     const bool softmax = l + 1 == layers() && output_ == Activation::softmax;
     const T* w = w_[l].data();
     const T* b = b_[l].data();
-    const bool from_list = sparse && l == 0;
-    const bool blas = !from_list && use_blas(true, m, n_in, n_out);
+    // A transposed first layer stays on the own kernels: at its narrow widths they run at the multiply-add
+    // units' rate, where OpenBLAS's small-matrix kernel for this layout took twice as long at batch 10.
+    const bool from_list = sparse && l == 0, transposed = l == 0 && w0_transposed_;
+    const bool blas = !from_list && !transposed && use_blas(true, m, n_in, n_out);
     const double work = double(m) * double(n_in) * double(n_out);
     if (blas)  // Z = X W^T, one call on as many of OpenBLAS's threads as the network has
       blas_gemm({false, true, m, n_out, n_in}, T(1), in, n_in, w, n_in, T(0), out, n_out, blas_threads(work));
@@ -347,8 +376,10 @@ void FastCpuNetwork<T>::forward_layers(std::size_t m, bool sparse, List&& list) 
         AlignedVector<T> value(nonzero_list_room(n_in));
         for (std::size_t s = first; s < last; ++s) {
           const std::size_t listed = list(s, nz.data(), value.data());
-          sparse_weighted_sums(w0t_.data(), w0t_stride_, n_out, nz.data(), value.data(), listed, out + s * n_out);
+          sparse_weighted_sums(w, w0_stride_, n_out, nz.data(), value.data(), listed, out + s * n_out);
         }
+      } else if (!blas && transposed) {
+        transposed_weighted_sums(w, w0_stride_, n_out, in + first * n_in, last - first, n_in, out + first * n_out);
       } else if (!blas) {
         weighted_sums(w, in + first * n_in, last - first, n_in, n_out, out + first * n_out);
       }
@@ -426,19 +457,23 @@ void FastCpuNetwork<T>::backpropagate(const std::uint8_t* labels, const Step* st
     // each per thread. With a step they go into W and b as SGD's update instead of into the gradients: on the
     // own kernels block by block, exactly as update() would; on OpenBLAS as the product's alpha and beta, which
     // rounds the update differently from update() (a fifth of a batch-10 step was the separate pass over W).
+    // The transposed first layer's step goes into W^T (the gradient alone, for backward(), is W's layout).
+    const bool transposed_step = step && l == 0 && w0_transposed_;
     T* gw = grad_w_[l].data();
     GradientSink<T> sink{gw};
     T* gb = grad_b_[l].data();
     if (step && !blas) sink = {w_[l].data(), true, step->rate, step->decay};
     T* b = b_[l].data();
-    if (step && l == 0) w0t_current_ = false;
-    if (blas && step)  // W <- decay W - rate (delta^T a_in): the update is the product's alpha and beta
+    if (transposed_step) {  // own kernels at every batch: OpenBLAS took longer at 10 and 1000 (bench/RESULTS.md)
+      step_transposed_layer(d, m, step->rate, step->decay);
+    } else if (blas && step) {  // W <- decay W - rate (delta^T a_in): the update is the product's alpha and beta
       blas_gemm({true, false, n_out, n_in, m}, -step->rate, d, n_out, in, n_in, step->decay, w_[l].data(), n_in,
                 blas_threads(work));
-    else if (blas)
+    } else if (blas) {
       blas_gemm({true, false, n_out, n_in, m}, T(1), d, n_out, in, n_in, T(0), gw, n_in, blas_threads(work));
+    }
     across_threads(n_out, work, [&](std::size_t first, std::size_t last) {
-      if (!blas) sum_gradient(d, in, m, n_in, n_out, first, last, sink);
+      if (!blas && !transposed_step) sum_gradient(d, in, m, n_in, n_out, first, last, sink);
       // Row by row, each column's sum still running over the samples in order: down the columns, a wide
       // layer's large batch touched a new page every value.
       std::fill(gb + first, gb + last, T(0));
@@ -454,15 +489,58 @@ template <class T>
 void FastCpuNetwork<T>::update(T eta, T decay, std::size_t m) {
   const FlushSmallNumbers flush;
   const T rate = eta / T(m);
-  w0t_current_ = false;
   for (std::size_t l = 0; l < layers(); ++l) {
     T* w = w_[l].data();
     const T* g = grad_w_[l].data();
+    if (l == 0 && w0_transposed_) {  // the gradient (W's layout) into W^T's, padding 0, for the same vector step
+      const std::size_t n_in = sizes_[0], n_out = sizes_[1];
+      padded_.assign(n_in * w0_stride_, T(0));
+      for (std::size_t j = 0; j < n_out; ++j)
+        for (std::size_t i = 0; i < n_in; ++i) padded_[i * w0_stride_ + j] = g[j * n_in + i];
+      g = padded_.data();
+    }
     across_threads(w_[l].size(), double(w_[l].size()), [&](std::size_t first, std::size_t last) {
       sgd_range(w + first, g + first, last - first, rate, decay);  // the fused train_batch()'s vector step
     });
     axpy(-rate, grad_b_[l].data(), b_[l].data(), b_[l].size());
   }
+  if (w0_transposed_) check_first_layer_finite();
+}
+
+template <class T>
+void FastCpuNetwork<T>::step_transposed_layer(const T* d, std::size_t m, T rate, T decay) {
+  const std::size_t n_in = sizes_[0], n_out = sizes_[1];
+  padded_.assign(m * w0_stride_, T(0));  // the errors in rows as long as W^T's, so every load is whole
+  for (std::size_t s = 0; s < m; ++s) std::copy(d + s * n_out, d + (s + 1) * n_out, &padded_[s * w0_stride_]);
+  const T* x = a_[0].data();
+  // Without decay, the rows of inputs 0 in every sample have a gradient of exactly 0 and stay as they are.
+  std::size_t count = n_in;
+  if (decay == T(1))
+    count = nonzero_columns(x, m, n_in, rows_.data());
+  else
+    for (std::size_t i = 0; i < n_in; ++i) rows_[i] = std::uint32_t(i);
+  const auto sgd = [rate, decay](typename Simd<T>::vec& w, const typename Simd<T>::vec& g) {
+    sgd_step(w, g, rate, decay);
+  };
+  std::atomic<bool> finite{w0_finite_};
+  across_threads(count, double(m) * double(count) * double(n_out), [&](std::size_t first, std::size_t last) {
+    if (!transposed_gradient_step(x, n_in, padded_.data(), m, n_out, rows_.data() + first, last - first,
+                                  w_[0].data(), w0_stride_, sgd))
+      finite.store(false, std::memory_order_relaxed);
+  });
+  w0_finite_ = finite.load();  // a weight that is Inf or NaN stays so under SGD: no need to look at the others
+}
+
+template <class T>
+void FastCpuNetwork<T>::check_first_layer_finite() {
+  using S = Simd<T>;
+  typename S::vec sum = {}, w;
+  const AlignedVector<T>& wt = w_[0];  // n_in rows of w0_stride_: whole vectors
+  for (std::size_t i = 0; i < wt.size(); i += S::width) {
+    S::load(w, wt.data() + i);
+    sum += w - w;  // stays 0 while every value is finite; Inf - Inf and NaN give NaN
+  }
+  w0_finite_ = S::sum(sum) == T(0);
 }
 
 template <class T>

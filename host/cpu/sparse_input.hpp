@@ -42,6 +42,55 @@ inline void append(__mmask16 k, __m512i index, __m512d low, __m512d high, std::u
 }  // namespace sparse_detail
 #endif
 
+// The nonzero values of x[0 .. n) (NaN included: it must reach the sums) and their indices; returns how many.
+template <class T>
+std::size_t nonzero_inputs(const T* x, std::size_t n, std::uint32_t* nz, T* value) {
+  std::size_t count = 0, i = 0;
+#if defined(__AVX512F__)
+  __m512i index = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i sixteen = _mm512_set1_epi32(16);
+  for (; i + 16 <= n; i += 16, index = _mm512_add_epi32(index, sixteen)) {
+    if constexpr (sizeof(T) == 4) {
+      const __m512 v = _mm512_loadu_ps(x + i);
+      const __mmask16 k = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
+      sparse_detail::append(k, index, v, nz, value, count);
+      count += std::popcount(unsigned(k));
+    } else {
+      const __m512d low = _mm512_loadu_pd(x + i), high = _mm512_loadu_pd(x + i + 8);
+      const __mmask8 k_low = _mm512_cmp_pd_mask(low, _mm512_setzero_pd(), _CMP_NEQ_UQ);
+      const __mmask8 k_high = _mm512_cmp_pd_mask(high, _mm512_setzero_pd(), _CMP_NEQ_UQ);
+      const auto k = static_cast<__mmask16>(k_low | (unsigned(k_high) << 8));
+      sparse_detail::append(k, index, low, high, nz, value, count);
+      count += std::popcount(unsigned(k));
+    }
+  }
+#endif
+  for (; i < n; ++i) {  // without a branch: always write, advance only past a nonzero
+    nz[count] = std::uint32_t(i);
+    value[count] = x[i];
+    count += !(x[i] == T(0));
+  }
+  return count;
+}
+
+// How many of x[0 .. n) are nonzero (NaN counts), to choose between the sparse sums and the dense ones.
+template <class T>
+std::size_t count_nonzero(const T* x, std::size_t n) {
+  std::size_t count = 0, i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16) {
+    if constexpr (sizeof(T) == 4)
+      count += std::popcount(unsigned(_mm512_cmp_ps_mask(_mm512_loadu_ps(x + i), _mm512_setzero_ps(), _CMP_NEQ_UQ)));
+    else
+      for (std::size_t h = 0; h < 16; h += 8)
+        count += std::popcount(
+            unsigned(_mm512_cmp_pd_mask(_mm512_loadu_pd(x + i + h), _mm512_setzero_pd(), _CMP_NEQ_UQ)));
+  }
+#endif
+  for (; i < n; ++i) count += !(x[i] == T(0));
+  return count;
+}
+
 // The nonzero pixels of an image of n bytes, as pixel_value()s, and their indices; returns how many.
 template <class T>
 std::size_t nonzero_pixels(const std::uint8_t* image, std::size_t n, std::uint32_t* nz, T* value) {

@@ -108,8 +108,9 @@ TEST(FastCpuNetwork, UpdateStepsAgainstTheMeanGradient) {
 
 // train_batch() applies each gradient block to the weights as it is summed; on the own kernels it must take exactly
 // the step that forward(), backward() and update() take (on OpenBLAS the same to rounding), for every cost, with and
-// without L2's decay, for rows that are and are not a whole number of SIMD vectors (784, 30 and 13 inputs), and
-// batches that do and do not fill a tile.
+// without L2's decay, for rows that are and are not a whole number of SIMD vectors (784, 30 and 13 inputs),
+// batches that do and do not fill a tile, and inputs that are dense or four fifths 0 (a transposed first layer
+// then takes the sparse sums and steps only the rows of nonzero inputs).
 template <class T>
 void expect_fused_step_is_the_separate_one() {
   const std::vector<std::vector<int>> shapes = {{784, 30, 10}, {13, 17, 9, 10}};
@@ -119,12 +120,15 @@ void expect_fused_step_is_the_separate_one() {
     for (const std::vector<int>& sizes : shapes)
       for (Cost cost : {Cost::quadratic, Cost::cross_entropy, Cost::log_likelihood})
         for (T decay : {T(1), T(0.999)})
-          for (std::size_t m : {1u, 7u, 10u}) {
+          for (std::size_t m : {1u, 7u, 10u})
+          for (double zeros : {0.0, 0.8}) {
             Rng rng(12 + m);
             Parameters p = init_parameters(sizes, Init::standard, rng);
             p.output = cost == Cost::log_likelihood ? Activation::softmax : Activation::sigmoid;
             const Batch b = random_batch(rng, std::size_t(sizes.front()), m, 10);
-            const std::vector<T> x(b.x.begin(), b.x.end());
+            std::vector<T> x(b.x.begin(), b.x.end());
+            for (T& v : x)
+              if (rng.uniform() < zeros) v = T(0);
             FastCpuNetwork<T> fused(p, cost), separate(p, cost);
             fused.set_gemm(gemm);
             separate.set_gemm(gemm);
@@ -138,6 +142,7 @@ void expect_fused_step_is_the_separate_one() {
             }
             const std::string where = sizes_text(sizes, '-') + ", " + to_string(cost) + ", decay " +
                                       std::to_string(decay) + ", batch " + std::to_string(m) +
+                                      (zeros > 0 ? ", sparse" : "") +
                                       (gemm == CpuGemm::blas ? ", OpenBLAS" : ", own kernels");
             if (gemm == CpuGemm::own) {
               EXPECT_EQ(fused.parameters().weights, separate.parameters().weights) << where;
@@ -338,8 +343,13 @@ void expect_storage_on_cache_lines(const std::vector<int>& sizes) {
     EXPECT_TRUE(on_cache_line(net.activation(net.layers()).data())) << at << net.layers() << ": activation";
     net.update(T(0.5));
   }
-  // Rows that are a whole number of lines long (784 floats or doubles) then all start on one, unpadded.
-  for (std::size_t l = 0; l < net.layers(); ++l) {
+  // Rows that are a whole number of lines long (784 floats or doubles) then all start on one, unpadded; a
+  // transposed first layer's rows are padded to whole vectors, so to whole lines where a vector is one.
+  if (net.first_layer_transposed() && net.first_layer_stride() * sizeof(T) % kCacheLineBytes == 0) {
+    for (std::size_t i = 0; i < std::size_t(sizes[0]); ++i)
+      EXPECT_TRUE(on_cache_line(net.weights(0).data() + i * net.first_layer_stride())) << "layer 0, row " << i;
+  }
+  for (std::size_t l = net.first_layer_transposed() ? 1 : 0; l < net.layers(); ++l) {
     const std::size_t n_in = std::size_t(sizes[l]);
     if (n_in * sizeof(T) % kCacheLineBytes != 0) continue;
     for (std::size_t j = 0; j < std::size_t(sizes[l + 1]); ++j)

@@ -113,29 +113,54 @@ TEST(SparseInput, SumsMatchTheProductsAndTheOracleInDouble) {
   expect_sparse_sums_match_the_products_and_the_oracle<double>(1e-13);
 }
 
-// Dense images, or a batch under kSparseInputBatch, take the gather and the products: forward()'s very bits.
+// Dense images take the gather and the dense sums: forward()'s very bits.
 template <class T>
-void expect_the_products_where_the_sums_do_not_pay() {
+void expect_dense_sums_for_dense_images() {
   Rng rng(9);
   const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
-  for (auto [density, m] : {std::pair{0.7, 60}, std::pair{0.2, 49}}) {
-    const Dataset d = sparse_images(rng, 784, m, density);
+  for (std::size_t m : {1u, 10u, 60u}) {
+    const Dataset d = sparse_images(rng, 784, m, 0.7);
     FastCpuNetwork<T> from_bytes(p), from_rows(p);
     const std::vector<std::uint32_t> index = all_records(d);
     from_bytes.forward_images(d, index.data(), d.size());
     from_rows.forward(gathered<T>(d).data(), d.size());
-    EXPECT_FALSE(from_bytes.last_forward_sparse()) << "density " << density << ", batch " << m;
-    EXPECT_EQ(from_bytes.activation(2), from_rows.activation(2)) << "density " << density << ", batch " << m;
+    EXPECT_FALSE(from_bytes.last_forward_sparse()) << "batch " << m;
+    EXPECT_EQ(from_bytes.activation(2), from_rows.activation(2)) << "batch " << m;
     EXPECT_NO_THROW(from_bytes.backward(d.labels.data())) << "the gathered input was not kept";
   }
 }
 
-TEST(SparseInput, DenseImagesAndSmallBatchesTakeTheProductsInFloat) {
-  expect_the_products_where_the_sums_do_not_pay<float>();
+TEST(SparseInput, DenseImagesTakeTheDenseSumsInFloat) { expect_dense_sums_for_dense_images<float>(); }
+TEST(SparseInput, DenseImagesTakeTheDenseSumsInDouble) { expect_dense_sums_for_dense_images<double>(); }
+
+// Training on sparse inputs (the sparse sums forward, only the rows of nonzero inputs stepped) against the
+// oracle, step after step at Nielsen's batch 10 and at 1, and against the dense sums.
+template <class T>
+void expect_sparse_training_tracks_the_oracle(double tolerance) {
+  Rng rng(13);
+  const Dataset d = sparse_images(rng, 784, 200, 0.2);
+  const std::vector<T> x = gathered<T>(d);
+  const std::vector<double> xd(x.begin(), x.end());
+  const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
+  for (std::size_t m : {1u, 10u}) {
+    FastCpuNetwork<T> sparse(p), dense(p);
+    dense.set_sparse_input(false);
+    ReferenceNetwork<double> oracle(p);
+    for (std::size_t first = 0; first + m <= d.size(); first += m) {
+      sparse.train_batch(x.data() + first * 784, &d.labels[first], m, T(3));
+      ASSERT_TRUE(sparse.last_forward_sparse());
+      dense.train_batch(x.data() + first * 784, &d.labels[first], m, T(3));
+      oracle.forward(xd.data() + first * 784, m);
+      oracle.backward(&d.labels[first]);
+      oracle.update(3.0);
+    }
+    EXPECT_LT(relative_difference(sparse.parameters(), oracle.parameters()), tolerance) << "batch " << m;
+    EXPECT_LT(relative_difference(sparse.parameters(), dense.parameters()), tolerance) << "batch " << m;
+  }
 }
-TEST(SparseInput, DenseImagesAndSmallBatchesTakeTheProductsInDouble) {
-  expect_the_products_where_the_sums_do_not_pay<double>();
-}
+
+TEST(SparseInput, TrainingTracksTheOracleInFloat) { expect_sparse_training_tracks_the_oracle<float>(1e-4); }
+TEST(SparseInput, TrainingTracksTheOracleInDouble) { expect_sparse_training_tracks_the_oracle<double>(1e-12); }
 
 TEST(SparseInput, BackwardAfterImagesIsRefused) {
   Rng rng(3);
@@ -178,7 +203,8 @@ TEST(SparseInput, NonfiniteWeightsKeepTheProducts) {
   EXPECT_GT(nan, 0u);
 }
 
-// A step makes the transposed weights stale: the sums after it are a fresh network's from the stepped parameters.
+// W^T goes out through parameters() and back exactly: after a step, a network built from the stepped parameters
+// gives the stepped network's very bits.
 TEST(SparseInput, TransposedWeightsFollowEveryStep) {
   Rng rng(8);
   const Dataset d = sparse_images(rng, 784, 60, 0.2);
@@ -199,6 +225,60 @@ TEST(SparseInput, TransposedWeightsFollowEveryStep) {
     FastCpuNetwork<double> fresh(net.parameters());
     fresh.forward_images(d, index.data(), d.size());
     EXPECT_EQ(net.activation(2), fresh.activation(2)) << (fused ? "after train_batch" : "after update");
+  }
+}
+
+// Turning the sparse input off holds the first layer as W again: exactly the weights, and from then on exactly
+// what a network that never held it transposed computes.
+TEST(SparseInput, OffHoldsTheFirstLayerAsWAndTrainsAsTheProducts) {
+  Rng rng(14);
+  const Dataset d = sparse_images(rng, 784, 40, 0.2);
+  const std::vector<float> x = gathered<float>(d);
+  const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
+  FastCpuNetwork<float> toggled(p), never(p);
+  never.set_sparse_input(false);
+  EXPECT_TRUE(toggled.first_layer_transposed());
+  EXPECT_FALSE(never.first_layer_transposed());
+  toggled.train_batch(x.data(), d.labels.data(), 10, 3.0f);
+  const Parameters after_one = toggled.parameters();
+  toggled.set_sparse_input(false);
+  EXPECT_FALSE(toggled.first_layer_transposed());
+  EXPECT_EQ(toggled.parameters().weights, after_one.weights);
+  FastCpuNetwork<float> from_there(after_one);
+  from_there.set_sparse_input(false);
+  for (std::size_t first = 10; first < 40; first += 10) {
+    toggled.train_batch(x.data() + first * 784, &d.labels[first], 10, 3.0f);
+    from_there.train_batch(x.data() + first * 784, &d.labels[first], 10, 3.0f);
+    EXPECT_FALSE(toggled.last_forward_sparse());
+  }
+  EXPECT_EQ(toggled.parameters().weights, from_there.parameters().weights);
+  toggled.set_sparse_input(true);
+  EXPECT_EQ(toggled.parameters().weights, from_there.parameters().weights);
+}
+
+// The CPU backend holds the first layer transposed for a sparse training set and as W for a dense one: its
+// training is bit for bit a FastCpuNetwork's with that setting.
+TEST(SparseInput, TheBackendChoosesTheLayoutByTheTrainingSet) {
+  Rng rng(15);
+  const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
+  for (double density : {0.2, 0.7}) {
+    const Dataset d = sparse_images(rng, 784, 50, density);
+    auto backend = make_cpu_backend(Precision::f32);
+    backend->set_parameters(p);
+    backend->set_training_data(d);
+    const std::vector<std::uint32_t> order = all_records(d);
+    backend->train(order, 10, 3.0, {});
+    const std::vector<float> x = gathered<float>(d);
+    for (bool transposed : {true, false}) {
+      FastCpuNetwork<float> net(p);
+      net.set_sparse_input(transposed);
+      for (std::size_t first = 0; first < d.size(); first += 10)
+        net.train_batch(x.data() + first * 784, &d.labels[first], 10, 3.0f);
+      if (transposed == (density < 0.4))
+        EXPECT_EQ(backend->parameters().weights, net.parameters().weights) << "density " << density;
+      else
+        EXPECT_NE(backend->parameters().weights, net.parameters().weights) << "density " << density;
+    }
   }
 }
 

@@ -44,20 +44,24 @@ class FastCpuNetwork {
   // Which products run on OpenBLAS; CpuGemm::blas throws Error when it cannot be opened.
   void set_gemm(CpuGemm gemm);
   CpuGemm gemm() const { return gemm_; }
-  // Whether forward_images() may compute the first layer from the images' nonzero pixels only
-  // (host/cpu/sparse_input.hpp): it does for batches of kSparseInputBatch images or more (a transpose of the
-  // weights costs about as much as ten images' dense products) at most kSparseInputDensity nonzero (MNIST: 19%),
-  // into a layer at most kSparseInputWidth wide, with finite weights. The sums are the same to rounding as the
-  // products'. Training keeps the products: there the weights change every step, and a transpose per step ate
-  // the gain (bench/RESULTS.md). Off: always the products. `max_density` other than the default is for
-  // measuring where the sums stop paying: on the build machine, at 45-50% nonzero (bench/RESULTS.md).
-  void set_sparse_input(bool allowed, double max_density = kSparseInputDensity) {
-    sparse_input_ = allowed;
-    sparse_density_ = max_density;
-  }
+  // A first layer at most kSparseInputWidth wide (Nielsen's 30 neurons) is held transposed, one row of weights
+  // per input (host/cpu/transposed_layer.hpp), so that inputs that are 0 cost nothing: a forward pass takes the
+  // first layer's sums from the nonzero inputs only (host/cpu/sparse_input.hpp) where at most `max_density` of
+  // the batch's inputs are nonzero (MNIST: 19%) and the weights are finite (0 * Inf is NaN), and a training
+  // step on the own kernels updates only the rows of inputs that are nonzero in some sample (the others'
+  // gradient is exactly 0: the same bits as updating them). The sums are the same to rounding as the dense
+  // ones. On dense data this layout's training step was slower than the products' (bench/RESULTS.md): the CPU
+  // backend turns it off for a training set more than kSparseInputDensity nonzero. Off: the first layer is held
+  // as W and always goes through the products, as every wider layer does. A `max_density` other than the
+  // default is for measuring where the sparse sums stop paying: on the build machine, at 45-50% nonzero.
+  void set_sparse_input(bool allowed, double max_density = kSparseInputDensity);
   static constexpr double kSparseInputDensity = 0.4;
-  static constexpr std::size_t kSparseInputWidth = 256, kSparseInputBatch = 50;
-  // Whether the last forward pass took the first layer from the nonzero pixels.
+  static constexpr std::size_t kSparseInputWidth = 256;
+  // Whether the first layer's weights are held transposed (weights(0) is then W^T, rows of
+  // first_layer_stride()).
+  bool first_layer_transposed() const { return w0_transposed_; }
+  std::size_t first_layer_stride() const { return w0_stride_; }
+  // Whether the last forward pass took the first layer from the nonzero inputs.
   bool last_forward_sparse() const { return last_forward_sparse_; }
   Activation output() const { return output_; }
 
@@ -106,6 +110,7 @@ class FastCpuNetwork {
   // sum over the batch of each sample's cost C_s for the last forward(), in double.
   double batch_cost(const std::uint8_t* labels) const;
 
+  // Layer l's weights as held: W, n_out x n_in, or for a transposed first layer W^T (first_layer_transposed()).
   const AlignedVector<T>& weights(std::size_t l) const { return w_[l]; }
   const AlignedVector<T>& biases(std::size_t l) const { return b_[l]; }
 
@@ -119,19 +124,19 @@ class FastCpuNetwork {
   std::shared_ptr<ThreadPool> pool_;  // null: one thread
   double min_work_ = kThreadedWork;   // multiply-adds from which a stage is split over the threads
   CpuGemm gemm_ = CpuGemm::automatic;
-  bool sparse_input_ = true, last_forward_sparse_ = false;
+  bool last_forward_sparse_ = false;
   double sparse_density_ = kSparseInputDensity;
-  // The first layer's weights transposed and padded for the sparse sums; current until the weights next change
-  // (the step in backpropagate(), update()). Finite: whether all of them are, checked with each transpose,
-  // since 0 * Inf is NaN where the sparse sums would skip it.
-  AlignedVector<T> w0t_;
-  std::size_t w0t_stride_ = 0;
-  bool w0t_current_ = false, w0_finite_ = false;
+  // The first layer held transposed, each input's row padded to w0_stride_ (a whole number of vectors, the
+  // padding 0); whether its weights are all finite, kept up to date by every step.
+  bool w0_transposed_ = false, w0_finite_ = true;
+  std::size_t w0_stride_ = 0;
+  std::vector<std::uint32_t> rows_;  // the rows a step of the transposed layer updates
+  AlignedVector<T> padded_;          // a batch's first-layer errors, or a gradient, in W^T's padded layout
 
   bool input_kept_ = false;  // whether a_[0] holds the last forward pass's input (not after forward_images)
 
   // Whether the first layer of a forward pass of m samples, count() of whose inputs are nonzero, goes through
-  // the sparse sums; brings w0t_ up to date if so.
+  // the sparse sums.
   template <class Count>
   bool first_layer_sparse(std::size_t m, Count&& count);
   // The layers' forward pass for m samples, the input in a_[0], or with `sparse` the first layer from
@@ -143,6 +148,9 @@ class FastCpuNetwork {
   int blas_threads(double work) const;
   // Whether the forward (or a backward) product of m samples through an n_in -> n_out layer runs on OpenBLAS.
   bool use_blas(bool forward, std::size_t m, std::size_t n_in, std::size_t n_out) const;
+  // The first layer's step on the own kernels when held transposed: the rows of inputs nonzero in the batch.
+  void step_transposed_layer(const T* d, std::size_t m, T rate, T decay);
+  void check_first_layer_finite();
 
   // backward(), and with a step (not null) the update too: each gradient block goes straight into the weights.
   struct Step {
