@@ -368,9 +368,11 @@ void FastCpuNetwork<T>::forward_layers(std::size_t m, bool sparse, List&& list) 
     if (blas)  // Z = X W^T, one call on as many of OpenBLAS's threads as the network has
       blas_gemm({false, true, m, n_out, n_in}, T(1), in, n_in, w, n_in, T(0), out, n_out, blas_threads(work));
     // Samples [first, last): each sample's outputs are computed the same way whichever thread has it. The
-    // sparse sums split whenever there are threads: a batch of them (kSparseInputBatch or more images, each a
-    // few microseconds) pays for the split, where the products' stages of that size did not.
-    across_threads(m, from_list ? std::max(work, min_work_) : work, [&](std::size_t first, std::size_t last) {
+    // sparse sums split over the threads from kSparseThreadedBatch samples (evaluation's chunks of 500 ran
+    // 1.2-1.4x faster on 2 threads), where the products' stages of that size did not pay; a split per
+    // training step at batch 10 made Nielsen's run 3x slower.
+    const bool split = from_list && m >= kSparseThreadedBatch;
+    across_threads(m, split ? std::max(work, min_work_) : work, [&](std::size_t first, std::size_t last) {
       if (from_list) {
         std::vector<std::uint32_t> nz(nonzero_list_room(n_in));
         AlignedVector<T> value(nonzero_list_room(n_in));

@@ -56,7 +56,7 @@ class FastCpuNetwork {
   // default is for measuring where the sparse sums stop paying: on the build machine, at 45-50% nonzero.
   void set_sparse_input(bool allowed, double max_density = kSparseInputDensity);
   static constexpr double kSparseInputDensity = 0.4;
-  static constexpr std::size_t kSparseInputWidth = 256;
+  static constexpr std::size_t kSparseInputWidth = 256, kSparseThreadedBatch = 256;
   // Whether the first layer's weights are held transposed (weights(0) is then W^T, rows of
   // first_layer_stride()).
   bool first_layer_transposed() const { return w0_transposed_; }
