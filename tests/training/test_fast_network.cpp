@@ -120,7 +120,7 @@ void expect_fused_step_is_the_separate_one() {
     for (const std::vector<int>& sizes : shapes)
       for (Cost cost : {Cost::quadratic, Cost::cross_entropy, Cost::log_likelihood})
         for (T decay : {T(1), T(0.999)})
-          for (std::size_t m : {1u, 7u, 10u})
+          for (std::size_t m : {1u, 7u, 10u, 300u})  // 300: past kSkipRowsBatch, every row stepped
           for (double zeros : {0.0, 0.8}) {
             Rng rng(12 + m);
             Parameters p = init_parameters(sizes, Init::standard, rng);

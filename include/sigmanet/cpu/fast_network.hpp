@@ -47,16 +47,18 @@ class FastCpuNetwork {
   // A first layer at most kSparseInputWidth wide (Nielsen's 30 neurons) is held transposed, one row of weights
   // per input (host/cpu/transposed_layer.hpp), so that inputs that are 0 cost nothing: a forward pass takes the
   // first layer's sums from the nonzero inputs only (host/cpu/sparse_input.hpp) where at most `max_density` of
-  // the batch's inputs are nonzero (MNIST: 19%) and the weights are finite (0 * Inf is NaN), and a training
-  // step on the own kernels updates only the rows of inputs that are nonzero in some sample (the others'
-  // gradient is exactly 0: the same bits as updating them). The sums are the same to rounding as the dense
+  // the batch's first kDensitySamples inputs are nonzero (MNIST: 19%) and the weights are finite (0 * Inf is
+  // NaN), and a training step on the own kernels at batches under kSkipRowsBatch updates only the rows of inputs
+  // that are nonzero in some sample (the others' gradient is exactly 0: the same bits as updating them; without
+  // L2's decay). The sums are the same to rounding as the dense
   // ones. On dense data this layout's training step was slower than the products' (bench/RESULTS.md): the CPU
   // backend turns it off for a training set more than kSparseInputDensity nonzero. Off: the first layer is held
   // as W and always goes through the products, as every wider layer does. A `max_density` other than the
   // default is for measuring where the sparse sums stop paying: on the build machine, at 45-50% nonzero.
   void set_sparse_input(bool allowed, double max_density = kSparseInputDensity);
   static constexpr double kSparseInputDensity = 0.4;
-  static constexpr std::size_t kSparseInputWidth = 256, kSparseThreadedBatch = 256;
+  static constexpr std::size_t kSparseInputWidth = 256, kSparseThreadedBatch = 256, kDensitySamples = 64,
+                               kSkipRowsBatch = 256;
   // Whether the first layer's weights are held transposed (weights(0) is then W^T, rows of
   // first_layer_stride()).
   bool first_layer_transposed() const { return w0_transposed_; }
