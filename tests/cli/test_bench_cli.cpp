@@ -112,11 +112,13 @@ void check_results(const nlohmann::json& doc) {
     EXPECT_DOUBLE_EQ(t["flops_per_repetition"].get<double>(), 10000 * 95880.0 + steps * 47640.0);
     EXPECT_NEAR(t["gflop_per_second"].get<double>(),
                 1e-9 * t["flops_per_repetition"].get<double>() / t["seconds"]["median"].get<double>(), 1e-9);
-    // A fraction of the measured peak of the threads it had: above nothing, below everything.
+    // A fraction of the measured peak of the threads it had. The FLOPs are counted as dense products, and on
+    // MNIST the first layer skips the zero pixels (four fifths), so the rate may pass the peak in principle; it
+    // measured 0.5-0.7 of it. Twice the peak would be a units slip, not sparsity.
     const double fraction = t["fraction_of_peak"];
     EXPECT_GT(fraction, 0.0);
 #ifndef SIGMANET_TEST_SANITIZED  // there the network's own code runs at -O1 with checks, OpenBLAS at full speed
-    EXPECT_LT(fraction, 1.0);
+    EXPECT_LT(fraction, 2.0);
 #endif
     EXPECT_NEAR(fraction,
                 t["gflop_per_second"].get<double>() /

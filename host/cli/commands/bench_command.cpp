@@ -318,8 +318,9 @@ int run_bench(const BenchOptions& o) {
     std::printf("* epoch time extrapolated from a repetition of whole batches, not a full epoch\n");
   std::printf("train/s: samples per second of wall-clock time (median, slowest, fastest repetition); train/cpu-s: per\n"
               "second of this process's CPU time (median), which time other processes held the cores does not count;\n"
-              "GFLOP/s: the SGD steps' multiply-adds (x2) per second; peak: that against one core's peak times the\n"
-              "backend's threads\n");
+              "GFLOP/s: the SGD steps' multiply-adds (x2) per second, counted as dense products (on sparse images\n"
+              "the CPU's first layer skips the pixels that are 0, so it does fewer); peak: that against one core's\n"
+              "peak times the backend's threads\n");
 
   if (json_out.is_open()) {
     nlohmann::ordered_json results_json = nlohmann::ordered_json::array();
