@@ -122,6 +122,7 @@ void expect_fused_step_is_the_separate_one() {
         for (T decay : {T(1), T(0.999)})
           for (std::size_t m : {1u, 7u, 10u, 300u})  // 300: past kSkipRowsBatch, every row stepped
           for (double zeros : {0.0, 0.8}) {
+            if (m == 300 && cost != Cost::quadratic) continue;  // the rows' path does not depend on the cost
             Rng rng(12 + m);
             Parameters p = init_parameters(sizes, Init::standard, rng);
             p.output = cost == Cost::log_likelihood ? Activation::softmax : Activation::sigmoid;
