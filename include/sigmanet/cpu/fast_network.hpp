@@ -45,16 +45,17 @@ class FastCpuNetwork {
   void set_gemm(CpuGemm gemm);
   CpuGemm gemm() const { return gemm_; }
   // A first layer at most kSparseInputWidth wide (Nielsen's 30 neurons) is held transposed, one row of weights
-  // per input (host/cpu/transposed_layer.hpp), so that inputs that are 0 cost nothing: a forward pass takes the
-  // first layer's sums from the nonzero inputs only (host/cpu/sparse_input.hpp) where at most `max_density` of
-  // the batch's first kDensitySamples inputs are nonzero (MNIST: 19%) and the weights are finite (0 * Inf is
-  // NaN), and a training step on the own kernels at batches under kSkipRowsBatch updates only the rows of inputs
-  // that are nonzero in some sample (the others' gradient is exactly 0: the same bits as updating them; without
-  // L2's decay). The sums are the same to rounding as the dense
-  // ones. On dense data this layout's training step was slower than the products' (bench/RESULTS.md): the CPU
-  // backend turns it off for a training set more than kSparseInputDensity nonzero. Off: the first layer is held
-  // as W and always goes through the products, as every wider layer does. A `max_density` other than the
-  // default is for measuring where the sparse sums stop paying: on the build machine, at 45-50% nonzero.
+  // per input (host/cpu/transposed_layer.hpp), so that inputs that are 0 cost nothing:
+  // - a forward pass takes the first layer's sums from the nonzero inputs only (host/cpu/sparse_input.hpp)
+  //   where at most `max_density` of the inputs of the batch's first kDensitySamples samples are nonzero (MNIST:
+  //   19%) and the weights are finite (0 * Inf is NaN, which a skipped zero would hide);
+  // - a training step under kSkipRowsBatch samples, without L2's decay, updates only the rows of inputs that
+  //   are nonzero in some sample: the others' gradient is exactly 0, so this gives the bits updating them would.
+  // The sums are the same to rounding as the dense ones. On dense data this layout's training step was slower
+  // than the products' (bench/RESULTS.md), so the CPU backend turns it off for a training set more than
+  // kSparseInputDensity nonzero. Off: the first layer is held as W and goes through the products, as every wider
+  // layer does. A `max_density` other than the default is for measuring where the sparse sums stop paying: on
+  // the build machine, at 45-50% nonzero.
   void set_sparse_input(bool allowed, double max_density = kSparseInputDensity);
   static constexpr double kSparseInputDensity = 0.4;
   static constexpr std::size_t kSparseInputWidth = 256, kSparseThreadedBatch = 256, kDensitySamples = 64,
@@ -137,8 +138,8 @@ class FastCpuNetwork {
 
   bool input_kept_ = false;  // whether a_[0] holds the last forward pass's input (not after forward_images)
 
-  // Whether the first layer of a forward pass of m samples, count() of whose inputs are nonzero, goes through
-  // the sparse sums.
+  // Whether the first layer of a forward pass of m samples goes through the sparse sums; count() is how many
+  // inputs of its first kDensitySamples samples are nonzero.
   template <class Count>
   bool first_layer_sparse(std::size_t m, Count&& count);
   // The layers' forward pass for m samples, the input in a_[0], or with `sparse` the first layer from
