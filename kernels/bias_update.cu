@@ -31,7 +31,7 @@ __global__ void __launch_bounds__(kLanes* kGroups)
     }
     if (group == 0 && j < std::size_t(n)) {
       const float sum = partial[0][lane];
-      b[j] += -scale * sum;  // the CPU's axpy with c = -eta/m
+      if (b) b[j] += -scale * sum;  // the CPU's axpy with c = -eta/m
       if (gradient) gradient[j] = sum;
     }
     __syncthreads();  // partial is refilled by the next 32 biases
@@ -50,6 +50,17 @@ void bias_update(BatchView<const float> delta, float scale, VectorView<float> b,
   const int n = layer_size(delta.features, "bias_update");
   SIGMANET_LAUNCH(bias_update_kernel, blocks_for(std::size_t(n), kLanes), kLanes * kGroups, 0, stream)
   (delta.data, n, m, scale, b.data, gradient.data);
+  SIGMANET_CUDA_CHECK_LAUNCH("bias_update_kernel");
+}
+
+void bias_gradient(BatchView<const float> delta, VectorView<float> gradient, cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::bias_gradient", gradient.size == delta.features, gradient, delta);
+  const std::size_t m = delta.samples;
+  if (m == 0) return;
+  require(delta.data && gradient.data, "bias_gradient", "null pointer");
+  const int n = layer_size(delta.features, "bias_gradient");
+  SIGMANET_LAUNCH(bias_update_kernel, blocks_for(std::size_t(n), kLanes), kLanes * kGroups, 0, stream)
+  (delta.data, n, m, 0.0f, nullptr, gradient.data);
   SIGMANET_CUDA_CHECK_LAUNCH("bias_update_kernel");
 }
 

@@ -58,6 +58,22 @@ void hidden_delta(BatchView<float> delta, BatchView<const float> a, cudaStream_t
 // b[j] -= scale * g[j]. When gradient is given the sums are also written there.
 void bias_update(BatchView<const float> delta, float scale, VectorView<float> b, VectorView<float> gradient,
                  cudaStream_t stream);
+// The same sums into gradient alone, no bias touched: one rank's share of a data-parallel step (m = 0 writes
+// nothing).
+void bias_gradient(BatchView<const float> delta, VectorView<float> gradient, cudaStream_t stream);
+
+// ---- data-parallel steps across GPUs, once NCCL has added the ranks' gradient sums (apply_gradient.cu) ----
+
+// p <- decay * p - scale * g, element by element: the update of a layer's weights (decay: L2's, 1 without) or
+// biases (decay 1) from the summed gradient, scale = eta / m of the whole batch.
+void apply_gradient(VectorView<const float> gradient, float scale, float decay, VectorView<float> p,
+                    cudaStream_t stream);
+// The NaN/Inf flag travels with the gradients so every rank learns of a bad batch on any rank in the same
+// step: put_nonfinite_flag writes 1 to *flag when this rank's outputs held a NaN or Inf in this step or an
+// earlier one (*bad <= *step), else 0; take_nonfinite_flag, after the sum, marks the step bad on every rank
+// that a rank flagged (*flag > 0: *bad = min(*bad, *step)).
+void put_nonfinite_flag(const unsigned* bad, const unsigned* step, float* flag, cudaStream_t stream);
+void take_nonfinite_flag(const float* flag, const unsigned* step, unsigned* bad, cudaStream_t stream);
 
 // *counter += 1, on the device: the training step number that gather_batch and output_delta read, so that
 // one captured graph serves every full batch of an epoch.

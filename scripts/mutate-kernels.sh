@@ -40,6 +40,9 @@ mutants=(
   "kernels/persistent_train.cu|L2: the decay left out of the update|s/W\[l\]\[k\] = decay \* W\[l\]\[k\] - scale \* g;/W[l][k] = W[l][k] - scale * g;/"
   "kernels/persistent_train.cu|cross-entropy error: the quadratic one kept|s/: out - target;/: (out - target) * out * (1.0f - out);/"
   "kernels/persistent_train.cu|softmax: the output row never normalised|s/if (softmax) {  \/\/ the same arithmetic/if (false) {  \/\/ the same arithmetic/"
+  "kernels/apply_gradient.cu|sign: a job's update climbs the summed gradient|s/+ -scale \* g\[k\]/+ scale * g[k]/"
+  "kernels/apply_gradient.cu|L2: the decay left out of a job's update|s/p\[k\] = decay \* p\[k\]/p[k] = (decay > 2.0f ? decay : 1.0f) * p[k]/"
+  "kernels/nonfinite_flag.cu|flag: another rank's NaN/Inf not taken|s/if (!(\*flag == 0.0f)) atomicMin/if (false) atomicMin/"
   "tests/gpu_emulator/simt/test_kernels.cu|missing barrier in the test kernel's shared-memory tree|0,/^    __syncthreads();$/{/^    __syncthreads();$/d}"
 )
 

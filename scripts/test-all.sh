@@ -2,7 +2,8 @@
 # Every test: install what is missing, then
 #   1. the default build (CUDA when nvcc is present, for every default GPU architecture) and all its tests
 #      (GPU tests skip, saying why, where no GPU is usable);
-#   2. a CPU-only build (-DSIGMANET_CUDA=OFF) and its tests;
+#   2. a CPU-only build without MPI (-DSIGMANET_CUDA=OFF -DSIGMANET_MPI=OFF: the smallest sigmanet, which
+#      must refuse to run as one of mpirun's processes) and its tests;
 #   3. every test under AddressSanitizer + UndefinedBehaviorSanitizer, the gpu ones on the CPU emulation of
 #      CUDA (tests/gpu_emulator) where the toolkit's headers are installed;
 #   4. each libFuzzer target for SIGMANET_FUZZ_SECONDS (default 60).
@@ -54,8 +55,9 @@ if [ -n "$reason" ]; then
   echo "GPU tests: ${gpu_skips} of ${gpu_total:-?} skipped ($reason); step 3 runs them on the CPU emulation of CUDA"
 fi
 
-step "2/4 CPU-only build and tests"
-cmake -S . -B build-test-cpu -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSIGMANET_BENCHMARKS=OFF >/dev/null
+step "2/4 CPU-only build without MPI, and tests"
+cmake -S . -B build-test-cpu -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSIGMANET_MPI=OFF \
+  -DSIGMANET_BENCHMARKS=OFF >/dev/null
 cmake --build build-test-cpu -j"$jobs"
 run_ctest --test-dir build-test-cpu -j"$jobs" --output-on-failure
 

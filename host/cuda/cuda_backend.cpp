@@ -7,6 +7,10 @@
 // decay, 1 without L2) and bias update. A device-side step counter tells the gather which slice of the
 // epoch's order to take, so every full batch is the same sequence of launches with the same arguments:
 // it is captured into a CUDA graph once and replayed, which is what makes batch 10 fast.
+//
+// As one rank of a job across GPUs (set_collective) a step computes only the gradient of the rank's share of the
+// batch, NCCL adds the ranks' gradients up on the stream, and every rank applies the sum (enqueue_share_step):
+// still one graph per full batch, the sum inside it.
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -16,6 +20,7 @@
 #include "cuda_check.hpp"
 #include "cuda_resources.hpp"
 #include "kernels.hpp"
+#include "nccl_sum.hpp"
 #include "sigmanet/cuda/cuda_backend.hpp"
 #include "sigmanet/error.hpp"
 
@@ -143,6 +148,33 @@ class CudaBackend final : public Backend {
 
   void set_objective(const Objective& objective) override { objective_ = objective; }
 
+  // Joins the job's GPUs with NCCL (every rank together). A failure there (two ranks on one GPU, no libnccl) is
+  // decided together too, so that every rank stops with the same message instead of some waiting for the rest.
+  void set_collective(Collective* collective) override {
+    stream_.synchronize();
+    forget_graph();  // a captured step is a single process's or a share's
+    nccl_.reset();
+    collective_ = collective && collective->size() > 1 ? collective : nullptr;
+    if (!collective_) return;
+    std::string failure;
+    try {
+      nccl_ = std::make_unique<cuda::NcclSum>(*collective_);
+    } catch (const Error& e) {
+      failure = e.what();
+    }
+    if (collective_->any(!failure.empty())) {
+      nccl_.reset();
+      collective_ = nullptr;
+      int devices = 0;
+      (void)cudaGetDeviceCount(&devices);
+      throw InputError("training across GPUs: NCCL could not join the job's ranks (" + std::to_string(devices) +
+                       " GPU" + (devices == 1 ? "" : "s") + " visible to each of the " +
+                       std::to_string(collective->local_size()) + " processes on " + collective->host() +
+                       "; NCCL needs one GPU per process): " +
+                       (failure.empty() ? std::string("another rank failed") : failure));
+    }
+  }
+
   Parameters parameters() const override {
     require_parameters();
     Parameters p;
@@ -188,7 +220,10 @@ class CudaBackend final : public Backend {
     // change it between epochs) computes its own, and the graph is keyed on it.
     const float decay = static_cast<float>(weight_decay(eta, objective_.lambda, train_->size()));
     if (use_persistent(batch)) return train_persistent(order, batch, float(eta), decay, after_batch);
-    reserve(train_ws_, std::min(batch, order.size()), true);
+    // A job's rank trains its share of each batch (batch_share: at most ceil(m / ranks) samples).
+    const std::size_t ranks = collective_ ? std::size_t(collective_->size()) : 1;
+    reserve(train_ws_, std::max<std::size_t>(1, (std::min(batch, order.size()) + ranks - 1) / ranks), true);
+    if (collective_) reserve_exchange();
     upload_order(order);
     SIGMANET_CUDA_CHECK(cudaMemsetAsync(step_.get(), 0, sizeof(unsigned), s));
     SIGMANET_CUDA_CHECK(cudaMemsetAsync(bad_.get(), 0xFF, sizeof(unsigned), s));  // kNoBadBatch
@@ -208,6 +243,10 @@ class CudaBackend final : public Backend {
       else
         enqueue_step(batch, m, eta_f, decay);
       done += m;
+      if (collective_) {
+        if (job_stops(b, done, after_batch)) break;
+        continue;
+      }
       if ((b + 1) % kPollEvery == 0) start_poll();
       if (poll_found_bad()) break;
       if (after_batch && !after_batch(done)) break;
@@ -308,6 +347,14 @@ class CudaBackend final : public Backend {
   }
 
   bool use_persistent(std::size_t batch) const {
+    if (collective_ && options_.kernel == CudaOptions::Kernel::persistent)
+      throw SettingError(Setting::gpu_kernel,
+                         {Setting::gpu_kernel,
+                          " persistent: a job across GPUs sums every batch's gradients between its ranks, which the "
+                          "persistent kernel (one launch for many batches) cannot; use ",
+                          Setting::gpu_kernel, " graph or auto"},
+                         "persistent");
+    if (collective_) return false;
     switch (options_.kernel) {
       case CudaOptions::Kernel::graph: return false;
       case CudaOptions::Kernel::automatic: return batch <= kPersistentMaxAutoBatch && persistent_fits(batch);
@@ -528,6 +575,7 @@ class CudaBackend final : public Backend {
   // [step * batch, step * batch + m)), with weights decayed by `decay` (1 without L2); enqueues only, so that
   // it can be captured into a graph.
   void enqueue_step(std::size_t batch, std::size_t m, float eta, float decay) {
+    if (collective_) return enqueue_share_step(batch, m, eta, decay);
     const cudaStream_t s = stream_.get();
     Workspace& ws = train_ws_;
     const std::size_t L = layers_.size();
@@ -549,6 +597,99 @@ class CudaBackend final : public Backend {
       kernels::bias_update(errors(ws, l, m), scale, layer.bias(), {}, s);
     }
     kernels::advance_counter(step_.get(), s);
+  }
+
+  // ---- one rank of a job across GPUs ----
+
+  // The values the ranks add up each step: every layer's weight gradient (W's layout) then its bias gradient,
+  // layer after layer, and last the NaN/Inf flag (nonfinite_flag.cu).
+  std::size_t exchange_count() const {
+    std::size_t count = 1;
+    for (const DeviceLayer& layer : layers_) count += layer.w.size() + layer.b.size();
+    return count;
+  }
+
+  // Whether the job stops after batch b (done samples): the ranks decide together. after_batch's verdicts are
+  // combined after every batch (one host allreduce of a flag, while the device runs behind); the NaN/Inf flag,
+  // which travels with the gradients, is read every kPollEvery batches with a blocking copy, so that every rank
+  // reads it after the same batch.
+  bool job_stops(std::size_t b, std::size_t done, const AfterBatch& after_batch) {
+    if ((b + 1) % kPollEvery == 0 && bad_batch_now()) return true;
+    const bool stop = after_batch && !after_batch(done);
+    return collective_->any(stop);
+  }
+
+  // Makes exchange_ fit this network's gradients and flag.
+  void reserve_exchange() {
+    if (exchange_.size() == exchange_count()) return;
+    stream_.synchronize();
+    forget_graph();
+    exchange_ = DeviceBuffer<float>{};
+    exchange_ = DeviceBuffer<float>(exchange_count());
+  }
+
+  // Waits for the queued steps and says whether one of them flagged a NaN or Inf on some rank.
+  bool bad_batch_now() {
+    stream_.synchronize();
+    unsigned bad = kNoBadBatch;
+    SIGMANET_CUDA_CHECK(cudaMemcpy(&bad, bad_.get(), sizeof bad, cudaMemcpyDeviceToHost));
+    return bad != kNoBadBatch;
+  }
+
+  // Queues one data-parallel step of the batch the step counter points at: this rank's share forward and back
+  // into exchange_ (zeros for an empty share), the flag, NCCL's sum, and the update every rank makes alike with
+  // the whole batch's m. Enqueues only, so that it can be captured.
+  void enqueue_share_step(std::size_t batch, std::size_t m, float eta, float decay) {
+    const cudaStream_t s = stream_.get();
+    Workspace& ws = train_ws_;
+    const std::size_t L = layers_.size(), count = exchange_count();
+    const auto [first, last] = batch_share(m, collective_->rank(), collective_->size());
+    const std::size_t mine = last - first;
+    float* const exchange = exchange_.get();
+    if (mine == 0) {
+      SIGMANET_CUDA_CHECK(cudaMemsetAsync(exchange, 0, (count - 1) * sizeof(float), s));
+    } else {
+      const kernels::VectorView<std::uint8_t> labels = vector_view(ws.labels, mine);
+      kernels::gather_batch(train_images(), train_labels(), order_view(), step_.get(), batch, first,
+                            activations(ws, 0, mine), labels, s);
+      forward(ws, mine);
+      kernels::output_delta(objective_.cost, activations(ws, L, mine), labels, step_.get(), bad_.get(),
+                            errors(ws, L - 1, mine), s);
+      for (std::size_t l = L; l-- > 0;) {
+        if (l > 0) {
+          cuda::gemm_backward(blas_.get(), layers_[l].weights(), errors(ws, l, mine), errors(ws, l - 1, mine));
+          kernels::hidden_delta(errors(ws, l - 1, mine), activations(ws, l, mine), s);
+        }
+        cuda::gemm_gradient(blas_.get(), activations(ws, l, mine), errors(ws, l, mine), weight_gradient(l));
+        kernels::bias_gradient(errors(ws, l, mine), bias_gradient(l), s);
+      }
+    }
+    float* const flag = exchange + count - 1;
+    kernels::put_nonfinite_flag(bad_.get(), step_.get(), flag, s);
+    nccl_->sum(exchange, count, s);
+    kernels::take_nonfinite_flag(flag, step_.get(), bad_.get(), s);
+    const float scale = eta / float(m);  // the whole batch's m, as one process's step
+    for (std::size_t l = 0; l < L; ++l) {
+      DeviceLayer& layer = layers_[l];
+      kernels::apply_gradient(weight_gradient_values(l), scale, decay, vector_view(layer.w, layer.w.size()), s);
+      kernels::apply_gradient(bias_gradient(l), scale, 1.0f, vector_view(layer.b, layer.b.size()), s);
+    }
+    kernels::advance_counter(step_.get(), s);
+  }
+
+  // Layer l's gradients in exchange_: its weights' (W's layout) and its biases'.
+  kernels::VectorView<float> weight_gradient_values(std::size_t l) const {
+    std::size_t offset = 0;
+    for (std::size_t k = 0; k < l; ++k) offset += layers_[k].w.size() + layers_[k].b.size();
+    return vector_view(exchange_, exchange_.size()).slice(offset, layers_[l].w.size());
+  }
+  kernels::WeightView<float> weight_gradient(std::size_t l) const {
+    return {weight_gradient_values(l).data, std::size_t(layers_[l].n_out), std::size_t(layers_[l].n_in)};
+  }
+  kernels::VectorView<float> bias_gradient(std::size_t l) const {
+    const kernels::VectorView<float> w = weight_gradient_values(l);
+    return vector_view(exchange_, exchange_.size()).slice(std::size_t(w.data - exchange_.get()) + w.size,
+                                                          layers_[l].b.size());
   }
 
   // Runs forward over view's records [0, count) in chunks, calling f(start, the chunk's output activations).
@@ -655,6 +796,10 @@ class CudaBackend final : public Backend {
   bool poll_pending_ = false;
   std::optional<std::size_t> nonfinite_batch_;
 
+  Collective* collective_ = nullptr;    // the job this backend trains a rank of, or null alone
+  std::unique_ptr<cuda::NcclSum> nccl_;  // before graph_, which may hold its sums: destroyed after it
+  DeviceBuffer<float> exchange_;         // a step's gradients and flag, as the ranks add them up
+
   cuda::GraphExec graph_;
   GraphKey graph_key_;
 
@@ -709,6 +854,15 @@ std::optional<DeviceInfo> cuda_device_info() {
   info.compute_capability = properties.major * 10 + properties.minor;
   info.memory_bytes = properties.totalGlobalMem;
   return info;
+}
+
+bool cuda_nccl_available(std::string* reason) { return cuda::nccl_available(reason); }
+
+void cuda_use_device_of_local_rank(int local_rank) {
+  int count = 0;
+  SIGMANET_CUDA_CHECK(cudaGetDeviceCount(&count));
+  if (count < 1) throw Error("no CUDA device");
+  SIGMANET_CUDA_CHECK(cudaSetDevice(local_rank % count));
 }
 
 bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {

@@ -44,17 +44,30 @@ void gemm_backward(cublasHandle_t handle, kernels::WeightView<const float> w, ke
                                   n_out, &one, w.data, n_in, delta.data, n_out, &zero, back.data, n_in));
 }
 
-void gemm_update(cublasHandle_t handle, kernels::BatchView<const float> in, kernels::BatchView<const float> delta,
-                 float scale, float decay, kernels::WeightView<float> w) {
-  SIGMANET_REQUIRE_SHAPES("cuda::gemm_update", w.inputs == in.features, w, in);
-  SIGMANET_REQUIRE_SHAPES("cuda::gemm_update", w.outputs == delta.features, w, delta);
-  SIGMANET_REQUIRE_SHAPES("cuda::gemm_update", delta.samples == in.samples, delta, in);
+namespace {
+
+// w <- beta * w + alpha * delta . in^T, for gemm_update and gemm_gradient.
+void gemm_outer(const char* wrapper, cublasHandle_t handle, kernels::BatchView<const float> in,
+                kernels::BatchView<const float> delta, float alpha, float beta, kernels::WeightView<float> w) {
+  SIGMANET_REQUIRE_SHAPES(wrapper, w.inputs == in.features, w, in);
+  SIGMANET_REQUIRE_SHAPES(wrapper, w.outputs == delta.features, w, delta);
+  SIGMANET_REQUIRE_SHAPES(wrapper, delta.samples == in.samples, delta, in);
   if (in.samples == 0) return;
-  const char* wrapper = "cuda::gemm_update";
   const int n_in = blas_int(w.inputs, wrapper, "layer"), n_out = blas_int(w.outputs, wrapper, "layer");
-  const float alpha = -scale, beta = decay;
   SIGMANET_CUDA_CHECK(cublasSgemm(handle, CUBLAS_OP_N, CUBLAS_OP_T, n_in, n_out, blas_int(in.samples, wrapper, "batch"),
                                   &alpha, in.data, n_in, delta.data, n_out, &beta, w.data, n_in));
+}
+
+}  // namespace
+
+void gemm_update(cublasHandle_t handle, kernels::BatchView<const float> in, kernels::BatchView<const float> delta,
+                 float scale, float decay, kernels::WeightView<float> w) {
+  gemm_outer("cuda::gemm_update", handle, in, delta, -scale, decay, w);
+}
+
+void gemm_gradient(cublasHandle_t handle, kernels::BatchView<const float> in, kernels::BatchView<const float> delta,
+                   kernels::WeightView<float> gradient) {
+  gemm_outer("cuda::gemm_gradient", handle, in, delta, 1.0f, 0.0f, gradient);
 }
 
 }  // namespace sigmanet::cuda

@@ -24,4 +24,9 @@ void gemm_backward(cublasHandle_t handle, kernels::WeightView<const float> w, ke
 void gemm_update(cublasHandle_t handle, kernels::BatchView<const float> in, kernels::BatchView<const float> delta,
                  float scale, float decay, kernels::WeightView<float> w);
 
+// gradient = delta . in^T (W's layout), the same GEMM with beta = 0: one rank's share of a data-parallel step,
+// which the ranks add up before any of them updates W. A batch of 0 samples writes nothing.
+void gemm_gradient(cublasHandle_t handle, kernels::BatchView<const float> in, kernels::BatchView<const float> delta,
+                   kernels::WeightView<float> gradient);
+
 }  // namespace sigmanet::cuda

@@ -232,7 +232,7 @@ class KernelChecks {
     // Gradients summed over the batch, then the update with eta = 3.
     const float scale = kEta / float(m);
     const std::vector<const DeviceBuffer<float>*> inputs = {&x_d, &a1}, deltas = {&d0, &d1};
-    std::vector<std::vector<float>> new_w(2), new_b(2);
+    std::vector<std::vector<float>> new_w(2), new_b(2), job_new_w(2), job_new_b(2);
     for (std::size_t l = 0; l < 2; ++l) {
       const auto n_in = std::size_t(sizes[l]), n_out = std::size_t(sizes[l + 1]);
       const kernels::BatchView<const float> in{inputs[l]->get(), m, n_in}, delta{deltas[l]->get(), m, n_out};
@@ -249,18 +249,62 @@ class KernelChecks {
       table_.add_values("bias gradient (sum over batch)" + tag(m), to_host(gb, s), ref.bias_gradient(l));
       new_w[l] = to_host(w, s);
       new_b[l] = to_host(b, s);
+
+      // A job's rank: the gradients alone, into memory never written (the SGEMM's beta 0 and the bias sums
+      // must not read it), then the update from the sum the ranks exchanged (here the oracle's gradient).
+      DeviceBuffer<float> share_w{std::size_t(n_out) * std::size_t(n_in)}, share_b{std::size_t(n_out)};
+      cuda::gemm_gradient(blas_.get(), in, delta, {share_w.get(), n_out, n_in});
+      kernels::bias_gradient(delta, {share_b.get(), n_out}, s);
+      table_.add_values("job: weight gradient SGEMM, beta 0" + tag(m), to_host(share_w, s), ref.weight_gradient(l));
+      table_.add_values("job: bias gradient alone" + tag(m), to_host(share_b, s), ref.bias_gradient(l));
+      auto summed_w = to_device(ref.weight_gradient(l), s), summed_b = to_device(ref.bias_gradient(l), s);
+      auto job_w = to_device(p.weights[l], s), job_b = to_device(p.biases[l], s);
+      kernels::apply_gradient({summed_w.get(), summed_w.size()}, scale, 1.0f, {job_w.get(), job_w.size()}, s);
+      kernels::apply_gradient({summed_b.get(), summed_b.size()}, scale, 1.0f, {job_b.get(), job_b.size()}, s);
+      job_new_w[l] = to_host(job_w, s);
+      job_new_b[l] = to_host(job_b, s);
     }
     ref.update(double(kEta));
     for (std::size_t l = 0; l < 2; ++l) {
       // Compare the changes: the parameters' own size would hide a wrong update.
-      const std::vector<double> got_w = minus(as_double(new_w[l]), p.weights[l]);
-      const std::vector<double> got_b = minus(as_double(new_b[l]), p.biases[l]);
-      table_.add("weight update W -= (eta/m) grad" + tag(m), compare(std::span<const double>(got_w),
-                 std::span<const double>(minus(ref.weights(l), p.weights[l]))), kUpdateTolerance);
-      table_.add("bias update b -= (eta/m) grad" + tag(m), compare(std::span<const double>(got_b),
-                 std::span<const double>(minus(ref.biases(l), p.biases[l]))), kUpdateTolerance);
+      const std::vector<double> want_w = minus(ref.weights(l), p.weights[l]), want_b = minus(ref.biases(l), p.biases[l]);
+      const std::pair<const char*, const std::vector<std::vector<float>>*> paths[] = {
+          {"", &new_w}, {"job: ", &job_new_w}};
+      for (const auto& [prefix, updated_w] : paths) {
+        const std::vector<std::vector<float>>& updated_b = updated_w == &new_w ? new_b : job_new_b;
+        const std::vector<double> got_w = minus(as_double((*updated_w)[l]), p.weights[l]);
+        const std::vector<double> got_b = minus(as_double(updated_b[l]), p.biases[l]);
+        table_.add(prefix + std::string("weight update W -= (eta/m) grad") + tag(m),
+                   compare(std::span<const double>(got_w), std::span<const double>(want_w)), kUpdateTolerance);
+        table_.add(prefix + std::string("bias update b -= (eta/m) grad") + tag(m),
+                   compare(std::span<const double>(got_b), std::span<const double>(want_b)), kUpdateTolerance);
+      }
     }
+    check_job_flags(m);
     check_chapter_3(p, x, labels, m);
+  }
+
+  // The NaN/Inf flag a job's ranks exchange: put writes 1 exactly when the step (5) or an earlier one was bad,
+  // take marks the step bad exactly when the summed flag is not 0, and never raises an earlier bad step.
+  void check_job_flags(std::size_t m) {
+    const cudaStream_t s = stream_.get();
+    constexpr unsigned kNone = 0xFFFFFFFFu;
+    auto step = to_device(std::vector<unsigned>{5u}, s);
+    DeviceBuffer<float> flag{1};
+    double wrong = 0;
+    for (const auto& [bad, want] : {std::pair{kNone, 0.0f}, std::pair{5u, 1.0f}, std::pair{2u, 1.0f}}) {
+      auto bad_d = to_device(std::vector<unsigned>{bad}, s);
+      kernels::put_nonfinite_flag(bad_d.get(), step.get(), flag.get(), s);
+      wrong += to_host(flag, s)[0] != want;
+    }
+    for (const auto& [summed, bad, want] : {std::tuple{0.0f, kNone, kNone}, std::tuple{2.0f, kNone, 5u},
+                                            std::tuple{1.0f, 2u, 2u}}) {
+      auto flag_d = to_device(std::vector<float>{summed}, s);
+      auto bad_d = to_device(std::vector<unsigned>{bad}, s);
+      kernels::take_nonfinite_flag(flag_d.get(), step.get(), bad_d.get(), s);
+      wrong += to_host(bad_d, s)[0] != want;
+    }
+    table_.add("job: NaN/Inf flag put and taken (wrong answers)" + tag(m), {wrong, wrong}, 0.0, true);
   }
 
   // Chapter 3's kernels on the same net, inputs and labels: the softmax output layer both ways, the output error

@@ -7,45 +7,26 @@
 #include "cuda_on_demand/cublas_on_demand.hpp"
 
 #include <cublas_v2.h>
-#include <dlfcn.h>
+
+#include "cuda_on_demand/library_on_demand.hpp"
 
 
 namespace sigmanet::cuda {
 namespace {
 
-struct Library {
-  void* handle = nullptr;
-  std::string error;
-};
-
 // The toolkit's folder the build used comes second: a machine that runs the build where it was made finds
 // it there even when the loader's own search path does not include it.
-const Library& library() {
-  static const Library lib = [] {
-    Library l;
-    const std::string names[] = {"libcublas.so." SIGMANET_CUBLAS_SOVERSION,
-                                 SIGMANET_CUBLAS_DIR "/libcublas.so." SIGMANET_CUBLAS_SOVERSION};
-    for (const std::string& name : names) {
-      if ((l.handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL))) return l;
-      if (l.error.empty()) l.error = dlerror();
-    }
-    return l;
-  }();
+const LibraryOnDemand& library() {
+  static const LibraryOnDemand lib{"libcublas.so." SIGMANET_CUBLAS_SOVERSION,
+                                   SIGMANET_CUBLAS_DIR "/libcublas.so." SIGMANET_CUBLAS_SOVERSION};
   return lib;
-}
-
-// The library's function named `name`, of the type F; null when the library or the function is missing.
-template <class F>
-F* function(const char* name) {
-  const Library& lib = library();
-  return lib.handle ? reinterpret_cast<F*>(dlsym(lib.handle, name)) : nullptr;
 }
 
 }  // namespace
 
 bool cublas_available(std::string* reason) {
-  if (library().handle) return true;
-  if (reason) *reason = "cuBLAS could not be loaded (" + library().error + ")";
+  if (library().loaded()) return true;
+  if (reason) *reason = "cuBLAS could not be loaded (" + library().error() + ")";
   return false;
 }
 
@@ -53,10 +34,10 @@ bool cublas_available(std::string* reason) {
 
 // Each forwarder looks its function up once. Without the library every call says NOT_INITIALIZED, which the
 // callers' status checks report; gpu_available() says why before any of them is reached.
-#define SIGMANET_CUBLAS_FORWARD(name, params, args)                                          \
-  extern "C" cublasStatus_t CUBLASWINAPI name params {                                      \
-    static const auto f = sigmanet::cuda::function<decltype(name)>(#name);                  \
-    return f ? f args : CUBLAS_STATUS_NOT_INITIALIZED;                                      \
+#define SIGMANET_CUBLAS_FORWARD(name, params, args)                                      \
+  extern "C" cublasStatus_t CUBLASWINAPI name params {                                  \
+    static const auto f = sigmanet::cuda::library().function<decltype(name)>(#name);    \
+    return f ? f args : CUBLAS_STATUS_NOT_INITIALIZED;                                  \
   }
 
 SIGMANET_CUBLAS_FORWARD(cublasCreate_v2, (cublasHandle_t * handle), (handle))
@@ -76,11 +57,12 @@ SIGMANET_CUBLAS_FORWARD(cublasSgemm_v2,
 
 // The status texts: without the library, the status itself is all there is to say.
 extern "C" const char* CUBLASWINAPI cublasGetStatusString(cublasStatus_t status) {
-  static const auto f = sigmanet::cuda::function<decltype(cublasGetStatusString)>("cublasGetStatusString");
+  static const auto f =
+      sigmanet::cuda::library().function<decltype(cublasGetStatusString)>("cublasGetStatusString");
   return f ? f(status) : "cuBLAS could not be loaded";
 }
 
 extern "C" const char* CUBLASWINAPI cublasGetStatusName(cublasStatus_t status) {
-  static const auto f = sigmanet::cuda::function<decltype(cublasGetStatusName)>("cublasGetStatusName");
+  static const auto f = sigmanet::cuda::library().function<decltype(cublasGetStatusName)>("cublasGetStatusName");
   return f ? f(status) : "CUBLAS_STATUS_NOT_INITIALIZED";
 }

@@ -30,9 +30,23 @@ class MpiCollective final : public Collective {
   MpiCollective() {
     check(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
     check(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+    // The ranks that share this one's memory are the ones on its machine.
+    MPI_Comm here = MPI_COMM_NULL;
+    check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &here),
+          "MPI_Comm_split_type");
+    check(MPI_Comm_rank(here, &local_rank_), "MPI_Comm_rank");
+    check(MPI_Comm_size(here, &local_size_), "MPI_Comm_size");
+    MPI_Comm_free(&here);
+    char name[MPI_MAX_PROCESSOR_NAME];
+    int length = 0;
+    check(MPI_Get_processor_name(name, &length), "MPI_Get_processor_name");
+    host_.assign(name, std::size_t(length));
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
+  int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
+  std::string host() const override { return host_; }
 
   void sum_in_rank_order(std::span<float> values) override { sum(values, MPI_FLOAT, gathered_f_); }
   void sum_in_rank_order(std::span<double> values) override { sum(values, MPI_DOUBLE, gathered_d_); }
@@ -43,6 +57,11 @@ class MpiCollective final : public Collective {
     int flag = mine ? 1 : 0, result = 0;
     check(MPI_Allreduce(&flag, &result, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD), "MPI_Allreduce");
     return result != 0;
+  }
+
+  void broadcast(std::span<std::byte> bytes, int root) override {
+    if (bytes.size() > std::size_t(INT32_MAX)) throw Error("broadcast: more bytes than MPI counts in an int");
+    check(MPI_Bcast(bytes.data(), int(bytes.size()), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
 
  private:
@@ -61,7 +80,8 @@ class MpiCollective final : public Collective {
     seconds_summing_ += MPI_Wtime() - start;
   }
 
-  int rank_ = 0, size_ = 1;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  std::string host_;
   double seconds_summing_ = 0;
   std::vector<float> gathered_f_;
   std::vector<double> gathered_d_;

@@ -96,6 +96,21 @@ bool gpu_available(std::string* reason) {
 #endif
 }
 
+bool gpu_available_for_job(std::string* reason) {
+  if (!gpu_available(reason)) return false;
+#ifdef SIGMANET_HAVE_CUDA
+  return cuda_nccl_available(reason);
+#else
+  return false;  // unreachable: gpu_available() is false without CUDA
+#endif
+}
+
+void use_gpu_of_rank([[maybe_unused]] const Collective& job) {
+#ifdef SIGMANET_HAVE_CUDA
+  cuda_use_device_of_local_rank(job.local_rank());
+#endif
+}
+
 std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice, GpuKernel kernel) {
   if (device == Device::cpu) return make_cpu_backend(precision);
   std::string reason;

@@ -129,4 +129,13 @@ bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch);
 // Whether this build has a CUDA backend and a usable device; if not, *reason says why.
 bool gpu_available(std::string* reason = nullptr);
 
+// For a rank of a job across processes (collective.hpp): whether it can train on a GPU, which takes a usable
+// one and NCCL to sum the ranks' gradients; if not, *reason says why. The ranks decide together on its answers.
+bool gpu_available_for_job(std::string* reason = nullptr);
+
+// Makes this rank's GPU the current one, before its backend is made: the rank's place among the job's
+// processes on its machine, modulo the GPUs it sees (device 0 where a launcher shows each rank its own alone).
+// Two ranks left on one GPU are refused when the backend joins the job (NCCL needs a GPU per process).
+void use_gpu_of_rank(const Collective& job);
+
 }  // namespace sigmanet

@@ -4,6 +4,7 @@
 // takes the same step with the batch's m. A process started on its own has no Collective and trains alone.
 #include <cstddef>
 #include <span>
+#include <string>
 #include <utility>
 
 namespace sigmanet {
@@ -13,6 +14,12 @@ class Collective {
   virtual ~Collective() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
+  // This rank's place among the job's processes on its own machine, and how many there are: a GPU job gives
+  // each its own GPU by it.
+  virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
+  // The machine's name, for messages.
+  virtual std::string host() const = 0;
 
   // In place, on every rank: values becomes the sum over the ranks of each rank's values, added in rank order
   // (rank 0's + rank 1's + ...), so every rank gets the same bits, and the same run gets them again. Every rank
@@ -21,6 +28,8 @@ class Collective {
   virtual void sum_in_rank_order(std::span<double> values) = 0;
   // Whether any rank passes true.
   virtual bool any(bool mine) = 0;
+  // Root's bytes, on every rank (NCCL's communicator id, from rank 0). Every rank passes as many.
+  virtual void broadcast(std::span<std::byte> bytes, int root) = 0;
   // Wall-clock seconds this rank has spent in sum_in_rank_order so far: the communication's share of a step.
   virtual double seconds_summing() const = 0;
 };

@@ -28,14 +28,8 @@ namespace fs = std::filesystem;
 using Args = std::vector<std::string>;
 using test::CliRun;
 
-// Root may run mpirun only when it says so (the CI container runs as root).
-const std::vector<std::pair<std::string, std::string>> kMpiEnv = {{"OMPI_ALLOW_RUN_AS_ROOT", "1"},
-                                                                  {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}};
-
-bool have_mpirun() { return system("command -v mpirun >/dev/null 2>&1") == 0; }
-
 #ifdef SIGMANET_TEST_SANITIZED
-constexpr bool kSanitized = true;  // Open MPI's start-up leaks by design: LeakSanitizer would fail every rank
+constexpr bool kSanitized = true;  // for the step's time: the default build runs the CPU jobs, this one the GPU jobs (gpu_mpi.cpp)
 #else
 constexpr bool kSanitized = false;
 #endif
@@ -43,34 +37,26 @@ constexpr bool kSanitized = false;
 #define SKIP_WITHOUT_MPI()                                                                     \
   do {                                                                                         \
     if (!have_mpi()) GTEST_SKIP() << "this build has no MPI (libopenmpi-dev was not found)";  \
-    if (!have_mpirun()) GTEST_SKIP() << "mpirun is not installed (openmpi-bin)";              \
+    if (!test::have_mpirun()) GTEST_SKIP() << "mpirun is not installed (openmpi-bin)";        \
     if (kSanitized) GTEST_SKIP() << "MPI jobs are not run under the sanitizers";              \
   } while (0)
 
 CliRun mpirun(int ranks, const Args& args, double timeout = 60,
-              std::vector<std::pair<std::string, std::string>> env = kMpiEnv) {
-  // --oversubscribe: 3 ranks on the 2-core CI machine; one core per rank otherwise would refuse them.
-  Args a = {"--oversubscribe", "-np", std::to_string(ranks), SIGMANET_CLI};
-  a.insert(a.end(), args.begin(), args.end());
-  return test::run_program("mpirun", a, timeout, env);
+              std::vector<std::pair<std::string, std::string>> env = {}) {
+  return test::run_mpirun(ranks, args, timeout, std::move(env));
 }
 
 // A small run, flags in `more` replacing the defaults'.
 Args train(const fs::path& checkpoint, const Args& more) {
-  std::vector<std::pair<std::string, std::string>> flags = {
-      {"--device", "cpu"},       {"--train-size", "2000"},           {"--validation-size", "100"},
-      {"--test-size", "200"},    {"--epochs", "1"},                  {"--data", test::mnist_dir().string()},
-      {"--checkpoint", checkpoint.string()}};
-  for (std::size_t i = 0; i + 1 < more.size(); i += 2) {
-    auto it = std::find_if(flags.begin(), flags.end(), [&](const auto& f) { return f.first == more[i]; });
-    if (it != flags.end())
-      it->second = more[i + 1];
-    else
-      flags.emplace_back(more[i], more[i + 1]);
-  }
-  Args a = {"train"};
-  for (const auto& [flag, value] : flags) a.insert(a.end(), {flag, value});
-  return a;
+  return test::command_with_flags("train",
+                                  {{"--device", "cpu"},
+                                   {"--train-size", "2000"},
+                                   {"--validation-size", "100"},
+                                   {"--test-size", "200"},
+                                   {"--epochs", "1"},
+                                   {"--data", test::mnist_dir().string()},
+                                   {"--checkpoint", checkpoint.string()}},
+                                  more);
 }
 
 Parameters trained(const fs::path& checkpoint) { return load_checkpoint(checkpoint).parameters; }
@@ -136,8 +122,10 @@ TEST(Mpi, ResumeWithTheSameRanksContinuesBitForBitAndOtherRanksAreRefused) {
   test::TempDir dir;
   ASSERT_EQ(mpirun(2, train(dir / "straight", {"--epochs", "2"})).status, 0);
   ASSERT_EQ(mpirun(2, train(dir / "split", {})).status, 0);
+  // The device is not a checkpoint's setting (a run may go on elsewhere): the same one, for the same bits.
   const CliRun more = mpirun(2, {"train", "--resume", (dir / "split").string(), "--epochs", "2", "--data",
-                                 test::mnist_dir().string(), "--checkpoint", (dir / "split").string()});
+                                 test::mnist_dir().string(), "--checkpoint", (dir / "split").string(), "--device",
+                                 "cpu"});
   ASSERT_EQ(more.status, 0) << more.err;
   EXPECT_EQ(trained(dir / "split").weights, trained(dir / "straight").weights);
   // One process, or three, cannot continue a two-process run exactly: refused, once, naming --resume.
@@ -196,8 +184,7 @@ pid_t find_mpirun(const std::string& tag) {
 CliRun interrupted_job(const fs::path& checkpoint, const std::function<void(const std::string& tag)>& interrupt) {
   static int jobs = 0;
   const std::string tag = std::to_string(getpid()) + "-" + std::to_string(++jobs);
-  auto env = kMpiEnv;
-  env.emplace_back("SIGMANET_TEST_TAG", tag);
+  std::vector<std::pair<std::string, std::string>> env = {{"SIGMANET_TEST_TAG", tag}};
   CliRun job;
   std::thread run([&] { job = mpirun(2, train(checkpoint, {"--epochs", "100"}), 60, env); });
   bool started = false;
@@ -282,7 +269,7 @@ namespace {
 // A build without MPI, started by a launcher as one of several processes, would run that many separate
 // trainings writing the same files: it refuses, once (rank 0 speaks), exit 2. Shown with the launcher's variables.
 TEST(WithoutMpi, StartedAsOneOfSeveralProcessesItRefuses) {
-  if (have_mpi()) GTEST_SKIP() << "this build has MPI (the sanitizer build, which has not, runs this test)";
+  if (have_mpi()) GTEST_SKIP() << "this build has MPI (scripts/test-all.sh's CPU-only build, which has not, runs this test)";
   const std::vector<std::pair<std::string, std::string>> rank0 = {{"OMPI_COMM_WORLD_SIZE", "2"},
                                                                   {"OMPI_COMM_WORLD_RANK", "0"}};
   for (const Args& args : {Args{"train", "--epochs", "1"}, Args{"bench", "--quick"}}) {

@@ -76,6 +76,7 @@ struct State {
   std::vector<CUstream_st*> streams{&legacy};
   cudaError_t last_error = cudaSuccess;
   int device_work_depth = 0;  // > 0 while queued work runs: device memory is readable then
+  int device = 0;             // the current device (cudaSetDevice); all of them share one memory here
 };
 
 State& state() {
@@ -83,10 +84,14 @@ State& state() {
   return s;
 }
 
-bool device_present() {
+// SIGMANET_EMULATE_GPU=N, N from 1 to 8: that many devices (a job's ranks on one machine each take their own);
+// anything else: none.
+int device_count() {
   const char* flag = std::getenv("SIGMANET_EMULATE_GPU");
-  return flag && std::strcmp(flag, "1") == 0;
+  return flag && flag[0] >= '1' && flag[0] <= '8' && flag[1] == '\0' ? flag[0] - '0' : 0;
 }
+
+bool device_present() { return device_count() > 0; }
 
 CUstream_st* resolve(cudaStream_t s) {
   if (s == nullptr || s == cudaStreamLegacy || s == cudaStreamPerThread) return &state().legacy;
@@ -373,19 +378,26 @@ cudaError_t cudaGetDeviceCount(int* count) {
   if (!count) return emu::set_last_error(cudaErrorInvalidValue);
   *count = 0;
   if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
-  *count = 1;
+  *count = emu::device_count();
   return cudaSuccess;
 }
 
 cudaError_t cudaGetDevice(int* device) {
   if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
-  *device = 0;
+  *device = emu::state().device;
+  return cudaSuccess;
+}
+
+cudaError_t cudaSetDevice(int device) {
+  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  if (device < 0 || device >= emu::device_count()) return emu::set_last_error(cudaErrorInvalidDevice);
+  emu::state().device = device;
   return cudaSuccess;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
   if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
-  if (!p || device != 0) return emu::set_last_error(cudaErrorInvalidDevice);
+  if (!p || device < 0 || device >= emu::device_count()) return emu::set_last_error(cudaErrorInvalidDevice);
   *p = cudaDeviceProp{};
   std::snprintf(p->name, sizeof p->name, "CPU emulation of a CUDA GPU");
   p->totalGlobalMem = emu::kDeviceBytes;

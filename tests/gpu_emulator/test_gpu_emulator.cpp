@@ -44,6 +44,28 @@ TEST(GpuEmulator, HasADeviceOnlyWhereTheEnvironmentAsksForIt) {
   setenv("SIGMANET_EMULATE_GPU", "1", 1);
 }
 
+// A job's ranks on one machine each take their own device (SIGMANET_EMULATE_GPU=N, as gpu_mpi.cpp's jobs ask).
+TEST(GpuEmulator, HasAsManyDevicesAsTheEnvironmentSaysAndSetsTheCurrentOne) {
+  setenv("SIGMANET_EMULATE_GPU", "3", 1);
+  int count = 0, device = -1;
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
+  EXPECT_EQ(count, 3);
+  EXPECT_EQ(cudaSetDevice(2), cudaSuccess);
+  EXPECT_EQ(cudaGetDevice(&device), cudaSuccess);
+  EXPECT_EQ(device, 2);
+  cudaDeviceProp properties{};
+  EXPECT_EQ(cudaGetDeviceProperties(&properties, 2), cudaSuccess);
+  EXPECT_EQ(cudaSetDevice(3), cudaErrorInvalidDevice);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidDevice);
+  EXPECT_EQ(cudaGetDeviceProperties(&properties, 3), cudaErrorInvalidDevice);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidDevice);
+  EXPECT_EQ(cudaSetDevice(0), cudaSuccess);
+  setenv("SIGMANET_EMULATE_GPU", "9", 1);  // 1 to 8 only
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorNoDevice);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorNoDevice);
+  setenv("SIGMANET_EMULATE_GPU", "1", 1);
+}
+
 TEST(GpuEmulator, NewDeviceMemoryIsPoisoned) {
   cuda::Stream s;
   DeviceBuffer<float> d(5);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -215,5 +216,36 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
   run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return run;
 }
+
+CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
+                  std::vector<std::pair<std::string, std::string>> env) {
+  env.insert(env.begin(), {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}});
+#ifdef SIGMANET_TEST_SANITIZED
+  // The slow unwinder: Open MPI's libraries have no frame pointers, and the fast one stops at their first frame,
+  // before any name the suppressions could match.
+  env.emplace_back("LSAN_OPTIONS",
+                   "fast_unwind_on_malloc=0:print_suppressions=0:suppressions=" SIGMANET_SOURCE_DIR "/tests/support/lsan_mpi.supp");
+#endif
+  std::vector<std::string> a = {"--oversubscribe", "-np", std::to_string(ranks), SIGMANET_CLI};
+  a.insert(a.end(), args.begin(), args.end());
+  return run_program("mpirun", a, timeout_seconds, env);
+}
+
+std::vector<std::string> command_with_flags(const std::string& command,
+                                            std::vector<std::pair<std::string, std::string>> flags,
+                                            const std::vector<std::string>& more) {
+  for (std::size_t i = 0; i + 1 < more.size(); i += 2) {
+    auto it = std::find_if(flags.begin(), flags.end(), [&](const auto& f) { return f.first == more[i]; });
+    if (it != flags.end())
+      it->second = more[i + 1];
+    else
+      flags.emplace_back(more[i], more[i + 1]);
+  }
+  std::vector<std::string> args = {command};
+  for (const auto& [flag, value] : flags) args.insert(args.end(), {flag, value});
+  return args;
+}
+
+bool have_mpirun() { return std::system("command -v mpirun >/dev/null 2>&1") == 0; }
 
 }  // namespace sigmanet::test

@@ -65,4 +65,19 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
                    const std::vector<std::pair<std::string, std::string>>& env = {},
                    const std::filesystem::path& working_dir = {}, int as_user = -1);
 
+// `mpirun --oversubscribe -np ranks sigmanet args...` (--oversubscribe: 3 ranks on the 2-core CI machine), with
+// what root needs to run mpirun (the CI container runs as root) and env's variables added. In the sanitizer
+// build the ranks' LeakSanitizer skips what Open MPI keeps to the end by design (support/lsan_mpi.supp).
+CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds = 60,
+                  std::vector<std::pair<std::string, std::string>> env = {});
+
+// `command` followed by each of flags (name, value), where `more`'s pairs (name, value, name, value...) replace the
+// value of a flag of the same name or come after the others.
+std::vector<std::string> command_with_flags(const std::string& command,
+                                            std::vector<std::pair<std::string, std::string>> flags,
+                                            const std::vector<std::string>& more);
+
+// Whether Open MPI's mpirun is on PATH.
+bool have_mpirun();
+
 }  // namespace sigmanet::test

@@ -50,12 +50,15 @@ std::string utc_now() {
 // The backends to run: those asked for, or by default every one present (GPU float only with a GPU).
 std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
   if (launched_processes() > 1) {
-    // A job of several processes measures the CPU backends (training across GPUs is not built yet).
+    // A job of several processes measures the CPU backends, whose exchange it can time on the host (a GPU job's
+    // NCCL sum runs inside the step's graph; `train --device gpu` under mpirun gives its samples/s).
     std::vector<BenchBackend> chosen;
     for (const std::string& name : o.backends) {
       chosen.push_back(parse_bench_backend(name));
       if (chosen.back().device == Device::gpu)
-        throw InputError("--backends " + name + ": across processes sigmanet trains on the CPU only for now");
+        throw InputError("--backends " + name +
+                         ": across processes sigmanet bench measures the CPU backends; time a job across GPUs with "
+                         "sigmanet train --device gpu under mpirun (each epoch's line gives its samples/s)");
     }
     if (chosen.empty()) chosen = {{Device::cpu, Precision::f32}, {Device::cpu, Precision::f64}};
     return chosen;

@@ -337,20 +337,37 @@ class EpochLoop {
   bool stopped_by_rule_ = false;
 };
 
+// Where a job's ranks train: on GPUs when every rank can have one and NCCL (--device auto or gpu), else on
+// the CPU (auto). Decided together, so that no rank waits on a GPU for ranks that train on the CPU.
+void choose_job_device(TrainConfig& c, Collective& job) {
+  if (c.device == Device::cpu) return;
+  std::string reason;
+  const bool mine = gpu_available_for_job(&reason);
+  if (!job.any(!mine)) {
+    use_gpu_of_rank(job);
+    c.device = Device::gpu;
+    return;
+  }
+  if (!mine) reason = "rank " + std::to_string(job.rank()) + " on " + job.host() + ": " + reason;
+  else reason = "another rank has no GPU or NCCL";
+  if (c.device == Device::gpu)
+    throw SettingError(Setting::device, {Setting::device, " gpu: the job cannot train on GPUs: " + reason}, "gpu");
+  std::fprintf(stderr, "sigmanet: no GPU for every rank, using the CPU: %s\n", reason.c_str());
+  c.device = Device::cpu;
+}
+
 // The job this run is a rank of (null alone), joined once every check that could refuse the run has passed,
 // so that bad input stops every rank the same way before MPI is started.
 Collective* join_job(TrainOptions& o, const Checkpoint& resumed) {
   const int processes = launched_processes();
-  if (processes > 1 && o.config.device == Device::gpu)
-    throw InputError("--device gpu: training across processes runs on the CPU for now (summing gradients between "
-                     "GPUs with NCCL is not built yet); use --device cpu, or start one process");
-  if (processes > 1) o.config.device = Device::cpu;  // auto: the CPU, for the same reason
   if (!o.resume.empty() && resumed.ranks != processes)
     throw InputError("--resume: " + o.resume + " was made by a job of " + std::to_string(resumed.ranks) +
                      " process" + (resumed.ranks == 1 ? "" : "es") + ", this one has " + std::to_string(processes) +
                      "; resume it with as many (each rank's share of a batch, and so the sums' rounding, depend on "
                      "it)");
-  return job();
+  Collective* const collective = job();
+  if (collective) choose_job_device(o.config, *collective);
+  return collective;
 }
 
 int run_train(const CLI::App& sub, TrainOptions& o) {

@@ -19,6 +19,14 @@ bool cuda_device_usable(std::string* reason);
 // The current CUDA device, when one is usable.
 std::optional<DeviceInfo> cuda_device_info();
 
+// Whether this build can sum gradients between GPUs with NCCL (built with it, and libnccl loads); if not,
+// *reason says why.
+bool cuda_nccl_available(std::string* reason);
+
+// Makes device local_rank modulo the visible devices the current one, for a rank of a job: one GPU per process
+// where a machine shows all its GPUs to each, and device 0 where a launcher shows each rank only its own.
+void cuda_use_device_of_local_rank(int local_rank);
+
 // How the CUDA backend computes; the defaults are what the product runs.
 struct CudaOptions {
   enum class Forward {

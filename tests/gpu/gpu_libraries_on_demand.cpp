@@ -1,6 +1,6 @@
-// A CUDA build opens cuBLAS when the GPU is first used (host/cuda_on_demand), not at start-up: the tool must
-// not list libcublas among the libraries the loader maps, and the library must still be found when asked for.
-// These run without a GPU: they are about loading, not computing.
+// A CUDA build opens cuBLAS when the GPU is first used, and NCCL when a job first trains across GPUs
+// (host/cuda_on_demand), not at start-up: the tool must not list either among the libraries the loader maps, and
+// each must still be found when asked for. These run without a GPU: they are about loading, not computing.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -10,6 +10,7 @@
 
 #if defined(SIGMANET_HAVE_CUDA) && !defined(SIGMANET_TEST_EMULATED_GPU)
 #include "cuda_on_demand/cublas_on_demand.hpp"
+#include "sigmanet/cuda/cuda_backend.hpp"
 #endif
 
 namespace sigmanet {
@@ -31,11 +32,19 @@ TEST(CublasOnDemand, TheToolDoesNotLinkCublas) {
   const std::string dynamic = command_output("readelf -d '" SIGMANET_CLI "'");
   ASSERT_NE(dynamic.find("NEEDED"), std::string::npos) << "readelf gave no dynamic section:\n" << dynamic;
   EXPECT_EQ(dynamic.find("libcublas"), std::string::npos) << dynamic;
+  EXPECT_EQ(dynamic.find("libnccl"), std::string::npos) << dynamic;
 }
 
 TEST(CublasOnDemand, OpensTheToolkitsLibraryWhenAskedFor) {
   std::string reason;
   EXPECT_TRUE(cuda::cublas_available(&reason)) << reason;
+}
+
+TEST(NcclOnDemand, OpensTheToolkitsLibraryWhenAskedFor) {
+  std::string reason;
+  const bool available = cuda_nccl_available(&reason);
+  if (!available && reason.find("built without NCCL") != std::string::npos) GTEST_SKIP() << reason;
+  EXPECT_TRUE(available) << reason;
 }
 
 TEST(CublasOnDemand, TheToolStartsAndTrainsOnTheCpuWithoutLoadingIt) {
@@ -49,6 +58,7 @@ TEST(CublasOnDemand, TheToolStartsAndTrainsOnTheCpuWithoutLoadingIt) {
                          60, {{"LD_DEBUG", "libs"}});
   EXPECT_EQ(run.status, 0) << run.err.substr(0, 2000);
   EXPECT_EQ(run.err.find("libcublas"), std::string::npos) << run.err.substr(0, 2000);
+  EXPECT_EQ(run.err.find("libnccl"), std::string::npos) << run.err.substr(0, 2000);
 }
 
 #else
