@@ -231,6 +231,9 @@ class KernelChecks {
     }
     // Gradients summed over the batch, then the update with eta = 3.
     const float scale = kEta / float(m);
+    // The job's update and flag do the same whatever the batch (one thread per value): checked at Nielsen's m
+    // alone, which keeps the emulator's sanitized run of these checks short.
+    const bool job_update = m == 10;
     const std::vector<const DeviceBuffer<float>*> inputs = {&x_d, &a1}, deltas = {&d0, &d1};
     std::vector<std::vector<float>> new_w(2), new_b(2), job_new_w(2), job_new_b(2);
     for (std::size_t l = 0; l < 2; ++l) {
@@ -257,6 +260,7 @@ class KernelChecks {
       kernels::bias_gradient(delta, {share_b.get(), n_out}, s);
       table_.add_values("job: weight gradient SGEMM, beta 0" + tag(m), to_host(share_w, s), ref.weight_gradient(l));
       table_.add_values("job: bias gradient alone" + tag(m), to_host(share_b, s), ref.bias_gradient(l));
+      if (!job_update) continue;
       auto summed_w = to_device(ref.weight_gradient(l), s), summed_b = to_device(ref.bias_gradient(l), s);
       auto job_w = to_device(p.weights[l], s), job_b = to_device(p.biases[l], s);
       kernels::apply_gradient({summed_w.get(), summed_w.size()}, scale, 1.0f, {job_w.get(), job_w.size()}, s);
@@ -271,6 +275,7 @@ class KernelChecks {
       const std::pair<const char*, const std::vector<std::vector<float>>*> paths[] = {
           {"", &new_w}, {"job: ", &job_new_w}};
       for (const auto& [prefix, updated_w] : paths) {
+        if (updated_w == &job_new_w && !job_update) continue;
         const std::vector<std::vector<float>>& updated_b = updated_w == &new_w ? new_b : job_new_b;
         const std::vector<double> got_w = minus(as_double((*updated_w)[l]), p.weights[l]);
         const std::vector<double> got_b = minus(as_double(updated_b[l]), p.biases[l]);
@@ -280,7 +285,7 @@ class KernelChecks {
                    compare(std::span<const double>(got_b), std::span<const double>(want_b)), kUpdateTolerance);
       }
     }
-    check_job_flags(m);
+    if (job_update) check_job_flags(m);
     check_chapter_3(p, x, labels, m);
   }
 

@@ -13,7 +13,6 @@
 #include <fstream>
 #include <iterator>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "sigmanet/collective.hpp"
@@ -154,51 +153,14 @@ TEST(Mpi, ABadFlagGivesOneMessageAndANonZeroExit) {
   EXPECT_NE(evaluate.err.find("runs in one process"), std::string::npos) << evaluate.err;
 }
 
-// The process of a job's rank: found by the tag its environment holds.
-pid_t find_rank(const std::string& tag, int rank) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::ifstream in(entry.path() / "environ", std::ios::binary);
-    const std::string env((std::istreambuf_iterator<char>(in)), {});
-    if (env.find("SIGMANET_TEST_TAG=" + tag) != std::string::npos &&
-        env.find(std::string("OMPI_COMM_WORLD_RANK=") + std::to_string(rank) + '\0') != std::string::npos)
-      return pid_t(std::stol(entry.path().filename().string()));
-  }
-  return 0;
-}
-
-// mpirun itself: the process with the tag whose command is mpirun.
-pid_t find_mpirun(const std::string& tag) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::ifstream in(entry.path() / "environ", std::ios::binary), cmd(entry.path() / "comm");
-    const std::string env((std::istreambuf_iterator<char>(in)), {});
-    std::string name;
-    std::getline(cmd, name);
-    if (env.find("SIGMANET_TEST_TAG=" + tag) != std::string::npos && (name == "mpirun" || name == "orterun"))
-      return pid_t(std::stol(entry.path().filename().string()));
-  }
-  return 0;
-}
-
-// A two-rank job long enough to be interrupted (100 epochs of 2,000 records), running in a thread, tagged so
-// its processes can be found; `interrupt` gets the tag 2 s into training and does to the job what it will.
+// A two-rank job long enough to be interrupted (1,000 epochs of 2,000 records, about 20 s: 100 epochs took 2 s
+// once the first layer skipped the zero pixels, and finished before the interrupt); `interrupt` gets its tag 2 s
+// into training (inside the gradient exchanges) and does to the job what it will.
 CliRun interrupted_job(const fs::path& checkpoint, const std::function<void(const std::string& tag)>& interrupt) {
-  static int jobs = 0;
-  const std::string tag = std::to_string(getpid()) + "-" + std::to_string(++jobs);
-  std::vector<std::pair<std::string, std::string>> env = {{"SIGMANET_TEST_TAG", tag}};
-  CliRun job;
-  std::thread run([&] { job = mpirun(2, train(checkpoint, {"--epochs", "100"}), 60, env); });
-  bool started = false;
-  for (int i = 0; i < 200 && !started; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    started = find_rank(tag, 1) != 0;
-  }
-  if (started) {
-    std::this_thread::sleep_for(std::chrono::seconds(2));  // into training, inside the gradient exchanges
-    interrupt(tag);
-  }
-  run.join();
-  EXPECT_TRUE(started) << "rank 1 never started:\n" << job.out << job.err;
-  return job;
+  const test::InterruptedJob job = test::run_interrupted_mpirun(2, train(checkpoint, {"--epochs", "1000"}), 60, {},
+                                                                2.0, interrupt);
+  EXPECT_TRUE(job.started) << "rank 1 never started:\n" << job.run.out << job.run.err;
+  return job.run;
 }
 
 TEST(Mpi, AKilledRankEndsTheJobWithinSecondsNamingIt) {
@@ -209,7 +171,7 @@ TEST(Mpi, AKilledRankEndsTheJobWithinSecondsNamingIt) {
   const CliRun job = interrupted_job(dir / "ck", [&](const std::string& t) {
     tag = t;
     killed = std::chrono::steady_clock::now();
-    kill(find_rank(tag, 1), SIGKILL);
+    kill(test::find_job_rank(tag, 1), SIGKILL);
   });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   EXPECT_FALSE(job.timed_out) << "the job hung after rank 1 died";
@@ -217,7 +179,7 @@ TEST(Mpi, AKilledRankEndsTheJobWithinSecondsNamingIt) {
   EXPECT_NE(job.status, 0);
   const std::string all = job.out + job.err;
   EXPECT_NE(all.find("rank 1"), std::string::npos) << all;  // mpirun names the rank that died
-  EXPECT_EQ(find_rank(tag, 0), 0) << "rank 0 outlived the job";
+  EXPECT_EQ(test::find_job_rank(tag, 0), 0) << "rank 0 outlived the job";
 }
 
 TEST(Mpi, CtrlCToMpirunWritesRankZerosCheckpoint) {
@@ -226,7 +188,7 @@ TEST(Mpi, CtrlCToMpirunWritesRankZerosCheckpoint) {
   pid_t launcher = 0;
   // Ctrl-C at the terminal: SIGINT to mpirun, which passes SIGTERM on to every rank.
   const CliRun job = interrupted_job(dir / "ck", [&](const std::string& tag) {
-    launcher = find_mpirun(tag);
+    launcher = test::find_job_mpirun(tag);
     if (launcher) kill(launcher, SIGINT);
   });
   ASSERT_NE(launcher, 0) << "mpirun not found";

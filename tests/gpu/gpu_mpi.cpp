@@ -4,6 +4,7 @@
 // (tests/gpu_emulator/nccl.cpp), which also checks the bootstrap and refuses two ranks on one GPU, as NCCL does;
 // on a machine with GPUs a job needs as many as it has ranks. Each run is bounded, so a hang fails the test.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -86,14 +87,14 @@ std::size_t count(const std::string& text, const std::string& what) {
 }
 
 // Batch 10 in shares of 5; batch 2 over 3 ranks, so that one rank holds no sample of each batch, with a last
-// batch of 1 (199 samples) that two ranks sit out, and chapter 3's cross-entropy with L2 (the decay rides on a
+// batch of 1 (99 samples) that two ranks sit out, and chapter 3's cross-entropy with L2 (the decay rides on a
 // job's own update kernel). Against one GPU the only difference is where the gradient sums are split; the same
 // job twice gives the same bits (NCCL's order is fixed for a job).
 TEST(GpuJob, TwoAndThreeRanksTrainWhatOneGpuTrains) {
   SKIP_WITHOUT_GPU_JOB(3);
   test::TempDir dir;
   for (const auto& [ranks, shape] : {std::pair{2, Args{"--batch", "10"}},
-                                     std::pair{3, Args{"--batch", "2", "--train-size", "199", "--eta", "0.5", "--cost",
+                                     std::pair{3, Args{"--batch", "2", "--train-size", "99", "--eta", "0.5", "--cost",
                                                        "cross-entropy", "--lambda", "5"}}}) {
     const CliRun one = alone(train(dir / "one", shape));
     ASSERT_EQ(one.status, 0) << one.out << one.err;
@@ -147,6 +148,33 @@ TEST(GpuJob, DivergenceStopsEveryRankAtTheBatchOneGpuStopsAt) {
   ASSERT_NE(at, std::string::npos) << one.err;
   const std::string where = one.err.substr(at, one.err.find(':', at) - at);
   EXPECT_EQ(count(run.err, where), 1u) << where << "\n" << run.err;
+}
+
+// Ctrl-C at the terminal (SIGINT to mpirun, which passes SIGTERM on to every rank) stops the ranks after the same
+// batch, though each sees the signal at its own moment: they combine their verdicts after every batch. Rank 0
+// writes the checkpoint, and the job goes on from it.
+TEST(GpuJob, CtrlCToMpirunStopsEveryRankAtOneBatchAndRankZeroCheckpoints) {
+  SKIP_WITHOUT_GPU_JOB(2);
+  test::TempDir dir;
+  int launcher = 0;
+  const test::InterruptedJob run =
+      test::run_interrupted_mpirun(2, train(dir / "ck", {"--epochs", "100"}), 120, with_gpus(2), 3.0,
+                                   [&](const std::string& tag) {
+                                     launcher = test::find_job_mpirun(tag);
+                                     if (launcher) kill(launcher, SIGINT);
+                                   });
+  ASSERT_TRUE(run.started) << run.run.out << run.run.err;
+  ASSERT_NE(launcher, 0) << "mpirun not found";
+  EXPECT_FALSE(run.run.timed_out);
+  EXPECT_EQ(count(run.run.err, "checkpoint written to"), 1u) << run.run.err;
+  const Checkpoint ck = load_checkpoint(dir / "ck");
+  EXPECT_EQ(ck.ranks, 2);
+  EXPECT_GT(ck.state.epochs_done * 200 + int(ck.state.position), 0);
+  EXPECT_LT(ck.state.epochs_done, 100);
+  const CliRun more = job(2, {"train", "--resume", (dir / "ck").string(), "--epochs",
+                              std::to_string(ck.state.epochs_done + 1), "--data", test::mnist_dir().string(),
+                              "--checkpoint", (dir / "ck").string()});
+  EXPECT_EQ(more.status, 0) << more.out << more.err;
 }
 
 // NCCL needs a GPU per process: two ranks left on one are refused by every rank together, with one message

@@ -2,6 +2,7 @@
 // Helpers shared by the test suites.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -67,7 +68,7 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
 
 // `mpirun --oversubscribe -np ranks sigmanet args...` (--oversubscribe: 3 ranks on the 2-core CI machine), with
 // what root needs to run mpirun (the CI container runs as root) and env's variables added. In the sanitizer
-// build the ranks' LeakSanitizer skips what Open MPI keeps to the end by design (support/lsan_mpi.supp).
+// build the ranks run without LeakSanitizer (Open MPI keeps its start-up memory to the end by design).
 CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds = 60,
                   std::vector<std::pair<std::string, std::string>> env = {});
 
@@ -76,6 +77,19 @@ CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeou
 std::vector<std::string> command_with_flags(const std::string& command,
                                             std::vector<std::pair<std::string, std::string>> flags,
                                             const std::vector<std::string>& more);
+
+// A job (run_mpirun) run in a thread, tagged (SIGMANET_TEST_TAG=tag in its environment) so that its processes
+// can be found: `interrupt` gets the tag `after_seconds` after rank 1 appeared, and does to the job what it will.
+struct InterruptedJob {
+  CliRun run;
+  bool started = false;  // rank 1 appeared within 10 s (else interrupt was never called)
+};
+InterruptedJob run_interrupted_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
+                                      std::vector<std::pair<std::string, std::string>> env, double after_seconds,
+                                      const std::function<void(const std::string& tag)>& interrupt);
+// The process of such a job's rank, and its mpirun, by the job's tag; 0 when there is none.
+int find_job_rank(const std::string& tag, int rank);
+int find_job_mpirun(const std::string& tag);
 
 // Whether Open MPI's mpirun is on PATH.
 bool have_mpirun();
