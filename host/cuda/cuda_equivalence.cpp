@@ -231,9 +231,10 @@ class KernelChecks {
     }
     // Gradients summed over the batch, then the update with eta = 3.
     const float scale = kEta / float(m);
-    // The job's update and flag do the same whatever the batch (one thread per value): checked at Nielsen's m
-    // alone, which keeps the emulator's sanitized run of these checks short.
-    const bool job_update = m == 10;
+    // A job's step, at Nielsen's m alone: its gradients are the SGEMM and the sums checked above at every m
+    // (beta 0 and no update aside), and its update and flag do the same whatever the batch; once keeps the
+    // emulator's sanitized run of these checks short.
+    const bool job_step = m == 10;
     const std::vector<const DeviceBuffer<float>*> inputs = {&x_d, &a1}, deltas = {&d0, &d1};
     std::vector<std::vector<float>> new_w(2), new_b(2), job_new_w(2), job_new_b(2);
     for (std::size_t l = 0; l < 2; ++l) {
@@ -255,12 +256,12 @@ class KernelChecks {
 
       // A job's rank: the gradients alone, into memory never written (the SGEMM's beta 0 and the bias sums
       // must not read it), then the update from the sum the ranks exchanged (here the oracle's gradient).
+      if (!job_step) continue;
       DeviceBuffer<float> share_w{std::size_t(n_out) * std::size_t(n_in)}, share_b{std::size_t(n_out)};
       cuda::gemm_gradient(blas_.get(), in, delta, {share_w.get(), n_out, n_in});
       kernels::bias_gradient(delta, {share_b.get(), n_out}, s);
       table_.add_values("job: weight gradient SGEMM, beta 0" + tag(m), to_host(share_w, s), ref.weight_gradient(l));
       table_.add_values("job: bias gradient alone" + tag(m), to_host(share_b, s), ref.bias_gradient(l));
-      if (!job_update) continue;
       auto summed_w = to_device(ref.weight_gradient(l), s), summed_b = to_device(ref.bias_gradient(l), s);
       auto job_w = to_device(p.weights[l], s), job_b = to_device(p.biases[l], s);
       kernels::apply_gradient({summed_w.get(), summed_w.size()}, scale, 1.0f, {job_w.get(), job_w.size()}, s);
@@ -275,7 +276,7 @@ class KernelChecks {
       const std::pair<const char*, const std::vector<std::vector<float>>*> paths[] = {
           {"", &new_w}, {"job: ", &job_new_w}};
       for (const auto& [prefix, updated_w] : paths) {
-        if (updated_w == &job_new_w && !job_update) continue;
+        if (updated_w == &job_new_w && !job_step) continue;
         const std::vector<std::vector<float>>& updated_b = updated_w == &new_w ? new_b : job_new_b;
         const std::vector<double> got_w = minus(as_double((*updated_w)[l]), p.weights[l]);
         const std::vector<double> got_b = minus(as_double(updated_b[l]), p.biases[l]);
@@ -285,7 +286,7 @@ class KernelChecks {
                    compare(std::span<const double>(got_b), std::span<const double>(want_b)), kUpdateTolerance);
       }
     }
-    if (job_update) check_job_flags(m);
+    if (job_step) check_job_flags(m);
     check_chapter_3(p, x, labels, m);
   }
 

@@ -33,16 +33,23 @@ void check(ncclResult_t status, const char* call, const char* file, int line) {
 
 }  // namespace
 
+// Every failure before NCCL's own collective start is decided by all ranks (Collective::any), so that no rank is
+// left waiting in the id's broadcast for one that gave up.
 NcclSum::NcclSum(Collective& job) {
   std::string reason;
-  if (!nccl_available(&reason)) throw Error(reason);
+  const bool available = nccl_available(&reason);
+  if (job.any(!available)) throw Error(available ? "another rank could not load NCCL" : reason);
   // NVLink SHARP (NVLS: the sum done in an NVSwitch) is not deterministic from one call to the next, NVIDIA says
   // (github.com/NVIDIA/nccl/issues/1497); the ring and tree algorithms are, and every rank gets the same bits
   // from them. So NVLS stays off unless the person running the job asks for it.
   setenv("NCCL_NVLS_ENABLE", "0", 0);
   ncclUniqueId id;
   std::memset(&id, 0, sizeof id);
-  if (job.rank() == 0) SIGMANET_NCCL_CHECK(ncclGetUniqueId(&id));
+  const ncclResult_t drawn = job.rank() == 0 ? ncclGetUniqueId(&id) : ncclSuccess;
+  if (job.any(drawn != ncclSuccess)) {
+    if (job.rank() == 0) SIGMANET_NCCL_CHECK(drawn);
+    throw Error("rank 0 could not draw NCCL's unique id");
+  }
   job.broadcast(std::as_writable_bytes(std::span<char>(id.internal, sizeof id.internal)), 0);
   SIGMANET_NCCL_CHECK(ncclCommInitRank(&comm_, job.size(), id, job.rank()));
 }

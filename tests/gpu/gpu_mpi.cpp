@@ -59,11 +59,18 @@ int gpus_here() {
     if (gpus_here() < (ranks)) GTEST_SKIP() << "a job of " << (ranks) << " ranks needs as many GPUs here"; \
   } while (0)
 
-// A small run on the GPU (200 samples, the emulator's pace), flags in `more` replacing the defaults'.
+// A small run on the GPU (200 samples, the emulator's pace; 100 in its sanitized build, for the step's time budget),
+// flags in `more` replacing the defaults'.
+#ifdef SIGMANET_TEST_SANITIZED
+constexpr const char* kSamples = "100";
+#else
+constexpr const char* kSamples = "200";
+#endif
+
 Args train(const fs::path& checkpoint, const Args& more) {
   return test::command_with_flags("train",
                                   {{"--device", "gpu"},
-                                   {"--train-size", "200"},
+                                   {"--train-size", kSamples},
                                    {"--validation-size", "50"},
                                    {"--test-size", "100"},
                                    {"--epochs", "1"},
@@ -169,7 +176,7 @@ TEST(GpuJob, CtrlCToMpirunStopsEveryRankAtOneBatchAndRankZeroCheckpoints) {
   EXPECT_EQ(count(run.run.err, "checkpoint written to"), 1u) << run.run.err;
   const Checkpoint ck = load_checkpoint(dir / "ck");
   EXPECT_EQ(ck.ranks, 2);
-  EXPECT_GT(ck.state.epochs_done * 200 + int(ck.state.position), 0);
+  EXPECT_GT(ck.state.epochs_done + int(ck.state.position), 0);
   EXPECT_LT(ck.state.epochs_done, 100);
   const CliRun more = job(2, {"train", "--resume", (dir / "ck").string(), "--epochs",
                               std::to_string(ck.state.epochs_done + 1), "--data", test::mnist_dir().string(),

@@ -19,7 +19,10 @@ namespace sigmanet::test {
 // The emulator build runs every kernel thread as a fiber on the CPU, with every memory access checked: about
 // 10 ms a training step instead of 15 us. There the runs over a whole MNIST epoch train on their first
 // kEmulatedEpochSamples samples only (0: all of them, on a GPU).
-#if defined(SIGMANET_TEST_EMULATED_GPU)
+#if defined(SIGMANET_TEST_EMULATED_GPU) && defined(SIGMANET_TEST_SANITIZED)
+// CI's emulator run is the sanitized one, whose step has a time budget (10 minutes): 100 steps of 10.
+inline constexpr std::size_t kEmulatedEpochSamples = 1000;
+#elif defined(SIGMANET_TEST_EMULATED_GPU)
 inline constexpr std::size_t kEmulatedEpochSamples = 2000;
 #else
 inline constexpr std::size_t kEmulatedEpochSamples = 0;
