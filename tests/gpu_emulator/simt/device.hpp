@@ -8,7 +8,8 @@
 // __shfl_sync/_up/_down/_xor, __ballot_sync, __any_sync, __all_sync, __activemask; atomicAdd/Sub/Min/Max/
 // Exch/CAS; __threadfence(_block); expf, fmaf, isfinite and the rest of <cmath>; __fdiv_rn, __fadd_rn,
 // __fmul_rn, __fmaf_rn; cooperative groups' thread_block, tiled_partition<32> and memcpy_async/wait
-// (include/cooperative_groups.h, the copies complete at once).
+// (include/cooperative_groups.h, the copies complete at once); the pipeline primitives
+// __pipeline_memcpy_async/commit/wait_prior (include/cuda_pipeline.h, likewise).
 // Anything else fails to compile: it is undeclared here, or (__constant__, __managed__, a raw
 // `extern __shared__`) refused with a message.
 #include <cuda_runtime.h>
@@ -96,12 +97,20 @@ cudaError_t cudaFuncSetAttribute(T* kernel, cudaFuncAttribute attribute, int val
 
 // ---- barriers and warp operations ----
 
-__forceinline__ void __syncthreads() { ::sigmanet::simt::block_barrier(0); }
-__forceinline__ int __syncthreads_count(int predicate) { return ::sigmanet::simt::block_barrier(predicate != 0); }
-__forceinline__ int __syncthreads_and(int predicate) {
-  return ::sigmanet::simt::block_barrier(predicate != 0) == int(blockDim.x * blockDim.y * blockDim.z);
+// Each takes its caller's source location, which names the barrier (executor.hpp).
+using SimtSite = std::source_location;
+__forceinline__ void __syncthreads(const SimtSite& site = SimtSite::current()) {
+  ::sigmanet::simt::block_barrier(0, site);
 }
-__forceinline__ int __syncthreads_or(int predicate) { return ::sigmanet::simt::block_barrier(predicate != 0) > 0; }
+__forceinline__ int __syncthreads_count(int predicate, const SimtSite& site = SimtSite::current()) {
+  return ::sigmanet::simt::block_barrier(predicate != 0, site);
+}
+__forceinline__ int __syncthreads_and(int predicate, const SimtSite& site = SimtSite::current()) {
+  return ::sigmanet::simt::block_barrier(predicate != 0, site) == int(blockDim.x * blockDim.y * blockDim.z);
+}
+__forceinline__ int __syncthreads_or(int predicate, const SimtSite& site = SimtSite::current()) {
+  return ::sigmanet::simt::block_barrier(predicate != 0, site) > 0;
+}
 // One block runs at a time and its threads take turns: every store is already visible to every thread.
 inline void __threadfence() {}
 inline void __threadfence_block() {}

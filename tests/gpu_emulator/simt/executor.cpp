@@ -170,7 +170,7 @@ struct Block {
   std::uint32_t live = 0;  // threads not exited
   std::uint32_t at_barrier = 0;
   int barrier_count = 0;  // threads at the barrier with a non-zero predicate
-  const void* barrier_site = nullptr;
+  std::source_location barrier_site;
   std::uint32_t barrier_first = 0;  // the first thread to reach it
   const unsigned char* arguments = nullptr;
   std::size_t argument_bytes = 0;
@@ -347,16 +347,20 @@ void launch(const LaunchConfig& config, cudaStream_t stream, const void* argumen
   });
 }
 
-int block_barrier(int predicate) {
+int block_barrier(int predicate, const std::source_location& site) {
   if (!current) gpu_emulator::fail("__syncthreads called outside a kernel");
-  const void* site = __builtin_return_address(0);
   Thread& t = me();
+  const auto line_of = [](const std::source_location& s) {
+    return std::string(s.file_name()) + ":" + std::to_string(s.line());
+  };
   if (block.at_barrier == 0) {
     block.barrier_site = site;
     block.barrier_first = running.thread;
-  } else if (site != block.barrier_site) {
+  } else if (site.line() != block.barrier_site.line() ||
+             std::strcmp(site.file_name(), block.barrier_site.file_name()) != 0) {
     detail::report("synccheck", "waits at a different __syncthreads from " + detail::where(block.barrier_first) +
-                                    " (a barrier in divergent code)");
+                                    " (a barrier in divergent code: " + line_of(site) + " and " +
+                                    line_of(block.barrier_site) + ")");
   }
   t.state = State::at_barrier;
   ++block.at_barrier;

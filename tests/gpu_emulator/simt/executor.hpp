@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <source_location>
 
 namespace sigmanet::simt {
 
@@ -67,8 +68,11 @@ constexpr std::size_t kMaxArgumentBytes = 4096;
 void launch(const LaunchConfig& config, cudaStream_t stream, const void* arguments, std::size_t argument_bytes,
             void (*entry)(const void* arguments));
 
-// Rendezvous of the whole block; returns how many threads passed a non-zero predicate.
-int block_barrier(int predicate);
+// Rendezvous of the whole block; returns how many threads passed a non-zero predicate. `site` is where the
+// kernel's source calls the barrier: threads meeting at two different sites are a divergent barrier. (The
+// source line, not the machine address: the host compiler may copy one barrier into two code paths, say
+// the threads with and without a label to load, which is no divergence.)
+int block_barrier(int predicate, const std::source_location& site);
 
 enum class WarpOp { shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, syncwarp };
 // A warp rendezvous of the lanes in mask. For shuffles value is the lane's bits and the result the source
@@ -89,6 +93,10 @@ void raw_copy(void* destination, const void* source, std::size_t bytes);
 
 // A cooperative copy to shared memory done at once (cooperative_groups::memcpy_async on the executor).
 void copy_bytes(void* destination, const void* source, std::size_t bytes);
+
+// __pipeline_memcpy_async on the executor: the size (4, 8 or 16), the alignment and the shared-memory
+// destination checked as CUDA asserts them, then the copy done at once with copy_bytes (no zero fill).
+void pipeline_copy(void* destination, const void* source, std::size_t bytes, std::size_t zero_fill);
 
 // The hook behind every instrumented load and store (memory_check.cpp).
 void check_access(const void* address, std::size_t bytes, bool write);

@@ -212,6 +212,21 @@ void atomic_access(const void* address, std::size_t bytes) {
   access(address, bytes, true, true);
 }
 
+void pipeline_copy(void* destination, const void* source, std::size_t bytes, std::size_t zero_fill) {
+  if (!current) gpu_emulator::fail("__pipeline_memcpy_async called outside a kernel");
+  const std::string what = "__pipeline_memcpy_async of " + std::to_string(bytes) + " bytes";
+  if (bytes != 4 && bytes != 8 && bytes != 16) detail::report("memcheck", what + ": CUDA copies 4, 8 or 16");
+  if (zero_fill != 0) detail::report("memcheck", what + " with zero fill, which the executor does not have");
+  if ((reinterpret_cast<std::uintptr_t>(destination) | reinterpret_cast<std::uintptr_t>(source)) % bytes != 0)
+    detail::report("memcheck", what + " from or to an address not a multiple of them");
+  const State& st = state();
+  const char* d = static_cast<const char*>(destination);
+  const bool to_shared = (d >= st.static_shared.low && d < st.static_shared.low + st.static_shared.bytes) ||
+                         (d >= st.dynamic_shared.low && d < st.dynamic_shared.low + st.dynamic_shared.bytes);
+  if (!to_shared) detail::report("memcheck", what + " to an address outside shared memory");
+  copy_bytes(destination, source, bytes);
+}
+
 void* dynamic_shared() { return state().dynamic_shared.low; }
 
 namespace detail {

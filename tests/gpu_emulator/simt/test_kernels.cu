@@ -1,6 +1,7 @@
 // Test-only kernels for the SIMT executor (see test_kernels.hpp). Compiled only for the executor; written
 // as CUDA so they would compile for a GPU as they are.
 #include <cooperative_groups.h>
+#include <cuda_pipeline.h>
 
 #include "cuda_check.hpp"
 #include "launch.cuh"
@@ -68,6 +69,27 @@ __global__ void tile_sums_kernel(const float* __restrict__ in, float* __restrict
   float v = copy[block.thread_rank()];
   for (unsigned offset = 16; offset > 0; offset /= 2) v += tile.shfl_down(v, offset);
   if (tile.thread_rank() == 0) out[tile.meta_group_rank()] = v;
+}
+
+__global__ void pipeline_reverse_kernel(const float* __restrict__ in, float* __restrict__ out) {
+  alignas(16) __shared__ float copy[64];
+  const unsigned t = threadIdx.x;
+  if (t < 16) __pipeline_memcpy_async(copy + 4 * t, in + 4 * t, 16);
+  __pipeline_commit();
+  __pipeline_wait_prior(0);
+  __syncthreads();
+  out[t] = copy[63 - t];
+}
+
+__global__ void pipeline_misaligned_kernel(const float* __restrict__ in) {
+  alignas(16) __shared__ float copy[8];
+  __pipeline_memcpy_async(copy, in + 1, 16);
+  __pipeline_wait_prior(0);
+}
+
+__global__ void pipeline_to_global_kernel(const float* __restrict__ in, float* __restrict__ out) {
+  __pipeline_memcpy_async(out, in, 16);
+  __pipeline_wait_prior(0);
 }
 
 __global__ void empty_kernel() {}
@@ -166,6 +188,17 @@ void reverse_through_dynamic_shared(const float* in, float* out, unsigned n, cud
 void tile_sums(const float* in, float* out, cudaStream_t stream) {
   SIGMANET_LAUNCH(tile_sums_kernel, 1, 128, 0, stream)(in, out);
   SIGMANET_TEST_LAUNCHED(tile_sums_kernel);
+}
+
+void reverse_through_pipeline_copy(const float* in, float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(pipeline_reverse_kernel, 1, 64, 0, stream)(in, out);
+  SIGMANET_TEST_LAUNCHED(pipeline_reverse_kernel);
+}
+void pipeline_copy_misaligned(const float* in, cudaStream_t stream) {
+  SIGMANET_LAUNCH(pipeline_misaligned_kernel, 1, 1, 0, stream)(in);
+}
+void pipeline_copy_to_global(const float* in, float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(pipeline_to_global_kernel, 1, 1, 0, stream)(in, out);
 }
 
 void launch_with_dynamic_shared(std::size_t bytes, cudaStream_t stream) {

@@ -28,6 +28,10 @@ void reverse_through_dynamic_shared(const float* in, float* out, unsigned n, cud
 // shfl_down, out[tile] = that sum (one block of 128 threads, in holds 128 floats).
 void tile_sums(const float* in, float* out, cudaStream_t stream);
 
+// The pipeline primitives: out = in reversed (one block of 64 threads, 64 floats), each thread copying 16 bytes
+// of in to shared memory with __pipeline_memcpy_async, then commit, wait_prior(0) and a barrier.
+void reverse_through_pipeline_copy(const float* in, float* out, cudaStream_t stream);
+
 // A launch asking for bytes of dynamic shared memory (the kernel touches none of it).
 void launch_with_dynamic_shared(std::size_t bytes, cudaStream_t stream);
 // Allows that kernel bytes of dynamic shared memory (cudaFuncSetAttribute).
@@ -60,6 +64,10 @@ void shuffle_reading_outside_the_mask(float* out, cudaStream_t stream);
 void copy_n(const float* in, float* out, unsigned n, cudaStream_t stream);
 // Each thread reads a __shared__ value no thread wrote (initcheck, shared).
 void read_unwritten_shared(float* out, cudaStream_t stream);
+// One thread copies 16 bytes with __pipeline_memcpy_async from in + 1 float: misaligned (memcheck).
+void pipeline_copy_misaligned(const float* in, cudaStream_t stream);
+// One thread copies 16 bytes with __pipeline_memcpy_async into global memory, not shared (memcheck).
+void pipeline_copy_to_global(const float* in, float* out, cudaStream_t stream);
 // Thread t writes s[t + 1] of 32 floats of dynamic shared memory: thread 31 runs past its end (memcheck).
 void write_past_dynamic_shared(cudaStream_t stream);
 

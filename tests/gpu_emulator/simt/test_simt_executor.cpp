@@ -139,6 +139,15 @@ TEST(SimtExecutor, CooperativeGroupsCopyAndTileShuffles) {
     EXPECT_FLOAT_EQ(o[t], std::accumulate(in.begin() + t * 32, in.begin() + (t + 1) * 32, 0.0f)) << t;
 }
 
+TEST(SimtExecutor, PipelineCopiesReachSharedMemory) {
+  cuda::Stream s;
+  const std::vector<float> in = counting(64);
+  DeviceBuffer<float> d_in = on_device(in, s.get()), out(64);
+  st::reverse_through_pipeline_copy(d_in.get(), out.get(), s.get());
+  const std::vector<float> o = to_host(out, s.get());
+  for (unsigned t = 0; t < 64; ++t) EXPECT_EQ(o[t], in[63 - t]) << t;
+}
+
 TEST(SimtExecutor, ABadConfigurationIsALaunchErrorAsOnAGpu) {
   cuda::Stream s;
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
@@ -229,6 +238,20 @@ TEST_F(SimtExecutorDeathTest, MemcheckAStorePastDynamicSharedMemory) {
                "of dynamic shared memory \\(128 bytes\\) runs 4 bytes past its end");
 }
 
+TEST_F(SimtExecutorDeathTest, MemcheckAPipelineCopyFromAMisalignedAddress) {
+  DeviceBuffer<float> in(8);
+  EXPECT_DEATH((st::pipeline_copy_misaligned(in.get(), s.get()), s.synchronize()),
+               "memcheck: pipeline_misaligned_kernel block \\(0,0,0\\) thread \\(0,0,0\\): __pipeline_memcpy_async of "
+               "16 bytes from or to an address not a multiple of them");
+}
+
+TEST_F(SimtExecutorDeathTest, MemcheckAPipelineCopyIntoGlobalMemory) {
+  DeviceBuffer<float> in(4), out(4);
+  EXPECT_DEATH((st::pipeline_copy_to_global(in.get(), out.get(), s.get()), s.synchronize()),
+               "memcheck: pipeline_to_global_kernel block \\(0,0,0\\) thread \\(0,0,0\\): __pipeline_memcpy_async of "
+               "16 bytes to an address outside shared memory");
+}
+
 TEST_F(SimtExecutorDeathTest, RacecheckSharedMemoryReadWithoutABarrier) {
   DeviceBuffer<float> out(64);
   EXPECT_DEATH((st::shared_read_without_barrier(out.get(), s.get()), s.synchronize()),
@@ -275,7 +298,8 @@ TEST_F(SimtExecutorDeathTest, SynccheckBarriersInDivergentBranches) {
   DeviceBuffer<float> p(32);
   EXPECT_DEATH((st::barriers_in_divergent_branches(p.get(), s.get()), s.synchronize()),
                "synccheck: divergent_barriers_kernel block \\(0,0,0\\) thread \\(1,0,0\\): waits at a different "
-               "__syncthreads from block \\(0,0,0\\) thread \\(0,0,0\\)");
+               "__syncthreads from block \\(0,0,0\\) thread \\(0,0,0\\) \\(a barrier in divergent code: "
+               ".*test_kernels.cu:[0-9]+ and .*test_kernels.cu:[0-9]+\\)");
 }
 
 TEST_F(SimtExecutorDeathTest, SynccheckAShuffleWhoseMaskNamesExitedLanes) {

@@ -3,6 +3,7 @@
 // the thread block and its 32-thread tiles, and memcpy_async/wait, whose copies complete at once.
 // Grid-wide groups, coalesced groups and other tile sizes are not here: a kernel using them fails to compile.
 #include <cstddef>
+#include <source_location>
 
 #include "executor.hpp"
 
@@ -10,7 +11,9 @@ namespace cooperative_groups {
 
 class thread_block {
  public:
-  void sync() const { ::sigmanet::simt::block_barrier(0); }
+  void sync(const std::source_location& site = std::source_location::current()) const {
+    ::sigmanet::simt::block_barrier(0, site);
+  }
   unsigned thread_rank() const {
     const uint3 t = ::sigmanet::simt::thread_index();
     const dim3 d = ::sigmanet::simt::block_dimensions();
@@ -33,7 +36,9 @@ class thread_block {
 };
 
 inline thread_block this_thread_block() { return thread_block(); }
-inline void sync(const thread_block& block) { block.sync(); }
+inline void sync(const thread_block& block, const std::source_location& site = std::source_location::current()) {
+  block.sync(site);
+}
 
 template <unsigned Size>
 class thread_block_tile {
@@ -74,6 +79,8 @@ inline void memcpy_async(const thread_block& block, void* destination, const voi
   for (std::size_t i = rank; i < bytes; i += size)
     ::sigmanet::simt::copy_bytes(static_cast<char*>(destination) + i, static_cast<const char*>(source) + i, 1);
 }
-inline void wait(const thread_block& block) { block.sync(); }
+inline void wait(const thread_block& block, const std::source_location& site = std::source_location::current()) {
+  block.sync(site);
+}
 
 }  // namespace cooperative_groups
