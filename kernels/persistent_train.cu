@@ -3,16 +3,35 @@
 // of the graph path, so the launches, not the arithmetic, are what this saves.
 //
 // Shared memory, in this order (PersistentLayout): every layer's W (n_out x n_in, row-major) and b; each
-// layer's activations and errors for m samples; the pixels (uint8) of the current and the next batch, and
-// their labels; a 256-entry table x(p) = p / 255 (so the input is the gather kernel's exact floats without a
-// division per use); the first bad step. One barrier separates each phase of a step:
-//   fetch next batch's pixels | forward, layer by layer (a softmax output: z, then one thread a sample's row) |
-//   output error | hidden errors, top down | update.
-// Every sum has a fixed order (per-lane strided sums and a shuffle tree in the forward pass, sample order
-// elsewhere, a row left to right in the softmax), so the same input gives the same bits whatever the chunk size.
-// Chapter 3 costs little here: cross-entropy and log-likelihood change one line of the output error, L2's decay
-// one line of the update, and a softmax row is 10 values that one thread a sample handles between two barriers.
+// layer's activations and errors for m samples; the forward pass's partial sums; the pixels (uint8) of the
+// current and the next batch, and their labels; the next batch's record numbers; a 256-entry table
+// x(p) = p / 255 (so the input is the gather kernel's exact floats without a division per use); the first
+// bad step. A step, its barriers marked |:
+//   the next batch's copy started | each layer: partial sums | their sums, bias, sigmoid | (softmax) |
+//   output error | hidden errors, top down | update, then the copy waited for |
+//
+// Why register tiles: an SM's shared memory serves one warp-wide load (32 values) a clock, its FMA units four
+// warps' worth. Loading both operands of every FMA from shared memory would leave the step 8x short of the
+// FMA rate, so each lane keeps a kTile x kTile tile of sums in registers and each value it loads feeds kTile
+// FMAs: in the forward pass kTile neurons by kTile samples (a weight serves kTile samples, an input kTile
+// neurons), in the update kTile neurons by kTile inputs. The cost is the forward pass's reduction: a tile's
+// lanes each sum a strided share of the inputs, so 64 sums leave a warp through a 5-level shuffle tree, and
+// when a layer has fewer tiles than warps its inputs are also split among warps, whose sums are added after.
+//
+// Why an asynchronous copy: the next batch's rows come from global memory (about a microsecond away) through
+// the epoch's order. Loaded by plain loads, every warp would wait for them at the start of each step;
+// cp.async (__pipeline_memcpy_async) puts them in shared memory while the step computes, and the record
+// numbers and labels the copy needs are loaded one step earlier still, into registers.
+//
+// Every sum has a fixed order (a lane's inputs in order, then the shuffle tree, then the warps' slices in
+// order; sample order in the update and the errors; a row left to right in the softmax), so the same input
+// gives the same bits whatever the chunk size. Chapter 3 costs little here: cross-entropy and log-likelihood
+// change one line of the output error, L2's decay one line of the update, and a softmax row is 10 values that
+// one thread a sample handles between two barriers.
+#include <cuda_pipeline.h>
+
 #include <climits>
+#include <cstdint>
 
 #include "cuda_check.hpp"
 #include "kernels.hpp"
@@ -22,48 +41,205 @@ namespace sigmanet::kernels {
 namespace {
 
 constexpr int kWarp = 32;
+constexpr int kWarps = kPersistentThreads / kWarp;
+constexpr int kTile = 8;  // a lane's register tile is kTile x kTile sums
+constexpr int kTileValues = kTile * kTile;
+
+__host__ __device__ constexpr int groups_of(int n, int size) { return (n + size - 1) / size; }
+__host__ __device__ constexpr int min_of(int a, int b) { return a < b ? a : b; }
+
+// How a layer's forward pass is shared among the warps: its n_out x m outputs cut into tiles of kTile neurons
+// by kTile samples, a warp a tile; with fewer tiles than warps, each tile's inputs are split further into
+// `slices`, a warp each, but never below 32 inputs a slice (a slice costs a shuffle tree, whatever its size).
+// An item is one (tile, slice), and owns kTileValues partial sums in shared memory.
+struct ForwardSplit {
+  int sample_groups, tiles, slices;
+  __host__ __device__ ForwardSplit(int n_in, int n_out, int m)
+      : sample_groups(groups_of(m, kTile)),
+        tiles(groups_of(n_out, kTile) * sample_groups),
+        slices(tiles < kWarps ? min_of(kWarps / tiles, groups_of(n_in, kWarp)) : 1) {}
+  __host__ __device__ int items() const { return tiles * slices; }
+};
 
 // Byte offsets of each part of shared memory; the same arithmetic on the host (fit, launch size) and device.
 struct PersistentLayout {
   std::size_t w[kPersistentMaxLayers], b[kPersistentMaxLayers];
   std::size_t a[kPersistentMaxLayers + 1], delta[kPersistentMaxLayers + 1];  // [1..layers]
-  std::size_t pixels[2], labels[2], table, bad, bytes;
+  std::size_t partials, pixels[2], labels[2], records, table, bad, bytes;
 
   __host__ __device__ PersistentLayout(const PersistentNet& net, int m) {
     std::size_t at = 0;
     const auto take = [&at](std::size_t n) {
       const std::size_t here = at;
-      at += (n + 15) / 16 * 16;  // every part 16-byte aligned
+      at += (n + 15) / 16 * 16;  // every part 16-byte aligned, as cp.async's 16-byte pieces need
       return here;
     };
+    int items = 0;
     for (int l = 0; l < net.layers; ++l) {
       w[l] = take(sizeof(float) * std::size_t(net.sizes[l + 1]) * std::size_t(net.sizes[l]));
       b[l] = take(sizeof(float) * std::size_t(net.sizes[l + 1]));
+      const int layer_items = ForwardSplit(net.sizes[l], net.sizes[l + 1], m).items();
+      items = items > layer_items ? items : layer_items;
     }
     a[0] = delta[0] = 0;  // the input is the pixels
     for (int l = 1; l <= net.layers; ++l) {
       a[l] = take(sizeof(float) * std::size_t(m) * std::size_t(net.sizes[l]));
       delta[l] = take(sizeof(float) * std::size_t(m) * std::size_t(net.sizes[l]));
     }
+    partials = take(sizeof(float) * std::size_t(kTileValues) * std::size_t(items));
     for (int k = 0; k < 2; ++k) pixels[k] = take(std::size_t(m) * std::size_t(net.sizes[0]));
     for (int k = 0; k < 2; ++k) labels[k] = take(std::size_t(m));
+    records = take(sizeof(std::uint32_t) * std::size_t(m));
     table = take(256 * sizeof(float));
     bad = take(sizeof(unsigned));
     bytes = at;
   }
 };
 
-__device__ inline float sigmoid_of(float z) { return 1.0f / (1.0f + expf(-z)); }
+// Where a layer reads its input x(s, i): the first layer a pixel through the table, the others the activations
+// of the layer below. Two types, so that each layer's loops are compiled for their own loads.
+struct PixelInput {
+  const std::uint8_t* pixels;
+  const float* x_of;
+  int width;
+  __device__ float operator()(int s, int i) const { return x_of[pixels[s * width + i]]; }
+};
+struct ActivationInput {
+  const float* a;
+  int width;
+  __device__ float operator()(int s, int i) const { return a[s * width + i]; }
+};
+
+// One level of sum_over_lanes: lanes `offset` apart pair up; of the 2 x kHalf values still live, the lower
+// lane keeps the sums of the lower kHalf, the upper lane of the upper kHalf, each handing the other half on.
+template <int kHalf>
+__device__ inline void sum_pairs(float (&v)[kTileValues], int lane, int offset) {
+  const bool upper = (lane & offset) != 0;
+#pragma unroll
+  for (int q = 0; q < kHalf; ++q) {
+    const float keep = upper ? v[q + kHalf] : v[q];
+    const float give = upper ? v[q] : v[q + kHalf];
+    v[q] = keep + __shfl_xor_sync(0xffffffffu, give, offset);
+  }
+}
+
+// Sums each of a lane's kTileValues values over the warp's 32 lanes in a fixed tree that hands half of the
+// values on at each of its 5 levels (62 shuffles, where a tree per value would take 320): afterwards lane l
+// holds the sums of values 2l and 2l + 1 in v[0] and v[1]. (The levels are written out so that every index
+// is a constant and v stays in registers.)
+__device__ inline void sum_over_lanes(float (&v)[kTileValues], int lane) {
+  static_assert(kTileValues == 64 && kWarp == 32, "five levels take 64 values to two a lane");
+  sum_pairs<32>(v, lane, 16);
+  sum_pairs<16>(v, lane, 8);
+  sum_pairs<8>(v, lane, 4);
+  sum_pairs<4>(v, lane, 2);
+  sum_pairs<2>(v, lane, 1);
+}
+
+// The forward pass's first half for one layer: each item's partial sums of W a over its slice of the inputs.
+// A lane sums inputs slice * 32 + lane, stepping by slices * 32, into kTile neurons x kTile samples.
+template <class Input>
+__device__ void forward_partials(const float* W, int n_in, int n_out, int m, Input x, float* partials, int warp,
+                                 int lane) {
+  const ForwardSplit split(n_in, n_out, m);
+  for (int item = warp; item < split.items(); item += kWarps) {
+    const int tile = item / split.slices, slice = item % split.slices;
+    const int j0 = tile / split.sample_groups * kTile, s0 = tile % split.sample_groups * kTile;
+    float acc[kTileValues];
+#pragma unroll
+    for (int v = 0; v < kTileValues; ++v) acc[v] = 0.0f;
+    for (int i = slice * kWarp + lane; i < n_in; i += split.slices * kWarp) {
+      float xs[kTile];
+#pragma unroll
+      for (int s = 0; s < kTile; ++s) xs[s] = s0 + s < m ? x(s0 + s, i) : 0.0f;
+#pragma unroll
+      for (int j = 0; j < kTile; ++j) {
+        const float w = j0 + j < n_out ? W[(j0 + j) * n_in + i] : 0.0f;
+#pragma unroll
+        for (int s = 0; s < kTile; ++s) acc[j * kTile + s] += w * xs[s];
+      }
+    }
+    sum_over_lanes(acc, lane);
+    partials[item * kTileValues + 2 * lane] = acc[0];
+    partials[item * kTileValues + 2 * lane + 1] = acc[1];
+  }
+}
+
+// The forward pass's second half: z = (the slices' sums, in slice order) + b, then sigmoid(z), or z alone for
+// a softmax layer.
+__device__ void finish_forward(const float* partials, const float* b, float* a, int n_in, int n_out, int m,
+                               bool z_only, int t, int threads) {
+  const ForwardSplit split(n_in, n_out, m);
+  for (int k = t; k < m * n_out; k += threads) {
+    const int s = k / n_out, j = k - s * n_out;
+    const int tile = j / kTile * split.sample_groups + s / kTile;
+    const float* sums = partials + tile * split.slices * kTileValues + (j % kTile) * kTile + s % kTile;
+    float z = 0.0f;
+    for (int p = 0; p < split.slices; ++p) z += sums[p * kTileValues];
+    z += b[j];
+    a[k] = z_only ? z : sigmoid(z);
+  }
+}
+
+// One layer's update: each weight's gradient summed over the batch in sample order, then w += -(eta/m) g as
+// the CPU, or with L2 w = decay w - (eta/m) g (decay 1 keeps chapter 1's arithmetic exactly). A warp takes
+// kTile neurons and a span of the inputs, a lane kTile of them (i0 + lane + 32 q): per sample it loads kTile
+// errors and kTile inputs for kTile x kTile FMAs.
+template <class Input>
+__device__ void update_layer(float* W, float* b, const float* delta, int n_in, int n_out, int m, Input x,
+                             float scale, float decay, int warp, int lane, int t, int threads) {
+  const int input_groups = groups_of(n_in, kWarp * kTile);
+  const int span = groups_of(n_in, input_groups);  // inputs a warp, as even as the groups allow
+  const int items = groups_of(n_out, kTile) * input_groups;
+  for (int item = warp; item < items; item += kWarps) {
+    const int j0 = item / input_groups * kTile, i0 = item % input_groups * span;
+    const int i_end = min_of(i0 + span, n_in);
+    float g[kTileValues];
+#pragma unroll
+    for (int v = 0; v < kTileValues; ++v) g[v] = 0.0f;
+    for (int s = 0; s < m; ++s) {
+      float ds[kTile], xs[kTile];
+#pragma unroll
+      for (int j = 0; j < kTile; ++j) ds[j] = j0 + j < n_out ? delta[s * n_out + j0 + j] : 0.0f;
+#pragma unroll
+      for (int q = 0; q < kTile; ++q) {
+        const int i = i0 + lane + q * kWarp;
+        xs[q] = i < i_end ? x(s, i) : 0.0f;
+      }
+#pragma unroll
+      for (int j = 0; j < kTile; ++j)
+#pragma unroll
+        for (int q = 0; q < kTile; ++q) g[j * kTile + q] += ds[j] * xs[q];
+    }
+#pragma unroll
+    for (int j = 0; j < kTile; ++j)
+#pragma unroll
+      for (int q = 0; q < kTile; ++q) {
+        const int i = i0 + lane + q * kWarp;
+        if (j0 + j >= n_out || i >= i_end) continue;
+        float& w = W[(j0 + j) * n_in + i];
+        if (decay == 1.0f)
+          w += -scale * g[j * kTile + q];
+        else
+          w = decay * w - scale * g[j * kTile + q];
+      }
+  }
+  for (int j = t; j < n_out; j += threads) {
+    float g = 0.0f;
+    for (int s = 0; s < m; ++s) g += delta[s * n_out + j];
+    b[j] += -scale * g;
+  }
+}
 
 __global__ void __launch_bounds__(kPersistentThreads)
     persistent_train_kernel(PersistentNet net, const std::uint8_t* __restrict__ pixels,
                             const std::uint8_t* __restrict__ labels, const std::uint32_t* __restrict__ order,
-                            std::size_t first, int m, int steps, PersistentUpdate update, unsigned first_batch,
-                            unsigned* __restrict__ bad) {
+                            std::size_t first, int m, int steps, int piece, PersistentUpdate update,
+                            unsigned first_batch, unsigned* __restrict__ bad) {
   SIGMANET_DYNAMIC_SHARED(unsigned char, shared);
   const PersistentLayout at(net, m);
   const int t = int(threadIdx.x), threads = int(blockDim.x), lane = t % kWarp, warp = t / kWarp;
-  const int warps = threads / kWarp, layers = net.layers, n0 = net.sizes[0];
+  const int layers = net.layers, n0 = net.sizes[0];
   const bool softmax = net.output == Activation::softmax, quadratic = update.cost == Cost::quadratic;
   const float scale = update.scale, decay = update.decay;
   float* W[kPersistentMaxLayers];
@@ -76,6 +252,8 @@ __global__ void __launch_bounds__(kPersistentThreads)
     A[l + 1] = reinterpret_cast<float*>(shared + at.a[l + 1]);
     D[l + 1] = reinterpret_cast<float*>(shared + at.delta[l + 1]);
   }
+  float* partials = reinterpret_cast<float*>(shared + at.partials);
+  std::uint32_t* records = reinterpret_cast<std::uint32_t*>(shared + at.records);
   float* x_of = reinterpret_cast<float*>(shared + at.table);
   unsigned* bad_step = reinterpret_cast<unsigned*>(shared + at.bad);
 
@@ -87,51 +265,64 @@ __global__ void __launch_bounds__(kPersistentThreads)
   }
   for (int p = t; p < 256; p += threads) x_of[p] = __fdiv_rn(float(p), 255.0f);  // the gather kernel's x
   if (t == 0) *bad_step = 0xFFFFFFFFu;
-  // A batch's pixels and labels, through the epoch's order, into buffer k.
-  const auto fetch = [&](int step, int k) {
-    const std::uint32_t* records = order + first + std::size_t(step) * std::size_t(m);
+
+  // Starts copying the pixels of the batch whose records are in `records` into buffer k, in pieces of `piece`
+  // bytes (16 when the rows allow; 1 is a plain copy, for rows of an odd length).
+  const int pieces = n0 / piece;
+  const auto start_copy = [&](int k) {
     std::uint8_t* px = shared + at.pixels[k];
-    for (int e = t; e < m * n0; e += threads) {
-      const int s = e / n0, i = e - s * n0;
-      px[e] = pixels[std::size_t(records[s]) * std::size_t(n0) + std::size_t(i)];
+    for (int e = t; e < m * pieces; e += threads) {
+      const int s = e / pieces, c = e - s * pieces;
+      const std::uint8_t* from = pixels + std::size_t(records[s]) * std::size_t(n0) + std::size_t(c) * std::size_t(piece);
+      if (piece == 1)
+        px[e] = *from;
+      else
+        __pipeline_memcpy_async(px + std::size_t(e) * std::size_t(piece), from, std::size_t(piece));
     }
-    for (int s = t; s < m; s += threads) shared[at.labels[k] + s] = labels[records[s]];
+    __pipeline_commit();
   };
-  fetch(0, 0);
+  // Record number `s` of step `step`'s batch (the launch's steps only).
+  const auto record_of = [&](int step, int s) { return order[first + std::size_t(step) * std::size_t(m) + std::size_t(s)]; };
+
+  // Batch 0 arrives before the first step; from then on batch k + 1 arrives during step k.
+  if (t < m) records[t] = record_of(0, t);
+  __syncthreads();
+  start_copy(0);
+  std::uint8_t label = t < m ? labels[records[t]] : 0;
+  std::uint32_t next_record = t < m && steps > 1 ? record_of(1, t) : 0;
+  __pipeline_wait_prior(0);
+  __syncthreads();  // every thread is done with batch 0's records
+  if (t < m) {
+    shared[at.labels[0] + t] = label;
+    records[t] = next_record;
+  }
   __syncthreads();
 
   int step = 0;
   for (; step < steps; ++step) {
     const int cur = step & 1;
-    // The next batch's loads are issued before this batch's arithmetic, which does not wait for them.
-    if (step + 1 < steps) fetch(step + 1, cur ^ 1);
+    const bool more = step + 1 < steps;
+    // The next batch's copy, and its labels and the records of the one after, go out before this batch's
+    // arithmetic, which does not wait for them.
+    if (more) {
+      start_copy(cur ^ 1);
+      if (t < m) {
+        label = labels[records[t]];
+        next_record = step + 2 < steps ? record_of(step + 2, t) : 0;
+      }
+    }
     const std::uint8_t* px = shared + at.pixels[cur];
     const std::uint8_t* y = shared + at.labels[cur];
 
-    // Forward: a warp per output neuron j, all m samples at once (W's row is read once), lanes striding
-    // over the inputs, then a shuffle tree per sample. A softmax output layer keeps z = W a + b here.
+    // Forward, a layer at a time. A softmax output layer keeps z = W a + b here.
     for (int l = 0; l < layers; ++l) {
       const int n_in = net.sizes[l], n_out = net.sizes[l + 1];
-      const bool z_only = softmax && l + 1 == layers;
-      for (int j = warp; j < n_out; j += warps) {
-        float acc[kPersistentMaxBatch];
-#pragma unroll
-        for (int s = 0; s < kPersistentMaxBatch; ++s) acc[s] = 0.0f;
-        const float* w_row = W[l] + j * n_in;
-        for (int i = lane; i < n_in; i += kWarp) {
-          const float wi = w_row[i];
-#pragma unroll
-          for (int s = 0; s < kPersistentMaxBatch; ++s)
-            if (s < m) acc[s] += wi * (l == 0 ? x_of[px[s * n0 + i]] : A[l][s * n_in + i]);
-        }
-#pragma unroll
-        for (int s = 0; s < kPersistentMaxBatch; ++s) {
-          if (s >= m) break;  // m is the same for the whole block: no lane leaves the shuffles alone
-          float v = acc[s];
-          for (int offset = kWarp / 2; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
-          if (lane == 0) A[l + 1][s * n_out + j] = z_only ? v + B[l][j] : sigmoid_of(v + B[l][j]);
-        }
-      }
+      if (l == 0)
+        forward_partials(W[0], n_in, n_out, m, PixelInput{px, x_of, n0}, partials, warp, lane);
+      else
+        forward_partials(W[l], n_in, n_out, m, ActivationInput{A[l], n_in}, partials, warp, lane);
+      __syncthreads();
+      finish_forward(partials, B[l], A[l + 1], n_in, n_out, m, softmax && l + 1 == layers, t, threads);
       __syncthreads();
     }
     const int n_top = net.sizes[layers];
@@ -164,27 +355,23 @@ __global__ void __launch_bounds__(kPersistentThreads)
       __syncthreads();
     }
 
-    // Update: each weight's gradient summed over the batch in sample order, then w += -(eta/m) g as the CPU,
-    // or with L2 w = decay w - (eta/m) g (decay 1 keeps chapter 1's arithmetic exactly).
+    // The update; the layers' updates touch nothing another reads, so no barrier between them.
     for (int l = 0; l < layers; ++l) {
       const int n_in = net.sizes[l], n_out = net.sizes[l + 1];
-      for (int k = t; k < n_out * n_in; k += threads) {
-        const int j = k / n_in, i = k - j * n_in;
-        float g = 0.0f;
-        for (int s = 0; s < m; ++s) g += D[l + 1][s * n_out + j] * (l == 0 ? x_of[px[s * n0 + i]] : A[l][s * n_in + i]);
-        if (decay == 1.0f)
-          W[l][k] += -scale * g;
-        else
-          W[l][k] = decay * W[l][k] - scale * g;
-      }
-      for (int j = t; j < n_out; j += threads) {
-        float g = 0.0f;
-        for (int s = 0; s < m; ++s) g += D[l + 1][s * n_out + j];
-        B[l][j] += -scale * g;
-      }
+      if (l == 0)
+        update_layer(W[0], B[0], D[1], n_in, n_out, m, PixelInput{px, x_of, n0}, scale, decay, warp, lane, t, threads);
+      else
+        update_layer(W[l], B[l], D[l + 1], n_in, n_out, m, ActivationInput{A[l], n_in}, scale, decay, warp, lane,
+                     t, threads);
     }
+    if (more && t < m) {
+      shared[at.labels[cur ^ 1] + t] = label;
+      records[t] = next_record;
+    }
+    __pipeline_wait_prior(0);
     __syncthreads();
   }
+  __pipeline_wait_prior(0);  // a step that stopped early leaves no copy in flight
 
   // The parameters go back once; a bad step is reported as the graph path reports it.
   for (int l = 0; l < layers; ++l) {
@@ -227,8 +414,16 @@ void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> im
   // Past 48 KB a kernel must be allowed its dynamic shared memory first; the caller checked the device's limit.
   SIGMANET_CUDA_CHECK(
       cudaFuncSetAttribute(persistent_train_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+  // The widest copy piece (cp.async takes 4, 8 or 16 bytes) that every row's start in global and in shared
+  // memory is aligned to; shared memory's rows start at multiples of the row length from 16-byte boundaries.
+  int piece = 1;
+  for (const int p : {16, 8, 4})
+    if (net.sizes[0] % p == 0 && reinterpret_cast<std::uintptr_t>(images.data) % std::uintptr_t(p) == 0) {
+      piece = p;
+      break;
+    }
   SIGMANET_LAUNCH(persistent_train_kernel, 1, kPersistentThreads, bytes, stream)
-  (net, images.data, labels.data, order.data, first, int(m), int(steps), update, first_batch, bad);
+  (net, images.data, labels.data, order.data, first, int(m), int(steps), piece, update, first_batch, bad);
   SIGMANET_CUDA_CHECK_LAUNCH("persistent_train_kernel");
 }
 

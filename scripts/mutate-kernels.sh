@@ -4,6 +4,7 @@
 # mutant must be caught; exit 1 if one survives. Not part of CI (about a minute or two a mutant on 2 cores).
 #
 #   bash scripts/mutate-kernels.sh [BUILD_DIR]      (default: build-mutants)
+#   MUTANTS=REGEX bash scripts/mutate-kernels.sh     only the mutants whose line matches REGEX (grep -E)
 #
 # The sources are restored after each mutant, and on any exit.
 set -euo pipefail
@@ -26,18 +27,24 @@ mutants=(
   "kernels/hidden_delta.cu|constant: sigma' as a (2 - a)|s/a\[k\] \* (1.0f - a\[k\])/a[k] * (2.0f - a[k])/"
   "kernels/advance_counter.cu|constant: the step counter moves by 2|s/\*counter += 1;/*counter += 2;/"
   "kernels/bias_update.cu|missing barrier: none between the tree's levels|0,/^      __syncthreads();$/{/^      __syncthreads();$/d}"
-  "kernels/persistent_train.cu|sign: the update climbs the gradient|s/W\[l\]\[k\] += -scale \* g;/W[l][k] += scale * g;/"
-  "kernels/persistent_train.cu|buffer: the next batch fetched over the current one|s/fetch(step + 1, cur ^ 1)/fetch(step + 1, cur)/"
-  "kernels/persistent_train.cu|missing barrier: after each forward layer|0,/^      __syncthreads();$/{/^      __syncthreads();$/d}"
+  "kernels/persistent_train.cu|sign: the update climbs the gradient|s/w += -scale \* g\[j \* kTile + q\];/w += scale * g[j * kTile + q];/"
+  "kernels/persistent_train.cu|buffer: the next batch copied over the current one|s/start_copy(cur ^ 1);/start_copy(cur);/"
+  "kernels/persistent_train.cu|missing barrier: between a layer's partial sums and their sums|0,/^      __syncthreads();$/{/^      __syncthreads();$/d}"
   "kernels/persistent_train.cu|index: a hidden error reads the wrong weight|s/sum += W\[l\]\[j \* n + i\]/sum += W[l][i * n_above + j]/"
-  "kernels/persistent_train.cu|shuffle offset: the tree starts at 8|s/for (int offset = kWarp \/ 2; offset > 0; offset \/= 2) v +=/for (int offset = kWarp \/ 4; offset > 0; offset \/= 2) v +=/"
+  "kernels/persistent_train.cu|shuffle partner: each level of the tree pairs the wrong lanes|s/__shfl_xor_sync(0xffffffffu, give, offset)/__shfl_xor_sync(0xffffffffu, give, offset \/ 2)/"
+  "kernels/persistent_train.cu|slices: only the first slice's partial sums added|s/for (int p = 0; p < split.slices; ++p) z +=/for (int p = 0; p < 1; ++p) z +=/"
+  "kernels/persistent_train.cu|copy: a piece lands at its number, not its byte offset|s/__pipeline_memcpy_async(px + std::size_t(e) \* std::size_t(piece)/__pipeline_memcpy_async(px + std::size_t(e)/"
+  "kernels/persistent_train.cu|copy: a one-byte piece taken from the next byte|s/px\[e\] = \*from;/px[e] = from[1];/"
+  "kernels/persistent_train.cu|labels: the next batch's labels stored over this one's|s/shared\[at.labels\[cur ^ 1\] + t\] = label;/shared[at.labels[cur] + t] = label;/"
+  "kernels/persistent_train.cu|records: the batch after next read one batch early|s/record_of(step + 2, t)/record_of(step + 1, t)/"
+  "kernels/persistent_train.cu|update: each warp's last input left out|s/min_of(i0 + span, n_in)/min_of(i0 + span - 1, n_in)/"
   "kernels/output_delta.cu|sign: cross-entropy's and log-likelihood's error y - a|s/delta\[k\] = out - y;/delta[k] = y - out;/"
   "kernels/fused_forward.cu|z-only path: the bias added before bias_softmax adds it again|s/: sum;/: sum + b[j];/"
   "kernels/bias_softmax.cu|index: each value takes the next one's bias|s/row\[j\] += b\[j\];/row[j] += b[(j + 1) % n];/"
   "kernels/launch.cuh|softmax: the row's maximum not subtracted before exp|s/row\[j\] = expf(row\[j\] - top)/row[j] = expf(row[j])/"
   "kernels/argmax_cost.cu|cross-entropy cost: ln a for ln(1 - a)|s/(1 - y) \* log_of_activation(1 - out)/(1 - y) * log_of_activation(out)/"
   "kernels/argmax_cost.cu|log-likelihood cost: every output but the label's|s/if (label == j) c -= /if (label != j) c -= /"
-  "kernels/persistent_train.cu|L2: the decay left out of the update|s/W\[l\]\[k\] = decay \* W\[l\]\[k\] - scale \* g;/W[l][k] = W[l][k] - scale * g;/"
+  "kernels/persistent_train.cu|L2: the decay left out of the update|s/w = decay \* w - scale \* g\[j \* kTile + q\];/w = w - scale * g[j * kTile + q];/"
   "kernels/persistent_train.cu|cross-entropy error: the quadratic one kept|s/: out - target;/: (out - target) * out * (1.0f - out);/"
   "kernels/persistent_train.cu|softmax: the output row never normalised|s/if (softmax) {  \/\/ the same arithmetic/if (false) {  \/\/ the same arithmetic/"
   "kernels/apply_gradient.cu|sign: a job's update climbs the summed gradient|s/+ -scale \* g\[k\]/+ scale * g[k]/"
@@ -56,6 +63,11 @@ echo "mutate-kernels: building the unmutated emulator build in $build"
 cmake --build "$build" -j"$(nproc)" >/dev/null
 echo "mutate-kernels: the gpu tests must pass before any mutant"
 ctest --test-dir "$build" -L gpu -j"$(nproc)" --timeout 600 >/dev/null || { echo "mutate-kernels: the unmutated tests fail" >&2; exit 2; }
+
+if [[ -n "${MUTANTS:-}" ]]; then
+  mapfile -t mutants < <(printf '%s\n' "${mutants[@]}" | grep -E -- "$MUTANTS" || true)
+  [[ ${#mutants[@]} -gt 0 ]] || { echo "mutate-kernels: no mutant matches $MUTANTS" >&2; exit 2; }
+fi
 
 rows=()
 survivors=0

@@ -72,6 +72,23 @@ TEST(GpuPersistent, OneStepMatchesTheReference) {
   expect_ok(check_one_step(*gpu, synthetic_train(), {784, 60, 10}, 10, 5));
 }
 
+// The kernel's shapes past Nielsen's: images of 50, 60, 40 and 783 pixels, whose copies go in pieces of 1, 4, 8
+// and 1 bytes (784 takes 16); 784-40-10 and 783-40-10 at batch 32 have 20 forward tiles for 16 warps, and at
+// batch 10, 10 tiles, whose inputs are not split; 783 inputs make the update's last span one input short.
+TEST(GpuPersistent, OneStepForEveryRowWidthAndTileShape) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  auto gpu = make_cuda_backend(Precision::f32, persistent());
+  for (const auto& [rows, columns] : {std::pair{10, 5}, std::pair{10, 6}, std::pair{10, 4}}) {
+    const Dataset small = synthetic_dataset("small", 200, std::size_t(rows), std::size_t(columns), 8);
+    for (std::size_t m : {1, 7, 32}) expect_ok(check_one_step(*gpu, small, {rows * columns, 9, 10}, m, 6));
+  }
+  const Dataset odd = synthetic_dataset("odd", 200, 27, 29, 9);
+  for (std::size_t m : {10, 32}) {
+    expect_ok(check_one_step(*gpu, synthetic_train(), {784, 40, 10}, m, 7));
+    expect_ok(check_one_step(*gpu, odd, {783, 40, 10}, m, 8));
+  }
+}
+
 TEST(GpuPersistent, AnEpochMatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
   // MNIST's first samples where the tests find it, else the synthetic set: 784-30-10 at batch 10.
@@ -190,6 +207,16 @@ TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
   automatic->set_training_data(synthetic_train());
   automatic->set_parameters(init_parameters({784, 100, 10}, Init::scaled, rng));
   EXPECT_EQ(automatic->train(order, 10, 3.0, {}), 10u);
+}
+
+// gpu-double is refused before any case runs, not when its turn comes.
+TEST(GpuPersistent, BenchRefusesGpuDoubleBeforeAnyCase) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  const test::CliRun run =
+      test::run_cli_argv({"bench", "--quick", "--synthetic", "--backends", "gpu-float,gpu-double"}, 60);
+  EXPECT_EQ(run.status, 2) << run.out << run.err;
+  EXPECT_NE(run.err.find("--backends gpu-double: the GPU backend computes in float"), std::string::npos) << run.err;
+  EXPECT_EQ(run.out.find("784-30-10"), std::string::npos) << "a case ran before the refusal:\n" << run.out;
 }
 
 #else
