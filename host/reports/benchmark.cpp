@@ -2,9 +2,11 @@
 #include "sigmanet/reports/benchmark.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <ctime>
 #include <memory>
 
+#include "sigmanet/backend.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/parameters.hpp"
@@ -53,7 +55,7 @@ BenchBackend parse_bench_backend(const std::string& text) {
   if (text == "gpu-float-graph") return {Device::gpu, Precision::f32, GpuKernel::graph};
   throw SettingError(Setting::backends,
                      "unknown backend '" + text +
-                         "' (use cpu-float, cpu-double, gpu-float, gpu-double, gpu-float-persistent, gpu-float-graph)",
+                         "' (use cpu-float, cpu-double, gpu-float, gpu-float-persistent, gpu-float-graph)",
                      text);
 }
 
@@ -65,7 +67,19 @@ std::vector<BenchCase> bench_grid(const BenchGridOptions& options) {
     std::size_t batch;
   };
   std::vector<Shape> shapes;
-  if (options.quick) {
+  const bool own_grid = !options.sizes.empty() || !options.batches.empty();
+  if (own_grid) {
+    const std::vector<int> sizes = options.sizes.empty() ? std::vector<int>{784, 30, 10} : options.sizes;
+    validate_sizes(sizes);
+    for (const std::size_t batch : options.batches.empty() ? std::vector<std::size_t>{10} : options.batches) {
+      if (batch < 1 || batch > options.train_size)
+        throw SettingError(Setting::batches,
+                           "batch " + std::to_string(batch) + " is outside 1.." + std::to_string(options.train_size) +
+                               " (the training set's records)",
+                           std::to_string(batch));
+      shapes.push_back({sizes, batch});
+    }
+  } else if (options.quick) {
     shapes = {{{784, 30, 10}, 10}, {{784, 30, 10}, 100}};
   } else {
     shapes = {{{784, 30, 10}, 10},          {{784, 30, 10}, 100},          {{784, 30, 10}, 1000},
@@ -77,7 +91,7 @@ std::vector<BenchCase> bench_grid(const BenchGridOptions& options) {
     for (const Shape& shape : shapes) {
       const bool large = is_large(shape.sizes);
       const bool on_cpu = backend.device == Device::cpu;
-      if (large && on_cpu && !options.all) continue;
+      if (large && on_cpu && !options.all && !own_grid) continue;
       BenchCase c{shape.sizes, shape.batch, backend, options.train_size, options.test_size};
       if (options.quick) {
         c.train_samples = whole_batches(kQuickRepetitionSamples, shape.batch, options.train_size);
@@ -123,6 +137,32 @@ double BenchResult::train_flops() const {
 
 double BenchResult::epoch_seconds(std::size_t train_size) const {
   return train.median * double(train_size) / double(bench_case.train_samples);
+}
+
+std::string gpu_paths_side_by_side(const std::vector<BenchResult>& results) {
+  const auto step_seconds = [](const BenchResult& r) { return r.train.median / double(r.batches_per_repetition()); };
+  std::string text;
+  for (const BenchResult& graph : results) {
+    const BenchCase& g = graph.bench_case;
+    if (g.backend.device != Device::gpu || g.backend.kernel != GpuKernel::graph) continue;
+    for (const BenchResult& other : results) {
+      const BenchCase& c = other.bench_case;
+      if (c.backend.device != Device::gpu || c.backend.kernel == GpuKernel::graph ||
+          c.backend.precision != g.backend.precision || c.sizes != g.sizes || c.batch != g.batch)
+        continue;
+      if (text.empty()) text = "GPU paths side by side, the median time of a step:\n";
+      const std::string path = c.backend.kernel == GpuKernel::persistent ? "persistent"
+                               : c.backend.precision == Precision::f32 && gpu_persistent_fits(c.sizes, c.batch)
+                                   ? "auto, persistent"
+                                   : "auto, graph";
+      char line[256];
+      std::snprintf(line, sizeof line, "  %-17s batch %-6zu %s (%s) %.2f us, graph %.2f us: %.2fx the graph path's rate\n",
+                    sizes_text(c.sizes, '-').c_str(), c.batch, to_string(c.backend).c_str(), path.c_str(),
+                    1e6 * step_seconds(other), 1e6 * step_seconds(graph), step_seconds(graph) / step_seconds(other));
+      text += line;
+    }
+  }
+  return text;
 }
 
 BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Dataset& test,

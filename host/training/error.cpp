@@ -48,6 +48,8 @@ std::string setting_name(Setting s) {
       return "repetitions";
     case Setting::warmup:
       return "warmup";
+    case Setting::batches:
+      return "batches";
   }
   return "setting";
 }

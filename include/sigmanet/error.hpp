@@ -52,6 +52,7 @@ enum class Setting {
   backends,
   repetitions,
   warmup,
+  batches,
 };
 
 // The library's name for a setting: the TrainConfig field's, or the option's ("train_size", "gpu_kernel").

@@ -195,5 +195,41 @@ TEST(BenchCli, SyntheticDataNeedsNoFilesAndSaysSo) {
   EXPECT_NE(out.find("data synthetic"), std::string::npos) << out;
 }
 
+TEST(BenchCli, SizesAndBatchesMakeAGridOfOnesOwn) {
+  TempDir dir;
+  std::string out;
+  const std::string cmd = "bench --quick --synthetic --backends cpu-float --sizes 784,16,10 --batches 5,20 "
+                          "--repetitions 1 --warmup 0 --json " + quoted(dir / "own.json");
+  ASSERT_EQ(run_cli(cmd, &out), 0) << out;
+  std::ifstream in(dir / "own.json");
+  const auto doc = nlohmann::json::parse(in);
+  ASSERT_EQ(doc["results"].size(), 2u);
+  EXPECT_EQ(doc["results"][0]["config"], "784-16-10/b5");
+  EXPECT_EQ(doc["results"][1]["config"], "784-16-10/b20");
+  EXPECT_NE(doc["command"].get<std::string>().find("--sizes 784,16,10 --batches 5,20"), std::string::npos);
+  // Either flag alone keeps the other's default: 784-30-10, batch 10.
+  ASSERT_EQ(run_cli("bench --quick --synthetic --backends cpu-float --batches 7 --repetitions 1 --warmup 0 --json " +
+                        quoted(dir / "batches.json"),
+                    &out),
+            0)
+      << out;
+  std::ifstream in2(dir / "batches.json");
+  EXPECT_EQ(nlohmann::json::parse(in2)["results"][0]["config"], "784-30-10/b7");
+}
+
+TEST(BenchCli, ABadGridOfOnesOwnIsExitStatus2NamingTheFlag) {
+  std::string out;
+  const std::string base = "bench --quick --synthetic --backends cpu-float --repetitions 1 --warmup 0";
+  EXPECT_EQ(run_cli(base + " --batches 0", &out), 2) << out;
+  EXPECT_NE(out.find("--batches"), std::string::npos) << out;
+  EXPECT_EQ(run_cli(base + " --batches 10,60000", &out), 2) << out;
+  EXPECT_NE(out.find("--batches: batch 60000 is outside 1..50000"), std::string::npos) << out;
+  EXPECT_EQ(run_cli(base + " --sizes 100,10", &out), 2) << out;
+  EXPECT_NE(out.find("--sizes: the input layer has 100 neurons"), std::string::npos) << out;
+  EXPECT_EQ(run_cli(base + " --sizes 784", &out), 2) << out;
+  EXPECT_NE(out.find("--sizes"), std::string::npos) << out;
+  EXPECT_EQ(out.find("backend "), std::string::npos) << "no table before the refusal:\n" << out;
+}
+
 }  // namespace
 }  // namespace sigmanet

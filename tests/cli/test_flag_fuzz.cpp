@@ -105,8 +105,8 @@ class FlagFuzz : public ::testing::Test {
         {"verify", {"--data", data}, {"--data", "--seed"}, {"--data"}},
         {"bench",
          {"--data", data, "--backends", "cpu-float"},
-         {"--quick", "--all", "--backends", "--gpu-kernel", "--repetitions", "--warmup", "--eta", "--seed", "--threads",
-          "--data", "--synthetic", "--json"},
+         {"--quick", "--all", "--sizes", "--batches", "--backends", "--gpu-kernel", "--repetitions", "--warmup", "--eta",
+          "--seed", "--threads", "--data", "--synthetic", "--json"},
          {"--data"}},
     };
   }

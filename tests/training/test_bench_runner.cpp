@@ -36,6 +36,34 @@ TEST(Summarize, OneValueIsItsOwnMedian) {
 
 TEST(Summarize, EmptyThrows) { EXPECT_THROW(summarize({}), Error); }
 
+BenchResult timed(BenchBackend backend, std::vector<int> sizes, std::size_t batch, double seconds) {
+  BenchResult r;
+  r.bench_case = BenchCase{std::move(sizes), batch, backend, 50000, 10000};
+  r.bench_case.train_samples = 1000;
+  r.train = {seconds, seconds, seconds};
+  return r;
+}
+
+TEST(GpuPathsSideBySide, EachPathAgainstTheGraphPathOfTheSameCase) {
+  const BenchBackend persistent{Device::gpu, Precision::f32, GpuKernel::persistent};
+  const BenchBackend graph{Device::gpu, Precision::f32, GpuKernel::graph};
+  const BenchBackend cpu{Device::cpu, Precision::f32};
+  // 100 batches of 10: 10 us and 50 us a step.
+  const std::string text = gpu_paths_side_by_side({timed(persistent, {784, 30, 10}, 10, 1e-3),
+                                                   timed(graph, {784, 30, 10}, 10, 5e-3),
+                                                   timed(graph, {784, 30, 10}, 100, 1e-3),
+                                                   timed(cpu, {784, 30, 10}, 10, 2e-3)});
+  EXPECT_EQ(text,
+            "GPU paths side by side, the median time of a step:\n"
+            "  784-30-10         batch 10     gpu-float-persistent (persistent) 10.00 us, graph 50.00 us: 5.00x the "
+            "graph path's rate\n");
+  // Nothing to put side by side: no graph row, or no other GPU row of its case.
+  EXPECT_EQ(gpu_paths_side_by_side({timed(persistent, {784, 30, 10}, 10, 1e-3), timed(cpu, {784, 30, 10}, 10, 1e-3)}),
+            "");
+  EXPECT_EQ(gpu_paths_side_by_side({timed(graph, {784, 30, 10}, 10, 1e-3), timed(persistent, {784, 60, 10}, 10, 1e-3)}),
+            "");
+}
+
 TEST(BenchBackendName, RoundTrips) {
   for (const char* name :
        {"cpu-float", "cpu-double", "gpu-float", "gpu-double", "gpu-float-persistent", "gpu-float-graph"})

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <sstream>
 
@@ -31,6 +32,8 @@ struct BenchOptions {
   bool all = false;
   bool synthetic = false;
   std::vector<std::string> backends;
+  std::vector<int> sizes;             // --sizes: one network, in place of the standard grid's
+  std::vector<std::size_t> batches;   // --batches
   GpuKernel gpu_kernel = GpuKernel::automatic;  // --gpu-kernel: given, every GPU backend uses it
   bool gpu_kernel_given = false;
   BenchSettings settings;
@@ -83,6 +86,9 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
     BenchBackend b = parse_bench_backend(name);
     if (b.device == Device::gpu && o.gpu_kernel_given) b.kernel = o.gpu_kernel;
     if (b.device == Device::gpu && !have_gpu) throw InputError("--backends " + name + ": no usable GPU: " + reason);
+    // Refused here, before any case runs, rather than when its turn comes.
+    if (b.device == Device::gpu && b.precision == Precision::f64)
+      throw InputError("--backends " + name + ": the GPU backend computes in float; use gpu-float, or cpu-double");
     chosen.push_back(b);
   }
   return chosen;
@@ -194,6 +200,8 @@ std::string command_line(const BenchOptions& o) {
   if (o.all) s << " --all";
   if (o.synthetic) s << " --synthetic";
   for (std::size_t i = 0; i < o.backends.size(); ++i) s << (i ? "," : " --backends ") << o.backends[i];
+  if (!o.sizes.empty()) s << " --sizes " << sizes_text(o.sizes);
+  for (std::size_t i = 0; i < o.batches.size(); ++i) s << (i ? "," : " --batches ") << o.batches[i];
   s << " --repetitions " << o.settings.repetitions << " --warmup " << o.settings.warmup << " --eta " << o.settings.eta
     << " --seed " << o.settings.seed;
   return s.str();
@@ -260,6 +268,9 @@ int run_bench(const BenchOptions& o) {
   grid.backends = backends;
   grid.quick = o.quick;
   grid.all = o.all;
+  grid.sizes = o.sizes;
+  grid.batches = o.batches;
+  if (!o.sizes.empty()) check_input_width(o.sizes, data.train);
   grid.train_size = data.train.size();
   grid.test_size = data.test.size();
   const std::vector<BenchCase> cases = bench_grid(grid);
@@ -315,6 +326,7 @@ int run_bench(const BenchOptions& o) {
     results.push_back(run_bench_case(c, data.train, data.test, o.settings));
     print_row(results.back(), data.train.size(), peaks);
   }
+  std::fputs(gpu_paths_side_by_side(results).c_str(), stdout);
   bool extrapolated = false;
   for (const BenchResult& r : results) extrapolated = extrapolated || !r.whole_epoch(data.train.size());
   if (extrapolated)
@@ -373,9 +385,16 @@ void add_bench_command(CLI::App& app, int& status) {
       "bench", "Measure training and evaluation throughput (samples/s) of each backend over a grid of networks");
   sub->add_flag("--quick", o->quick, "A small grid (784-30-10 at batch 10 and 100, 10,000 samples a repetition)");
   sub->add_flag("--all", o->all, "Also run 784-1024-1024-10 on the CPU (slow; repetitions of whole batches)");
+  add_whole_list(sub, "--sizes", o->sizes,
+                 "One network to measure, input first, in place of the standard grid (default with --batches: "
+                 "784,30,10)",
+                 1, std::numeric_limits<int>::max());
+  add_whole_list(sub, "--batches", o->batches,
+                 "Batch sizes to measure the network at, in place of the standard grid (default with --sizes: 10)",
+                 std::size_t{1}, std::size_t{0xffffffffu});
   add_name_list(sub, "--backends", o->backends,
-                  "Backends to measure: cpu-float, cpu-double, gpu-float, gpu-double "
-                "(default: cpu-float, cpu-double and, with a GPU, gpu-float)");
+                "Backends to measure: cpu-float, cpu-double, gpu-float, gpu-float-persistent, gpu-float-graph "
+                "(default: cpu-float, cpu-double and, with a GPU, gpu-float beside gpu-float-graph)");
   add_choice(sub, "--gpu-kernel", o->gpu_kernel,
              {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
              "How the GPU backends train (default: gpu-float with auto beside gpu-float-graph)");

@@ -42,6 +42,10 @@ struct BenchGridOptions {
   std::vector<BenchBackend> backends;
   bool quick = false;
   bool all = false;
+  // A grid of one's own: this network (else 784-30-10) at these batch sizes (else 10), in place of the
+  // standard grid; every case runs on every backend, the CPU's large networks too.
+  std::vector<int> sizes;
+  std::vector<std::size_t> batches;
   std::size_t train_size = 50000;  // records in the training set
   std::size_t test_size = 10000;   // records in the test set
 };
@@ -90,6 +94,13 @@ struct BenchResult {
   // Seconds for one epoch of train_size samples at the median rate (measured when whole_epoch()).
   double epoch_seconds(std::size_t train_size) const;
 };
+
+// Each GPU path against the graph path on the same case (network, batch, precision), as the median time of one
+// step: the persistent kernel exists to beat the graph path's per-step launches at small batches, and these
+// lines show whether it does (bench/gpu_check.sh reads them). A heading, then a line per pair:
+//   "  784-30-10         batch 10     gpu-float-persistent (persistent) 5.20 us, graph 21.00 us: 4.04x the graph
+//   path's rate"; gpu-float's path is named as the automatic choice takes it. Empty without a pair.
+std::string gpu_paths_side_by_side(const std::vector<BenchResult>& results);
 
 // Floating-point operations of one SGD step on m samples, a multiply-add counted as 2: the forward pass's
 // weighted sums, the weight gradients, the errors of every hidden layer (delta . W) and the update (one
