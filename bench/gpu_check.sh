@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One-shot check of the CUDA backend on a machine with an NVIDIA GPU, sized for one borrowed run of at most
-# 10 minutes: every gpu test suite, `sigmanet verify`, Nielsen's 30-epoch run on the GPU, `sigmanet bench
-# --quick`, then every gpu test suite again under compute-sanitizer memcheck and under racecheck; a table last.
+# 10 minutes: every gpu test suite, `sigmanet verify`, Nielsen's 30-epoch run on the GPU, the persistent kernel
+# against the graph path (`sigmanet bench` at batches 1, 10 and 32: each path's time a step and their ratio, which
+# test bench/persistent_model.py), then every gpu test suite again under compute-sanitizer memcheck, and those
+# that run our shared-memory kernels under racecheck; a table last.
 # With --grid instead: `sigmanet bench` on the whole GPU grid and PyTorch on the same grid (the figures for
 # bench/RESULTS.md). Exit status 0 only when every step passed.
 #
@@ -19,13 +21,14 @@
 # Recipe, on the build machine, from the repository root:
 #   cmake -S . -B build-h200 -DCMAKE_BUILD_TYPE=Release -DSIGMANET_PORTABLE=ON -DSIGMANET_BENCHMARKS=OFF \
 #         -DCMAKE_CUDA_ARCHITECTURES=90
-#   cmake --build build-h200 -j2 --target sigmanet_cli gpu_kernels gpu_backend gpu_checkpoint gpu_oom_test gpu_persistent
+#   cmake --build build-h200 -j2 --target sigmanet_cli gpu_kernels gpu_backend gpu_checkpoint gpu_oom_test gpu_persistent \
+#         gpu_objectives
 #   mkdir -p data/mnist && cp /work/shared/data/mnist/*-ubyte.gz data/mnist/      # data/ is git-ignored
 # then carry only what the check runs (a few MB) and run it there:
 #   run(command="bash bench/gpu_check.sh build-h200",
 #       carry=["build-h200/sigmanet", "build-h200/tests/gpu_kernels", "build-h200/tests/gpu_backend",
 #              "build-h200/tests/gpu_checkpoint", "build-h200/tests/gpu_oom_test",
-#              "build-h200/tests/gpu_persistent", "data/mnist"])
+#              "build-h200/tests/gpu_persistent", "build-h200/tests/gpu_objectives", "data/mnist"])
 # SIGMANET_PORTABLE links zlib and libstdc++ statically; the CUDA runtime is static by default. libcublas.so.13
 # and libcublasLt.so.13 stay shared and are too big to carry (52 MB and 517 MB): the script looks for them in
 # /usr/local/cuda/lib64, then in the Python nvidia-cublas wheel, and puts the folder it found on
@@ -57,7 +60,7 @@ setup_limit=5     # each quick look before the steps (nvidia-smi, python3, ldd, 
 setup_calls=5
 # Under the sanitizers, tests run 10-100x slower: the whole-epoch tests would need minutes each, and the
 # shorter tests already run every kernel and every code path.
-sanitizer_filter='--gtest_filter=-*NielsenEpoch*:*DeeperOddNet*:*AnEpochMatches*'
+sanitizer_filter='--gtest_filter=-*NielsenEpoch*:*DeeperOddNet*:*AnEpochMatches*:*AnEpochOfAReducedSet*'
 
 rows=()      # "step|result|seconds|note" for the table
 notes=()     # lines printed under the table
@@ -76,7 +79,8 @@ else
   t=$(now)
   if cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIGMANET_BENCHMARKS=OFF \
        -DCMAKE_CUDA_ARCHITECTURES="$arch" -DSIGMANET_CUDA=ON >/dev/null &&
-     cmake --build "$build" -j "$(nproc)" --target sigmanet_cli gpu_kernels gpu_backend gpu_checkpoint gpu_oom_test gpu_persistent; then
+     cmake --build "$build" -j "$(nproc)" --target sigmanet_cli gpu_kernels gpu_backend gpu_checkpoint gpu_oom_test \
+       gpu_persistent gpu_objectives; then
     build_row="build sm_$arch|PASS|$(elapsed "$t")|$build"
   else
     build_row="build sm_$arch|FAIL|$(elapsed "$t")|see the compiler output above"
@@ -222,8 +226,7 @@ suite_limit() {  # kind suite -> seconds; the heavy suite is gpu_backend (hundre
     plain:gpu_backend) echo 30 ;;        plain:gpu_kernels) echo 20 ;;        plain:*) echo 15 ;;
     memcheck:gpu_backend) echo 60 ;;     memcheck:gpu_kernels) echo 35 ;;     memcheck:*) echo 25 ;;
     # racecheck follows every shared-memory access: the persistent kernel lives there.
-    racecheck:gpu_backend) echo 45 ;;    racecheck:gpu_kernels) echo 35 ;;    racecheck:gpu_persistent) echo 40 ;;
-    racecheck:*) echo 25 ;;
+    racecheck:gpu_kernels) echo 35 ;;    racecheck:gpu_persistent) echo 40 ;;    racecheck:*) echo 25 ;;
   esac
 }
 add_suites() {  # kind
@@ -232,6 +235,10 @@ add_suites() {  # kind
     name="$(basename "$suite")"
     # gpu_oom_test's one kernel-free test fails an allocation on purpose: nothing for a sanitizer to watch.
     [[ $1 != plain && $name == gpu_oom_test ]] && continue
+    # Racecheck watches shared memory. The kernels that use it (the persistent kernel, bias_update's tree, the
+    # fused forward's) run in gpu_kernels, gpu_persistent and gpu_objectives; gpu_backend and gpu_checkpoint
+    # run the same kernels again, and the budget has no room for them twice.
+    [[ $1 == racecheck && ($name == gpu_backend || $name == gpu_checkpoint) ]] && continue
     step="$name"; [[ $1 == plain ]] || step="$name.$1"
     plan+=("$1|$step|$(suite_limit "$1" "$name")|$suite")
   done
@@ -239,8 +246,8 @@ add_suites() {  # kind
 if [[ $mode == check ]]; then
   # The sanitizer runs last: they are the likeliest to run out of time, and the rest is worth more per second.
   add_suites plain
-  plan+=("verify|verify|30|" "train|train-gpu-30-epochs|40|")
-  [[ $have_bench == 1 ]] && plan+=("quick|bench-quick|20|")
+  plan+=("verify|verify|30|" "train|train-gpu-30-epochs|30|")
+  [[ $have_bench == 1 ]] && plan+=("paths|gpu-paths|30|")
   if [[ -n "$sanitizer" ]]; then add_suites memcheck; add_suites racecheck; fi
 else
   [[ $have_bench == 1 ]] && plan+=("grid|bench-grid|200|")
@@ -319,10 +326,14 @@ for entry in "${plan[@]}"; do
       best="$(grep -E '^Best test accuracy' "$logdir/$step.log" | tail -1)"
       record "$step" "$(result_of "$status")" "$(elapsed "$t")" "${best:-exit $status}"
       ;;
-    quick)
-      run_logged "$step" "$limit" "$cli" bench --quick --json "$logdir/bench-quick.json"
+    paths)  # each line: "<network> batch <m> gpu-float-persistent (persistent) X us, graph Y us: Zx ..."
+      run_logged "$step" "$limit" "$cli" bench --quick --backends gpu-float-persistent,gpu-float-graph \
+        --batches 1,10,32 --json "$logdir/gpu-paths.json"
       status=$?
-      record "$step" "$(result_of "$status")" "$(elapsed "$t")" "exit $status$(json_note bench-quick.json)"
+      ratios="$(grep -E '^  784-30-10 +batch' "$logdir/$step.log" | sed -E 's/^ +784-30-10 +batch ([0-9]+) .* ([0-9.]+)x .*/b\1 \2x/' |
+        paste -sd' ' -)"
+      record "$step" "$(result_of "$status")" "$(elapsed "$t")" \
+        "persistent over graph, 784-30-10: ${ratios:-no ratios printed}$(json_note gpu-paths.json)"
       ;;
     grid)
       run_logged "$step" "$limit" "$cli" bench --backends gpu-float --json "$logdir/sigmanet-gpu.json"
