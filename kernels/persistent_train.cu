@@ -18,8 +18,9 @@
 // lanes each sum a strided share of the inputs, so 64 sums leave a warp through a 5-level shuffle tree, and
 // when a layer has fewer tiles than warps its inputs are also split among warps, whose sums are added after.
 //
-// Why an asynchronous copy: the next batch's rows come from global memory (about a microsecond away) through
-// the epoch's order. Loaded by plain loads, every warp would wait for them at the start of each step;
+// Why an asynchronous copy: the next batch's rows come from global memory (about half a microsecond away),
+// through the epoch's order, which is itself in global memory. Loaded by plain loads, every warp would wait
+// for two such round trips at the start of each step;
 // cp.async (__pipeline_memcpy_async) puts them in shared memory while the step computes, and the record
 // numbers and labels the copy needs are loaded one step earlier still, into registers.
 //

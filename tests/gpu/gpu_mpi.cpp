@@ -1,12 +1,13 @@
 // sigmanet train across GPUs (mpirun, NCCL): a job against one GPU with the same global batch, the same job twice,
-// shares of a batch smaller than the job, resume, divergence on one rank, and what is refused. On the emulator
-// build each rank gets an emulated GPU of its own (SIGMANET_EMULATE_GPU=N) and NCCL runs on MPI
+// shares of a batch smaller than the job, resume, divergence on one rank, a killed rank, and what is refused. On
+// the emulator build each rank gets an emulated GPU of its own (SIGMANET_EMULATE_GPU=N) and NCCL runs on MPI
 // (tests/gpu_emulator/nccl.cpp), which also checks the bootstrap and refuses two ranks on one GPU, as NCCL does;
 // on a machine with GPUs a job needs as many as it has ranks. Each run is bounded, so a hang fails the test.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -182,6 +183,30 @@ TEST(GpuJob, CtrlCToMpirunStopsEveryRankAtOneBatchAndRankZeroCheckpoints) {
                               std::to_string(ck.state.epochs_done + 1), "--data", test::mnist_dir().string(),
                               "--checkpoint", (dir / "ck").string()});
   EXPECT_EQ(more.status, 0) << more.out << more.err;
+}
+
+// A rank that dies without a word (SIGKILL) ends the job within seconds, mpirun naming it: the other rank, waiting
+// in the gradient sum or the ranks' vote after the batch, does not outlive it.
+TEST(GpuJob, AKilledRankEndsTheJobWithinSecondsNamingIt) {
+  SKIP_WITHOUT_GPU_JOB(2);
+  test::TempDir dir;
+  std::string tag;
+  std::chrono::steady_clock::time_point killed;
+  const test::InterruptedJob run =
+      test::run_interrupted_mpirun(2, train(dir / "ck", {"--epochs", "100"}), 120, with_gpus(2), 3.0,
+                                   [&](const std::string& t) {
+                                     tag = t;
+                                     killed = std::chrono::steady_clock::now();
+                                     kill(test::find_job_rank(tag, 1), SIGKILL);
+                                   });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  ASSERT_TRUE(run.started) << run.run.out << run.run.err;
+  EXPECT_FALSE(run.run.timed_out) << "the job hung after rank 1 died";
+  EXPECT_LT(seconds, 30.0);
+  EXPECT_NE(run.run.status, 0);
+  const std::string all = run.run.out + run.run.err;
+  EXPECT_NE(all.find("rank 1"), std::string::npos) << all;  // mpirun names the rank that died
+  EXPECT_EQ(test::find_job_rank(tag, 0), 0) << "rank 0 outlived the job";
 }
 
 // NCCL needs a GPU per process: two ranks left on one are refused by every rank together, with one message

@@ -68,7 +68,7 @@ TEST(GpuPersistent, OneStepMatchesTheReference) {
     expect_ok(check_one_step(*gpu, synthetic_train(), {784, 30, 10}, m, 3));
     expect_ok(check_one_step(*gpu, synthetic_train(), {784, 17, 13, 10}, m, 4));
   }
-  // The second size: 784-60-10 fills 213 KB of the 227 KB a block may have.
+  // The second size: 784-60-10 fills 217,344 of the 232,448 bytes a block may have.
   expect_ok(check_one_step(*gpu, synthetic_train(), {784, 60, 10}, 10, 5));
 }
 
