@@ -3,12 +3,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 
 #include "cpu/blas.hpp"
 #include "sigmanet/cpu/peak_rate.hpp"
 #include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
+#include "test_support.hpp"
 
 namespace sigmanet {
 namespace {
@@ -62,6 +64,21 @@ TEST(GpuPathsSideBySide, EachPathAgainstTheGraphPathOfTheSameCase) {
             "");
   EXPECT_EQ(gpu_paths_side_by_side({timed(graph, {784, 30, 10}, 10, 1e-3), timed(persistent, {784, 60, 10}, 10, 1e-3)}),
             "");
+}
+
+// bench/RESULTS.md quotes the persistent kernel's performance model; the script must still give those figures.
+TEST(PersistentModel, GivesTheFiguresResultsQuotes) {
+  if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "/usr/bin/python3 is not installed";
+  const test::CliRun run =
+      test::run_program("/usr/bin/python3", {SIGMANET_SOURCE_DIR "/bench/persistent_model.py"}, 60);
+  ASSERT_EQ(run.status, 0) << run.out << run.err;
+  for (const char* row : {"| 784-30-10 | 1 | 3.2 | 2.1 | 107 | 14-44 (11 nodes) |",
+                          "| 784-30-10 | 10 | 21.3 | 5.2 | 26 | 14-44 (11 nodes) |",
+                          "| 784-30-10 | 32 | 65.6 | 12.4 | 19 | 14-44 (11 nodes) |",
+                          "| 784-60-10 | 1 | 6.4 | 3.8 | 188 | 14-44 (11 nodes) |",
+                          "| 784-60-10 | 10 | 42.2 | 9.6 | 48 | 14-44 (11 nodes) |",
+                          "| 784-60-10 | 32 | 129.8 | 24.4 | 38 | 14-44 (11 nodes) |"})
+    EXPECT_NE(run.out.find(row), std::string::npos) << row << "\n" << run.out;
 }
 
 TEST(BenchBackendName, RoundTrips) {
