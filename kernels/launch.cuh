@@ -1,10 +1,12 @@
 #pragma once
-// Helpers shared by the kernel files: the logistic function and grid sizing.
+// Helpers shared by the kernel files: launches (plain and in clusters), the logistic function, grid sizing.
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <climits>
 #include <cstddef>
 #include <string>
+#include <utility>
 
 #include "sigmanet/error.hpp"
 
@@ -12,16 +14,87 @@
 // stream)(arguments): nvcc sees the triple chevrons, the host compiler of the emulator build (which runs these
 // same files on the CPU, tests/gpu_emulator/simt) a call it can compile. Likewise dynamic shared memory:
 // SIGMANET_DYNAMIC_SHARED(float, s) is `extern __shared__ float s[]`.
+//
+// A launch in thread-block clusters of `cluster` blocks is SIGMANET_LAUNCH_CLUSTER(kernel, grid, block, cluster,
+// shared, stream)(arguments): cudaLaunchKernelEx with the cluster dimension attribute, whose error it throws.
 #if defined(SIGMANET_SIMT)
 #define SIGMANET_LAUNCH(kernel, grid, block, shared, stream) \
   ::sigmanet::simt::Launcher(#kernel, kernel, grid, block, shared, stream)
+#define SIGMANET_LAUNCH_CLUSTER(kernel, grid, block, cluster, shared, stream) \
+  ::sigmanet::simt::Launcher(#kernel, kernel, grid, block, shared, stream, cluster)
 #define SIGMANET_DYNAMIC_SHARED(type, name) type* const name = static_cast<type*>(::sigmanet::simt::dynamic_shared())
 #else
 #define SIGMANET_LAUNCH(kernel, grid, block, shared, stream) kernel<<<grid, block, shared, stream>>>
+#define SIGMANET_LAUNCH_CLUSTER(kernel, grid, block, cluster, shared, stream) \
+  ::sigmanet::kernels::ClusterLaunch(#kernel, kernel, grid, block, cluster, shared, stream)
 #define SIGMANET_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #endif
 
 namespace sigmanet::kernels {
+
+#if !defined(SIGMANET_SIMT)
+// SIGMANET_LAUNCH_CLUSTER's launch on a GPU.
+template <class... Params>
+class ClusterLaunch {
+ public:
+  ClusterLaunch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, dim3 cluster, std::size_t shared,
+                cudaStream_t stream)
+      : name_(name), kernel_(kernel), grid_(grid), block_(block), cluster_(cluster), shared_(shared), stream_(stream) {}
+
+  template <class... Args>
+  void operator()(Args&&... arguments) const {
+    cudaLaunchAttribute attribute{};
+    attribute.id = cudaLaunchAttributeClusterDimension;
+    attribute.val.clusterDim.x = cluster_.x;
+    attribute.val.clusterDim.y = cluster_.y;
+    attribute.val.clusterDim.z = cluster_.z;
+    cudaLaunchConfig_t config{};
+    config.gridDim = grid_;
+    config.blockDim = block_;
+    config.dynamicSmemBytes = shared_;
+    config.stream = stream_;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    const cudaError_t status = cudaLaunchKernelEx(&config, kernel_, std::forward<Args>(arguments)...);
+    if (status != cudaSuccess)
+      throw Error(std::string("CUDA error launching ") + name_ + " in clusters of " + std::to_string(cluster_.x) +
+                  ": " + cudaGetErrorString(status));
+  }
+
+ private:
+  const char* name_;
+  void (*kernel_)(Params...);
+  dim3 grid_, block_, cluster_;
+  std::size_t shared_;
+  cudaStream_t stream_;
+};
+#endif
+
+// The running block's thread-block cluster: its rank, its barrier, another block's shared memory. Clusters
+// need sm_90; compiled for an older GPU these are a cluster of one, which is all the host launches there.
+#if defined(SIGMANET_SIMT)
+// The executor tells barriers apart by their caller's source line (device.hpp).
+inline unsigned cluster_rank() { return cooperative_groups::this_cluster().block_rank(); }
+inline void cluster_sync(const SimtSite& site = SimtSite::current()) { cooperative_groups::this_cluster().sync(site); }
+template <class T>
+inline T* cluster_shared(T* address, unsigned rank) {
+  return cooperative_groups::this_cluster().map_shared_rank(address, rank);
+}
+#elif !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
+__device__ inline unsigned cluster_rank() { return cooperative_groups::this_cluster().block_rank(); }
+__device__ inline void cluster_sync() { cooperative_groups::this_cluster().sync(); }
+template <class T>
+__device__ inline T* cluster_shared(T* address, unsigned rank) {
+  return cooperative_groups::this_cluster().map_shared_rank(address, rank);
+}
+#else
+__device__ inline unsigned cluster_rank() { return 0; }
+__device__ inline void cluster_sync() { __syncthreads(); }
+template <class T>
+__device__ inline T* cluster_shared(T* address, unsigned) {
+  return address;
+}
+#endif
 
 // sigma(z) = 1 / (1 + e^-z), as the CPU reference writes it. expf and the IEEE division are the accurate
 // versions (this project never builds with --use_fast_math).

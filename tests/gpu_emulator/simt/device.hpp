@@ -7,8 +7,9 @@
 // SIGMANET_DYNAMIC_SHARED (launch.cuh); __syncthreads and its _count/_and/_or forms; __syncwarp,
 // __shfl_sync/_up/_down/_xor, __ballot_sync, __any_sync, __all_sync, __activemask; atomicAdd/Sub/Min/Max/
 // Exch/CAS; __threadfence(_block); expf, fmaf, isfinite and the rest of <cmath>; __fdiv_rn, __fadd_rn,
-// __fmul_rn, __fmaf_rn; cooperative groups' thread_block, tiled_partition<32> and memcpy_async/wait
-// (include/cooperative_groups.h, the copies complete at once); the pipeline primitives
+// __fmul_rn, __fmaf_rn; cooperative groups' thread_block, tiled_partition<32>, memcpy_async/wait (the
+// copies complete at once) and the thread-block cluster (this_cluster: sync, block_rank, num_blocks,
+// map_shared_rank), in include/cooperative_groups.h; clusters launched with SIGMANET_LAUNCH_CLUSTER; the pipeline primitives
 // __pipeline_memcpy_async/commit/wait_prior (include/cuda_pipeline.h, likewise).
 // Anything else fails to compile: it is undeclared here, or (__constant__, __managed__, a raw
 // `extern __shared__`) refused with a message.
@@ -63,8 +64,11 @@ namespace sigmanet::simt {
 template <class... Params>
 class Launcher {
  public:
-  Launcher(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared, cudaStream_t stream)
-      : config_{name, reinterpret_cast<const void*>(kernel), grid, block, shared}, kernel_(kernel), stream_(stream) {}
+  Launcher(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t shared, cudaStream_t stream,
+           dim3 cluster = dim3(1, 1, 1))
+      : config_{name, reinterpret_cast<const void*>(kernel), grid, block, shared, cluster},
+        kernel_(kernel),
+        stream_(stream) {}
 
   void operator()(Params... arguments) const {
     static_assert((std::is_trivially_copyable_v<std::decay_t<Params>> && ...),

@@ -1,6 +1,6 @@
 // The SIMT executor's scheduling (see executor.hpp): a launch is queued on its emulated stream; when it runs,
-// each block in turn gets one Boost.Context fiber per thread, and the threads take turns until every one
-// has finished, meeting at barriers and warp operations. Measured on this project's 2-core machine: a fiber
+// each cluster of blocks in turn (a block alone, without clusters) gets one Boost.Context fiber per thread,
+// and the threads take turns until every one has finished, meeting at barriers and warp operations. Measured on this project's 2-core machine: a fiber
 // switch there and back costs about 50 ns, ucontext's swapcontext about 770 ns (a system call each time).
 #include "executor.hpp"
 
@@ -45,6 +45,12 @@ std::string where(std::uint32_t block_linear, std::uint32_t thread) {
 
 std::string where(std::uint32_t thread) { return where(running.block_linear, thread); }
 
+std::uint32_t block_linear_of_rank(std::uint32_t rank);  // executor.cpp, below
+
+std::string where_in_cluster(std::uint32_t rank, std::uint32_t thread) {
+  return where(block_linear_of_rank(rank), thread);
+}
+
 void report(const char* check, const std::string& what) {
   std::fprintf(stderr, "emulated GPU: %s: %s %s: %s\n", check, running.kernel, where(running.thread).c_str(),
                what.c_str());
@@ -63,6 +69,7 @@ using detail::running;
 
 constexpr std::size_t kStackBytes = 256 * 1024;  // kernels keep little on their stacks; ASan's frames are larger
 constexpr std::size_t kMaxThreads = 1024;
+constexpr std::uint32_t kMaxClusterBlocks = detail::kMaxClusterBlocks;
 
 struct Stacks {
   std::vector<char*> low;  // each above one inaccessible guard page, so an overflow faults
@@ -113,7 +120,7 @@ void finish_switch(void* fake_stack, bool into_fiber) {
 
 // ---- a block's threads ----
 
-enum class State { ready, at_barrier, at_warp_op, exited };
+enum class State { ready, at_barrier, at_cluster_barrier, at_warp_op, exited };
 
 struct Thread {
   ctx::fiber fiber;  // the thread's side: resumed by the scheduler
@@ -172,12 +179,25 @@ struct Block {
   int barrier_count = 0;  // threads at the barrier with a non-zero predicate
   std::source_location barrier_site;
   std::uint32_t barrier_first = 0;  // the first thread to reach it
+  std::uint32_t epoch = 0;          // barriers completed: its own __syncthreads and the cluster's
+  std::uint32_t linear = 0;         // blockIdx as one number
+};
+
+// The blocks that run together: a cluster, or one block when the launch has no clusters.
+struct Cluster {
+  std::vector<Block> blocks;  // by rank
+  dim3 dims = dim3(1, 1, 1);
+  std::uint32_t threads = 0;     // of all its blocks
+  std::uint32_t at_barrier = 0;  // threads at the cluster barrier
+  std::source_location barrier_site;
+  std::uint32_t barrier_first_rank = 0, barrier_first = 0;
+  std::uint32_t epoch = 0;  // cluster barriers completed
   const unsigned char* arguments = nullptr;
   std::size_t argument_bytes = 0;
   void (*entry)(const void*) = nullptr;
 };
 
-Block block;
+Cluster cluster;
 Schedule chosen_schedule = [] {
   const char* s = std::getenv("SIGMANET_SIMT_SCHEDULE");
   return s && std::strcmp(s, "reverse") == 0 ? Schedule::reverse : Schedule::forward;
@@ -185,7 +205,19 @@ Schedule chosen_schedule = [] {
 std::map<const void*, int> max_dynamic_shared;  // cudaFuncSetAttribute's, per kernel
 std::uint32_t launches = 0;
 
-Thread& me() { return block.threads[running.thread]; }
+Block& my_block() { return cluster.blocks[running.rank]; }
+Thread& me() { return my_block().threads[running.thread]; }
+
+// Makes (rank, thread) the one the checks and reports speak of.
+void point_at(std::uint32_t rank, std::uint32_t thread) {
+  const Block& b = cluster.blocks[rank];
+  running.rank = rank;
+  running.thread = thread;
+  running.block_linear = b.linear;
+  running.block_epoch = b.epoch;
+  running.warp_epochs = b.warp_epochs.data();
+  running.cluster_epoch = cluster.epoch;
+}
 
 // Back to the scheduler; returns when the scheduler resumes this thread.
 void yield() {
@@ -195,29 +227,35 @@ void yield() {
   finish_switch(t.fake_stack, true);
 }
 
-std::string thread_list(const std::vector<std::uint32_t>& ids) {
+// Threads named by rank and thread index.
+using ThreadId = std::pair<std::uint32_t, std::uint32_t>;
+
+std::string thread_list(const std::vector<ThreadId>& ids) {
   std::string text;
-  for (std::size_t i = 0; i < ids.size() && i < 4; ++i) text += (i ? ", " : "") + detail::where(ids[i]);
+  for (std::size_t i = 0; i < ids.size() && i < 4; ++i)
+    text += (i ? ", " : "") + detail::where_in_cluster(ids[i].first, ids[i].second);
   if (ids.size() > 4) text += " and " + std::to_string(ids.size() - 4) + " more";
   return text;
 }
 
-void resume(std::uint32_t t) {
-  Thread& thread = block.threads[t];
-  running.thread = t;
-  running.stack_low = stacks().get(t);
+void resume(std::uint32_t rank, std::uint32_t t) {
+  Block& b = cluster.blocks[rank];
+  Thread& thread = b.threads[t];
+  point_at(rank, t);
+  char* stack = stacks().get(rank * running.block_threads + t);
+  running.stack_low = stack;
   running.stack_high = running.stack_low + kStackBytes;
   current = &thread.context;
   if (!thread.started) {
     thread.started = true;
-    thread.fiber = ctx::fiber(std::allocator_arg, PooledStack{stacks().get(t)}, [&thread](ctx::fiber&& back) {
+    thread.fiber = ctx::fiber(std::allocator_arg, PooledStack{stack}, [&thread, &b](ctx::fiber&& back) {
       finish_switch(nullptr, true);
       thread.back = std::move(back);
       alignas(std::max_align_t) unsigned char arguments[kMaxArgumentBytes];
-      std::memcpy(arguments, block.arguments, block.argument_bytes);
-      block.entry(arguments);
+      std::memcpy(arguments, cluster.arguments, cluster.argument_bytes);
+      cluster.entry(arguments);
       thread.state = State::exited;
-      --block.live;
+      --b.live;
       start_switch(nullptr, scheduler_stack_bottom, scheduler_stack_size);  // this fiber's stack is done
       return std::move(thread.back);
     });
@@ -231,63 +269,100 @@ void resume(std::uint32_t t) {
 
 // No thread can run and some have not finished: a barrier or warp operation that cannot complete.
 [[noreturn]] void report_stuck() {
-  std::vector<std::uint32_t> at_barrier, exited, at_warp;
-  for (std::uint32_t t = 0; t < block.threads.size(); ++t) {
-    const State s = block.threads[t].state;
-    (s == State::at_barrier ? at_barrier : s == State::exited ? exited : at_warp).push_back(t);
+  std::vector<ThreadId> exited, at_cluster_barrier;
+  for (std::uint32_t r = 0; r < cluster.blocks.size(); ++r)
+    for (std::uint32_t t = 0; t < cluster.blocks[r].threads.size(); ++t) {
+      const State s = cluster.blocks[r].threads[t].state;
+      if (s == State::exited) exited.push_back({r, t});
+      if (s == State::at_cluster_barrier) at_cluster_barrier.push_back({r, t});
+    }
+  for (std::uint32_t r = 0; r < cluster.blocks.size(); ++r) {
+    const Block& block = cluster.blocks[r];
+    for (std::uint32_t t = 0; t < block.threads.size(); ++t) {
+      if (block.threads[t].state != State::at_warp_op) continue;
+      const std::uint32_t w = t / 32;
+      const Warp& warp = block.warps[w];
+      std::vector<ThreadId> missing_exited, missing_barrier;
+      for (std::uint32_t lane = 0; lane < 32; ++lane)
+        if ((warp.mask >> lane & 1u) && !(warp.arrived >> lane & 1u)) {
+          const std::uint32_t other = w * 32 + lane;
+          (block.threads[other].state == State::exited ? missing_exited : missing_barrier).push_back({r, other});
+        }
+      point_at(r, t);
+      std::string what = std::string(op_name(warp.op)) + " with mask " + hex(warp.mask) + " never completes: ";
+      if (!missing_exited.empty()) what += "lanes that exited: " + thread_list(missing_exited);
+      if (!missing_barrier.empty())
+        what += std::string(missing_exited.empty() ? "" : "; ") +
+                "lanes waiting at a barrier: " + thread_list(missing_barrier);
+      detail::report("synccheck", what);
+    }
   }
-  if (!at_warp.empty()) {
-    const std::uint32_t t = at_warp.front(), w = t / 32;
-    const Warp& warp = block.warps[w];
-    std::vector<std::uint32_t> missing_exited, missing_barrier;
-    for (std::uint32_t lane = 0; lane < 32; ++lane)
-      if ((warp.mask >> lane & 1u) && !(warp.arrived >> lane & 1u)) {
-        const std::uint32_t other = w * 32 + lane;
-        (block.threads[other].state == State::exited ? missing_exited : missing_barrier).push_back(other);
-      }
-    running.thread = t;
-    std::string what = std::string(op_name(warp.op)) + " with mask " + hex(warp.mask) + " never completes: ";
-    if (!missing_exited.empty()) what += "lanes that exited: " + thread_list(missing_exited);
-    if (!missing_barrier.empty())
-      what += std::string(missing_exited.empty() ? "" : "; ") +
-              "lanes waiting at __syncthreads: " + thread_list(missing_barrier);
-    detail::report("synccheck", what);
+  const auto also_waiting = [&] {
+    return at_cluster_barrier.empty() ? std::string()
+                                      : "; threads waiting at the cluster's sync: " + thread_list(at_cluster_barrier);
+  };
+  for (std::uint32_t r = 0; r < cluster.blocks.size(); ++r) {
+    const Block& block = cluster.blocks[r];
+    if (block.at_barrier == 0) continue;
+    point_at(r, block.barrier_first);
+    detail::report("synccheck", "__syncthreads reached by " + std::to_string(block.at_barrier) + " of " +
+                                    std::to_string(block.threads.size()) +
+                                    " threads; threads that exited first: " + thread_list(exited) + also_waiting());
   }
-  running.thread = block.barrier_first;
-  detail::report("synccheck", "__syncthreads reached by " + std::to_string(at_barrier.size()) + " of " +
-                                  std::to_string(block.threads.size()) +
-                                  " threads; threads that exited first: " + thread_list(exited));
+  point_at(cluster.barrier_first_rank, cluster.barrier_first);
+  detail::report("synccheck", "the cluster's sync reached by " + std::to_string(cluster.at_barrier) + " of " +
+                                  std::to_string(cluster.threads) +
+                                  " threads of the cluster; threads that exited first: " + thread_list(exited));
 }
 
-void run_block(const LaunchConfig& config, const uint3& block_idx, std::uint32_t block_linear) {
+// Runs the cluster whose first block is `first` (a block alone when the launch has no clusters).
+void run_cluster(const LaunchConfig& config, const uint3& first) {
   const std::uint32_t n = config.block.x * config.block.y * config.block.z;
-  block.threads.clear();
-  block.threads.resize(n);
-  block.warps.assign((n + 31) / 32, Warp{});
-  block.warp_epochs.assign(block.warps.size(), 0);
-  block.live = n;
-  block.at_barrier = 0;
-  block.barrier_count = 0;
-  for (std::uint32_t t = 0; t < n; ++t)
-    block.threads[t].context = ThreadContext{
-        uint3{t % config.block.x, t / config.block.x % config.block.y, t / (config.block.x * config.block.y)},
-        block_idx, config.block, config.grid};
-  running.block_linear = block_linear;
+  const dim3 c = config.cluster;
+  const std::uint32_t blocks = c.x * c.y * c.z;
+  cluster.blocks.resize(blocks);
+  cluster.dims = c;
+  cluster.threads = n * blocks;
+  cluster.at_barrier = 0;
+  cluster.epoch = 0;
   running.block_threads = n;
-  running.block_epoch = 0;
-  running.warp_epochs = block.warp_epochs.data();
-  detail::begin_block_memory(config.dynamic_shared_bytes);
+  running.cluster_blocks = blocks;
+  const dim3 g = config.grid;
+  for (std::uint32_t r = 0; r < blocks; ++r) {
+    Block& block = cluster.blocks[r];
+    const uint3 idx{first.x + r % c.x, first.y + r / c.x % c.y, first.z + r / (c.x * c.y)};
+    block.threads.clear();
+    block.threads.resize(n);
+    block.warps.assign((n + 31) / 32, Warp{});
+    block.warp_epochs.assign(block.warps.size(), 0);
+    block.live = n;
+    block.at_barrier = 0;
+    block.barrier_count = 0;
+    block.epoch = 0;
+    block.linear = idx.x + g.x * (idx.y + g.y * idx.z);
+    for (std::uint32_t t = 0; t < n; ++t)
+      block.threads[t].context = ThreadContext{
+          uint3{t % config.block.x, t / config.block.x % config.block.y, t / (config.block.x * config.block.y)}, idx,
+          config.block, config.grid};
+    detail::begin_block_memory(r, config.dynamic_shared_bytes);
+  }
+  point_at(0, 0);
 
   const bool reverse = chosen_schedule == Schedule::reverse;
-  while (block.live > 0) {
+  const auto live = [] {
+    for (const Block& b : cluster.blocks)
+      if (b.live > 0) return true;
+    return false;
+  };
+  while (live()) {
     bool ran = false;
-    for (std::uint32_t i = 0; i < n; ++i) {
-      const std::uint32_t t = reverse ? n - 1 - i : i;
-      if (block.threads[t].state != State::ready) continue;
-      resume(t);
+    for (std::uint32_t i = 0; i < cluster.threads; ++i) {
+      const std::uint32_t k = reverse ? cluster.threads - 1 - i : i, r = k / n, t = k % n;
+      if (cluster.blocks[r].threads[t].state != State::ready) continue;
+      resume(r, t);
       ran = true;
     }
-    if (!ran && block.live > 0) report_stuck();
+    if (!ran && live()) report_stuck();
   }
 }
 
@@ -297,17 +372,19 @@ void run_grid(const LaunchConfig& config, const std::vector<std::max_align_t>& a
   running.grid = config.grid;
   running.block = config.block;
   running.launch = ++launches;
-  block.arguments = reinterpret_cast<const unsigned char*>(arguments.data());
-  block.argument_bytes = argument_bytes;
-  block.entry = entry;
-  const dim3 g = config.grid;
-  const std::uint64_t blocks = std::uint64_t(g.x) * g.y * g.z;
-  for (std::uint64_t i = 0; i < blocks; ++i) {
-    const std::uint64_t b = chosen_schedule == Schedule::reverse ? blocks - 1 - i : i;
-    const uint3 idx{unsigned(b % g.x), unsigned(b / g.x % g.y), unsigned(b / (std::uint64_t(g.x) * g.y))};
-    run_block(config, idx, std::uint32_t(b));
+  cluster.arguments = reinterpret_cast<const unsigned char*>(arguments.data());
+  cluster.argument_bytes = argument_bytes;
+  cluster.entry = entry;
+  const dim3 g = config.grid, c = config.cluster;
+  const dim3 clusters(g.x / c.x, g.y / c.y, g.z / c.z);
+  const std::uint64_t count = std::uint64_t(clusters.x) * clusters.y * clusters.z;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t k = chosen_schedule == Schedule::reverse ? count - 1 - i : i;
+    const uint3 at{unsigned(k % clusters.x) * c.x, unsigned(k / clusters.x % clusters.y) * c.y,
+                   unsigned(k / (std::uint64_t(clusters.x) * clusters.y)) * c.z};
+    run_cluster(config, at);
   }
-  block.arguments = nullptr;
+  cluster.arguments = nullptr;
 }
 
 bool within(const dim3& d, unsigned x, unsigned y, unsigned z) {
@@ -332,6 +409,13 @@ void launch(const LaunchConfig& config, cudaStream_t stream, const void* argumen
     gpu_emulator::set_last_error(cudaErrorInvalidConfiguration);
     return;
   }
+  // A cluster has at most 8 blocks (the portable size) and tiles the grid exactly.
+  const dim3 c = config.cluster;
+  if (!within(c, 8, 8, 8) || std::uint64_t(c.x) * c.y * c.z > kMaxClusterBlocks || config.grid.x % c.x != 0 ||
+      config.grid.y % c.y != 0 || config.grid.z % c.z != 0) {
+    gpu_emulator::set_last_error(cudaErrorInvalidClusterSize);
+    return;
+  }
   // Past 48 KB a kernel must first be allowed more with cudaFuncSetAttribute, as on the GPU.
   const auto allowed = max_dynamic_shared.find(config.function);
   const std::size_t limit =
@@ -347,12 +431,14 @@ void launch(const LaunchConfig& config, cudaStream_t stream, const void* argumen
   });
 }
 
+namespace {
+std::string line_of(const std::source_location& s) { return std::string(s.file_name()) + ":" + std::to_string(s.line()); }
+}  // namespace
+
 int block_barrier(int predicate, const std::source_location& site) {
   if (!current) gpu_emulator::fail("__syncthreads called outside a kernel");
   Thread& t = me();
-  const auto line_of = [](const std::source_location& s) {
-    return std::string(s.file_name()) + ":" + std::to_string(s.line());
-  };
+  Block& block = my_block();
   if (block.at_barrier == 0) {
     block.barrier_site = site;
     block.barrier_first = running.thread;
@@ -372,10 +458,43 @@ int block_barrier(int predicate, const std::source_location& site) {
     }
     block.at_barrier = 0;
     block.barrier_count = 0;
-    ++running.block_epoch;
+    running.block_epoch = ++block.epoch;
   }
   yield();
   return t.barrier_result;
+}
+
+void cluster_barrier(const std::source_location& site) {
+  if (!current) gpu_emulator::fail("a cluster's sync called outside a kernel");
+  if (cluster.at_barrier == 0) {
+    cluster.barrier_site = site;
+    cluster.barrier_first_rank = running.rank;
+    cluster.barrier_first = running.thread;
+  } else if (site.line() != cluster.barrier_site.line() ||
+             std::strcmp(site.file_name(), cluster.barrier_site.file_name()) != 0) {
+    detail::report("synccheck", "waits at a different cluster sync from " +
+                                    detail::where_in_cluster(cluster.barrier_first_rank, cluster.barrier_first) +
+                                    " (a barrier in divergent code: " + line_of(site) + " and " +
+                                    line_of(cluster.barrier_site) + ")");
+  }
+  me().state = State::at_cluster_barrier;
+  if (++cluster.at_barrier == cluster.threads) {
+    for (Block& b : cluster.blocks) {
+      for (Thread& other : b.threads) other.state = State::ready;
+      ++b.epoch;  // a barrier for each block too
+    }
+    cluster.at_barrier = 0;
+    ++cluster.epoch;
+  }
+  yield();
+}
+
+unsigned cluster_block_rank() { return running.rank; }
+unsigned cluster_block_count() { return running.cluster_blocks; }
+dim3 cluster_dimensions() { return cluster.dims; }
+dim3 cluster_block_index() {
+  const dim3 c = cluster.dims;
+  return dim3(running.rank % c.x, running.rank / c.x % c.y, running.rank / (c.x * c.y));
 }
 
 std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, int lane_arg, int width) {
@@ -393,6 +512,7 @@ std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, int lane_ar
   if (width < 1 || width > 32 || (width & (width - 1)) != 0)
     detail::report("synccheck", std::string(op_name(op)) + " with width " + std::to_string(width) +
                                     " (it must be a power of 2 up to 32)");
+  Block& block = my_block();
   Warp& warp = block.warps[w];
   if (warp.arrived == 0) {
     warp.op = op;
@@ -465,6 +585,7 @@ std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, int lane_ar
 
 unsigned active_mask() {
   const std::uint32_t w = running.thread / 32;
+  const Block& block = my_block();
   unsigned mask = 0;
   for (std::uint32_t l = 0; l < 32 && w * 32 + l < block.threads.size(); ++l)
     if (block.threads[w * 32 + l].state != State::exited) mask |= 1u << l;
@@ -472,6 +593,9 @@ unsigned active_mask() {
 }
 
 void raw_copy(void* destination, const void* source, std::size_t bytes) { std::memcpy(destination, source, bytes); }
+
+std::uint32_t detail::block_linear_of_rank(std::uint32_t rank) { return cluster.blocks[rank].linear; }
+bool detail::block_exited(std::uint32_t rank) { return cluster.blocks[rank].live == 0; }
 
 void copy_bytes(void* destination, const void* source, std::size_t bytes) {
   check_access(source, bytes, false);

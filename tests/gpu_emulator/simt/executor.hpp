@@ -1,10 +1,11 @@
 #pragma once
 // The SIMT executor: runs the real kernels of kernels/*.cu, compiled by the host compiler, on the CPU.
 //
-// Every CUDA thread of a block is a fiber (Boost.Context); one block runs at a time, its fibers taking turns
-// on one host thread. A fiber runs until it finishes or reaches a rendezvous (__syncthreads, a warp
-// shuffle, vote or __syncwarp); the rendezvous completes when every thread it names has arrived, so
-// barriers and shuffles are real meeting points and the values a shuffle returns are the other lanes'.
+// Every CUDA thread of a block is a fiber (Boost.Context); one block runs at a time (one thread-block cluster,
+// when the launch asks for clusters: its blocks are resident together, as on a GPU), its fibers taking turns
+// on one host thread. A fiber runs until it finishes or reaches a rendezvous (__syncthreads, a cluster's
+// sync, a warp shuffle, vote or __syncwarp); the rendezvous completes when every thread it names has arrived,
+// so barriers and shuffles are real meeting points and the values a shuffle returns are the other lanes'.
 // Between two rendezvous the threads run one after another in the order the schedule gives (lanes and blocks
 // forward, or both reversed), so a kernel whose result depends on that order shows it as different bits.
 //
@@ -13,11 +14,13 @@
 //   -fsanitize=thread instrumentation, with our own hooks in place of ThreadSanitizer's runtime) and must
 //   fall inside a live device allocation, the block's shared memory or the thread's own stack;
 // - initcheck: a load of device or shared memory that nothing wrote;
-// - racecheck: two threads touching one shared-memory byte between two barriers, one of them writing, and
+// - racecheck: two threads touching one shared-memory byte between two barriers, one of them writing (for a
+//   byte another block of the cluster reaches through map_shared_rank, between two cluster barriers), and
 //   in global memory a write followed by another thread's access in the same launch (running every kernel
 //   under both schedules turns a read-then-write into a write-then-read, so both orders are seen);
 // - synccheck: a __syncthreads that not every live thread of the block reaches (or threads at different
-//   __syncthreads), a warp operation whose mask names lanes that exited, wait elsewhere or do not exist,
+//   __syncthreads), a cluster sync that not every thread of the cluster reaches, a warp operation whose mask
+//   names lanes that exited, wait elsewhere or do not exist,
 //   lanes meeting at different warp operations or masks, and a shuffle reading a lane outside its mask.
 // See device.hpp for the CUDA features the kernels may use; anything else fails to compile.
 #include <cuda_runtime.h>
@@ -58,6 +61,7 @@ struct LaunchConfig {
   dim3 grid;
   dim3 block;
   std::size_t dynamic_shared_bytes;
+  dim3 cluster = dim3(1, 1, 1);  // blocks a thread-block cluster (cudaLaunchAttributeClusterDimension)
 };
 
 // Checks the configuration as CUDA does (an invalid one records cudaErrorInvalidConfiguration or
@@ -73,6 +77,19 @@ void launch(const LaunchConfig& config, cudaStream_t stream, const void* argumen
 // source line, not the machine address: the host compiler may copy one barrier into two code paths, say
 // the threads with and without a label to load, which is no divergence.)
 int block_barrier(int predicate, const std::source_location& site);
+
+// Rendezvous of every thread of the running block's cluster (cooperative_groups::cluster_group::sync): a
+// barrier for each block too, and what orders one block's accesses to another's shared memory.
+void cluster_barrier(const std::source_location& site);
+// The block's rank in its cluster, the cluster's size in blocks, and the block's place in the cluster.
+unsigned cluster_block_rank();
+unsigned cluster_block_count();
+dim3 cluster_block_index();
+dim3 cluster_dimensions();
+// The address in block `rank`'s shared memory of what `address` is in the calling block's
+// (cluster_group::map_shared_rank); memcheck stops a rank outside the cluster and an address not in the
+// calling block's dynamic shared memory.
+void* map_shared_rank(const void* address, unsigned rank);
 
 enum class WarpOp { shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, syncwarp };
 // A warp rendezvous of the lanes in mask. For shuffles value is the lane's bits and the result the source

@@ -7,7 +7,9 @@
 //
 // Shared memory: each byte has a cell saying which thread last wrote it and last read it, in which block and
 // at which barrier and warp rendezvous count. An access by another thread with no barrier (or, within a
-// warp, no warp rendezvous) since is a race; a read of a byte this block never wrote is uninitialised.
+// warp, no warp rendezvous) since is a race; a read of a byte this block never wrote is uninitialised. In a
+// cluster each block has its own dynamic shared memory, which the others reach through map_shared_rank: an
+// access from another block is ordered only by a cluster barrier.
 // Global memory: each byte written by a kernel records the launch, thread and counts, so a later access by
 // another thread of the same launch with nothing ordering them is a race; each device byte also has a
 // written flag, set by copies, memsets, cuBLAS and kernels, for initcheck.
@@ -34,30 +36,40 @@ using detail::running;
 using gpu_emulator::DeviceAllocation;
 using gpu_emulator::RaceCell;
 
+// One access to a shared-memory byte: by whom (the block's rank in its cluster and the thread) and when.
+struct Access {
+  std::uint32_t generation = 0;  // of the memory's block when it happened (0: none)
+  std::uint32_t rank = 0, thread = 0, block_epoch = 0, warp_epoch = 0, cluster_epoch = 0;
+};
+
 struct SharedCell {
-  std::uint32_t written_block = 0;  // block generation of the last write (0: none)
-  std::uint32_t writer = 0, write_block_epoch = 0, write_warp_epoch = 0;
+  Access write;
   // Two reads: the earliest one not yet ordered before now, and the latest. A thread that reads the byte
   // itself before writing it would otherwise hide an earlier reader from the write's check.
-  struct Read {
-    std::uint32_t block = 0, thread = 0, block_epoch = 0, warp_epoch = 0;
-  } first_read, last_read;
+  Access first_read, last_read;
 };
 
 struct SharedMemory {
   char* low = nullptr;
   std::size_t bytes = 0;
   std::vector<SharedCell> cells;
-  const char* name = "";
+  std::string name;
+  std::uint32_t generation = 0;  // of the block that owns it now
+  std::uint32_t rank = 0;        // that block's rank in its cluster
 };
 
 constexpr std::size_t kAlign = 16;
 
+// A block's dynamic shared memory: kMaxSharedBytes mapped, then an inaccessible page.
+struct DynamicRegion {
+  char* mapping = nullptr;
+  SharedMemory memory;
+};
+
 struct State {
   std::uint32_t block_generation = 0;
   SharedMemory static_shared;
-  SharedMemory dynamic_shared;
-  char* dynamic_region = nullptr;  // kMaxSharedBytes, then an inaccessible page
+  DynamicRegion dynamic[detail::kMaxClusterBlocks];  // by rank in the cluster
   // The allocations recent global accesses fell in: a kernel reads and writes a few buffers, over and over.
   static constexpr std::size_t kRecent = 8;
   DeviceAllocation* recent[kRecent] = {};
@@ -73,10 +85,17 @@ const char* kind(bool write) { return write ? "write" : "read"; }
 
 std::string access_text(std::size_t bytes, bool write) { return std::to_string(bytes) + "-byte " + kind(write); }
 
-// True when the access by `other`, made at the given counts, is ordered before the running thread's now.
+// True when the access by `other` of the running block, made at the given counts, is ordered before the
+// running thread's now.
 bool ordered(std::uint32_t other, std::uint32_t block_epoch, std::uint32_t warp_epoch) {
   if (other == running.thread || running.block_epoch > block_epoch) return true;
   return other / 32 == running.thread / 32 && running.warp_epochs[running.thread / 32] > warp_epoch;
+}
+
+// The same for an access to shared memory by any block of the running cluster.
+bool ordered(const Access& a) {
+  if (a.rank != running.rank) return running.cluster_epoch > a.cluster_epoch;
+  return ordered(a.thread, a.block_epoch, a.warp_epoch);
 }
 
 void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool write, bool atomic) {
@@ -84,32 +103,32 @@ void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool 
     detail::report("memcheck", access_text(bytes, write) + " at byte " + std::to_string(offset) + " of " + m.name +
                                    " (" + std::to_string(m.bytes) + " bytes) runs " +
                                    std::to_string(offset + bytes - m.bytes) + " bytes past its end");
-  const std::uint32_t block = state().block_generation, me = running.thread;
-  const std::uint32_t warp_epoch = running.warp_epochs[me / 32];
+  const std::uint32_t me = running.thread;
+  const Access now{m.generation,        running.rank,
+                   me,                  running.block_epoch,
+                   running.warp_epochs[me / 32], running.cluster_epoch};
   for (std::size_t i = offset; i < offset + bytes; ++i) {
     SharedCell& c = m.cells[i];
-    const auto race = [&](const char* earlier, std::uint32_t other) {
+    const auto race = [&](const char* earlier, const Access& other) {
       detail::report("racecheck", access_text(bytes, write) + " of byte " + std::to_string(i) + " of " + m.name +
-                                      " after a " + earlier + " by " + detail::where(other) +
-                                      " with no __syncthreads between them");
+                                      " after a " + earlier + " by " +
+                                      detail::where_in_cluster(other.rank, other.thread) +
+                                      (other.rank == running.rank ? " with no __syncthreads between them"
+                                                                  : " with no cluster sync between them"));
     };
     // Atomics do not race with each other; a plain access after another thread's atomic still does.
-    if (!atomic && c.written_block == block && !ordered(c.writer, c.write_block_epoch, c.write_warp_epoch))
-      race("write", c.writer);
+    if (!atomic && c.write.generation == m.generation && !ordered(c.write)) race("write", c.write);
     if (write) {
-      for (const SharedCell::Read& r : {c.first_read, c.last_read})
-        if (!atomic && r.block == block && !ordered(r.thread, r.block_epoch, r.warp_epoch)) race("read", r.thread);
-      c.written_block = block;
-      c.writer = me;
-      c.write_block_epoch = running.block_epoch;
-      c.write_warp_epoch = warp_epoch;
+      for (const Access& r : {c.first_read, c.last_read})
+        if (!atomic && r.generation == m.generation && !ordered(r)) race("read", r);
+      c.write = now;
     } else {
-      if (c.written_block != block)
+      if (c.write.generation != m.generation)
         detail::report("initcheck", access_text(bytes, write) + " of byte " + std::to_string(i) + " of " + m.name +
-                                        ", which no thread of this block wrote");
-      const SharedCell::Read now{block, me, running.block_epoch, warp_epoch};
-      const SharedCell::Read& first = c.first_read;
-      if (first.block != block || ordered(first.thread, first.block_epoch, first.warp_epoch)) c.first_read = now;
+                                        ", which no thread of " +
+                                        (m.rank == running.rank ? "this block" : "its block") + " wrote");
+      const Access& first = c.first_read;
+      if (first.generation != m.generation || ordered(first)) c.first_read = now;
       c.last_read = now;
     }
   }
@@ -173,13 +192,27 @@ void access(const void* address, std::size_t bytes, bool write, bool atomic) {
   const char* p = static_cast<const char*>(address);
   if (p >= running.stack_low && p < running.stack_high) return;  // the thread's own local memory
   State& st = state();
-  if (p >= st.static_shared.low && p < st.static_shared.low + st.static_shared.bytes)
+  if (p >= st.static_shared.low && p < st.static_shared.low + st.static_shared.bytes) {
+    // Static __shared__ variables have one address in this process, so a cluster's blocks cannot each have
+    // their own.
+    if (running.cluster_blocks > 1)
+      detail::report("memcheck", access_text(bytes, write) +
+                                     " of static __shared__ memory in a cluster launch (on the executor the blocks "
+                                     "of a cluster have dynamic shared memory only)");
     return shared_access(st.static_shared, std::size_t(p - st.static_shared.low), bytes, write, atomic);
-  if (st.dynamic_region && p >= st.dynamic_region && p < st.dynamic_region + detail::kMaxSharedBytes + 4096) {
-    if (p < st.dynamic_shared.low)
-      detail::report("memcheck", access_text(bytes, write) + " " + std::to_string(st.dynamic_shared.low - p) +
-                                     " bytes before the start of dynamic shared memory");
-    return shared_access(st.dynamic_shared, std::size_t(p - st.dynamic_shared.low), bytes, write, atomic);
+  }
+  for (std::uint32_t r = 0; r < running.cluster_blocks; ++r) {
+    DynamicRegion& region = st.dynamic[r];
+    if (!region.mapping || p < region.mapping || p >= region.mapping + detail::kMaxSharedBytes + 4096) continue;
+    SharedMemory& m = region.memory;
+    if (r != running.rank && detail::block_exited(r))
+      detail::report("memcheck", access_text(bytes, write) + " of the shared memory of cluster rank " +
+                                     std::to_string(r) + ", whose block has exited (a cluster sync before it leaves "
+                                     "keeps it)");
+    if (p < m.low)
+      detail::report("memcheck", access_text(bytes, write) + " " + std::to_string(m.low - p) +
+                                     " bytes before the start of " + m.name);
+    return shared_access(m, std::size_t(p - m.low), bytes, write, atomic);
   }
   global_access(p, bytes, write, atomic);
 }
@@ -221,17 +254,31 @@ void pipeline_copy(void* destination, const void* source, std::size_t bytes, std
     detail::report("memcheck", what + " from or to an address not a multiple of them");
   const State& st = state();
   const char* d = static_cast<const char*>(destination);
+  const SharedMemory& own = st.dynamic[running.rank].memory;
   const bool to_shared = (d >= st.static_shared.low && d < st.static_shared.low + st.static_shared.bytes) ||
-                         (d >= st.dynamic_shared.low && d < st.dynamic_shared.low + st.dynamic_shared.bytes);
-  if (!to_shared) detail::report("memcheck", what + " to an address outside shared memory");
+                         (d >= own.low && d < own.low + own.bytes);
+  if (!to_shared) detail::report("memcheck", what + " to an address outside the block's shared memory");
   copy_bytes(destination, source, bytes);
 }
 
-void* dynamic_shared() { return state().dynamic_shared.low; }
+void* dynamic_shared() { return state().dynamic[running.rank].memory.low; }
+
+void* map_shared_rank(const void* address, unsigned rank) {
+  if (!current) gpu_emulator::fail("map_shared_rank called outside a kernel");
+  if (rank >= running.cluster_blocks)
+    detail::report("memcheck", "map_shared_rank to rank " + std::to_string(rank) + " of a cluster of " +
+                                   std::to_string(running.cluster_blocks) + " blocks");
+  const State& st = state();
+  const SharedMemory& own = st.dynamic[running.rank].memory;
+  const char* p = static_cast<const char*>(address);
+  if (p < own.low || p > own.low + own.bytes)
+    detail::report("memcheck", "map_shared_rank of an address outside the block's dynamic shared memory");
+  return st.dynamic[rank].memory.low + (p - own.low);
+}
 
 namespace detail {
 
-void begin_block_memory(std::size_t dynamic_shared_bytes) {
+void begin_block_memory(std::uint32_t rank, std::size_t dynamic_shared_bytes) {
   State& st = state();
   ++st.block_generation;
   if (!st.static_shared.low && __start_sigmanet_simt_shared) {
@@ -240,19 +287,27 @@ void begin_block_memory(std::size_t dynamic_shared_bytes) {
     st.static_shared.cells.resize(st.static_shared.bytes);
     st.static_shared.name = "static shared memory";
   }
-  if (!st.dynamic_region) {
+  if (rank == 0) {
+    st.static_shared.generation = st.block_generation;
+    gpu_emulator::poison(st.static_shared.low, st.static_shared.bytes);
+  }
+  DynamicRegion& region = st.dynamic[rank];
+  if (!region.mapping) {
     void* m = mmap(nullptr, kMaxSharedBytes + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) gpu_emulator::fail("the SIMT executor could not map shared memory");
-    st.dynamic_region = static_cast<char*>(m);
-    mprotect(st.dynamic_region + kMaxSharedBytes, 4096, PROT_NONE);
-    st.dynamic_shared.cells.resize(kMaxSharedBytes);
-    st.dynamic_shared.name = "dynamic shared memory";
+    region.mapping = static_cast<char*>(m);
+    mprotect(region.mapping + kMaxSharedBytes, 4096, PROT_NONE);
+    region.memory.cells.resize(kMaxSharedBytes);
   }
+  SharedMemory& m = region.memory;
+  m.rank = rank;
+  m.name = running.cluster_blocks > 1 ? "dynamic shared memory of cluster rank " + std::to_string(rank)
+                                      : std::string("dynamic shared memory");
+  m.generation = st.block_generation;
   // Dynamic shared memory ends at the guard page; its start keeps CUDA's 16-byte alignment.
-  st.dynamic_shared.bytes = dynamic_shared_bytes;
-  st.dynamic_shared.low = st.dynamic_region + kMaxSharedBytes - (dynamic_shared_bytes + kAlign - 1) / kAlign * kAlign;
-  gpu_emulator::poison(st.static_shared.low, st.static_shared.bytes);
-  gpu_emulator::poison(st.dynamic_shared.low, dynamic_shared_bytes);
+  m.bytes = dynamic_shared_bytes;
+  m.low = region.mapping + kMaxSharedBytes - (dynamic_shared_bytes + kAlign - 1) / kAlign * kAlign;
+  gpu_emulator::poison(m.low, dynamic_shared_bytes);
 }
 
 }  // namespace detail

@@ -160,6 +160,53 @@ __global__ void past_dynamic_shared_kernel() {
   s[threadIdx.x + 1] = 1.0f;
 }
 
+// Each block of a cluster hands its row to the next rank's shared memory, then reads what the previous rank
+// handed it; rank_and_size[b] = rank * 100 + blocks in the cluster.
+__global__ void cluster_ring_kernel(const int* __restrict__ in, int* __restrict__ out, int* __restrict__ rank_and_size) {
+  SIGMANET_DYNAMIC_SHARED(int, row);
+  const cg::cluster_group cluster = cg::this_cluster();
+  const unsigned rank = cluster.block_rank(), blocks = cluster.num_blocks(), t = threadIdx.x;
+  const unsigned b = blockIdx.x;
+  int* next = cluster.map_shared_rank(row, (rank + 1) % blocks);
+  next[t] = in[b * blockDim.x + t];
+  cluster.sync();
+  out[b * blockDim.x + t] = row[t];
+  if (t == 0) rank_and_size[b] = int(rank * 100 + blocks);
+}
+
+// Rank 1 returns at once; rank 0 writes into its shared memory after a __syncthreads, by when (on the
+// executor's forward schedule) rank 1 has left and its shared memory is gone.
+__global__ void cluster_exited_kernel() {
+  SIGMANET_DYNAMIC_SHARED(int, row);
+  const cg::cluster_group cluster = cg::this_cluster();
+  if (cluster.block_rank() == 1) return;
+  __syncthreads();
+  cluster.map_shared_rank(row, 1)[threadIdx.x] = 1;
+}
+
+// Rank 0 writes into rank 1's shared memory, and rank 1 reads it after a __syncthreads only.
+__global__ void cluster_no_sync_kernel(int* out) {
+  SIGMANET_DYNAMIC_SHARED(int, row);
+  const cg::cluster_group cluster = cg::this_cluster();
+  const unsigned t = threadIdx.x;
+  if (cluster.block_rank() == 0) cluster.map_shared_rank(row, 1)[t] = int(t);
+  __syncthreads();
+  if (cluster.block_rank() == 1) out[t] = row[t];
+}
+
+// Rank 0 waits at the cluster's sync; rank 1 returns.
+__global__ void cluster_half_sync_kernel() {
+  const cg::cluster_group cluster = cg::this_cluster();
+  if (cluster.block_rank() == 0) cluster.sync();
+}
+
+// Every block maps its shared memory to rank num_blocks(), one past the cluster.
+__global__ void cluster_rank_past_kernel(int* out) {
+  SIGMANET_DYNAMIC_SHARED(int, row);
+  const cg::cluster_group cluster = cg::this_cluster();
+  out[threadIdx.x] = *cluster.map_shared_rank(row, cluster.num_blocks());
+}
+
 }  // namespace
 
 #define SIGMANET_TEST_LAUNCHED(kernel) SIGMANET_CUDA_CHECK_LAUNCH(#kernel)
@@ -244,6 +291,23 @@ void read_unwritten_shared(float* out, cudaStream_t stream) {
 }
 void write_past_dynamic_shared(cudaStream_t stream) {
   SIGMANET_LAUNCH(past_dynamic_shared_kernel, 1, 32, 32 * sizeof(float), stream)();
+}
+
+void cluster_ring(const int* in, int* out, int* rank_and_size, unsigned blocks, unsigned cluster,
+                  cudaStream_t stream) {
+  SIGMANET_LAUNCH_CLUSTER(cluster_ring_kernel, blocks, 64, cluster, 64 * sizeof(int), stream)(in, out, rank_and_size);
+}
+void cluster_remote_write_without_sync(int* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH_CLUSTER(cluster_no_sync_kernel, 2, 32, 2, 32 * sizeof(int), stream)(out);
+}
+void cluster_sync_in_half_the_cluster(cudaStream_t stream) {
+  SIGMANET_LAUNCH_CLUSTER(cluster_half_sync_kernel, 2, 32, 2, 0, stream)();
+}
+void write_shared_memory_of_an_exited_block(cudaStream_t stream) {
+  SIGMANET_LAUNCH_CLUSTER(cluster_exited_kernel, 2, 32, 2, 32 * sizeof(int), stream)();
+}
+void map_shared_rank_past_the_cluster(int* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH_CLUSTER(cluster_rank_past_kernel, 2, 32, 2, 32 * sizeof(int), stream)(out);
 }
 
 }  // namespace sigmanet::simt_test

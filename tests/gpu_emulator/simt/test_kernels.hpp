@@ -39,6 +39,12 @@ cudaError_t allow_dynamic_shared(int bytes);
 // A launch of one block of `threads` threads.
 void launch_block_of(unsigned threads, cudaStream_t stream);
 
+// Thread-block clusters of `cluster` blocks (blocks a multiple of it) of 64 threads: each block stores its 64
+// ints of in into the next rank's shared memory (map_shared_rank), then after the cluster's sync copies what
+// it was given to out; rank_and_size[b] = rank * 100 + the cluster's size.
+void cluster_ring(const int* in, int* out, int* rank_and_size, unsigned blocks, unsigned cluster,
+                  cudaStream_t stream);
+
 // ---- planted bugs ----
 
 // Thread n of a block of n + 1 writes p[n]: one past the end of an n-float buffer (memcheck).
@@ -70,5 +76,15 @@ void pipeline_copy_misaligned(const float* in, cudaStream_t stream);
 void pipeline_copy_to_global(const float* in, float* out, cudaStream_t stream);
 // Thread t writes s[t + 1] of 32 floats of dynamic shared memory: thread 31 runs past its end (memcheck).
 void write_past_dynamic_shared(cudaStream_t stream);
+
+// A cluster of 2: rank 0 writes rank 1's shared memory, which rank 1 reads after a __syncthreads but no
+// cluster sync (racecheck).
+void cluster_remote_write_without_sync(int* out, cudaStream_t stream);
+// A cluster of 2: rank 0 waits at the cluster's sync, rank 1 returns first (synccheck).
+void cluster_sync_in_half_the_cluster(cudaStream_t stream);
+// A cluster of 2: rank 1 returns, then rank 0 writes its shared memory (memcheck, forward schedule).
+void write_shared_memory_of_an_exited_block(cudaStream_t stream);
+// A cluster of 2: map_shared_rank to rank 2 (memcheck).
+void map_shared_rank_past_the_cluster(int* out, cudaStream_t stream);
 
 }  // namespace sigmanet::simt_test

@@ -160,6 +160,37 @@ TEST(SimtExecutor, ABadConfigurationIsALaunchErrorAsOnAGpu) {
   s.synchronize();
 }
 
+TEST(SimtExecutor, ClusterBlocksReachEachOthersSharedMemory) {
+  cuda::Stream s;
+  std::vector<int> in(8 * 64);
+  std::iota(in.begin(), in.end(), 1);
+  for (unsigned cluster : {1u, 2u, 4u, 8u})
+    for_each_schedule([&](simt::Schedule schedule) {
+      DeviceBuffer<int> d_in = on_device(in, s.get()), out(8 * 64), ranks(8);
+      st::cluster_ring(d_in.get(), out.get(), ranks.get(), 8, cluster, s.get());
+      ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+      const std::vector<int> o = to_host(out, s.get()), r = to_host(ranks, s.get());
+      for (unsigned b = 0; b < 8; ++b) {
+        const unsigned rank = b % cluster, from = b - rank + (rank + cluster - 1) % cluster;
+        EXPECT_EQ(r[b], int(rank * 100 + cluster)) << "block " << b << " cluster " << cluster;
+        for (unsigned t = 0; t < 64; ++t)
+          ASSERT_EQ(o[b * 64 + t], in[from * 64 + t])
+              << "block " << b << " thread " << t << " cluster " << cluster << " schedule " << int(schedule);
+      }
+    });
+}
+
+TEST(SimtExecutor, ABadClusterIsALaunchErrorAsOnAGpu) {
+  cuda::Stream s;
+  DeviceBuffer<int> in(8 * 64), out(8 * 64), ranks(8);
+  ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+  st::cluster_ring(in.get(), out.get(), ranks.get(), 6, 4, s.get());  // 6 blocks are not clusters of 4
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidClusterSize);
+  st::cluster_ring(in.get(), out.get(), ranks.get(), 16, 16, s.get());  // past the portable 8
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidClusterSize);
+  s.synchronize();
+}
+
 // ---- the product's kernels under both schedules: the same bits ----
 
 bool same_bits(const Parameters& a, const Parameters& b) {
@@ -249,7 +280,7 @@ TEST_F(SimtExecutorDeathTest, MemcheckAPipelineCopyIntoGlobalMemory) {
   DeviceBuffer<float> in(4), out(4);
   EXPECT_DEATH((st::pipeline_copy_to_global(in.get(), out.get(), s.get()), s.synchronize()),
                "memcheck: pipeline_to_global_kernel block \\(0,0,0\\) thread \\(0,0,0\\): __pipeline_memcpy_async of "
-               "16 bytes to an address outside shared memory");
+               "16 bytes to an address outside the block's shared memory");
 }
 
 TEST_F(SimtExecutorDeathTest, RacecheckSharedMemoryReadWithoutABarrier) {
@@ -286,6 +317,35 @@ TEST_F(SimtExecutorDeathTest, RacecheckGlobalMemoryWrittenByTwoBlocks) {
   EXPECT_DEATH((st::every_block_writes_one_address(p.get(), 2, s.get()), s.synchronize()),
                "racecheck: one_address_kernel block \\(1,0,0\\) thread \\(0,0,0\\): 4-byte write of byte 0 of a 4-byte "
                "device allocation after a write by block \\(0,0,0\\) thread \\(0,0,0\\) in the same launch");
+}
+
+TEST_F(SimtExecutorDeathTest, RacecheckAnotherBlocksSharedMemoryWithoutAClusterSync) {
+  DeviceBuffer<int> out(32);
+  EXPECT_DEATH((st::cluster_remote_write_without_sync(out.get(), s.get()), s.synchronize()),
+               "racecheck: cluster_no_sync_kernel block \\(1,0,0\\) thread \\(0,0,0\\): 4-byte read of byte 0 of "
+               "dynamic shared memory of cluster rank 1 after a write by block \\(0,0,0\\) thread \\(0,0,0\\) "
+               "with no cluster sync between them");
+}
+
+TEST_F(SimtExecutorDeathTest, SynccheckAClusterSyncHalfTheClusterReaches) {
+  EXPECT_DEATH((st::cluster_sync_in_half_the_cluster(s.get()), s.synchronize()),
+               "synccheck: cluster_half_sync_kernel block \\(0,0,0\\) thread \\(0,0,0\\): the cluster's sync "
+               "reached by 32 of 64 threads of the cluster; threads that exited first: block \\(1,0,0\\) thread "
+               "\\(0,0,0\\)");
+}
+
+TEST_F(SimtExecutorDeathTest, MemcheckAWriteToTheSharedMemoryOfABlockThatExited) {
+  EXPECT_DEATH((simt::set_schedule(simt::Schedule::forward), st::write_shared_memory_of_an_exited_block(s.get()),
+                s.synchronize()),
+               "memcheck: cluster_exited_kernel block \\(0,0,0\\) thread \\(0,0,0\\): 4-byte write of the shared "
+               "memory of cluster rank 1, whose block has exited");
+}
+
+TEST_F(SimtExecutorDeathTest, MemcheckMapSharedRankPastTheCluster) {
+  DeviceBuffer<int> out(32);
+  EXPECT_DEATH((st::map_shared_rank_past_the_cluster(out.get(), s.get()), s.synchronize()),
+               "memcheck: cluster_rank_past_kernel block \\(0,0,0\\) thread \\(0,0,0\\): map_shared_rank to rank 2 "
+               "of a cluster of 2 blocks");
 }
 
 TEST_F(SimtExecutorDeathTest, SynccheckABarrierHalfTheBlockReaches) {

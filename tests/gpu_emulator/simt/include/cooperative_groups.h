@@ -1,7 +1,8 @@
 #pragma once
 // Cooperative groups' basics on the SIMT executor (found before the toolkit's header in the emulator build):
-// the thread block and its 32-thread tiles, and memcpy_async/wait, whose copies complete at once.
-// Grid-wide groups, coalesced groups and other tile sizes are not here: a kernel using them fails to compile.
+// the thread block and its 32-thread tiles, the thread-block cluster (sync, ranks, map_shared_rank), and
+// memcpy_async/wait, whose copies complete at once. Grid-wide groups, coalesced groups, other tile sizes and
+// the cluster's split barrier_arrive/barrier_wait are not here: a kernel using them fails to compile.
 #include <cstddef>
 #include <source_location>
 
@@ -39,6 +40,27 @@ inline thread_block this_thread_block() { return thread_block(); }
 inline void sync(const thread_block& block, const std::source_location& site = std::source_location::current()) {
   block.sync(site);
 }
+
+// The running block's thread-block cluster (one block when the launch has no clusters, as on a GPU).
+class cluster_group {
+ public:
+  void sync(const std::source_location& site = std::source_location::current()) const {
+    ::sigmanet::simt::cluster_barrier(site);
+  }
+  unsigned block_rank() const { return ::sigmanet::simt::cluster_block_rank(); }
+  unsigned num_blocks() const { return ::sigmanet::simt::cluster_block_count(); }
+  dim3 block_index() const { return ::sigmanet::simt::cluster_block_index(); }
+  dim3 dim_blocks() const { return ::sigmanet::simt::cluster_dimensions(); }
+  unsigned num_threads() const { return num_blocks() * thread_block().num_threads(); }
+  unsigned thread_rank() const { return block_rank() * thread_block().num_threads() + thread_block().thread_rank(); }
+  // The address in block `rank`'s shared memory of what `address` is in this block's.
+  template <class T>
+  T* map_shared_rank(T* address, unsigned rank) const {
+    return static_cast<T*>(::sigmanet::simt::map_shared_rank(address, rank));
+  }
+};
+
+inline cluster_group this_cluster() { return cluster_group(); }
 
 template <unsigned Size>
 class thread_block_tile {
