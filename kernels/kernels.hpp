@@ -81,11 +81,12 @@ void advance_counter(unsigned* counter, cudaStream_t stream);
 // cudaSuccess when this binary holds a kernel image the current device can run, else the runtime's error.
 cudaError_t kernel_image_status();
 
-// ---- small-batch training in one persistent thread block (persistent_train.cu) ----
+// ---- small-batch training in a persistent thread block, or a cluster of them (persistent_train.cu) ----
 
 constexpr int kPersistentMaxLayers = 3;   // weight layers
 constexpr int kPersistentMaxBatch = 32;   // samples a step
-constexpr int kPersistentThreads = 512;   // one block of 16 warps
+constexpr int kPersistentThreads = 512;   // a block of 16 warps
+constexpr int kPersistentMaxBlocks = 8;   // blocks a cluster (CUDA's portable cluster size)
 
 // The network as the persistent kernel sees it: sizes[0..layers] and each layer's device W (n_out x n_in,
 // row-major) and b, which the kernel reads at the start of a launch and writes back at its end, and the output
@@ -107,19 +108,35 @@ struct PersistentUpdate {
   Cost cost = Cost::quadratic;
 };
 
-// Shared memory one launch needs for batches of m samples (parameters, activations and errors, two batches
-// of pixels and labels): it fits when this is at most the device's opt-in limit per block. 0 when the
-// network has more than kPersistentMaxLayers layers or m is outside 1..kPersistentMaxBatch.
-std::size_t persistent_shared_bytes(const PersistentNet& net, std::size_t m);
+// Shared memory each block of a launch in clusters of `blocks` needs for batches of m samples (its share of
+// the first layer and every other layer's parameters, activations and errors, two batches of pixels and
+// labels): it fits when this is at most the device's opt-in limit per block. 0 when the network has more than
+// kPersistentMaxLayers layers, m is outside 1..kPersistentMaxBatch, or `blocks` cannot share the first layer
+// (see persistent_blocks_can_share).
+std::size_t persistent_shared_bytes(const PersistentNet& net, std::size_t m, int blocks = 1);
+
+// Whether a cluster of `blocks` blocks (1 to kPersistentMaxBlocks) can split the first layer's neurons so
+// that each block owns at least one: rows of ceil(n1 / blocks) each, the last block the rest.
+bool persistent_blocks_can_share(const PersistentNet& net, int blocks);
+
+// The cluster size for this network and batch: ceil(n1 / 8) rounded up to a power of two, at most
+// kPersistentMaxBlocks (so a block owns about 8 of the first layer's neurons, one register tile; the model
+// in bench/persistent_model.py puts fewer rows a block at little gain for the extra SMs), then larger
+// until a block fits shared_limit; 1 where the device has no clusters (compute capability below 9.0).
+// 0 when nothing fits.
+int persistent_cluster_blocks(const PersistentNet& net, std::size_t m, std::size_t shared_limit, bool clusters);
 
 // `steps` SGD steps of m samples each in one launch, the network held in shared memory throughout: step k
 // trains records order[first + k m .. first + (k + 1) m) of the device's images and labels, with `update`.
 // The first step whose outputs hold a NaN or Inf stops the launch before its update, and
-// atomicMin(bad, first_batch + that step). Same input, same bits, whatever `steps` is.
+// atomicMin(bad, first_batch + that step). Same input, same bits, whatever `steps` is. With blocks > 1 (a
+// device of compute capability 9.0 or later) the launch is one cluster of that many blocks, each on its own
+// SM, that split the first layer's neurons; the bits depend on `blocks` (the sums' order does), never on
+// `steps`.
 void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> images,
                       VectorView<const std::uint8_t> labels, VectorView<const std::uint32_t> order, std::size_t first,
                       std::size_t m, std::size_t steps, const PersistentUpdate& update, unsigned first_batch,
-                      unsigned* bad, cudaStream_t stream);
+                      unsigned* bad, cudaStream_t stream, int blocks = 1);
 
 // Evaluation, per sample: correct[s] = 1 when the first index of the largest output (ties go to the lowest
 // index, like std::max_element) equals labels[s], else 0; cost[s] = the cost C_s in double, as the oracle

@@ -103,6 +103,10 @@ class CudaBackend final : public Backend {
     SIGMANET_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
     device_name_ = properties.name;
     shared_optin_bytes_ = properties.sharedMemPerBlockOptin;
+    clusters_ = properties.major >= 9;
+    if (options_.persistent_blocks < 0 || options_.persistent_blocks > kernels::kPersistentMaxBlocks)
+      throw Error("CudaOptions::persistent_blocks " + std::to_string(options_.persistent_blocks) +
+                  ": a cluster has 0 (chosen) to " + std::to_string(kernels::kPersistentMaxBlocks) + " blocks");
     // cublasSetStream resets the workspace to cuBLAS's own pool, so the workspace is set after it.
     SIGMANET_CUDA_CHECK(cublasSetStream(blas_.get(), stream_.get()));
     SIGMANET_CUDA_CHECK(cublasSetWorkspace(blas_.get(), blas_workspace_.get(), blas_workspace_.size()));
@@ -340,11 +344,17 @@ class CudaBackend final : public Backend {
     return net;
   }
 
-  // The network and a batch fit one block's shared memory on this device.
-  bool persistent_fits(std::size_t batch) const {
-    const std::size_t bytes = kernels::persistent_shared_bytes(persistent_net(), batch);
-    return bytes > 0 && bytes <= shared_optin_bytes_;
+  // The blocks of the persistent kernel's cluster for this network at this batch on this device, 0 when it
+  // does not fit (a last, partial batch uses its batch's: the bits depend on the cluster's size).
+  int persistent_blocks(std::size_t batch) const {
+    const kernels::PersistentNet net = persistent_net();
+    const int forced = options_.persistent_blocks;
+    if (forced == 0) return kernels::persistent_cluster_blocks(net, batch, shared_optin_bytes_, clusters_);
+    const std::size_t bytes = kernels::persistent_shared_bytes(net, batch, forced);
+    return (forced == 1 || clusters_) && bytes > 0 && bytes <= shared_optin_bytes_ ? forced : 0;
   }
+
+  bool persistent_fits(std::size_t batch) const { return persistent_blocks(batch) > 0; }
 
   bool use_persistent(std::size_t batch) const {
     if (collective_ && options_.kernel == CudaOptions::Kernel::persistent)
@@ -361,15 +371,30 @@ class CudaBackend final : public Backend {
       case CudaOptions::Kernel::persistent: break;
     }
     if (!persistent_fits(batch)) {
-      const std::size_t bytes = kernels::persistent_shared_bytes(persistent_net(), batch);
-      const std::string why =
-          bytes == 0 ? "the kernel takes 1 to " + std::to_string(kernels::kPersistentMaxLayers) +
-                           " weight layers and batches of 1 to " + std::to_string(kernels::kPersistentMaxBatch)
-                     : "it needs " + std::to_string(bytes) + " bytes of shared memory, this GPU allows " +
-                           std::to_string(shared_optin_bytes_) + " a block";
+      // The least a block needs: split over the largest cluster this GPU and network allow, or forced.
+      const kernels::PersistentNet net = persistent_net();
+      int blocks = options_.persistent_blocks > 0 ? options_.persistent_blocks : 1;
+      if (options_.persistent_blocks == 0 && clusters_)
+        for (int b = kernels::kPersistentMaxBlocks; b > 1; b /= 2)
+          if (kernels::persistent_blocks_can_share(net, b)) {
+            blocks = b;
+            break;
+          }
+      const std::size_t bytes = kernels::persistent_shared_bytes(net, batch, blocks);
+      const std::string split = blocks > 1 ? " split over a cluster of " + std::to_string(blocks) : "";
+      std::string why;
+      if (blocks > 1 && !clusters_)
+        why = "a cluster of " + std::to_string(blocks) + " blocks needs a GPU of compute capability 9.0 or later";
+      else if (bytes == 0)
+        why = "the kernel takes 1 to " + std::to_string(kernels::kPersistentMaxLayers) +
+              " weight layers, batches of 1 to " + std::to_string(kernels::kPersistentMaxBatch) +
+              " and a first layer of at least one neuron a block";
+      else
+        why = "it needs " + std::to_string(bytes) + " bytes of shared memory a block" + split + ", this GPU allows " +
+              std::to_string(shared_optin_bytes_);
       throw SettingError(Setting::gpu_kernel,
                          {Setting::gpu_kernel, " persistent: a " + sizes_text(sizes_, '-') + " network at batch " +
-                                                   std::to_string(batch) + " does not fit one thread block (" + why +
+                                                   std::to_string(batch) + " does not fit the persistent kernel (" + why +
                                                    "); use ",
                           Setting::gpu_kernel, " graph"},
                          "persistent");
@@ -381,7 +406,7 @@ class CudaBackend final : public Backend {
   void launch_persistent(std::size_t batch, std::size_t b, std::size_t m, std::size_t steps, float eta, float decay) {
     const kernels::PersistentUpdate update{eta / float(m), decay, objective_.cost};  // the CPU float's eta / T(m)
     kernels::persistent_train(persistent_net(), train_images(), train_labels(), order_view(), b * batch, m, steps,
-                              update, unsigned(b), bad_.get(), stream_.get());
+                              update, unsigned(b), bad_.get(), stream_.get(), persistent_blocks(batch));
   }
 
   // Copies every layer's parameters between the live buffers and the chunk-start copy.
@@ -778,6 +803,7 @@ class CudaBackend final : public Backend {
   std::vector<DeviceLayer> layers_;
   std::vector<DeviceBuffer<float>> backup_;  // the parameters at a persistent chunk's start: W0, b0, W1, ...
   std::size_t shared_optin_bytes_ = 0;       // the device's shared memory limit per block, opted in
+  bool clusters_ = false;                    // thread-block clusters (compute capability 9.0 and later)
 
   const Dataset* train_ = nullptr;
   const std::uint8_t* train_pixels_ = nullptr;
@@ -876,8 +902,7 @@ bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {
     (void)cudaGetLastError();
     return false;
   }
-  const std::size_t bytes = kernels::persistent_shared_bytes(net, batch);
-  return bytes > 0 && bytes <= properties.sharedMemPerBlockOptin;
+  return kernels::persistent_cluster_blocks(net, batch, properties.sharedMemPerBlockOptin, properties.major >= 9) > 0;
 }
 
 std::unique_ptr<Backend> make_cuda_backend(Precision precision) { return make_cuda_backend(precision, {}); }

@@ -257,6 +257,12 @@ TEST(GpuKernels, ShapesThatDoNotFitAreRefusedNamingTheWrapperTheRuleAndTheShapes
        [&] { kernels::persistent_train(net, {u8, 100, 783}, {u8, 100}, {&order, 1}, 0, 1, 1, {1.0f}, 0, &u, nullptr); }},
       {"kernels::persistent_train: steps past the end of the order",
        [&] { kernels::persistent_train(net, {u8, 100, 784}, {u8, 100}, {&order, 1}, 0, 1, 2, {1.0f}, 0, &u, nullptr); }},
+      {"kernels::persistent_train: a cluster of 1 to 8 blocks, each owning at least one of the first layer's neurons",
+       [&] { kernels::persistent_train(net, {u8, 100, 784}, {u8, 100}, {&order, 1}, 0, 1, 1, {1.0f}, 0, &u, nullptr,
+                                       9); }},
+      {"kernels::persistent_train: a cluster of 1 to 8 blocks, each owning at least one of the first layer's neurons",
+       [&] { kernels::persistent_train(net, {u8, 100, 784}, {u8, 100}, {&order, 1}, 0, 1, 1, {1.0f}, 0, &u, nullptr,
+                                       0); }},
       {"cuda::gemm_forward: shapes do not fit (w.inputs == in.features)",
        [&] { cuda::gemm_forward(nullptr, w_transposed, in, out); }},
       {"cuda::gemm_forward: shapes do not fit (w.outputs == z.features)",
@@ -281,6 +287,42 @@ TEST(GpuKernels, ShapesThatDoNotFitAreRefusedNamingTheWrapperTheRuleAndTheShapes
     const std::string m = message_of(c.call);
     EXPECT_EQ(m.rfind(c.wrapper_and_rule, 0), 0u) << "expected: " << c.wrapper_and_rule << "\n     got: " << m;
   }
+}
+
+// The persistent kernel's fit rule and cluster size: the figures README and bench/RESULTS.md quote.
+TEST(GpuKernels, PersistentFitAndClusterSize) {
+  const auto net = [](std::vector<int> sizes) {
+    kernels::PersistentNet n;
+    n.layers = int(sizes.size()) - 1;
+    for (std::size_t l = 0; l < sizes.size(); ++l) n.sizes[l] = sizes[l];
+    return n;
+  };
+  const std::size_t h200 = 227 * 1024;
+  // One block: 784-30-10 and 784-60-10 fit an H200's 232,448 bytes, 784-100-10 does not.
+  EXPECT_EQ(kernels::persistent_shared_bytes(net({784, 30, 10}), 10), 117504u);
+  EXPECT_EQ(kernels::persistent_shared_bytes(net({784, 60, 10}), 10), 217344u);
+  EXPECT_EQ(kernels::persistent_shared_bytes(net({784, 100, 10}), 10), 350304u);
+  // Split over clusters: each block's share of the first layer, every other layer whole.
+  EXPECT_EQ(kernels::persistent_shared_bytes(net({784, 30, 10}), 10, 4), 49616u);
+  EXPECT_EQ(kernels::persistent_shared_bytes(net({784, 60, 10}), 10, 8), 54416u);
+  EXPECT_EQ(kernels::persistent_shared_bytes(net({784, 100, 10}), 10, 8), 76528u);
+  EXPECT_EQ(kernels::persistent_shared_bytes(net({784, 60, 10}), 32, 8), 106624u);
+  // The cluster: ceil(n1 / 8) blocks rounded up to a power of two, at most 8 (a block owns about 8 rows).
+  EXPECT_EQ(kernels::persistent_cluster_blocks(net({784, 30, 10}), 10, h200, true), 4);
+  EXPECT_EQ(kernels::persistent_cluster_blocks(net({784, 60, 10}), 10, h200, true), 8);
+  EXPECT_EQ(kernels::persistent_cluster_blocks(net({784, 100, 10}), 10, h200, true), 8);
+  EXPECT_EQ(kernels::persistent_cluster_blocks(net({784, 8, 10}), 10, h200, true), 1);
+  EXPECT_EQ(kernels::persistent_cluster_blocks(net({784, 9, 10}), 10, h200, true), 2);
+  EXPECT_EQ(kernels::persistent_cluster_blocks(net({784, 100, 500, 10}), 10, h200, true), 0);
+  // Without clusters: one block, or nothing.
+  EXPECT_EQ(kernels::persistent_cluster_blocks(net({784, 30, 10}), 10, h200, false), 1);
+  EXPECT_EQ(kernels::persistent_cluster_blocks(net({784, 100, 10}), 10, h200, false), 0);
+  // A smaller limit takes a larger cluster: 784-30-10 at batch 32 needs 93,904 bytes a block in 4, 81,344 in 8.
+  EXPECT_EQ(kernels::persistent_cluster_blocks(net({784, 30, 10}), 32, 90 * 1024, true), 8);
+  // Every block must own a row: 10 rows in 8 blocks of 2 leave the last two none.
+  EXPECT_TRUE(kernels::persistent_blocks_can_share(net({784, 10}), 5));
+  EXPECT_FALSE(kernels::persistent_blocks_can_share(net({784, 10}), 8));
+  EXPECT_EQ(kernels::persistent_shared_bytes(net({784, 10}), 10, 8), 0u);
 }
 
 TEST(GpuKernels, TheSameShapesAreAcceptedAndAnEmptyBatchLaunchesNothing) {

@@ -1,6 +1,7 @@
-// The CUDA backend's persistent path (kernels/persistent_train.cu): the network held in one block's shared
-// memory for a chunk of batches. Against the oracle for one step and an epoch, the same bits whatever
-// the chunk, chunk boundaries, partial batches, stopping inside a chunk, divergence, and the fit rule.
+// The CUDA backend's persistent path (kernels/persistent_train.cu): the network held in shared memory for a
+// chunk of batches, by one block or a thread-block cluster. Against the oracle for one step and an epoch at
+// every cluster size, the same bits whatever the chunk, chunk boundaries, partial batches, stopping inside a
+// chunk, divergence, and the fit rule.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -27,10 +28,11 @@ const Dataset& synthetic_train() {
   return d;
 }
 
-CudaOptions persistent(std::size_t chunk = 0) {
+CudaOptions persistent(std::size_t chunk = 0, int blocks = 0) {
   CudaOptions o;
   o.kernel = CudaOptions::Kernel::persistent;
   o.persistent_chunk = chunk;
+  o.persistent_blocks = blocks;
   return o;
 }
 
@@ -103,15 +105,42 @@ TEST(GpuPersistent, AnEpochMatchesTheReference) {
 
 TEST(GpuPersistent, TheSameBitsWhateverTheChunkAndRunToRun) {
   SIGMANET_SKIP_WITHOUT_GPU();
-  // 150 samples at batch 7: 21 full batches and one of 3, so chunks of 1, 5 and 64 end in different places.
+  // 150 samples at batch 7: 21 full batches and one of 3, so chunks of 1, 5 and 64 end in different places;
+  // one block, and the cluster of 4 that 784-30-10 gets on a GPU with clusters.
   const std::size_t n = 150;
-  const Parameters one = train_with(persistent(1), {784, 30, 10}, 7, n, 21);
-  for (std::size_t chunk : {5, 64, 0}) {
-    const Parameters other = train_with(persistent(chunk), {784, 30, 10}, 7, n, 21);
-    EXPECT_TRUE(same_bits(one, other)) << "chunk " << chunk << ": relative difference "
-                                       << relative_difference(one, other);
+  for (int blocks : {1, 4}) {
+    const Parameters one = train_with(persistent(1, blocks), {784, 30, 10}, 7, n, 21);
+    for (std::size_t chunk : blocks == 1 ? std::vector<std::size_t>{64} : std::vector<std::size_t>{5, 64, 0}) {
+      const Parameters other = train_with(persistent(chunk, blocks), {784, 30, 10}, 7, n, 21);
+      EXPECT_TRUE(same_bits(one, other)) << blocks << " blocks, chunk " << chunk << ": relative difference "
+                                         << relative_difference(one, other);
+    }
+    if (blocks > 1) {
+      EXPECT_TRUE(same_bits(one, train_with(persistent(1, blocks), {784, 30, 10}, 7, n, 21))) << "run to run";
+    }
   }
-  EXPECT_TRUE(same_bits(one, train_with(persistent(1), {784, 30, 10}, 7, n, 21))) << "run to run";
+}
+
+// Every cluster size against the oracle, and against each other: 784-30-10 splits 30 neurons as 15 + 15,
+// 8 + 8 + 8 + 6 and 4 x 7 + 2; 784-17-13-10 (3 layers: the second repeated in every block) as 9 + 8 and
+// 5 + 5 + 5 + 2; a softmax 784-10 splits its output layer itself.
+TEST(GpuPersistent, EveryClusterSizeMatchesTheReference) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  for (int blocks : {1, 2, 4, 8}) {
+    auto gpu = make_cuda_backend(Precision::f32, persistent(0, blocks));
+    expect_ok(check_one_step(*gpu, synthetic_train(), {784, 30, 10}, 10, 40 + blocks));
+    if (blocks == 8) expect_ok(check_one_step(*gpu, synthetic_train(), {784, 30, 10}, 1, 40));
+    if (blocks <= 4) expect_ok(check_one_step(*gpu, synthetic_train(), {784, 17, 13, 10}, 7, 50 + blocks));
+  }
+  const Parameters one = train_with(persistent(0, 1), {784, 30, 10}, 10, 100, 23);
+  for (int blocks : {2, 4, 8}) {
+    const Parameters split = train_with(persistent(0, blocks), {784, 30, 10}, 10, 100, 23);
+    EXPECT_LE(relative_difference(one, split), 1e-5) << blocks << " blocks";
+    EXPECT_GT(relative_difference(one, split), 0.0) << blocks << " blocks: the sums' order is the cluster's";
+  }
+  for (const StageCheck& c : check_objective_training(persistent(0, 2), Objective{Cost::log_likelihood, 0.0},
+                                                      synthetic_train(), nullptr, {784, 10}, 10, 10, 3.0, 3))
+    expect_ok(c);
 }
 
 TEST(GpuPersistent, AgreesWithTheGraphPathAndTheCpuOverChunksAndAPartialBatch) {
@@ -188,24 +217,33 @@ TEST(GpuPersistent, AutomaticChoosesByBatchAndFit) {
 
 TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
   SIGMANET_SKIP_WITHOUT_GPU();
-  // 784-100-10 is 79,510 parameters, 318 KB in float: past any GPU's shared memory per block.
+  // 784-100-500-10's second layer alone is 50,000 weights, 200 KB in float, which every block of a cluster
+  // holds in full; 784-100-10 fits a cluster of 8 (79,510 parameters, 318 KB, past any one block) but not
+  // one block.
   Rng rng(1);
-  auto gpu = make_cuda_backend(Precision::f32, persistent());
-  gpu->set_training_data(synthetic_train());
-  gpu->set_parameters(init_parameters({784, 100, 10}, Init::scaled, rng));
   const std::vector<std::uint32_t> order(10, 0u);
-  try {
-    gpu->train(order, 10, 3.0, {});
-    FAIL() << "no exception";
-  } catch (const SettingError& e) {
-    EXPECT_EQ(e.setting(), Setting::gpu_kernel);
-    EXPECT_NE(std::string(e.what()).find("gpu_kernel persistent: a 784-100-10 network at batch 10"), std::string::npos)
-        << e.what();
-  }
+  const auto refused = [&](const CudaOptions& options, const std::vector<int>& sizes, const std::string& why) {
+    auto gpu = make_cuda_backend(Precision::f32, options);
+    gpu->set_training_data(synthetic_train());
+    gpu->set_parameters(init_parameters(sizes, Init::scaled, rng));
+    try {
+      gpu->train(order, 10, 3.0, {});
+      ADD_FAILURE() << "no exception";
+    } catch (const SettingError& e) {
+      EXPECT_EQ(e.setting(), Setting::gpu_kernel);
+      EXPECT_NE(std::string(e.what()).find("gpu_kernel persistent: a " + sizes_text(sizes, '-') + " network at batch 10 "
+                                           "does not fit the persistent kernel (" + why),
+                std::string::npos)
+          << e.what();
+    }
+  };
+  refused(persistent(), {784, 100, 500, 10},
+          "it needs 364736 bytes of shared memory a block split over a cluster of 8, this GPU allows 232448");
+  refused(persistent(0, 1), {784, 100, 10}, "it needs 350304 bytes of shared memory a block, this GPU allows 232448");
   // Automatic falls back to the graph path instead.
   auto automatic = make_cuda_backend(Precision::f32);
   automatic->set_training_data(synthetic_train());
-  automatic->set_parameters(init_parameters({784, 100, 10}, Init::scaled, rng));
+  automatic->set_parameters(init_parameters({784, 100, 500, 10}, Init::scaled, rng));
   EXPECT_EQ(automatic->train(order, 10, 3.0, {}), 10u);
 }
 

@@ -46,11 +46,16 @@ struct CudaOptions {
   // Batches a persistent launch runs at most (0: as many as take about kPersistentChunkSeconds); results
   // do not depend on it.
   std::size_t persistent_chunk = 0;
+  // Blocks in the persistent kernel's thread-block cluster, which split the first layer's neurons between
+  // them, each on its own SM (0: kernels::persistent_cluster_blocks's choice, 1 on a GPU without clusters;
+  // 1 to 8 forces that many, which must fit and needs compute capability 9.0 past 1). Results depend on it.
+  int persistent_blocks = 0;
   bool graphs = true;       // capture a full batch's kernels once per train() and replay the graph
   bool allow_tf32 = false;  // let cuBLAS round SGEMM inputs to TF32 (faster, ~1e-3 relative error)
 };
 
-// Whether the persistent kernel can hold this network at this batch in one block on the current device.
+// Whether the persistent kernel can hold this network at this batch on the current device, in one block or
+// split over a thread-block cluster.
 bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch);
 
 // Float only: Precision::f64 throws InputError (the GPU backend computes in float).
