@@ -39,9 +39,7 @@ constexpr unsigned kNoBadBatch = 0xFFFFFFFFu;
 // host still hears from the device (progress, Ctrl-C) a few times a second; at least 1, at most kMaxChunk.
 constexpr double kPersistentChunkSeconds = 0.25;
 constexpr std::size_t kMaxChunk = 4096;
-// Up to this batch the persistent kernel is expected to beat the graph path (bench/RESULTS.md's model: a
-// persistent step grows with the batch on one SM, a graph step costs ~11 launches whatever the batch).
-constexpr std::size_t kPersistentMaxAutoBatch = 32;
+constexpr std::size_t kPersistentMaxAutoBatch = kGpuPersistentMaxAutoBatch;
 // cuBLAS's workspace, given explicitly so that no SGEMM allocates while a graph is being captured
 // (32 MiB is NVIDIA's recommendation for Hopper).
 constexpr std::size_t kCublasWorkspaceBytes = std::size_t(32) << 20;
@@ -357,6 +355,19 @@ class CudaBackend final : public Backend {
   bool persistent_fits(std::size_t batch) const { return persistent_blocks(batch) > 0; }
 
   bool use_persistent(std::size_t batch) const {
+    // A cluster size asked for is never dropped in silence: the bits depend on it.
+    const int forced = options_.persistent_blocks;
+    const std::string cluster = std::to_string(forced);
+    const auto cluster_refused = [&](const std::string& why) {
+      return SettingError(Setting::gpu_cluster, {Setting::gpu_cluster, " " + cluster + ": " + why}, cluster);
+    };
+    if (forced > 0 && collective_)
+      throw cluster_refused("a job across GPUs trains on the graph path, which has no cluster");
+    if (forced > 0 && options_.kernel == CudaOptions::Kernel::graph)
+      throw cluster_refused("the graph path has no cluster; the persistent kernel does");
+    if (forced > 0 && options_.kernel == CudaOptions::Kernel::automatic && batch > kPersistentMaxAutoBatch)
+      throw cluster_refused("batch " + std::to_string(batch) + " trains on the graph path, which has no cluster (auto "
+                            "takes the persistent kernel up to batch " + std::to_string(kPersistentMaxAutoBatch) + ")");
     if (collective_ && options_.kernel == CudaOptions::Kernel::persistent)
       throw SettingError(Setting::gpu_kernel,
                          {Setting::gpu_kernel,
@@ -367,7 +378,9 @@ class CudaBackend final : public Backend {
     if (collective_) return false;
     switch (options_.kernel) {
       case CudaOptions::Kernel::graph: return false;
-      case CudaOptions::Kernel::automatic: return batch <= kPersistentMaxAutoBatch && persistent_fits(batch);
+      case CudaOptions::Kernel::automatic:
+        if (forced == 0) return batch <= kPersistentMaxAutoBatch && persistent_fits(batch);
+        break;
       case CudaOptions::Kernel::persistent: break;
     }
     if (!persistent_fits(batch)) {
@@ -392,11 +405,11 @@ class CudaBackend final : public Backend {
       else
         why = "it needs " + std::to_string(bytes) + " bytes of shared memory a block" + split + ", this GPU allows " +
               std::to_string(shared_optin_bytes_);
+      const std::string what = "a " + sizes_text(sizes_, '-') + " network at batch " + std::to_string(batch) +
+                               " does not fit the persistent kernel (" + why + ")";
+      if (forced > 0) throw cluster_refused(what);
       throw SettingError(Setting::gpu_kernel,
-                         {Setting::gpu_kernel, " persistent: a " + sizes_text(sizes_, '-') + " network at batch " +
-                                                   std::to_string(batch) + " does not fit the persistent kernel (" + why +
-                                                   "); use ",
-                          Setting::gpu_kernel, " graph"},
+                         {Setting::gpu_kernel, " persistent: " + what + "; use ", Setting::gpu_kernel, " graph"},
                          "persistent");
     }
     return true;
@@ -891,7 +904,7 @@ void cuda_use_device_of_local_rank(int local_rank) {
   SIGMANET_CUDA_CHECK(cudaSetDevice(local_rank % count));
 }
 
-bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {
+bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch, int blocks) {
   kernels::PersistentNet net;
   net.layers = int(sizes.size()) - 1;
   if (net.layers < 1 || net.layers > kernels::kPersistentMaxLayers) return false;
@@ -902,7 +915,10 @@ bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {
     (void)cudaGetLastError();
     return false;
   }
-  return kernels::persistent_cluster_blocks(net, batch, properties.sharedMemPerBlockOptin, properties.major >= 9) > 0;
+  const bool clusters = properties.major >= 9;
+  if (blocks == 0) return kernels::persistent_cluster_blocks(net, batch, properties.sharedMemPerBlockOptin, clusters) > 0;
+  const std::size_t bytes = kernels::persistent_shared_bytes(net, batch, blocks);
+  return (blocks == 1 || clusters) && bytes > 0 && bytes <= properties.sharedMemPerBlockOptin;
 }
 
 std::unique_ptr<Backend> make_cuda_backend(Precision precision) { return make_cuda_backend(precision, {}); }

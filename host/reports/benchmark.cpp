@@ -43,6 +43,7 @@ std::string to_string(const BenchBackend& b) {
   std::string name = to_string(b.device);
   name.append("-").append(to_string(b.precision));
   if (b.kernel != GpuKernel::automatic) name.append("-").append(to_string(b.kernel));
+  if (b.cluster > 0) name.append("-cluster").append(std::to_string(b.cluster));
   return name;
 }
 
@@ -152,7 +153,8 @@ std::string gpu_paths_side_by_side(const std::vector<BenchResult>& results) {
         continue;
       if (text.empty()) text = "GPU paths side by side, the median time of a step:\n";
       const std::string path = c.backend.kernel == GpuKernel::persistent ? "persistent"
-                               : c.backend.precision == Precision::f32 && gpu_persistent_fits(c.sizes, c.batch)
+                               : c.backend.precision == Precision::f32 && c.batch <= kGpuPersistentMaxAutoBatch &&
+                                         gpu_persistent_fits(c.sizes, c.batch, c.backend.cluster)
                                    ? "auto, persistent"
                                    : "auto, graph";
       char line[256];
@@ -181,7 +183,8 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
 
   std::unique_ptr<Backend> backend = c.backend.device == Device::cpu ? make_cpu_backend(c.backend.precision)
                                                                      : make_backend(Device::gpu, c.backend.precision,
-                                                                                    nullptr, c.backend.kernel);
+                                                                                    nullptr, c.backend.kernel,
+                                                                                    c.backend.cluster);
   Rng rng(settings.seed);
   backend->set_parameters(init_parameters(c.sizes, Init::standard, rng));
   backend->set_training_data(train);

@@ -74,12 +74,13 @@ std::optional<DeviceInfo> gpu_info() {
 #endif
 }
 
-bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch) {
+bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch, int gpu_cluster) {
 #ifdef SIGMANET_HAVE_CUDA
-  return gpu_available() && cuda_persistent_fits(sizes, batch);
+  return gpu_available() && cuda_persistent_fits(sizes, batch, gpu_cluster);
 #else
   (void)sizes;
   (void)batch;
+  (void)gpu_cluster;
   return false;
 #endif
 }
@@ -111,7 +112,8 @@ void use_gpu_of_rank([[maybe_unused]] const Collective& job) {
 #endif
 }
 
-std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice, GpuKernel kernel) {
+std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice, GpuKernel kernel,
+                                      int gpu_cluster) {
   if (device == Device::cpu) return make_cpu_backend(precision);
   std::string reason;
   const bool have_gpu = gpu_available(&reason);
@@ -126,9 +128,11 @@ std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::s
   options.kernel = kernel == GpuKernel::persistent ? CudaOptions::Kernel::persistent
                    : kernel == GpuKernel::graph    ? CudaOptions::Kernel::graph
                                                    : CudaOptions::Kernel::automatic;
+  options.persistent_blocks = gpu_cluster;
   return make_cuda_backend(precision, options);
 #else
   (void)kernel;
+  (void)gpu_cluster;
   return make_cpu_backend(precision);  // unreachable: gpu_available() is false without CUDA
 #endif
 }

@@ -28,6 +28,8 @@ std::string setting_name(Setting s) {
       return "device";
     case Setting::gpu_kernel:
       return "gpu_kernel";
+    case Setting::gpu_cluster:
+      return "gpu_cluster";
     case Setting::precision:
       return "precision";
     case Setting::data:

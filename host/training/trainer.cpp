@@ -81,6 +81,13 @@ std::size_t physical_memory_bytes() {
 
 void validate_config(const TrainConfig& c) {
   validate_sizes(c.sizes);
+  if (c.gpu_cluster != 0 && c.gpu_cluster != 1 && c.gpu_cluster != 2 && c.gpu_cluster != 4 && c.gpu_cluster != 8)
+    throw SettingError(Setting::gpu_cluster, "must be auto, 1, 2, 4 or 8", std::to_string(c.gpu_cluster));
+  if (c.gpu_cluster != 0 && c.gpu_kernel == GpuKernel::graph)
+    throw SettingError(Setting::gpu_cluster,
+                       {Setting::gpu_cluster, " " + std::to_string(c.gpu_cluster) + ": the graph path (",
+                        Setting::gpu_kernel, " graph) has no cluster; the persistent kernel does"},
+                       std::to_string(c.gpu_cluster));
   if (c.epochs < 1)
     throw SettingError(Setting::epochs, "must be at least 1 (got " + std::to_string(c.epochs) + ")",
                        std::to_string(c.epochs));

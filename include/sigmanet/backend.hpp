@@ -118,13 +118,19 @@ std::optional<DeviceInfo> gpu_info();
 
 // The best backend for the request. Device::automatic picks the GPU when a usable one is present and
 // otherwise the CPU, writing a one-line reason to *notice. Device::gpu with no usable GPU throws
-// InputError carrying the driver's reason. kernel says how a GPU backend trains (ignored on the CPU).
+// InputError carrying the driver's reason. kernel says how a GPU backend trains, gpu_cluster the blocks of the
+// persistent kernel's cluster (0: its rule); both ignored on the CPU.
 std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice = nullptr,
-                                      GpuKernel kernel = GpuKernel::automatic);
+                                      GpuKernel kernel = GpuKernel::automatic, int gpu_cluster = 0);
 
-// Whether the GPU's persistent kernel can train this network at this batch (it fits one block's shared memory
-// on the usable device). False without a usable GPU.
-bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch);
+// Up to this batch GpuKernel::automatic takes the persistent kernel where it fits (bench/RESULTS.md's model:
+// a persistent step grows with the batch, a graph step costs ~11 launches whatever the batch).
+constexpr std::size_t kGpuPersistentMaxAutoBatch = 32;
+
+// Whether the GPU's persistent kernel can train this network at this batch on the usable device: its shared
+// memory a block, in one block or a thread-block cluster of its choice (gpu_cluster 0) or of gpu_cluster
+// blocks. False without a usable GPU.
+bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch, int gpu_cluster = 0);
 
 // Whether this build has a CUDA backend and a usable device; if not, *reason says why.
 bool gpu_available(std::string* reason = nullptr);

@@ -42,6 +42,7 @@ enum class Setting {
   init,
   device,
   gpu_kernel,
+  gpu_cluster,
   precision,
   data,
   train_size,

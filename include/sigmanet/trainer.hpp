@@ -34,6 +34,9 @@ struct TrainConfig {
   Init init = Init::standard;
   Device device = Device::automatic;
   GpuKernel gpu_kernel = GpuKernel::automatic;  // how a GPU trains; no effect on the CPU
+  // Blocks of the persistent kernel's thread-block cluster (0: its own rule; 1, 2, 4 or 8 forces that many);
+  // no effect on the CPU. The bits of a run depend on it.
+  int gpu_cluster = 0;
   Precision precision = Precision::f32;
   MnistSplitSizes split;
 };

@@ -87,7 +87,7 @@ class FlagFuzz : public ::testing::Test {
         {"train",
          {"--device", "cpu", "--data", data},
          {"--sizes", "--epochs", "--batch", "--eta", "--cost", "--lambda", "--early-stopping", "--eta-schedule",
-          "--seed", "--threads", "--init", "--device", "--precision", "--gpu-kernel", "--data", "--train-size", "--validation-size", "--test-size", "--metrics", "--save", "--checkpoint",
+          "--seed", "--threads", "--init", "--device", "--precision", "--gpu-kernel", "--gpu-cluster", "--data", "--train-size", "--validation-size", "--test-size", "--metrics", "--save", "--checkpoint",
           "--checkpoint-every", "--resume"},
          {"--data", "--resume"}},
         {"evaluate",
@@ -105,7 +105,7 @@ class FlagFuzz : public ::testing::Test {
         {"verify", {"--data", data}, {"--data", "--seed"}, {"--data"}},
         {"bench",
          {"--data", data, "--backends", "cpu-float"},
-         {"--quick", "--all", "--sizes", "--batches", "--backends", "--gpu-kernel", "--repetitions", "--warmup", "--eta",
+         {"--quick", "--all", "--sizes", "--batches", "--backends", "--gpu-kernel", "--gpu-cluster", "--repetitions", "--warmup", "--eta",
           "--seed", "--threads", "--data", "--synthetic", "--json"},
          {"--data"}},
     };

@@ -38,6 +38,8 @@ TEST(TrainCli, BadFlagsExit2WithOneLineNamingTheFlag) {
       {"--init zeros", "--init"},
       {"--gpu-kernel fused", "--gpu-kernel"},
       {"--gpu-kernel 0", "--gpu-kernel"},
+      {"--gpu-cluster 3", "--gpu-cluster"},
+      {"--gpu-cluster 4 --gpu-kernel graph", "--gpu-cluster"},
       {"--train-size 60000 " + data_flag(), "--train-size"},
       {"--bogus 1", "--bogus"},
   };
@@ -62,7 +64,8 @@ TEST(TrainCli, HelpShowsEveryFlagWithItsDefault) {
   EXPECT_EQ(run_cli("train --help", &out), 0);
   for (const char* flag : {"--sizes INT=[784,30,10]", "--epochs INT=30", "--batch INT=10", "--eta FLOAT=3",
                            "--seed", "--device cpu|gpu|auto=auto", "--precision float|double=float",
-                           "--init standard|scaled=standard", "--gpu-kernel auto|persistent|graph=auto", "--data",
+                           "--init standard|scaled=standard", "--gpu-kernel auto|persistent|graph=auto",
+                           "--gpu-cluster auto|1|2|4|8=auto", "--data",
                            "--metrics", "--train-size UINT=50000"})
     EXPECT_NE(out.find(flag), std::string::npos) << flag << "\n" << out;
 }

@@ -247,6 +247,33 @@ TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
   EXPECT_EQ(automatic->train(order, 10, 3.0, {}), 10u);
 }
 
+// --gpu-cluster on the command line: a size that runs, and each way one cannot, refused with the reason.
+TEST(GpuPersistent, TheClusterFlagRunsOrSaysWhyNot) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  if (!test::find_mnist()) GTEST_SKIP() << "MNIST is not at " << test::mnist_dir();
+  const auto train = [](std::vector<std::string> more) {
+    std::vector<std::string> args = {"train",        "--device",      "gpu", "--epochs",          "1",
+                                     "--train-size", "200",           "--test-size", "100", "--validation-size",
+                                     "0",            "--data",        test::mnist_dir().string()};
+    args.insert(args.end(), more.begin(), more.end());
+    return test::run_cli_argv(args, 120);
+  };
+  const test::CliRun two = train({"--gpu-cluster", "2"});
+  EXPECT_EQ(two.status, 0) << two.out << two.err;
+  const test::CliRun eight = train({"--gpu-cluster", "8", "--sizes", "784,10,10"});
+  EXPECT_EQ(eight.status, 2) << eight.out << eight.err;
+  EXPECT_NE(eight.err.find("sigmanet: --gpu-cluster 8: a 784-10-10 network at batch 10 does not fit the persistent "
+                           "kernel (the kernel takes 1 to 3 weight layers, batches of 1 to 32 and a first layer of at "
+                           "least one neuron a block)"),
+            std::string::npos)
+      << eight.err;
+  const test::CliRun big = train({"--gpu-cluster", "4", "--batch", "100"});
+  EXPECT_EQ(big.status, 2) << big.out << big.err;
+  EXPECT_NE(big.err.find("sigmanet: --gpu-cluster 4: batch 100 trains on the graph path, which has no cluster"),
+            std::string::npos)
+      << big.err;
+}
+
 // gpu-double is refused before any case runs, not when its turn comes.
 TEST(GpuPersistent, BenchRefusesGpuDoubleBeforeAnyCase) {
   SIGMANET_SKIP_WITHOUT_GPU();

@@ -36,6 +36,7 @@ struct BenchOptions {
   std::vector<std::size_t> batches;   // --batches
   GpuKernel gpu_kernel = GpuKernel::automatic;  // --gpu-kernel: given, every GPU backend uses it
   bool gpu_kernel_given = false;
+  int gpu_cluster = 0;  // --gpu-cluster: every GPU backend that can run the persistent kernel uses it
   BenchSettings settings;
   std::string data;
   std::string json;
@@ -48,6 +49,24 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// --gpu-cluster N given to every GPU backend that may run the persistent kernel; refused when none does.
+std::vector<BenchBackend> with_cluster(const BenchOptions& o, std::vector<BenchBackend> chosen) {
+  if (o.gpu_cluster == 0) return chosen;
+  bool used = false;
+  for (BenchBackend& b : chosen)
+    if (b.device == Device::gpu && b.kernel != GpuKernel::graph) {
+      b.cluster = o.gpu_cluster;
+      used = true;
+    }
+  if (!used)
+    throw SettingError(Setting::gpu_cluster,
+                       {Setting::gpu_cluster, " " + std::to_string(o.gpu_cluster) +
+                                                  ": no backend here runs the persistent kernel (gpu-float or "
+                                                  "gpu-float-persistent, on a GPU)"},
+                       std::to_string(o.gpu_cluster));
+  return chosen;
 }
 
 // The backends to run: those asked for, or by default every one present (GPU float only with a GPU).
@@ -80,7 +99,7 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
     }
     else
       std::fprintf(stderr, "sigmanet: no usable GPU, benchmarking the CPU only: %s\n", reason.c_str());
-    return chosen;
+    return with_cluster(o, chosen);
   }
   for (const std::string& name : o.backends) {
     BenchBackend b = parse_bench_backend(name);
@@ -91,7 +110,7 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
       throw InputError("--backends " + name + ": the GPU backend computes in float; use gpu-float, or cpu-double");
     chosen.push_back(b);
   }
-  return chosen;
+  return with_cluster(o, chosen);
 }
 
 nlohmann::ordered_json spread_json(const Spread& s) { return {{"median", s.median}, {"min", s.min}, {"max", s.max}}; }
@@ -318,9 +337,15 @@ int run_bench(const BenchOptions& o) {
     }
   }
   for (const BenchCase& c : launched_processes() > 1 ? std::vector<BenchCase>{} : cases) {
-    if (c.backend.kernel == GpuKernel::persistent && !gpu_persistent_fits(c.sizes, c.batch)) {
-      std::printf("%-20s %-17s %6zu   skipped: the network and batch do not fit one block's shared memory\n",
-                  to_string(c.backend).c_str(), sizes_text(c.sizes, '-').c_str(), c.batch);
+    const bool cluster_on_graph =
+        c.backend.cluster > 0 && c.backend.kernel == GpuKernel::automatic && c.batch > kGpuPersistentMaxAutoBatch;
+    if (cluster_on_graph ||
+        ((c.backend.kernel == GpuKernel::persistent || c.backend.cluster > 0) &&
+         !gpu_persistent_fits(c.sizes, c.batch, c.backend.cluster))) {
+      std::printf("%-20s %-17s %6zu   skipped: %s\n", to_string(c.backend).c_str(), sizes_text(c.sizes, '-').c_str(),
+                  c.batch,
+                  cluster_on_graph ? "this batch trains on the graph path, which has no cluster"
+                                   : "the network and batch do not fit the persistent kernel's shared memory");
       continue;
     }
     results.push_back(run_bench_case(c, data.train, data.test, o.settings));
@@ -398,6 +423,9 @@ void add_bench_command(CLI::App& app, int& status) {
   add_choice(sub, "--gpu-kernel", o->gpu_kernel,
              {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
              "How the GPU backends train (default: gpu-float with auto beside gpu-float-graph)");
+  add_choice(sub, "--gpu-cluster", o->gpu_cluster, {{"auto", 0}, {"1", 1}, {"2", 2}, {"4", 4}, {"8", 8}},
+             "Blocks (SMs) of the persistent kernel's thread-block cluster, for every GPU backend that runs it: "
+             "auto (its rule) or a number");
   add_whole(sub, "--repetitions", o->settings.repetitions, "Timed repetitions per case (the median is reported)", 1);
   add_whole(sub, "--warmup", o->settings.warmup, "Untimed repetitions before them", 0);
   add_real(sub, "--eta", o->settings.eta, "Learning rate of the SGD steps");

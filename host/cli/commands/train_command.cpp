@@ -383,7 +383,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   MetricsLog metrics(writer ? o.metrics : std::string(), !o.resume.empty());
 
   std::string notice;
-  std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel);
+  std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel, c.gpu_cluster);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
   backend->set_collective(collective);
   backend->set_threads(o.threads ? o.threads : default_threads());
@@ -456,8 +456,11 @@ void add_train_command(CLI::App& app, int& status) {
              "Arithmetic: float or double");
   add_choice(sub, "--gpu-kernel", c.gpu_kernel,
              {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
-             "How the GPU trains: persistent (the network held in one block's shared memory for many batches), "
+             "How the GPU trains: persistent (the network held in shared memory for many batches), "
              "graph (a CUDA graph of kernels per batch), or auto (persistent for batches up to 32 when it fits)");
+  add_choice(sub, "--gpu-cluster", c.gpu_cluster, {{"auto", 0}, {"1", 1}, {"2", 2}, {"4", 4}, {"8", 8}},
+             "Blocks (SMs) of the persistent kernel's thread-block cluster, which split the first layer: auto (about "
+             "8 of its neurons a block, one block on a GPU without clusters) or a number");
   add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
   add_whole(sub, "--train-size", c.split.train, "Training records: the first N of the training file", std::size_t{1},
             kMaxRecords);

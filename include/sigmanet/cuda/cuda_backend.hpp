@@ -55,8 +55,8 @@ struct CudaOptions {
 };
 
 // Whether the persistent kernel can hold this network at this batch on the current device, in one block or
-// split over a thread-block cluster.
-bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch);
+// split over a thread-block cluster: of its own choice (blocks 0) or of `blocks`.
+bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch, int blocks = 0);
 
 // Float only: Precision::f64 throws InputError (the GPU backend computes in float).
 std::unique_ptr<Backend> make_cuda_backend(Precision precision);

@@ -18,8 +18,10 @@ struct BenchBackend {
   Device device = Device::cpu;  // cpu or gpu, never automatic
   Precision precision = Precision::f32;
   GpuKernel kernel = GpuKernel::automatic;  // on the GPU
+  int cluster = 0;  // blocks of the persistent kernel's cluster (0: its rule), where it runs
 };
-std::string to_string(const BenchBackend& b);  // "cpu-float", "gpu-double", "gpu-float-graph"
+// "cpu-float", "gpu-double", "gpu-float-graph"; a cluster asked for is added: "gpu-float-persistent-cluster4".
+std::string to_string(const BenchBackend& b);
 // Parses "cpu-float", "cpu-double", "gpu-float", "gpu-double", "gpu-float-persistent" or "gpu-float-graph";
 // anything else throws SettingError (Setting::backends).
 BenchBackend parse_bench_backend(const std::string& text);
