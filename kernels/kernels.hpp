@@ -119,6 +119,11 @@ std::size_t persistent_shared_bytes(const PersistentNet& net, std::size_t m, int
 // that each block owns at least one: rows of ceil(n1 / blocks) each, the last block the rest.
 bool persistent_blocks_can_share(const PersistentNet& net, int blocks);
 
+// Whether the current device and this binary's persistent kernel have thread-block clusters: compute capability
+// 9.0 or later, and the kernel compiled for it (PTX version 9.0 on: a kernel JIT-compiled from older PTX was
+// built without the cluster's rank and barrier). False when the device cannot be asked.
+bool persistent_clusters_supported();
+
 // The cluster size for this network and batch: ceil(n1 / 8) rounded up to a power of two, at most
 // kPersistentMaxBlocks (so a block owns about 8 of the first layer's neurons, one register tile; the model
 // in bench/persistent_model.py puts fewer rows a block at little gain for the extra SMs), then larger

@@ -448,6 +448,18 @@ __global__ void __launch_bounds__(kPersistentThreads)
 
 }  // namespace
 
+bool persistent_clusters_supported() {
+  int device = 0;
+  cudaDeviceProp properties{};
+  cudaFuncAttributes attributes{};
+  if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&properties, device) != cudaSuccess ||
+      cudaFuncGetAttributes(&attributes, persistent_train_kernel) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return properties.major >= 9 && attributes.ptxVersion >= 90;
+}
+
 bool persistent_blocks_can_share(const PersistentNet& net, int blocks) {
   if (blocks < 1 || blocks > kPersistentMaxBlocks || net.layers < 1 || net.sizes[1] < 1) return false;
   return FirstLayerShare(net.sizes[1], blocks, blocks - 1).count >= 1;

@@ -101,7 +101,7 @@ class CudaBackend final : public Backend {
     SIGMANET_CUDA_CHECK(cudaGetDeviceProperties(&properties, device));
     device_name_ = properties.name;
     shared_optin_bytes_ = properties.sharedMemPerBlockOptin;
-    clusters_ = properties.major >= 9;
+    clusters_ = kernels::persistent_clusters_supported();
     if (options_.persistent_blocks < 0 || options_.persistent_blocks > kernels::kPersistentMaxBlocks)
       throw Error("CudaOptions::persistent_blocks " + std::to_string(options_.persistent_blocks) +
                   ": a cluster has 0 (chosen) to " + std::to_string(kernels::kPersistentMaxBlocks) + " blocks");
@@ -397,7 +397,8 @@ class CudaBackend final : public Backend {
       const std::string split = blocks > 1 ? " split over a cluster of " + std::to_string(blocks) : "";
       std::string why;
       if (blocks > 1 && !clusters_)
-        why = "a cluster of " + std::to_string(blocks) + " blocks needs a GPU of compute capability 9.0 or later";
+        why = "a cluster of " + std::to_string(blocks) +
+              " blocks needs a GPU of compute capability 9.0 or later and sigmanet built for it (sm_90 on)";
       else if (bytes == 0)
         why = "the kernel takes 1 to " + std::to_string(kernels::kPersistentMaxLayers) +
               " weight layers, batches of 1 to " + std::to_string(kernels::kPersistentMaxBatch) +
@@ -816,7 +817,7 @@ class CudaBackend final : public Backend {
   std::vector<DeviceLayer> layers_;
   std::vector<DeviceBuffer<float>> backup_;  // the parameters at a persistent chunk's start: W0, b0, W1, ...
   std::size_t shared_optin_bytes_ = 0;       // the device's shared memory limit per block, opted in
-  bool clusters_ = false;                    // thread-block clusters (compute capability 9.0 and later)
+  bool clusters_ = false;                    // thread-block clusters (kernels::persistent_clusters_supported)
 
   const Dataset* train_ = nullptr;
   const std::uint8_t* train_pixels_ = nullptr;
@@ -915,7 +916,7 @@ bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch, int 
     (void)cudaGetLastError();
     return false;
   }
-  const bool clusters = properties.major >= 9;
+  const bool clusters = kernels::persistent_clusters_supported();
   if (blocks == 0) return kernels::persistent_cluster_blocks(net, batch, properties.sharedMemPerBlockOptin, clusters) > 0;
   const std::size_t bytes = kernels::persistent_shared_bytes(net, batch, blocks);
   return (blocks == 1 || clusters) && bytes > 0 && bytes <= properties.sharedMemPerBlockOptin;

@@ -222,7 +222,8 @@ TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
   // one block.
   Rng rng(1);
   const std::vector<std::uint32_t> order(10, 0u);
-  const auto refused = [&](const CudaOptions& options, const std::vector<int>& sizes, const std::string& why) {
+  const auto refused = [&](const CudaOptions& options, const std::vector<int>& sizes, Setting setting,
+                           const std::string& why) {
     auto gpu = make_cuda_backend(Precision::f32, options);
     gpu->set_training_data(synthetic_train());
     gpu->set_parameters(init_parameters(sizes, Init::scaled, rng));
@@ -230,16 +231,19 @@ TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
       gpu->train(order, 10, 3.0, {});
       ADD_FAILURE() << "no exception";
     } catch (const SettingError& e) {
-      EXPECT_EQ(e.setting(), Setting::gpu_kernel);
-      EXPECT_NE(std::string(e.what()).find("gpu_kernel persistent: a " + sizes_text(sizes, '-') + " network at batch 10 "
+      EXPECT_EQ(e.setting(), setting);
+      const std::string named = setting == Setting::gpu_kernel ? "gpu_kernel persistent: " : "gpu_cluster 1: ";
+      EXPECT_NE(std::string(e.what()).find(named + "a " + sizes_text(sizes, '-') + " network at batch 10 "
                                            "does not fit the persistent kernel (" + why),
                 std::string::npos)
           << e.what();
     }
   };
-  refused(persistent(), {784, 100, 500, 10},
+  refused(persistent(), {784, 100, 500, 10}, Setting::gpu_kernel,
           "it needs 364736 bytes of shared memory a block split over a cluster of 8, this GPU allows 232448");
-  refused(persistent(0, 1), {784, 100, 10}, "it needs 350304 bytes of shared memory a block, this GPU allows 232448");
+  // A cluster size asked for is the setting blamed.
+  refused(persistent(0, 1), {784, 100, 10}, Setting::gpu_cluster,
+          "it needs 350304 bytes of shared memory a block, this GPU allows 232448");
   // Automatic falls back to the graph path instead.
   auto automatic = make_cuda_backend(Precision::f32);
   automatic->set_training_data(synthetic_train());

@@ -612,6 +612,7 @@ cudaError_t cudaFuncGetAttributes(cudaFuncAttributes* attributes, const void* fu
   if (!attributes || !function) return sigmanet::gpu_emulator::set_last_error(cudaErrorInvalidDeviceFunction);
   *attributes = cudaFuncAttributes{};
   attributes->maxThreadsPerBlock = int(sigmanet::simt::kMaxThreads);
+  attributes->ptxVersion = attributes->binaryVersion = 90;  // the kernels as compiled for an H200
   const auto it = sigmanet::simt::max_dynamic_shared.find(function);
   attributes->maxDynamicSharedSizeBytes =
       it == sigmanet::simt::max_dynamic_shared.end() ? int(sigmanet::simt::detail::kDefaultSharedBytes) : it->second;
