@@ -212,6 +212,56 @@ def us(clocks):
     return clocks / (CLOCK_GHZ * 1000)
 
 
+SGEMM_TFLOPS = 50.0  # FP32 SGEMM at large sizes, about 75% of an H200's 66.9 TFLOP/s (TF32 stays off)
+MEMORY_TBPS = 4.0  # what an elementwise kernel gets of the H200's 4.8 TB/s
+NODE_US = (1.3, 4.0)  # a dependent graph node's launch and drain, as above
+
+
+def graph_nodes_large_batch(sizes, m):
+    """The graph path's step at a large batch, node by node: (name, microseconds of work). The forward pass is
+    an SGEMM and the bias + sigmoid epilogue per layer; each hidden error an SGEMM (W^T delta) and its epilogue;
+    the update an SGEMM (beta = decay) and `bias_update` per layer, whose blocks take 32 biases each, so a
+    layer of n biases reads its errors with n / 32 of the 132 SMs."""
+    def gemm(n_in, n_out):
+        return 2.0 * m * n_in * n_out / (SGEMM_TFLOPS * 1e6)
+
+    def stream(nbytes, sms=132):
+        return nbytes / (MEMORY_TBPS * 1e6 * min(1.0, sms / 132))
+
+    nodes = [("gather (uint8 in, float out)", stream(m * sizes[0] * 5))]
+    layers = len(sizes) - 1
+    for l in range(layers):
+        nodes.append((f"forward SGEMM {sizes[l]}->{sizes[l + 1]}", gemm(sizes[l], sizes[l + 1])))
+        nodes.append((f"bias + sigmoid {sizes[l + 1]}", stream(m * sizes[l + 1] * 8)))
+    nodes.append(("output error", stream(m * sizes[-1] * 12)))
+    for l in range(layers - 1, 0, -1):
+        nodes.append((f"hidden SGEMM {sizes[l + 1]}->{sizes[l]}", gemm(sizes[l], sizes[l + 1])))
+        nodes.append((f"hidden error {sizes[l]}", stream(m * sizes[l] * 12)))
+    for l in range(layers):
+        nodes.append((f"update SGEMM {sizes[l]}x{sizes[l + 1]}", gemm(sizes[l], sizes[l + 1])))
+        nodes.append((f"bias_update {sizes[l + 1]}", stream(m * sizes[l + 1] * 4, sms=max(1, sizes[l + 1] // 32))))
+    nodes.append(("step counter", 0.0))
+    return nodes
+
+
+def print_large_batch(sizes, m, train=50000):
+    nodes = graph_nodes_large_batch(sizes, m)
+    work = sum(t for _, t in nodes)
+    full, rest = divmod(train, m)
+    print(f"\n{'-'.join(map(str, sizes))} at batch {m} on the graph path, one step ({len(nodes)} nodes, "
+          f"each plus {NODE_US[0]}-{NODE_US[1]} us of launch):")
+    print("| node | work, us | share of the step's work |")
+    print("| --- | --- | --- |")
+    for name, t in nodes:
+        print(f"| {name} | {t:.1f} | {100 * t / work:.1f}% |")
+    low, high = (work + len(nodes) * n for n in NODE_US)
+    partial = sum(t for _, t in graph_nodes_large_batch(sizes, rest)) if rest else 0.0
+    epoch = [(full * step + (partial + len(nodes) * n if rest else 0.0)) / 1000 for step, n in
+             ((low, NODE_US[0]), (high, NODE_US[1]))]
+    print(f"| step | {low:.0f}-{high:.0f} | work {work:.0f} us |")
+    print(f"| epoch of {train:,} ({full} steps + one of {rest}) | {epoch[0]:.1f}-{epoch[1]:.1f} ms | |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="784,30,10;784,60,10")
@@ -219,6 +269,8 @@ def main():
     parser.add_argument("--phases", action="store_true", help="also print each phase's counts")
     parser.add_argument("--designs", action="store_true",
                         help="also print the one-SM floor and thread-block clusters of 2, 4 and 8 blocks")
+    parser.add_argument("--large", action="store_true",
+                        help="also print the graph path's step of 784-1024-1024-10 at batch 4096, node by node")
     args = parser.parse_args()
     cases = [([int(v) for v in text.split(",")], int(m)) for text in args.sizes.split(";")
              for m in args.batches.split(",")]
@@ -250,6 +302,8 @@ def main():
                 fast, slow = (us(cluster_step(sizes, m, blocks, c)) for c in CLUSTER_BARRIER_CLOCKS)
                 row += f" {fast:.1f}-{slow:.1f} |"
             print(row)
+    if args.large:
+        print_large_batch([784, 1024, 1024, 10], 4096)
 
 
 if __name__ == "__main__":
