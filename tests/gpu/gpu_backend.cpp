@@ -1,5 +1,7 @@
-// The CUDA backend against the oracle (and the fast CPU network) through the Backend interface: one step,
-// an epoch, a deeper odd net, determinism, graphs, partial batches, stopping, divergence, evaluation and errors.
+// The CUDA backend's graph path against the oracle (and the fast CPU network) through the Backend interface:
+// one step, an epoch, a deeper odd net, determinism, graphs, partial batches, stopping, divergence, evaluation
+// and errors. The training tests ask for the graph path: at their small batches auto takes the persistent
+// kernel, whose own suite is gpu_persistent.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -47,10 +49,17 @@ bool same_bits(const Parameters& a, const Parameters& b) {
 
 void expect_ok(const StageCheck& c) { EXPECT_TRUE(c.ok()) << "\n" << format_checks({c}); }
 
+CudaOptions graph_path(bool graphs = true) {
+  CudaOptions o;
+  o.kernel = CudaOptions::Kernel::graph;
+  o.graphs = graphs;
+  return o;
+}
+
 TEST(GpuBackend, OneStepMatchesTheReferenceForEveryForwardPath) {
   SIGMANET_SKIP_WITHOUT_GPU();
   for (auto forward : {CudaOptions::Forward::automatic, CudaOptions::Forward::fused, CudaOptions::Forward::gemm}) {
-    CudaOptions options;
+    CudaOptions options = graph_path();
     options.forward = forward;
     auto gpu = make_cuda_backend(Precision::f32, options);
     for (std::size_t m : {1, 7, 10, 1000}) {
@@ -63,7 +72,7 @@ TEST(GpuBackend, OneStepMatchesTheReferenceForEveryForwardPath) {
 TEST(GpuBackend, NielsenEpochMatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
   SKIP_WITHOUT_MNIST();
-  auto gpu = make_cuda_backend(Precision::f32);
+  auto gpu = make_cuda_backend(Precision::f32, graph_path());
   // Parameters within 1e-4 relative, test accuracy within 0.2 points, cost within 1e-4.
   for (const StageCheck& c : check_epoch(*gpu, mnist()->train, test::epoch_test_set(mnist()->test), {784, 30, 10}, 10,
                                          1, test::epoch_samples()))
@@ -73,7 +82,7 @@ TEST(GpuBackend, NielsenEpochMatchesTheReference) {
 TEST(GpuBackend, DeeperOddNetAtBatch7MatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
   SKIP_WITHOUT_MNIST();
-  auto gpu = make_cuda_backend(Precision::f32);
+  auto gpu = make_cuda_backend(Precision::f32, graph_path());
   for (const StageCheck& c : check_epoch(*gpu, mnist()->train, test::epoch_test_set(mnist()->test), {784, 17, 13, 10},
                                          7, 1, test::epoch_samples(7000)))
     expect_ok(c);
@@ -106,10 +115,10 @@ TEST(GpuBackend, SameSeedTwiceGivesIdenticalBits) {
   SIGMANET_SKIP_WITHOUT_GPU();
   const std::size_t samples = kSanitizedSamples ? kSanitizedSamples : 2000;
   for (std::size_t batch : {10, 1000}) {
-    const Parameters a = train_gpu({}, synthetic_train(), {784, 30, 10}, batch, samples, 9);
-    const Parameters b = train_gpu({}, synthetic_train(), {784, 30, 10}, batch, samples, 9);
+    const Parameters a = train_gpu(graph_path(), synthetic_train(), {784, 30, 10}, batch, samples, 9);
+    const Parameters b = train_gpu(graph_path(), synthetic_train(), {784, 30, 10}, batch, samples, 9);
     EXPECT_TRUE(same_bits(a, b)) << "batch " << batch << ": relative difference " << relative_difference(a, b);
-    const Parameters other = train_gpu({}, synthetic_train(), {784, 30, 10}, batch, samples, 10);
+    const Parameters other = train_gpu(graph_path(), synthetic_train(), {784, 30, 10}, batch, samples, 10);
     EXPECT_FALSE(same_bits(a, other));
   }
 }
@@ -118,12 +127,11 @@ TEST(GpuBackend, GraphReplayComputesWhatEagerLaunchesCompute) {
   SIGMANET_SKIP_WITHOUT_GPU();
   // The same kernels and SGEMMs either way; a stale step counter or a wrong captured argument would give
   // differences of order 1. (Bits may differ only if cuBLAS picked another algorithm under capture.)
-  CudaOptions eager;
-  eager.graphs = false;
+  const CudaOptions eager = graph_path(false);
   // 1995 samples (495 under the sanitizers) leave a last batch smaller than the others at each batch size.
   const std::size_t samples = kSanitizedSamples ? kSanitizedSamples - 5 : 1995;
   for (std::size_t batch : {7, 10, 100}) {
-    const Parameters with_graph = train_gpu({}, synthetic_train(), {784, 17, 13, 10}, batch, samples, 5);
+    const Parameters with_graph = train_gpu(graph_path(), synthetic_train(), {784, 17, 13, 10}, batch, samples, 5);
     const Parameters without = train_gpu(eager, synthetic_train(), {784, 17, 13, 10}, batch, samples, 5);
     EXPECT_LE(relative_difference(with_graph, without), 1e-6) << "batch " << batch;
   }
@@ -138,9 +146,8 @@ TEST(GpuBackend, TheGraphFollowsTheOrderAndTheDataWhenTheyMove) {
   const Parameters start = init_parameters({784, 17, 10}, Init::standard, rng);
   const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
   const std::vector<std::uint32_t> other_order = rng.permutation(other.size());
-  CudaOptions eager;
-  eager.graphs = false;
-  auto with_graph = make_cuda_backend(Precision::f32), without = make_cuda_backend(Precision::f32, eager);
+  auto with_graph = make_cuda_backend(Precision::f32, graph_path()),
+       without = make_cuda_backend(Precision::f32, graph_path(false));
   for (Backend* b : {with_graph.get(), without.get()}) {
     b->set_parameters(start);
     b->set_training_data(synthetic_train());
@@ -159,7 +166,7 @@ TEST(GpuBackend, PartialLastBatchUsesItsOwnSizeAsTheCpuDoes) {
   const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
   std::vector<std::uint32_t> order(25);
   std::iota(order.begin(), order.end(), 100u);
-  auto gpu = make_cuda_backend(Precision::f32);
+  auto gpu = make_cuda_backend(Precision::f32, graph_path());
   auto cpu = make_cpu_backend(Precision::f64);
   for (Backend* b : {gpu.get(), cpu.get()}) {
     b->set_training_data(synthetic_train());
@@ -178,7 +185,7 @@ TEST(GpuBackend, AfterBatchCanStopTrainingAndTheRestContinuesExactly) {
   Rng rng(12);
   const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
   const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
-  auto whole = make_cuda_backend(Precision::f32), parts = make_cuda_backend(Precision::f32);
+  auto whole = make_cuda_backend(Precision::f32, graph_path()), parts = make_cuda_backend(Precision::f32, graph_path());
   for (Backend* b : {whole.get(), parts.get()}) {
     b->set_training_data(synthetic_train());
     b->set_parameters(start);
@@ -204,7 +211,7 @@ TEST(GpuBackend, DivergenceIsReportedWithTheFirstBadBatch) {
   Rng rng(13);
   const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
   const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
-  auto gpu = make_cuda_backend(Precision::f32);
+  auto gpu = make_cuda_backend(Precision::f32, graph_path());
   auto cpu = make_cpu_backend(Precision::f32);
   for (std::size_t samples : {std::size_t(30), order.size()}) {
     for (Backend* b : {gpu.get(), cpu.get()}) {
