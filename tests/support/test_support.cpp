@@ -24,9 +24,37 @@
 
 namespace sigmanet::test {
 
-std::filesystem::path mnist_dir() {
-  if (const char* env = std::getenv("SIGMANET_DATA"); env && *env) return env;
-  return SIGMANET_TEST_MNIST;
+namespace {
+
+// The folder of the running test program. The build compiles in paths relative to it, not absolute ones, so that
+// a build folder, or a copy of its executables laid out the same way, runs wherever it lands.
+const std::filesystem::path& program_dir() {
+  static const std::filesystem::path dir = std::filesystem::read_symlink("/proc/self/exe").parent_path();
+  return dir;
+}
+
+// $name when set and not empty, else the path relative to the test program's folder.
+std::filesystem::path from_env_or_program(const char* name, const char* relative) {
+  if (const char* env = std::getenv(name); env && *env) return env;
+  return (program_dir() / relative).lexically_normal();
+}
+
+}  // namespace
+
+std::filesystem::path mnist_dir() { return from_env_or_program("SIGMANET_DATA", SIGMANET_TEST_MNIST_FROM_TESTS); }
+
+const std::string& cli_path() {
+  static const std::string path = [] {
+    if (const char* env = std::getenv("SIGMANET_CLI"); env && *env) return std::string(env);
+    const std::filesystem::path beside = program_dir() / "sigmanet";
+    if (std::filesystem::exists(beside)) return beside.string();
+    return (program_dir() / SIGMANET_TEST_CLI_FROM_TESTS).lexically_normal().string();
+  }();
+  return path;
+}
+
+std::string source_path(const std::string& relative) {
+  return (from_env_or_program("SIGMANET_SOURCE_DIR", SIGMANET_TEST_SOURCE_FROM_TESTS) / relative).string();
 }
 
 const Mnist* find_mnist() {
@@ -108,7 +136,7 @@ std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw) {
 }
 
 int run_cli(const std::string& args, std::string* output) {
-  const std::string command = std::string("'") + SIGMANET_CLI + "' " + args + " 2>&1";
+  const std::string command = "'" + cli_path() + "' " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("run_cli: popen failed");
   std::string text;
@@ -131,7 +159,7 @@ struct SharedCliCopy {
     if (!mkdtemp(name.data())) throw std::runtime_error("run_cli_argv: mkdtemp failed");
     folder = name;
     copy = folder / "sigmanet";
-    fs::copy_file(SIGMANET_CLI, copy);
+    fs::copy_file(cli_path(), copy);
     const auto open_to_all = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                              fs::perms::others_read | fs::perms::others_exec;
     fs::permissions(folder, open_to_all);
@@ -153,7 +181,7 @@ std::string cli_for_any_user() {
 CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
                     const std::vector<std::pair<std::string, std::string>>& env,
                     const std::filesystem::path& working_dir, int as_user) {
-  return run_program(as_user >= 0 ? cli_for_any_user() : std::string(SIGMANET_CLI), args, timeout_seconds, env,
+  return run_program(as_user >= 0 ? cli_for_any_user() : cli_path(), args, timeout_seconds, env,
                      working_dir, as_user);
 }
 
@@ -228,7 +256,7 @@ CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeou
   // The same backend code runs leak-checked in one process (the gpu_backend tests). ASan's other checks stay.
   env.emplace_back("LSAN_OPTIONS", "detect_leaks=0");
 #endif
-  std::vector<std::string> a = {"--oversubscribe", "-np", std::to_string(ranks), SIGMANET_CLI};
+  std::vector<std::string> a = {"--oversubscribe", "-np", std::to_string(ranks), cli_path()};
   a.insert(a.end(), args.begin(), args.end());
   return run_program("mpirun", a, timeout_seconds, env);
 }

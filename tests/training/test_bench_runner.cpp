@@ -70,7 +70,7 @@ TEST(GpuPathsSideBySide, EachPathAgainstTheGraphPathOfTheSameCase) {
 TEST(PersistentModel, GivesTheFiguresResultsQuotes) {
   if (!std::filesystem::exists("/usr/bin/python3")) GTEST_SKIP() << "/usr/bin/python3 is not installed";
   const test::CliRun run =
-      test::run_program("/usr/bin/python3", {SIGMANET_SOURCE_DIR "/bench/persistent_model.py", "--large"}, 60);
+      test::run_program("/usr/bin/python3", {test::source_path("bench/persistent_model.py"), "--large"}, 60);
   ASSERT_EQ(run.status, 0) << run.out << run.err;
   for (const char* row : {"| 784-30-10 | 1 | 3.2 | 2.2 | 4 | 1.1-1.4 | 54.5-69.6 | 14-44 (11 nodes) |",
                           "| 784-30-10 | 10 | 21.3 | 5.1 | 4 | 1.9-2.2 | 9.7-11.2 | 14-44 (11 nodes) |",
