@@ -5,6 +5,9 @@
 #
 #   bash scripts/mutate-kernels.sh [BUILD_DIR]      (default: build-mutants)
 #   MUTANTS=REGEX bash scripts/mutate-kernels.sh     only the mutants whose line matches REGEX (grep -E)
+#   TESTS=REGEX ...                                   only the gpu tests whose name matches REGEX (ctest -R), for a
+#                                                     quicker look at mutants of one kernel (the table still names
+#                                                     the first test that failed)
 #
 # The sources are restored after each mutant, and on any exit.
 set -euo pipefail
@@ -74,7 +77,8 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSIGMANET
 echo "mutate-kernels: building the unmutated emulator build in $build"
 cmake --build "$build" -j"$(nproc)" >/dev/null
 echo "mutate-kernels: the gpu tests must pass before any mutant"
-ctest --test-dir "$build" -L gpu -j"$(nproc)" --timeout 600 >/dev/null || { echo "mutate-kernels: the unmutated tests fail" >&2; exit 2; }
+ctest --test-dir "$build" -L gpu ${TESTS:+-R "$TESTS"} -j"$(nproc)" --timeout 600 >/dev/null ||
+  { echo "mutate-kernels: the unmutated tests fail" >&2; exit 2; }
 
 if [[ -n "${MUTANTS:-}" ]]; then
   mapfile -t mutants < <(printf '%s\n' "${mutants[@]}" | grep -E -- "$MUTANTS" || true)
@@ -104,7 +108,8 @@ for m in "${mutants[@]}"; do
     result="caught" caught_by="the build"
   else
     log="$backup/ctest.log"
-    if ! ctest --test-dir "$build" -L gpu -j"$(nproc)" --timeout 600 --stop-on-failure --output-on-failure >"$log" 2>&1; then
+    if ! ctest --test-dir "$build" -L gpu ${TESTS:+-R "$TESTS"} -j"$(nproc)" --timeout 600 --stop-on-failure \
+        --output-on-failure >"$log" 2>&1; then
       result="caught"
       caught_by=$(sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Subprocess aborted\|Timeout\|Exception\).*/\1/p' "$log" | head -1)
       check=$(grep -o -m1 -E 'emulated GPU: [a-z]+check' "$log" | sed 's/emulated GPU: //' || true)

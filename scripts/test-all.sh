@@ -4,7 +4,8 @@
 #      (GPU tests skip, saying why, where no GPU is usable);
 #   2. where nvcc is present, the GPU carry (bench/gpu_check.sh --prepare: what a bare GPU machine runs) and its
 #      checks without a GPU (scripts/check-gpu-carry.sh: the libraries each executable needs, and
-#      bench/gpu_check.sh rehearsed in a minimal Debian root);
+#      bench/gpu_check.sh rehearsed in a minimal Debian root), and the persistent kernel's step counted from the
+#      carry's compiled code (bench/sass_model.py), at most 10% over the figure bench/RESULTS.md records;
 #   3. a CPU-only build without MPI (-DSIGMANET_CUDA=OFF -DSIGMANET_MPI=OFF: the smallest sigmanet, which
 #      must refuse to run as one of mpirun's processes) and its tests;
 #   4. every test under AddressSanitizer + UndefinedBehaviorSanitizer, the gpu ones on the CPU emulation of
@@ -58,7 +59,7 @@ if [ -n "$reason" ]; then
   echo "GPU tests: ${gpu_skips} of ${gpu_total:-?} skipped ($reason); step 4 runs them on the CPU emulation of CUDA"
 fi
 
-step "2/5 the GPU carry, and its rehearsal without a GPU"
+step "2/5 the GPU carry, its rehearsal without a GPU, and the persistent kernel's SASS count"
 if command -v nvcc >/dev/null 2>&1; then
   bash bench/gpu_check.sh --prepare
   if [ "$(id -u)" = 0 ]; then
@@ -67,6 +68,13 @@ if command -v nvcc >/dev/null 2>&1; then
     echo "not root: the carry is checked without its rehearsal in a minimal Debian root (that needs chroot)"
     bash scripts/check-gpu-carry.sh --no-rehearsal
   fi
+  # The persistent kernel's step counted from the carry's sm_90 code, held to the figure bench/RESULTS.md
+  # records: a change that makes it more than 10% slower fails here. cuobjdump and nvdisasm come as PyPI wheels.
+  tools=build-gpu-carry/sass-tools
+  [ -x "$tools/bin/python" ] || python3 -m venv "$tools"
+  "$tools/bin/python" -m pip install -q --disable-pip-version-check nvidia-cuda-cuobjdump==13.5.37 \
+    nvidia-cuda-nvdisasm==13.5.37
+  "$tools/bin/python" bench/sass_model.py gpu-carry --check bench/RESULTS.md
 else
   echo "no nvcc: no GPU carry to build"
 fi
