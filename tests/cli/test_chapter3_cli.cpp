@@ -47,16 +47,24 @@ std::vector<nlohmann::json> read_metrics(const fs::path& file) {
 }
 
 TEST(Chapter3Cli, BadValuesAreRefusedWithOneLineNamingTheFlag) {
-  expect_refused(small({"--lambda", "-1"}), "--lambda");
-  expect_refused(small({"--lambda", "nan"}), "--lambda");
-  expect_refused(small({"--lambda", "inf"}), "--lambda");
-  expect_refused(small({"--early-stopping", "0"}), "--early-stopping");
-  expect_refused(small({"--early-stopping", "-3"}), "--early-stopping");
-  for (const char* bad : {"halve:0", "halve:x", "halve", "halve:", "linear:3", "halve:-2"})
-    expect_refused(small({"--eta-schedule", bad}), "--eta-schedule");
-  expect_refused(small({"--cost", "hinge"}), "--cost");
-  expect_refused(small({"--early-stopping", "2"}, "0"), "--early-stopping");
-  expect_refused(small({"--eta-schedule", "halve:2"}, "0"), "--eta-schedule");
+  const auto not_decimal = [](const std::string& value) {
+    return "sigmanet: --lambda: expected a decimal number such as 0.5 or 3e-2 (got '" + value + "')";
+  };
+  expect_refused(small({"--lambda", "-1"}), "sigmanet: --lambda: must be a finite number, 0 or more (got -1)");
+  expect_refused(small({"--lambda", "nan"}), not_decimal("nan"));
+  expect_refused(small({"--lambda", "inf"}), not_decimal("inf"));
+  expect_refused(small({"--early-stopping", "0"}), "sigmanet: --early-stopping: must be at least 1 (got '0')");
+  expect_refused(small({"--early-stopping", "-3"}), "sigmanet: --early-stopping: must be at least 1 (got '-3')");
+  for (const std::string bad : {"halve:0", "halve:x", "halve", "halve:", "linear:3", "halve:-2"})
+    expect_refused(small({"--eta-schedule", bad}),
+                   "sigmanet: --eta-schedule: expected halve:N (halve eta after N epochs without a better validation "
+                   "accuracy, N >= 1) or constant, got '" + bad + "'");
+  expect_refused(small({"--cost", "hinge"}),
+                 "sigmanet: --cost: expected quadratic, cross-entropy or log-likelihood (got 'hinge')");
+  expect_refused(small({"--early-stopping", "2"}, "0"),
+                 "sigmanet: --early-stopping watches the validation accuracy, but --validation-size is 0");
+  expect_refused(small({"--eta-schedule", "halve:2"}, "0"),
+                 "sigmanet: --eta-schedule watches the validation accuracy, but --validation-size is 0");
 }
 
 TEST(Chapter3Cli, ResumingWithAnotherCostOrLambdaIsRefused) {
@@ -65,10 +73,14 @@ TEST(Chapter3Cli, ResumingWithAnotherCostOrLambdaIsRefused) {
   const CliRun run = run_cli_argv(small({"--epochs", "1", "--cost", "cross-entropy", "--eta", "0.5", "--lambda", "2",
                                          "--checkpoint", ck}));
   ASSERT_EQ(run.status, 0) << run.err;
-  expect_refused({"train", "--resume", ck, "--epochs", "2", "--cost", "quadratic"}, "--cost");
-  expect_refused({"train", "--resume", ck, "--epochs", "2", "--lambda", "3"}, "--lambda");
-  expect_refused({"train", "--resume", ck, "--epochs", "2", "--early-stopping", "3"}, "--early-stopping");
-  expect_refused({"train", "--resume", ck, "--epochs", "2", "--eta-schedule", "halve:3"}, "--eta-schedule");
+  const std::string made = ": the checkpoint was made with ";
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--cost", "quadratic"}, "--cost" + made + "cross-entropy;");
+  // (lambda's value in any spelling of 2)
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--lambda", "3"}, "--lambda" + made + "lambda 2");
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--early-stopping", "3"},
+                 "--early-stopping" + made + "no early stopping;");
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--eta-schedule", "halve:3"},
+                 "--eta-schedule" + made + "eta schedule constant;");
   // The same values, or none, continue the run.
   const CliRun more = run_cli_argv({"train", "--resume", ck, "--epochs", "2", "--cost", "cross-entropy", "--lambda",
                                     "2", "--data", test::mnist_dir().string(), "--device", "cpu"});

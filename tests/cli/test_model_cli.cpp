@@ -168,8 +168,9 @@ TEST_F(ModelCli, ResumeRefusesChangedSettingsAndNonCheckpoints) {
       {"--resume " + quote(dir / "ck") + " --epochs 1 " + data_flag(),
        "sigmanet: --epochs: the checkpoint " + (dir / "ck").string() +
            " has already done 1 of 1 epochs; ask for more with --epochs\n"},
-      {"--resume " + quote(model()), "sigmanet: " + model().string() + ": not a checkpoint (format \"sigmanet-model\"); "
-                                     "--resume needs a file written by --checkpoint\n"},
+      {"--resume " + quote(model()),
+       "sigmanet: " + model().string() + ": not a checkpoint (format \"sigmanet-model\"); --resume needs a file "
+                                         "written by --checkpoint\n"},
       {"--resume " + quote(dir / "missing"),
        "sigmanet: " + (dir / "missing").string() + ": cannot open: No such file or directory\n"},
       {"--checkpoint-every 2", "sigmanet: --checkpoint-every: needs --checkpoint FILE to say where\n"},
