@@ -39,8 +39,9 @@ declare -F rebuild_unmutated >/dev/null || rebuild_unmutated() { cmake --build "
 # The names of the tests that failed in a ctest log, comma-separated, with the emulator's check that fired.
 failed_tests() {
   local names check
-  names=$(sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Subprocess aborted\|Timeout\|Exception\).*/\1/p' "$1" |
-    paste -sd, - | sed 's/,/, /g')
+  # (a parameterised test's name goes on with "  # GetParam() = ...")
+  names=$(sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \(.*[^ ]\) \.*\**\(Failed\|Subprocess aborted\|Timeout\|Exception\).*/\1/p' "$1" |
+    sed 's/  # GetParam() = .*//' | paste -sd, - | sed 's/,/, /g')
   check=$(grep -o -m1 -E 'emulated GPU: [a-z]+check' "$1" | sed 's/emulated GPU: //' || true)
   [[ -n "$check" ]] && names="$names ($check)"
   echo "${names:-a failing test}"
