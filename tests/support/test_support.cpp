@@ -247,10 +247,6 @@ CliRun run_program_watched(const std::string& program, const std::vector<std::st
   return run_watched(program, args, timeout_seconds, env, {}, -1, watch);
 }
 
-CliRun run_cli_watched(const std::vector<std::string>& args, double timeout_seconds, const Watch& watch) {
-  return run_watched(SIGMANET_CLI, args, timeout_seconds, {}, {}, -1, watch);
-}
-
 bool signal_pending(int pid, int signal) {
   // SigPnd (this thread's) and ShdPnd (the process's): hexadecimal masks, bit signal - 1.
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");

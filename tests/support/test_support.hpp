@@ -96,7 +96,6 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
 using Watch = std::function<void(int pid, const CliRun& so_far)>;
 CliRun run_program_watched(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
                            const std::vector<std::pair<std::string, std::string>>& env, const Watch& watch);
-CliRun run_cli_watched(const std::vector<std::string>& args, double timeout_seconds, const Watch& watch);
 
 // Whether the process has a signal pending (sent, not yet delivered to a handler): a second signal sent before
 // the first is delivered may merge with it, so a test that sends two waits for this to turn false in between.
