@@ -6,17 +6,16 @@
 #   bash scripts/mutate-kernels.sh [BUILD_DIR]      (default: build-mutants)
 #   MUTANTS=REGEX bash scripts/mutate-kernels.sh     only the mutants whose line matches REGEX (grep -E)
 #   TESTS=REGEX ...                                   only the gpu tests whose name matches REGEX (ctest -R), for a
-#                                                     quicker look at mutants of one kernel (the table still names
-#                                                     the first test that failed)
+#                                                     quicker look at mutants of one kernel
 #
-# The sources are restored after each mutant, and on any exit.
+# The sources are restored after each mutant, and on any exit (scripts/mutate-lib.sh, shared with mutate-host.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-mutants}
 source scripts/find-nvcc.sh
 export SIGMANET_DATA=${SIGMANET_DATA:-$(cd .. && pwd)/shared/data/mnist}
 
-# file | what the mutant is | sed expression that changes exactly one line
+# file | what the mutant is | sed expression that changes exactly one line (| tests: scripts/mutate-lib.sh)
 mutants=(
   "kernels/gather_batch.cu|index: the pixel one to the right|s/pixels\[record \* features + i\]/pixels[record * features + i + 1]/"
   "kernels/fused_forward.cu|loop bound: one input too many|s/k < n_in; k += kWarp/k <= n_in; k += kWarp/"
@@ -68,9 +67,11 @@ mutants=(
   "tests/gpu_emulator/simt/test_kernels.cu|missing barrier in the test kernel's shared-memory tree|0,/^    __syncthreads();$/{/^    __syncthreads();$/d}"
 )
 
-backup=$(mktemp -d)
-# A mutant's file goes back even when the script stops half-way.
-trap 'for p in "$backup"/*.path; do [[ -e "$p" ]] && cp "${p%.path}" "$(cat "$p")"; done; rm -rf "$backup"' EXIT
+tool=mutate-kernels
+default_tests=(-L gpu ${TESTS:+-R "$TESTS"} --stop-on-failure)
+test_jobs=$(nproc)
+source scripts/mutate-lib.sh
+select_mutants
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSIGMANET_GPU_EMULATOR=ON \
   -DSIGMANET_BENCHMARKS=OFF >/dev/null
@@ -80,59 +81,4 @@ echo "mutate-kernels: the gpu tests must pass before any mutant"
 ctest --test-dir "$build" -L gpu ${TESTS:+-R "$TESTS"} -j"$(nproc)" --timeout 600 >/dev/null ||
   { echo "mutate-kernels: the unmutated tests fail" >&2; exit 2; }
 
-if [[ -n "${MUTANTS:-}" ]]; then
-  mapfile -t mutants < <(printf '%s\n' "${mutants[@]}" | grep -E -- "$MUTANTS" || true)
-  [[ ${#mutants[@]} -gt 0 ]] || { echo "mutate-kernels: no mutant matches $MUTANTS" >&2; exit 2; }
-fi
-
-rows=()
-survivors=0
-i=0
-for m in "${mutants[@]}"; do
-  IFS='|' read -r file what expr <<<"$m"
-  i=$((i + 1))
-  key="$backup/$i"
-  cp "$file" "$key"
-  echo "$file" >"$key.path"
-  sed -i "$expr" "$file"
-  changed=$(diff "$key" "$file" | grep -c '^[<>]' || true)
-  if [[ $changed -lt 1 || $changed -gt 2 ]]; then
-    echo "mutate-kernels: mutant $i ($what) changed $changed lines of $file, not one" >&2
-    cp "$key" "$file"
-    exit 2
-  fi
-  echo "== mutant $i: $file: $what"
-  result="SURVIVED" caught_by="-"
-  t0=$(date +%s)
-  if ! cmake --build "$build" -j"$(nproc)" >"$backup/build.log" 2>&1; then
-    result="caught" caught_by="the build"
-  else
-    log="$backup/ctest.log"
-    if ! ctest --test-dir "$build" -L gpu ${TESTS:+-R "$TESTS"} -j"$(nproc)" --timeout 600 --stop-on-failure \
-        --output-on-failure >"$log" 2>&1; then
-      result="caught"
-      caught_by=$(sed -n 's/^ *[0-9]*\/[0-9]* Test *#[0-9]*: \([^ ]*\) \.*\**\(Failed\|Subprocess aborted\|Timeout\|Exception\).*/\1/p' "$log" | head -1)
-      check=$(grep -o -m1 -E 'emulated GPU: [a-z]+check' "$log" | sed 's/emulated GPU: //' || true)
-      [[ -n "$check" ]] && caught_by="$caught_by ($check)"
-      [[ -n "$caught_by" ]] || caught_by="a failing test"
-    else
-      survivors=$((survivors + 1))
-    fi
-  fi
-  cp "$key" "$file"
-  rm -f "$key.path"
-  rows+=("| $i | \`$file\` | $what | $result | $caught_by | $(( $(date +%s) - t0 )) s |")
-  echo "   $result by $caught_by"
-done
-cmake --build "$build" -j"$(nproc)" >/dev/null  # leave the build unmutated
-
-echo
-echo "| # | file | mutant | result | first test that failed | time |"
-echo "| --- | --- | --- | --- | --- | --- |"
-printf '%s\n' "${rows[@]}"
-echo
-if [[ $survivors -gt 0 ]]; then
-  echo "mutate-kernels: $survivors of ${#mutants[@]} mutants survived"
-  exit 1
-fi
-echo "mutate-kernels: all ${#mutants[@]} mutants caught"
+run_mutants

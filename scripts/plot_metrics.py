@@ -32,24 +32,14 @@ def series(rows, key):
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("metrics")
-    parser.add_argument("out")
-    parser.add_argument("--title", default=None)
-    args = parser.parse_args()
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        print(f"plot_metrics: matplotlib is not importable ({e}); install python3-matplotlib", file=sys.stderr)
-        sys.exit(77)
+# The sets drawn: the key's prefix in the metrics, the legend's name, the colour.
+SETS = [("train", "training", "tab:blue"), ("validation", "validation", "tab:orange"), ("test", "test", "tab:green")]
 
-    rows = load(args.metrics)
+
+def draw(plt, rows, title):
+    """The figure: accuracy in % (left) and cost (right) per epoch, one line per set the rows have."""
     fig, (acc, cost) = plt.subplots(1, 2, figsize=(11, 4.2))
-    sets = [("train", "training", "tab:blue"), ("validation", "validation", "tab:orange"), ("test", "test", "tab:green")]
-    for key, label, colour in sets:
+    for key, label, colour in SETS:
         x, y = series(rows, f"{key}_accuracy")
         if x:
             acc.plot(x, [100 * v for v in y], marker="o", markersize=3, label=label, color=colour)
@@ -66,8 +56,27 @@ def main():
         ax.grid(True, alpha=0.3)
         ax.legend()
         ax.xaxis.get_major_locator().set_params(integer=True)
-    fig.suptitle(args.title or f"sigmanet training: {args.metrics}")
+    fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("metrics")
+    parser.add_argument("out")
+    parser.add_argument("--title", default=None)
+    args = parser.parse_args()
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        print(f"plot_metrics: matplotlib is not importable ({e}); install python3-matplotlib", file=sys.stderr)
+        sys.exit(77)
+
+    rows = load(args.metrics)
+    fig = draw(plt, rows, args.title or f"sigmanet training: {args.metrics}")
     fig.savefig(args.out, dpi=100)
     print(f"plot_metrics: {len(rows)} epochs drawn in {args.out}")
 

@@ -23,7 +23,13 @@
 # backend's tests at large batches. (With the jobs across GPUs added on 2026-11-30 the step measured 641 s.)
 # And FlagFuzz.RandomValuesGiveExit0Or2AndOneLineNamingTheFlag, 19 s under ASan, which the plain builds run:
 # the flag parsing it drives runs sanitized in every TrainCli and BenchCli test, and the persistent kernel's
-# clusters (2026-11-30, seventh session) added about 35 s of emulated GPU tests here.
+# clusters (2026-11-30) added about 35 s of emulated GPU tests here. And three that other tests
+# cover here: GpuKernels.EachKernelMatchesTheCpuReferenceAtBatches1_7_10_1000, whose cuda_kernel_checks(1) runs
+# sanitized inside GpuBackend.VerifyPrintsTheGpuTableWithEveryRowOk (verify's kernel rows, every one checked OK,
+# beside its GPU rows that ran nowhere in CI before); BenchCli.AllAddsTheLargeNetworkOnTheCpu, 3 s of CPU time
+# plain on 784-1024-1024-10 (the same bench code runs sanitized in BenchCli.SyntheticDataNeedsNoFilesAndSaysSo);
+# and Trainer.OneEpochOfNielsensRunHasAMedianAccuracyNear90Point7Percent, nine MNIST epochs whose trainer and
+# backend code runs sanitized in the other Trainer tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-asan}
@@ -48,6 +54,8 @@ export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stac
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 # The tests run the CLI as a child process; it inherits these options, so its findings fail the test too.
 args=(--test-dir "$build" -L "$labels" --output-on-failure -j"$jobs" --timeout 900 --no-tests=error)
-exclude=${SIGMANET_SANITIZE_EXCLUDE-^(InstallAndFindPackage|VerifyCli.OnMnistPrintsATableOfPassingChecks|SparseInput.MnistEvaluationIsTheOracles.*|BenchCli.QuickRunOnMnistPrintsATableAndWritesJson|Threads.OpenBlasIsRepeatableAndCloseWhateverTheThreads.*|FlagFuzz.RandomValuesGiveExit0Or2AndOneLineNamingTheFlag)$}
+exclude=${SIGMANET_SANITIZE_EXCLUDE-^(InstallAndFindPackage|VerifyCli.OnMnistPrintsATableOfPassingChecks|SparseInput.MnistEvaluationIsTheOracles.*|BenchCli.QuickRunOnMnistPrintsATableAndWritesJson|Threads.OpenBlasIsRepeatableAndCloseWhateverTheThreads.*|FlagFuzz.RandomValuesGiveExit0Or2AndOneLineNamingTheFlag|GpuKernels.EachKernelMatchesTheCpuReferenceAtBatches1_7_10_1000|BenchCli.AllAddsTheLargeNetworkOnTheCpu|Trainer.OneEpochOfNielsensRunHasAMedianAccuracyNear90Point7Percent)$}
 if [[ -n "$exclude" ]]; then args+=(-E "$exclude"); fi
+# SIGMANET_CTEST_JUNIT=FILE: the run's results as JUnit too (scripts/test-all.sh's summary reads them).
+if [[ -n "${SIGMANET_CTEST_JUNIT:-}" ]]; then args+=(--output-junit "$SIGMANET_CTEST_JUNIT"); fi
 ctest "${args[@]}"

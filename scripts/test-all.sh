@@ -7,11 +7,12 @@
 #      bench/gpu_check.sh rehearsed in a minimal Debian root), and the persistent kernel's step counted from the
 #      carry's compiled code (bench/sass_model.py), at most 10% over the figure bench/RESULTS.md records;
 #   3. a CPU-only build without MPI (-DSIGMANET_CUDA=OFF -DSIGMANET_MPI=OFF: the smallest sigmanet, which
-#      must refuse to run as one of mpirun's processes) and its tests;
+#      must refuse to run as one of mpirun's processes) and its tests, and a sample of the host mutation check;
 #   4. every test under AddressSanitizer + UndefinedBehaviorSanitizer, the gpu ones on the CPU emulation of
 #      CUDA (tests/gpu_emulator) where the toolkit's headers are installed;
 #   5. each libFuzzer target for SIGMANET_FUZZ_SECONDS (default 60).
-# Stops at the first failure, with a non-zero exit.
+# Stops at the first failure, with a non-zero exit. Ends with why each skipped test was skipped, and how many
+# distinct tests passed in how many runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,36 +29,23 @@ step() {
   printf '\n=== %s ===\n' "$*"
 }
 
-# ctest with the totals kept for the closing line.
-passed=0 failed=0 skipped=0
+# Each build's ctest run writes a JUnit file; the closing summary reads them all (scripts/ctest_summary.py): why
+# each skipped test was skipped, and how many distinct tests passed in how many runs (a test runs in up to three
+# builds).
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
-run_ctest() { run_counted ctest "$@"; }
-# Runs a command that ends in a ctest run, adding that run's totals to the closing line.
-run_counted() {
-  local log="$logs/ctest-$RANDOM.log" status=0
-  "$@" 2>&1 | tee "$log" || status=$?
-  local total bad skip
-  total=$(sed -n 's/.*tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
-  bad=$(sed -n 's/.*, \([0-9]*\) tests failed out of.*/\1/p' "$log" | tail -1)
-  skip=$(grep -c '\*\*\*Skipped' "$log" || true)
-  passed=$((passed + ${total:-0} - ${bad:-0} - skip))
-  failed=$((failed + ${bad:-0}))
-  skipped=$((skipped + skip))
-  return $status
+junits=()
+run_ctest() {  # NAME ctest-arguments...
+  local name=$1
+  shift
+  junits+=("$name=$logs/$name.xml")
+  ctest "$@" --output-junit "$logs/$name.xml"
 }
 
 step "1/5 default build (CUDA if available) and tests"
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-test -j"$jobs"
-run_ctest --test-dir build-test -j"$jobs" --output-on-failure
-# ctest shows a skip without its reason: say once why the GPU tests did not run, and where they do.
-gpu_total=$(ctest --test-dir build-test -L gpu -N 2>/dev/null | sed -n 's/^Total Tests: //p')
-reason=$(ctest --test-dir build-test -L gpu -V 2>&1 | grep -A1 -m1 ': Skipped$' | tail -1 | sed 's/^[0-9]*: //' || true)
-if [ -n "$reason" ]; then
-  gpu_skips=$(ctest --test-dir build-test -L gpu 2>&1 | grep -c '\*\*\*Skipped' || true)
-  echo "GPU tests: ${gpu_skips} of ${gpu_total:-?} skipped ($reason); step 4 runs them on the CPU emulation of CUDA"
-fi
+run_ctest "default build" --test-dir build-test -j"$jobs" --output-on-failure
 
 step "2/5 the GPU carry, its rehearsal without a GPU, and the persistent kernel's SASS count"
 if command -v nvcc >/dev/null 2>&1; then
@@ -83,14 +71,18 @@ step "3/5 CPU-only build without MPI, and tests"
 cmake -S . -B build-test-cpu -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSIGMANET_MPI=OFF \
   -DSIGMANET_BENCHMARKS=OFF >/dev/null
 cmake --build build-test-cpu -j"$jobs"
-run_ctest --test-dir build-test-cpu -j"$jobs" --output-on-failure
+run_ctest "CPU-only build" --test-dir build-test-cpu -j"$jobs" --output-on-failure
+# A fixed sample of the host mutation check (scripts/mutate-host.sh, all of it by hand): each bug planted must be
+# caught by the test written for it.
+MUTANTS='Sattolo|eta written with std::to_string|the range check dropped' bash scripts/mutate-host.sh build-test-cpu
 
 step "4/5 sanitizers"
-run_counted bash scripts/sanitize.sh
+junits+=("sanitizer build=$logs/sanitizer.xml")
+SIGMANET_CTEST_JUNIT="$logs/sanitizer.xml" bash scripts/sanitize.sh
 
 step "5/5 fuzzing"
 bash scripts/fuzz.sh
 
 step "done"
 echo "test-all: every step passed (sanitizer and fuzzing runs above)"
-echo "ctest (steps 1, 3, 4): $passed passed, $failed failed, $skipped skipped"
+python3 scripts/ctest_summary.py "${junits[@]}"

@@ -47,16 +47,24 @@ std::vector<nlohmann::json> read_metrics(const fs::path& file) {
 }
 
 TEST(Chapter3Cli, BadValuesAreRefusedWithOneLineNamingTheFlag) {
-  expect_refused(small({"--lambda", "-1"}), "--lambda");
-  expect_refused(small({"--lambda", "nan"}), "--lambda");
-  expect_refused(small({"--lambda", "inf"}), "--lambda");
-  expect_refused(small({"--early-stopping", "0"}), "--early-stopping");
-  expect_refused(small({"--early-stopping", "-3"}), "--early-stopping");
-  for (const char* bad : {"halve:0", "halve:x", "halve", "halve:", "linear:3", "halve:-2"})
-    expect_refused(small({"--eta-schedule", bad}), "--eta-schedule");
-  expect_refused(small({"--cost", "hinge"}), "--cost");
-  expect_refused(small({"--early-stopping", "2"}, "0"), "--early-stopping");
-  expect_refused(small({"--eta-schedule", "halve:2"}, "0"), "--eta-schedule");
+  const auto not_decimal = [](const std::string& value) {
+    return "sigmanet: --lambda: expected a decimal number such as 0.5 or 3e-2 (got '" + value + "')";
+  };
+  expect_refused(small({"--lambda", "-1"}), "sigmanet: --lambda: must be a finite number, 0 or more (got -1)");
+  expect_refused(small({"--lambda", "nan"}), not_decimal("nan"));
+  expect_refused(small({"--lambda", "inf"}), not_decimal("inf"));
+  expect_refused(small({"--early-stopping", "0"}), "sigmanet: --early-stopping: must be at least 1 (got '0')");
+  expect_refused(small({"--early-stopping", "-3"}), "sigmanet: --early-stopping: must be at least 1 (got '-3')");
+  for (const std::string bad : {"halve:0", "halve:x", "halve", "halve:", "linear:3", "halve:-2"})
+    expect_refused(small({"--eta-schedule", bad}),
+                   "sigmanet: --eta-schedule: expected halve:N (halve eta after N epochs without a better validation "
+                   "accuracy, N >= 1) or constant, got '" + bad + "'");
+  expect_refused(small({"--cost", "hinge"}),
+                 "sigmanet: --cost: expected quadratic, cross-entropy or log-likelihood (got 'hinge')");
+  expect_refused(small({"--early-stopping", "2"}, "0"),
+                 "sigmanet: --early-stopping watches the validation accuracy, but --validation-size is 0");
+  expect_refused(small({"--eta-schedule", "halve:2"}, "0"),
+                 "sigmanet: --eta-schedule watches the validation accuracy, but --validation-size is 0");
 }
 
 TEST(Chapter3Cli, ResumingWithAnotherCostOrLambdaIsRefused) {
@@ -65,10 +73,14 @@ TEST(Chapter3Cli, ResumingWithAnotherCostOrLambdaIsRefused) {
   const CliRun run = run_cli_argv(small({"--epochs", "1", "--cost", "cross-entropy", "--eta", "0.5", "--lambda", "2",
                                          "--checkpoint", ck}));
   ASSERT_EQ(run.status, 0) << run.err;
-  expect_refused({"train", "--resume", ck, "--epochs", "2", "--cost", "quadratic"}, "--cost");
-  expect_refused({"train", "--resume", ck, "--epochs", "2", "--lambda", "3"}, "--lambda");
-  expect_refused({"train", "--resume", ck, "--epochs", "2", "--early-stopping", "3"}, "--early-stopping");
-  expect_refused({"train", "--resume", ck, "--epochs", "2", "--eta-schedule", "halve:3"}, "--eta-schedule");
+  const std::string made = ": the checkpoint was made with ";
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--cost", "quadratic"}, "--cost" + made + "cross-entropy;");
+  // (lambda's value in any spelling of 2)
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--lambda", "3"}, "--lambda" + made + "lambda 2");
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--early-stopping", "3"},
+                 "--early-stopping" + made + "no early stopping;");
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--eta-schedule", "halve:3"},
+                 "--eta-schedule" + made + "eta schedule constant;");
   // The same values, or none, continue the run.
   const CliRun more = run_cli_argv({"train", "--resume", ck, "--epochs", "2", "--cost", "cross-entropy", "--lambda",
                                     "2", "--data", test::mnist_dir().string(), "--device", "cpu"});
@@ -155,6 +167,59 @@ TEST(Chapter3Cli, TheEtaScheduleHalvesEtaAndStopsAtOne128th) {
   EXPECT_EQ(m.front()["eta"], 0.5);
   EXPECT_EQ(m.back()["eta"], 0.5 / 64);
   for (std::size_t i = 1; i < m.size(); ++i) EXPECT_LE(m[i]["eta"].get<double>(), m[i - 1]["eta"].get<double>());
+}
+
+// What network2.py's rules decide from a sequence of accuracies, epoch by epoch (TrainConfig): the eta each epoch
+// trains with, and the epoch after which the run stops (0: it does not).
+struct RulesTrace {
+  std::vector<double> etas;
+  std::size_t stopped_after = 0;
+};
+RulesTrace rules_on(const std::vector<double>& accuracy, double eta, int early_stopping, int halve_after) {
+  RulesTrace t;
+  double best = -1;
+  int since_best = 0, since_change = 0, halvings = 0;
+  for (std::size_t e = 0; e < accuracy.size() && !t.stopped_after; ++e) {
+    t.etas.push_back(eta / (1 << halvings));
+    if (accuracy[e] > best) {
+      best = accuracy[e];
+      since_best = since_change = 0;
+    } else {
+      ++since_best, ++since_change;
+    }
+    if (early_stopping && since_best >= early_stopping) {
+      t.stopped_after = e + 1;
+    } else if (halve_after && since_change >= halve_after) {
+      since_change = 0;
+      if (++halvings == 7) t.stopped_after = e + 1;
+    }
+  }
+  return t;
+}
+
+// Early stopping and the eta schedule watch the validation accuracy, never the test set's: replayed on the
+// accuracies the run's metrics hold, the rules give the run's own etas and its last epoch; replayed on the test
+// accuracies they would give others (checked too, so that the test can tell the two apart). Measured: eta halved
+// after epochs 12 and 15, and the run stopped after epoch 17; fed the test accuracies, the rules stop after 14.
+TEST(Chapter3Cli, TheRulesWatchTheValidationAccuracy) {
+  test::TempDir dir;
+  const fs::path metrics = dir / "m.jsonl";
+  const CliRun run = run_cli_argv(small({"--epochs", "40", "--cost", "cross-entropy", "--eta", "0.5",
+                                         "--early-stopping", "4", "--eta-schedule", "halve:2",
+                                         "--metrics", metrics.string()}));
+  ASSERT_EQ(run.status, 0) << run.err;
+  const std::vector<nlohmann::json> m = read_metrics(metrics);
+  std::vector<double> validation, test, etas;
+  for (const nlohmann::json& line : m) {
+    validation.push_back(line["validation_accuracy"].get<double>());
+    test.push_back(line["test_accuracy"].get<double>());
+    etas.push_back(line["eta"].get<double>());
+  }
+  const RulesTrace watched = rules_on(validation, 0.5, 4, 2);
+  EXPECT_EQ(watched.etas, etas) << run.out;
+  EXPECT_EQ(watched.stopped_after, m.size()) << run.out;
+  const RulesTrace wrong = rules_on(test, 0.5, 4, 2);
+  EXPECT_TRUE(wrong.etas != watched.etas || wrong.stopped_after != watched.stopped_after);
 }
 
 }  // namespace

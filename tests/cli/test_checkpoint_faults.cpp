@@ -148,6 +148,8 @@ TEST(CheckpointFaults, NaNInTheFirstEpochWritesNoCheckpoint) {
 TEST(CheckpointFaults, CorruptOrTruncatedCheckpointOnResumeIsOneLineAndTouchesNothing) {
   test::TempDir dir;
   const Bytes good = read_all(good_checkpoint(dir));
+  std::size_t header_end = 8;  // the 8-byte length (little-endian), then the header, then the data
+  for (int i = 0; i < 8; ++i) header_end += std::size_t(good[std::size_t(i)]) << (8 * i);
   auto with = [&](std::size_t offset, Bytes patch) {
     Bytes b = good;
     std::copy(patch.begin(), patch.end(), b.begin() + static_cast<std::ptrdiff_t>(offset));
@@ -157,9 +159,14 @@ TEST(CheckpointFaults, CorruptOrTruncatedCheckpointOnResumeIsOneLineAndTouchesNo
       {{}, "truncated: 0 bytes, too short for the 8-byte header length"},
       {Bytes(good.begin(), good.begin() + 5), "truncated: 5 bytes"},
       {Bytes(good.begin(), good.begin() + 50000), "is the file truncated?"},
-      {Bytes(good.begin(), good.end() - 1), ""},
+      // The last tensor (the spare normal, 8 bytes) one byte short.
+      {Bytes(good.begin(), good.end() - 1),
+       "tensor 'trainer.spare_normal': data_offsets [" + std::to_string(good.size() - header_end - 8) + ", " +
+           std::to_string(good.size() - header_end) + "] run past the end of the data (" +
+           std::to_string(good.size() - header_end - 1) + " bytes; is the file truncated?)"},
       {with(20, {'X', 'X', 'X', 'X'}), "the header is not valid JSON"},
-      {with(0, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}), ""},
+      {with(0, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}),
+       "header length 9223372036854775807 is not plausible; is this a safetensors file?"},
       // A NaN with checksums to match, so that the NaN check is what refuses it.
       {test::with_checksums_recomputed(with(good.size() - 40000, {0xff, 0xff, 0xff, 0x7f})),
        "non-finite value (NaN or Inf)"},

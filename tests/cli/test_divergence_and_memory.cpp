@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <limits>
 
 #include "sigmanet/cpu/fast_network.hpp"
@@ -159,18 +158,16 @@ TEST(DivergenceAndMemory, MemoryEstimateCountsParametersGradientsAndActivations)
 }
 
 TEST(DivergenceAndMemory, AbsurdSizesAreRefusedWithTheEstimateBeforeLoadingAnything) {
-  // The data folder does not exist: a refusal that names memory, not MNIST, was made before loading, and
-  // the short time shows nothing of 636 GB was touched.
+  // The data folder does not exist: a refusal that names memory, not MNIST, was made before loading anything,
+  // and so before any of the 636 GB could be allocated.
   test::TempDir dir;
   for (const std::string device : {"cpu", "auto"}) {
     std::string out;
-    const auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(run_cli("train --device " + device + " --sizes 784,100000000,10 --data '" +
                           (dir / "missing").string() + "'",
                       &out),
               2)
         << out;
-    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
     EXPECT_EQ(lines(out), 1) << out;
     EXPECT_EQ(out.rfind("sigmanet: --sizes 784,100000000,10: training would need about ", 0), 0u) << out;
     EXPECT_NE(out.find("7.95e+10 parameters"), std::string::npos) << out;

@@ -102,7 +102,7 @@ class FlagFuzz : public ::testing::Test {
          {"--model", model, "--out", (scratch / "w.png").string()},
          {"--model", "--out", "--scale"},
          {"--model"}},
-        {"verify", {"--data", data}, {"--data", "--seed"}, {"--data"}},
+        {"verify", {"--data", data}, {"--data", "--seed", "--samples"}, {"--data"}},
         {"bench",
          {"--data", data, "--backends", "cpu-float"},
          {"--quick", "--all", "--sizes", "--batches", "--backends", "--gpu-kernel", "--gpu-cluster", "--repetitions", "--warmup", "--eta",

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -60,6 +59,13 @@ Args train(const fs::path& checkpoint, const Args& more) {
 
 Parameters trained(const fs::path& checkpoint) { return load_checkpoint(checkpoint).parameters; }
 
+// How often `what` occurs in `text`.
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
 TEST(Mpi, TwoAndThreeRanksTrainWhatOneProcessTrainsInDouble) {
   SKIP_WITHOUT_MPI();
   test::TempDir dir;
@@ -111,7 +117,9 @@ TEST(Mpi, OnlyRankZeroSpeaksAndWrites) {
   // The header, 2 epochs, the summary and where the checkpoint went.
   EXPECT_EQ(std::count(job.out.begin(), job.out.end(), '\n'), 5) << job.out;
   EXPECT_NE(job.out.find("2 processes"), std::string::npos) << job.out;
-  EXPECT_EQ(job.out.find("Epoch 1/2"), job.out.rfind("Epoch 1/2")) << job.out;
+  EXPECT_EQ(count(job.out, "Epoch 1/2: "), 1u) << job.out;
+  EXPECT_EQ(count(job.out, "Epoch 2/2: "), 1u) << job.out;
+  EXPECT_EQ(job.err, "");
   std::ifstream metrics(dir / "m.jsonl");
   EXPECT_EQ(std::count(std::istreambuf_iterator<char>(metrics), {}, '\n'), 2);
 }
@@ -130,14 +138,16 @@ TEST(Mpi, ResumeWithTheSameRanksContinuesBitForBitAndOtherRanksAreRefused) {
   // One process, or three, cannot continue a two-process run exactly: refused, once, naming --resume.
   const CliRun alone = test::run_cli_argv({"train", "--resume", (dir / "split").string(), "--epochs", "3", "--data",
                                            test::mnist_dir().string()});
+  const std::string refused = "sigmanet: --resume: " + (dir / "split").string() + " was made by a job of 2 processes, ";
+  const std::string why = "; resume it with as many (each rank's share of a batch, and so the sums' rounding, "
+                          "depend on it)\n";
   EXPECT_EQ(alone.status, 2);
-  EXPECT_NE(alone.err.find("--resume: "), std::string::npos) << alone.err;
-  EXPECT_NE(alone.err.find("a job of 2 processes, this one has 1"), std::string::npos) << alone.err;
+  EXPECT_EQ(alone.err, refused + "this one has 1" + why);
   const CliRun three = mpirun(3, {"train", "--resume", (dir / "split").string(), "--epochs", "3", "--data",
                                   test::mnist_dir().string()});
   EXPECT_NE(three.status, 0);
-  EXPECT_EQ(std::count(three.err.begin(), three.err.end(), '\n') >= 1, true);
-  EXPECT_EQ(three.err.find("sigmanet: --resume"), three.err.rfind("sigmanet: --resume")) << three.err;
+  EXPECT_EQ(count(three.err, refused + "this one has 3" + why), 1u) << three.err;
+  EXPECT_EQ(count(three.err, "sigmanet: "), 1u) << "one rank speaks:\n" << three.err;
 }
 
 TEST(Mpi, ABadFlagGivesOneMessageAndANonZeroExit) {
@@ -145,37 +155,34 @@ TEST(Mpi, ABadFlagGivesOneMessageAndANonZeroExit) {
   const CliRun job = mpirun(2, {"train", "--batch", "0"});
   EXPECT_FALSE(job.timed_out);
   EXPECT_NE(job.status, 0);
-  const std::string ours = "sigmanet: --batch";
-  EXPECT_NE(job.err.find(ours), std::string::npos) << job.err;
-  EXPECT_EQ(job.err.find(ours), job.err.rfind(ours)) << "printed by more than one rank:\n" << job.err;
+  EXPECT_EQ(count(job.err, "sigmanet: --batch: must be at least 1 (got '0')"), 1u) << job.err;
+  EXPECT_EQ(count(job.err, "sigmanet: "), 1u) << "printed by more than one rank:\n" << job.err;
   const CliRun evaluate = mpirun(2, {"evaluate", "--model", "m.safetensors"});
   EXPECT_NE(evaluate.status, 0);
   EXPECT_NE(evaluate.err.find("runs in one process"), std::string::npos) << evaluate.err;
 }
 
-// A two-rank job long enough to be interrupted (1,000 epochs of 2,000 records, about 20 s: 100 epochs took 2 s
-// once the first layer skipped the zero pixels, and finished before the interrupt); `interrupt` gets its tag 2 s
-// into training (inside the gradient exchanges) and does to the job what it will.
+// A two-rank job long enough to be interrupted (1,000 epochs of 2,000 records, about 20 s; 100 epochs took 2 s once
+// the first layer skipped the zero pixels); `interrupt` gets its tag once rank 0 has printed epoch 1's line (both
+// ranks are then in epoch 2's gradient exchanges, their signal handlers in place) and does to the job what it will.
+// The job's 60 s bound is what a hang meets.
 CliRun interrupted_job(const fs::path& checkpoint, const std::function<void(const std::string& tag)>& interrupt) {
   const test::InterruptedJob job = test::run_interrupted_mpirun(2, train(checkpoint, {"--epochs", "1000"}), 60, {},
-                                                                2.0, interrupt);
-  EXPECT_TRUE(job.started) << "rank 1 never started:\n" << job.run.out << job.run.err;
+                                                                "Epoch 1/1000", interrupt);
+  EXPECT_TRUE(job.started) << "epoch 1 never ended:\n" << job.run.out << job.run.err;
   return job.run;
 }
 
-TEST(Mpi, AKilledRankEndsTheJobWithinSecondsNamingIt) {
+TEST(Mpi, AKilledRankEndsTheJobNamingIt) {
   SKIP_WITHOUT_MPI();
   test::TempDir dir;
-  std::chrono::steady_clock::time_point killed;
   std::string tag;
   const CliRun job = interrupted_job(dir / "ck", [&](const std::string& t) {
     tag = t;
-    killed = std::chrono::steady_clock::now();
     kill(test::find_job_rank(tag, 1), SIGKILL);
   });
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   EXPECT_FALSE(job.timed_out) << "the job hung after rank 1 died";
-  EXPECT_LT(seconds, 30.0);
+  EXPECT_EQ(job.out.find("Epoch 1000/1000"), std::string::npos) << "the job ran to its end: the kill came too late";
   EXPECT_NE(job.status, 0);
   const std::string all = job.out + job.err;
   EXPECT_NE(all.find("rank 1"), std::string::npos) << all;  // mpirun names the rank that died

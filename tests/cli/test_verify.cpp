@@ -55,6 +55,23 @@ TEST(VerifyCli, OnMnistPrintsATableOfPassingChecks) {
   }
 }
 
+// --samples N: the same checks on the first N training and test records, those of more than N samples left out
+// (here the one step at batch 1000: 21 rows a precision, not 22).
+TEST(VerifyCli, SamplesChecksOnTheFirstRecordsOnly) {
+  std::string out;
+  ASSERT_EQ(test::run_cli("verify --samples 100 --data '" + test::mnist_dir().string() + "'", &out), 0) << out;
+  EXPECT_NE(out.find("Data: MNIST (50000 training, 10000 test images); checked on the first 100 training and 100 "
+                     "test records (--samples)\n"),
+            std::string::npos)
+      << out;
+  std::string reason;
+  if (gpu_available(&reason)) return;  // the GPU table: GpuBackend.VerifyPrintsTheGpuTableWithEveryRowOk
+  EXPECT_EQ(count(out, " OK\n"), 42u) << out;
+  EXPECT_EQ(count(out, "m=1000"), 0u) << out;
+  EXPECT_EQ(count(out, "epoch 784-30-10 batch 10 (scaled init): parameters"), 2u) << out;  // 100 samples: all
+  EXPECT_NE(out.find("verify: all 42 checks OK (CPU only: the GPU part did not run)"), std::string::npos) << out;
+}
+
 TEST(VerifyCli, WithoutMnistFallsBackToSyntheticDataAndSaysWhy) {
   test::TempDir empty;
   const char* old = std::getenv("SIGMANET_DATA");

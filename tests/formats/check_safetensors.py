@@ -7,8 +7,8 @@ MODEL is a safetensors file from `sigmanet train --save`. PREDICTIONS is JSON wr
 {"first": 0, "count": 100, "predictions": [...], "outputs": [[10 floats], ...]} for test records
 first..first+count. The header is parsed with json and the data with numpy alone (no safetensors
 package); each tensor's bytes must match its CRC32 in __metadata__ ("crc32:NAME", zlib.crc32 as 8 lowercase
-hex digits); when the safetensors package imports, it must read the same arrays; then, when torch imports,
-the same layers are loaded into torch.nn.Linear and checked too.
+hex digits); when the safetensors package imports, it must read the same arrays; then the same layers are loaded
+into torch.nn.Linear and checked too (PyTorch is one of the tests' packages: without it the check fails).
 
 Exit status: 0 all checks passed, 1 a check failed, 77 skipped (numpy missing; the reason is printed).
 """
@@ -132,8 +132,7 @@ def main():
     try:
         import torch
     except Exception as e:  # noqa: BLE001 - any import failure means no torch here
-        print(f"torch: skipped, it does not import ({e})")
-        return
+        fail(f"torch does not import ({e}); scripts/install-deps.sh installs python3-torch")
     net = torch.nn.Sequential()
     for l in range(layers):
         linear = torch.nn.Linear(sizes[l], sizes[l + 1])

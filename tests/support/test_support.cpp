@@ -18,9 +18,15 @@
 #include <optional>
 #include <random>
 #include <stdexcept>
-#include <thread>
 
 #include "sigmanet/error.hpp"
+
+// PNG reading for decode_png_rgb, a copy of its own (the library's is static to it).
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_NO_STDIO
+#include <stb_image.h>
 
 namespace sigmanet::test {
 
@@ -59,11 +65,10 @@ std::string source_path(const std::string& relative) {
 
 const Mnist* find_mnist() {
   static const std::optional<Mnist> m = []() -> std::optional<Mnist> {
-    try {
-      return load_mnist(mnist_dir());
-    } catch (const InputError&) {
-      return std::nullopt;
-    }
+    const char* env = std::getenv("SIGMANET_DATA");
+    std::error_code ec;
+    if (!(env && *env) && !std::filesystem::exists(mnist_dir(), ec)) return std::nullopt;
+    return load_mnist(mnist_dir());  // configured: a folder that cannot be read fails the test, naming it
   }();
   return m ? &*m : nullptr;
 }
@@ -135,6 +140,16 @@ std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw) {
   return out;
 }
 
+Image decode_png_rgb(const std::vector<std::uint8_t>& png) {
+  int width = 0, height = 0, channels = 0;
+  stbi_uc* rgb = stbi_load_from_memory(png.data(), int(png.size()), &width, &height, &channels, 3);
+  if (!rgb) throw std::runtime_error(std::string("decode_png_rgb: ") + stbi_failure_reason());
+  Image img(std::size_t(width), std::size_t(height), 3);
+  std::copy(rgb, rgb + img.pixels.size(), img.pixels.begin());
+  stbi_image_free(rgb);
+  return img;
+}
+
 int run_cli(const std::string& args, std::string* output) {
   const std::string command = "'" + cli_path() + "' " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
@@ -176,28 +191,20 @@ std::string cli_for_any_user() {
   return shared.copy.string();
 }
 
-}  // namespace
-
-CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
-                    const std::vector<std::pair<std::string, std::string>>& env,
-                    const std::filesystem::path& working_dir, int as_user) {
-  return run_program(as_user >= 0 ? cli_for_any_user() : cli_path(), args, timeout_seconds, env,
-                     working_dir, as_user);
-}
-
-CliRun run_program(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
+// Runs the program; watch (when set) is called each time its output grows.
+CliRun run_watched(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
                    const std::vector<std::pair<std::string, std::string>>& env,
-                   const std::filesystem::path& working_dir, int as_user) {
+                   const std::filesystem::path& working_dir, int as_user, const Watch& watch) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
-    throw std::runtime_error("run_program: pipe failed");
+    throw std::runtime_error("run_watched: pipe failed");
   std::vector<std::string> argv_text{program};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : argv_text) argv.push_back(a.data());
   argv.push_back(nullptr);
   const pid_t child = fork();
-  if (child < 0) throw std::runtime_error("run_program: fork failed");
+  if (child < 0) throw std::runtime_error("run_watched: fork failed");
   if (child == 0) {
     setpgid(0, 0);  // its own process group, so a timeout ends what it started too (mpirun's ranks)
     dup2(out_pipe[1], 1);
@@ -232,6 +239,7 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
       const ssize_t n = read(fds[i].fd, buf, sizeof buf);
       if (n > 0) {
         sinks[i]->append(buf, std::size_t(n));
+        if (watch) watch(child, run);
       } else {
         close(fds[i].fd);
         fds[i].fd = -1;
@@ -247,17 +255,58 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
   return run;
 }
 
-CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
-                  std::vector<std::pair<std::string, std::string>> env) {
+}  // namespace
+
+CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
+                    const std::vector<std::pair<std::string, std::string>>& env,
+                    const std::filesystem::path& working_dir, int as_user) {
+  return run_program(as_user >= 0 ? cli_for_any_user() : cli_path(), args, timeout_seconds, env,
+                     working_dir, as_user);
+}
+
+CliRun run_program(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
+                   const std::vector<std::pair<std::string, std::string>>& env,
+                   const std::filesystem::path& working_dir, int as_user) {
+  return run_watched(program, args, timeout_seconds, env, working_dir, as_user, {});
+}
+
+CliRun run_program_watched(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
+                           const std::vector<std::pair<std::string, std::string>>& env, const Watch& watch) {
+  return run_watched(program, args, timeout_seconds, env, {}, -1, watch);
+}
+
+bool signal_pending(int pid, int signal) {
+  // SigPnd (this thread's) and ShdPnd (the process's): hexadecimal masks, bit signal - 1.
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("SigPnd:", 0) == 0 || line.rfind("ShdPnd:", 0) == 0)
+      if ((std::stoull(line.substr(7), nullptr, 16) >> (signal - 1)) & 1) return true;
+  return false;
+}
+
+namespace {
+
+// mpirun's arguments that start `sigmanet args...` as `ranks` processes, with what its environment needs added to
+// env: what root needs to run mpirun (the CI container runs as root), and in the sanitizer build no LeakSanitizer
+// in the ranks (Open MPI keeps its start-up memory to the end by design, and the fast unwinder cannot name its
+// frames, no frame pointers, for suppressions to match; the slow one made the jobs 25% slower). The same backend
+// code runs leak-checked in one process (the gpu_backend tests). ASan's other checks stay.
+std::vector<std::string> mpirun_args(int ranks, const std::vector<std::string>& args,
+                                     std::vector<std::pair<std::string, std::string>>& env) {
   env.insert(env.begin(), {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}});
 #ifdef SIGMANET_TEST_SANITIZED
-  // No LeakSanitizer in the ranks: Open MPI keeps its start-up memory to the end by design, and the fast unwinder
-  // cannot name its frames (no frame pointers) for suppressions to match; the slow one made the jobs 25% slower.
-  // The same backend code runs leak-checked in one process (the gpu_backend tests). ASan's other checks stay.
   env.emplace_back("LSAN_OPTIONS", "detect_leaks=0");
 #endif
   std::vector<std::string> a = {"--oversubscribe", "-np", std::to_string(ranks), cli_path()};
   a.insert(a.end(), args.begin(), args.end());
+  return a;
+}
+
+}  // namespace
+
+CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
+                  std::vector<std::pair<std::string, std::string>> env) {
+  const std::vector<std::string> a = mpirun_args(ranks, args, env);
   return run_program("mpirun", a, timeout_seconds, env);
 }
 
@@ -277,22 +326,19 @@ std::vector<std::string> command_with_flags(const std::string& command,
 }
 
 InterruptedJob run_interrupted_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
-                                      std::vector<std::pair<std::string, std::string>> env, double after_seconds,
+                                      std::vector<std::pair<std::string, std::string>> env,
+                                      const std::string& after_line,
                                       const std::function<void(const std::string& tag)>& interrupt) {
   static int jobs = 0;
   const std::string tag = std::to_string(getpid()) + "-" + std::to_string(++jobs);
   env.emplace_back("SIGMANET_TEST_TAG", tag);
+  const std::vector<std::string> a = mpirun_args(ranks, args, env);
   InterruptedJob job;
-  std::thread run([&] { job.run = run_mpirun(ranks, args, timeout_seconds, env); });
-  for (int i = 0; i < 200 && !job.started; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    job.started = find_job_rank(tag, 1) != 0;
-  }
-  if (job.started) {
-    std::this_thread::sleep_for(std::chrono::duration<double>(after_seconds));
+  job.run = run_program_watched("mpirun", a, timeout_seconds, env, [&](int, const CliRun& so_far) {
+    if (job.started || so_far.out.find(after_line) == std::string::npos) return;
+    job.started = true;
     interrupt(tag);
-  }
-  run.join();
+  });
   return job;
 }
 

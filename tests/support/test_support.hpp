@@ -1,5 +1,7 @@
 #pragma once
 // Helpers shared by the test suites.
+#include <gtest/gtest.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -8,14 +10,33 @@
 #include <vector>
 
 #include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/formats/image_file.hpp"
 
 namespace sigmanet::test {
+
+// The message of the E that f throws. Anything else fails the test: no exception, or one of another type (a base
+// class of E included: a test asks for the type that tells the caller what went wrong).
+template <class E, class F>
+std::string thrown(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw another type than expected: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "threw nothing";
+  return "";
+}
 
 // $SIGMANET_DATA when set, else the MNIST folder the build was configured with (the shared copy beside the
 // repository), found relative to the test program.
 std::filesystem::path mnist_dir();
-// MNIST from mnist_dir() with the default split, loaded once per test program; null when it is not there
-// (a suite that can do without it skips or uses synthetic data).
+// MNIST from mnist_dir() with the default split, loaded once per test program; null only when it is not
+// configured ($SIGMANET_DATA unset and the configured folder absent), and a suite that can do without it skips
+// or uses synthetic data then. Configured but unreadable, it throws the loader's InputError: a test never
+// stands in synthetic data for the real data it was given.
 const Mnist* find_mnist();
 // The same, for suites that cannot do without it: throws InputError naming the folder when it is missing.
 const Mnist& mnist();
@@ -51,6 +72,8 @@ const std::string& cli_path();
 // A file of the source tree, named relative to its root: under $SIGMANET_SOURCE_DIR when set, else under the tree
 // the build was configured from, found relative to the test program.
 std::string source_path(const std::string& relative);
+// A PNG as 8-bit RGB, whatever its colour type (the library's reader gives grey only); throws when it is no PNG.
+Image decode_png_rgb(const std::vector<std::uint8_t>& png);
 
 // Runs the sigmanet tool with the arguments (a shell command line, already quoted) and returns its exit
 // status; stdout and stderr together land in *output.
@@ -74,6 +97,17 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
                    const std::vector<std::pair<std::string, std::string>>& env = {},
                    const std::filesystem::path& working_dir = {}, int as_user = -1);
 
+// What a watched run calls each time the program's output grows: its process id and what it printed so far. A test
+// that must act at a point of the run (send a signal mid-batch) waits for a line the program prints, never for
+// a time.
+using Watch = std::function<void(int pid, const CliRun& so_far)>;
+CliRun run_program_watched(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
+                           const std::vector<std::pair<std::string, std::string>>& env, const Watch& watch);
+
+// Whether the process has a signal pending (sent, not yet delivered to a handler): a second signal sent before
+// the first is delivered may merge with it, so a test that sends two waits for this to turn false in between.
+bool signal_pending(int pid, int signal);
+
 // `mpirun --oversubscribe -np ranks sigmanet args...` (--oversubscribe: 3 ranks on the 2-core CI machine), with
 // what root needs to run mpirun (the CI container runs as root) and env's variables added. In the sanitizer
 // build the ranks run without LeakSanitizer (Open MPI keeps its start-up memory to the end by design).
@@ -86,14 +120,16 @@ std::vector<std::string> command_with_flags(const std::string& command,
                                             std::vector<std::pair<std::string, std::string>> flags,
                                             const std::vector<std::string>& more);
 
-// A job (run_mpirun) run in a thread, tagged (SIGMANET_TEST_TAG=tag in its environment) so that its processes
-// can be found: `interrupt` gets the tag `after_seconds` after rank 1 appeared, and does to the job what it will.
+// A job (run_mpirun), tagged (SIGMANET_TEST_TAG=tag in its environment) so that its processes can be found:
+// `interrupt` gets the tag once the job has printed `after_line` on stdout (rank 0's "Epoch 1/": every rank is
+// training, with its signal handlers in place), and does to the job what it will.
 struct InterruptedJob {
   CliRun run;
-  bool started = false;  // rank 1 appeared within 10 s (else interrupt was never called)
+  bool started = false;  // the line came (else interrupt was never called)
 };
 InterruptedJob run_interrupted_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
-                                      std::vector<std::pair<std::string, std::string>> env, double after_seconds,
+                                      std::vector<std::pair<std::string, std::string>> env,
+                                      const std::string& after_line,
                                       const std::function<void(const std::string& tag)>& interrupt);
 // The process of such a job's rank, and its mpirun, by the job's tag; 0 when there is none.
 int find_job_rank(const std::string& tag, int rank);

@@ -35,7 +35,9 @@ TEST(Summarize, OneValueIsItsOwnMedian) {
   EXPECT_EQ(s.max, 0.25);
 }
 
-TEST(Summarize, EmptyThrows) { EXPECT_THROW(summarize({}), Error); }
+TEST(Summarize, EmptyThrows) {
+  EXPECT_EQ(test::thrown<Error>([&] { summarize({}); }), "summarize: no values");
+}
 
 BenchResult timed(BenchBackend backend, std::vector<int> sizes, std::size_t batch, double seconds) {
   BenchResult r;
@@ -222,9 +224,12 @@ TEST(RunBenchCase, RejectsBadSettingsAndCases) {
   s.repetitions = 0;
   EXPECT_THROW(run_bench_case({{784, 5, 10}, 10, kCpuFloat, 100, 10}, train, test, s), InputError);
   s.repetitions = 1;
-  EXPECT_THROW(run_bench_case({{784, 5, 10}, 10, kCpuFloat, 101, 10}, train, test, s), Error);  // past the set
-  EXPECT_THROW(run_bench_case({{784, 5, 10}, 10, kCpuFloat, 100, 11}, train, test, s), Error);
-  EXPECT_THROW(run_bench_case({{784, 5, 10}, 0, kCpuFloat, 100, 10}, train, test, s), Error);
+  EXPECT_EQ(test::thrown<Error>([&] { run_bench_case({{784, 5, 10}, 10, kCpuFloat, 101, 10}, train, test, s); }),
+            "run_bench_case: 101 samples per repetition but the training set has 100");
+  EXPECT_EQ(test::thrown<Error>([&] { run_bench_case({{784, 5, 10}, 10, kCpuFloat, 100, 11}, train, test, s); }),
+            "run_bench_case: 11 evaluation records but the test set has 10");
+  EXPECT_EQ(test::thrown<Error>([&] { run_bench_case({{784, 5, 10}, 0, kCpuFloat, 100, 10}, train, test, s); }),
+            "run_bench_case: batch size 0");
   EXPECT_THROW(run_bench_case({{100, 5, 10}, 10, kCpuFloat, 100, 10}, train, test, s), InputError);  // width
 }
 
@@ -264,7 +269,8 @@ TEST(PeakRate, IsMeasuredOnTheNetworksVectors) {
     EXPECT_GT(rate.flops_per_second, 1e9) << to_string(p);
     EXPECT_LT(rate.flops_per_second, 1e12) << to_string(p);
   }
-  EXPECT_THROW(measure_peak_rate(Precision::f32, 0), Error);
+  EXPECT_EQ(test::thrown<Error>([&] { measure_peak_rate(Precision::f32, 0); }),
+            "measure_peak_rate: the duration must be positive");
 }
 
 TEST(MachineInfo, DescribesThisMachine) {

@@ -14,6 +14,7 @@
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
 #include "sigmanet/reports/equivalence.hpp"
+#include "test_support.hpp"
 
 namespace sigmanet {
 namespace {
@@ -193,9 +194,11 @@ TEST(Costs, L2ShrinksWeightsNotBiasesByTheBooksFactor) {
 TEST(Costs, ACostWithTheWrongOutputLayerIsRefused) {
   Rng rng(6);
   Parameters p = init_parameters({4, 3}, Init::standard, rng);
-  EXPECT_THROW(ReferenceNetwork<double>(p, {Cost::log_likelihood, 0.0}), Error);
+  EXPECT_EQ(test::thrown<Error>([&] { ReferenceNetwork<double>(p, {Cost::log_likelihood, 0.0}); }),
+            "ReferenceNetwork: the log-likelihood cost needs a softmax output layer, but the network's is sigmoid");
   p.output = Activation::softmax;
-  EXPECT_THROW(ReferenceNetwork<double>(p, {Cost::cross_entropy, 0.0}), Error);
+  EXPECT_EQ(test::thrown<Error>([&] { ReferenceNetwork<double>(p, {Cost::cross_entropy, 0.0}); }),
+            "ReferenceNetwork: the cross-entropy cost needs a sigmoid output layer, but the network's is softmax");
   const auto cpu = make_cpu_backend(Precision::f32);
   cpu->set_parameters(p);  // softmax, with the default quadratic objective
   const Dataset data = synthetic_dataset("d", 20, 10, 1, 1);
@@ -204,8 +207,9 @@ TEST(Costs, ACostWithTheWrongOutputLayerIsRefused) {
   wide.output = Activation::softmax;
   cpu->set_parameters(wide);
   const std::vector<std::uint32_t> order{0, 1};
-  EXPECT_THROW(cpu->train(order, 2, 0.5, {}), Error);
-  EXPECT_THROW(cpu->evaluate(data), Error);
+  const std::string mismatch = ": the quadratic cost needs a sigmoid output layer, but the network's is softmax";
+  EXPECT_EQ(test::thrown<Error>([&] { cpu->train(order, 2, 0.5, {}); }), "CpuBackend::train" + mismatch);
+  EXPECT_EQ(test::thrown<Error>([&] { cpu->evaluate(data); }), "CpuBackend::evaluate" + mismatch);
   cpu->set_objective({Cost::log_likelihood, 0.0});
   EXPECT_EQ(cpu->train(order, 2, 0.5, {}), 2u);
 }

@@ -8,6 +8,7 @@
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/reports/equivalence.hpp"
 #include "sigmanet/error.hpp"
+#include "test_support.hpp"
 
 namespace sigmanet {
 namespace {
@@ -37,7 +38,8 @@ TEST(Compare, ZeroReferenceAndMismatchedSizes) {
   EXPECT_EQ(compare(std::span<const double>(also_zero), std::span<const double>(zero)).relative, 0.0);
   EXPECT_TRUE(std::isinf(compare(std::span<const double>(not_zero), std::span<const double>(zero)).relative));
   const std::vector<double> three{1, 2, 3};
-  EXPECT_THROW(compare(std::span<const double>(three), std::span<const double>(zero)), Error);
+  EXPECT_EQ(test::thrown<Error>([&] { compare(std::span<const double>(three), std::span<const double>(zero)); }),
+            "compare: 3 values against 2");
 }
 
 TEST(StageCheck, JudgedByTheRightMeasureAgainstTheTolerance) {
@@ -107,9 +109,12 @@ TEST(BackendChecks, TheCpuFloatNetworkPassesAndAFaultyBackendFails) {
   EXPECT_FALSE(all_ok(check_epoch(bad, data(), test, {784, 30, 10}, 10, 2)));
   const std::vector<StageCheck> part = check_epoch(*good, data(), test, {784, 30, 10}, 10, 2, 105);
   EXPECT_EQ(part[0].stage, "11 batches 784-30-10 batch 10 (scaled init): parameters");
-  EXPECT_THROW(check_one_step(*good, data(), {784, 30, 10}, 0, 1), Error);
-  EXPECT_THROW(check_one_step(*good, data(), {784, 30, 10}, 1201, 1), Error);
-  EXPECT_THROW(check_epoch(*good, data(), test, {784, 30, 10}, 0, 1), Error);
+  EXPECT_EQ(test::thrown<Error>([&] { check_one_step(*good, data(), {784, 30, 10}, 0, 1); }),
+            "check_one_step: batch of 0 from a set of 1200");
+  EXPECT_EQ(test::thrown<Error>([&] { check_one_step(*good, data(), {784, 30, 10}, 1201, 1); }),
+            "check_one_step: batch of 1201 from a set of 1200");
+  EXPECT_EQ(test::thrown<Error>([&] { check_epoch(*good, data(), test, {784, 30, 10}, 0, 1); }),
+            "check_epoch: batch size 0");
 }
 
 // The fast CPU network in double is held to summation-order rounding: an update off by a part in a
@@ -141,7 +146,8 @@ TEST(SyntheticDataset, IsSeededLabelledAndLearnable) {
   EXPECT_EQ(a.features(), 784u);
   for (auto l : a.labels) EXPECT_LT(l, 10);
   EXPECT_NE(synthetic_dataset("c", 100, 28, 28, 2).pixels, a.pixels);
-  EXPECT_THROW(synthetic_dataset("d", 1, 9, 9, 1), Error);
+  EXPECT_EQ(test::thrown<Error>([&] { synthetic_dataset("d", 1, 9, 9, 1); }),
+            "synthetic_dataset: needs at least 10 rows, one band per digit");
   // One epoch of the CPU network learns it well: the pattern is there.
   auto cpu = make_cpu_backend(Precision::f32);
   Rng rng(1);
@@ -149,7 +155,7 @@ TEST(SyntheticDataset, IsSeededLabelledAndLearnable) {
   const Dataset train = synthetic_dataset("t", 2000, 28, 28, 3);
   cpu->set_training_data(train);
   cpu->train(rng.permutation(train.size()), 10, 3.0, {});
-  EXPECT_GT(cpu->evaluate(synthetic_dataset("e", 500, 28, 28, 4)).accuracy(), 0.9);
+  EXPECT_GE(cpu->evaluate(synthetic_dataset("e", 500, 28, 28, 4)).accuracy(), 0.98);  // measured: all 500
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "sigmanet/cpu/reference_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
+#include "test_support.hpp"
 
 namespace sigmanet {
 namespace {
@@ -196,8 +197,10 @@ TEST(ReferenceNetwork, RefusesBadInput) {
   ReferenceNetwork<double> net(tiny());
   const Dataset d = four_images();
   const std::vector<std::uint32_t> past = {0, 4};
-  EXPECT_THROW(net.train(d, past, 2, 3.0), Error);
-  EXPECT_THROW(net.train(d, std::vector<std::uint32_t>{0}, 0, 3.0), Error);
+  EXPECT_EQ(test::thrown<Error>([&] { net.train(d, past, 2, 3.0); }),
+            "ReferenceNetwork::train: order holds a record past the data");
+  EXPECT_EQ(test::thrown<Error>([&] { net.train(d, std::vector<std::uint32_t>{0}, 0, 3.0); }),
+            "ReferenceNetwork::train: batch size 0");
   Dataset wide = d;
   wide.cols = 1;
   wide.rows = 4;

@@ -85,18 +85,50 @@ TEST(Trainer, StopsWhenAskedAndResumesWhereItStopped) {
   EXPECT_EQ(backend->parameters().weights, straight.weights);
 }
 
-TEST(Trainer, OneEpochOfNielsensRunReaches90Percent) {
-  TrainConfig c;  // 784-30-10, batch 10, eta 3.0, float
+// Each epoch trains in the next permutation the seed's generator draws after the initial parameters: epoch 2 does
+// not replay epoch 1's order, and the orders are the ones a fresh generator gives again.
+TEST(Trainer, EachEpochTrainsInTheNextPermutationOfTheSeed) {
+  const Dataset small = mnist().train.slice("small", 0, 100);
+  TrainConfig c;
+  c.seed = 4;
   auto backend = make_cpu_backend(c.precision);
-  Trainer t(c, *backend, mnist().train);
-  ASSERT_TRUE(t.train_epoch());
-  const Evaluation e = backend->evaluate(mnist().test);
-  EXPECT_EQ(e.total, 10000u);
-  EXPECT_GE(e.accuracy(), 0.90) << e.correct << "/10000";
-  EXPECT_GT(e.cost, 0.0);
-  EXPECT_LT(e.cost, 0.1);
-  std::printf("one epoch, seed %llu: %zu/10000 correct, cost %.4f\n", static_cast<unsigned long long>(c.seed),
-              e.correct, e.cost);
+  Trainer t(c, *backend, small);
+  Rng replay(c.seed);
+  init_parameters(c.sizes, c.init, replay);
+  std::vector<std::vector<std::uint32_t>> orders;
+  for (int epoch = 1; epoch <= 3; ++epoch) {
+    ASSERT_FALSE(t.train_epoch([](std::size_t) { return false; }));  // stopped after one batch: the order is there
+    orders.push_back(t.state().order);
+    EXPECT_EQ(orders.back(), replay.permutation(small.size())) << "epoch " << epoch;
+    ASSERT_TRUE(t.train_epoch());
+  }
+  EXPECT_NE(orders[1], orders[0]);
+  EXPECT_NE(orders[2], orders[1]);
+}
+
+// Nielsen's run after one epoch, as a statistic: the first epoch's accuracy is bimodal across seeds (measured over
+// seeds 1-24: 18 between 90.35% and 91.29%, 6 between 81.76% and 89.84%, runs that start in a plateau), so one
+// seed's accuracy is a weak and a flaky test. The median of seeds 1-9 measured 90.72% (cost 0.0759 a record); a
+// shuffle or an update that is slightly wrong moves it by more than the half point allowed.
+TEST(Trainer, OneEpochOfNielsensRunHasAMedianAccuracyNear90Point7Percent) {
+  std::vector<double> accuracy, cost;
+  for (std::uint64_t seed = 1; seed <= 9; ++seed) {
+    TrainConfig c;  // 784-30-10, batch 10, eta 3.0, float
+    c.seed = seed;
+    auto backend = make_cpu_backend(c.precision);
+    Trainer t(c, *backend, mnist().train);
+    ASSERT_TRUE(t.train_epoch());
+    const Evaluation e = backend->evaluate(mnist().test);
+    ASSERT_EQ(e.total, 10000u);
+    accuracy.push_back(e.accuracy());
+    cost.push_back(e.cost);
+    std::printf("one epoch, seed %llu: %zu/10000 correct, cost %.4f\n", static_cast<unsigned long long>(seed),
+                e.correct, e.cost);
+  }
+  std::sort(accuracy.begin(), accuracy.end());
+  std::sort(cost.begin(), cost.end());
+  EXPECT_NEAR(accuracy[4], 0.9072, 0.005);
+  EXPECT_NEAR(cost[4], 0.0759, 0.004);  // the median quadratic cost a record
 }
 
 TEST(Trainer, EvaluateAgreesWithOutputs) {
@@ -126,8 +158,8 @@ TEST(Trainer, DoubleNetworkOnMnistTracksFloat) {
   const Parameters f = train_epochs(c, small, 1);
   c.precision = Precision::f64;
   const Parameters d = train_epochs(c, small, 1);
-  const double rel = relative_difference(f, d);
-  EXPECT_LT(rel, 1e-4);
+  const double rel = relative_difference(f, d);  // float's rounding over 200 steps: measured 2.4e-7
+  EXPECT_LT(rel, 2e-6);
   EXPECT_GT(rel, 0.0);
 }
 
