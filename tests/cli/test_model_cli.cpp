@@ -487,6 +487,53 @@ TEST_F(ModelCli, PythonReadsASoftmaxModelWithItsOutputLayer) {
   expect_python_agrees(dir / "ll.safetensors");
 }
 
+// A model of these sizes whose weights and biases are all 0: every output is 0.5, so it calls every digit a 0.
+std::filesystem::path zero_model(const TempDir& dir, const std::vector<int>& sizes) {
+  Parameters p;
+  p.sizes = sizes;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    p.weights.emplace_back(std::size_t(sizes[l]) * std::size_t(sizes[l + 1]), 0.0);
+    p.biases.emplace_back(std::size_t(sizes[l + 1]), 0.0);
+  }
+  const std::filesystem::path file = dir / ("zero-" + sizes_text(sizes, '-') + ".safetensors");
+  save_model(file, p, {});
+  return file;
+}
+
+// Pictures past what can be drawn (stb_image_write's int arithmetic wrapped: a segfault at 784-1681-10, exit 1
+// "stb_image_write failed" at 784-900-10) are refused before any drawing, naming the flag and the size.
+TEST_F(ModelCli, ShowWeightsRefusesAPictureTooLargeNamingTheScaleThatFits) {
+  TempDir dir;
+  const std::filesystem::path out = dir / "w.png";
+  for (const auto& [sizes, expected] : std::vector<std::pair<std::vector<int>, std::string>>{
+           {{784, 1681, 10}, "38080x38080 pixels (4.1 GiB), more than the 256 MiB a picture may have; --scale 7 or "
+                             "less fits"},
+           {{784, 900, 10}, "27872x27872 pixels (2.2 GiB), more than the 256 MiB a picture may have; --scale 10 or "
+                            "less fits"}}) {
+    const test::CliRun run = test::run_cli_argv(
+        {"show-weights", "--model", zero_model(dir, sizes).string(), "--out", out.string(), "--scale", "32"});
+    EXPECT_EQ(run.status, 2) << run.err;
+    EXPECT_EQ(run.err, "sigmanet: --scale 32: the tiles of " + std::to_string(sizes[1]) +
+                           " first-layer neurons would make " + expected + "\n");
+    EXPECT_FALSE(std::filesystem::exists(out));
+  }
+}
+
+TEST_F(ModelCli, EvaluateRefusesAMistakesPictureTooLargeBeforeEvaluating) {
+  TempDir dir;
+  // The zero model gets 9020 of the 10,000 test digits wrong, so 5010 would be drawn.
+  const test::CliRun run =
+      test::run_cli_argv({"evaluate", "--device", "cpu", "--model", zero_model(dir, {784, 30, 10}).string(), "--data",
+                          test::mnist_dir().string(), "--mistakes", (dir / "m.png").string(), "--mistakes-count",
+                          "5010", "--scale", "16"});
+  EXPECT_EQ(run.status, 2) << run.err;
+  EXPECT_EQ(run.err,
+            "sigmanet: --mistakes-count and --scale 16: a picture of 5010 mistakes would be 4832x296624 pixels "
+            "(4.0 GiB), more than the 256 MiB a picture may have; at --scale 16 it holds up to 310\n");
+  EXPECT_EQ(run.out, "") << "refused before the model was evaluated";
+  EXPECT_FALSE(std::filesystem::exists(dir / "m.png"));
+}
+
 TEST_F(ModelCli, PlotMetricsDrawsTheCurves) {
   if (!have_debian_python()) GTEST_SKIP() << "/usr/bin/python3 is not installed";
   TempDir dir;

@@ -1,4 +1,5 @@
 // sigmanet evaluate: how good a saved model is on MNIST, digit by digit, and which digits it gets wrong.
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <map>
@@ -39,6 +40,8 @@ int run_evaluate(EvaluateOptions& o) {
   const Mnist mnist = load_mnist(resolve_data_dir(o.data));
   print_notes(mnist.notes);
   const Dataset& data = o.set == "validation" ? mnist.validation : mnist.test;
+  // The picture is sized for as many mistakes as it may have to hold, before the model is evaluated.
+  if (!o.mistakes.empty()) mistakes_grid_size(data.rows, data.cols, std::min(o.mistakes_count, data.size()), 10, o.scale);
   std::unique_ptr<Backend> backend = backend_for(model, o.model, o.device);
   backend->set_threads(o.threads ? o.threads : default_threads());
   const Objective objective = model_objective(model, o.model);
