@@ -191,9 +191,9 @@ std::string to_string(Dtype d) {
 
 std::string checksum_key(const std::string& tensor) { return std::string(kChecksumPrefix) + tensor; }
 
-std::uint32_t crc32_of(std::span<const std::uint8_t> bytes) {
+std::uint32_t crc32_of(std::span<const std::uint8_t> bytes, std::uint32_t before) {
   // zlib takes at most 4 GiB a call.
-  uLong crc = crc32(0L, Z_NULL, 0);
+  uLong crc = before;
   for (std::size_t done = 0; done < bytes.size();) {
     const auto n = static_cast<uInt>(std::min<std::size_t>(bytes.size() - done, 1u << 30));
     crc = crc32(crc, bytes.data() + done, n);

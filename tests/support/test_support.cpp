@@ -219,18 +219,41 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
   return run;
 }
 
-CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
-                  std::vector<std::pair<std::string, std::string>> env) {
+namespace {
+
+// What root needs to run mpirun (the CI container runs as root), and, in the sanitizer build, ranks without
+// LeakSanitizer: Open MPI keeps its start-up memory to the end by design, and the fast unwinder cannot name its
+// frames (no frame pointers) for suppressions to match; the slow one made the jobs 25% slower. The same backend
+// code runs leak-checked in one process (the gpu_backend tests). ASan's other checks stay.
+CliRun mpirun(const std::vector<std::string>& args, double timeout_seconds,
+              std::vector<std::pair<std::string, std::string>> env) {
   env.insert(env.begin(), {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}});
 #ifdef SIGMANET_TEST_SANITIZED
-  // No LeakSanitizer in the ranks: Open MPI keeps its start-up memory to the end by design, and the fast unwinder
-  // cannot name its frames (no frame pointers) for suppressions to match; the slow one made the jobs 25% slower.
-  // The same backend code runs leak-checked in one process (the gpu_backend tests). ASan's other checks stay.
   env.emplace_back("LSAN_OPTIONS", "detect_leaks=0");
 #endif
-  std::vector<std::string> a = {"--oversubscribe", "-np", std::to_string(ranks), SIGMANET_CLI};
+  std::vector<std::string> a = {"--oversubscribe"};
   a.insert(a.end(), args.begin(), args.end());
   return run_program("mpirun", a, timeout_seconds, env);
+}
+
+}  // namespace
+
+CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
+                  std::vector<std::pair<std::string, std::string>> env) {
+  std::vector<std::string> a = {"-np", std::to_string(ranks), SIGMANET_CLI};
+  a.insert(a.end(), args.begin(), args.end());
+  return mpirun(a, timeout_seconds, std::move(env));
+}
+
+CliRun run_mpirun_apps(const std::vector<std::vector<std::string>>& apps, double timeout_seconds,
+                       std::vector<std::pair<std::string, std::string>> env) {
+  std::vector<std::string> a;
+  for (const std::vector<std::string>& app : apps) {
+    if (!a.empty()) a.push_back(":");
+    a.insert(a.end(), {"-np", "1", SIGMANET_CLI});
+    a.insert(a.end(), app.begin(), app.end());
+  }
+  return mpirun(a, timeout_seconds, std::move(env));
 }
 
 std::vector<std::string> command_with_flags(const std::string& command,

@@ -72,6 +72,11 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
 CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds = 60,
                   std::vector<std::pair<std::string, std::string>> env = {});
 
+// An MPMD job, `mpirun --oversubscribe -np 1 sigmanet apps[0]... : -np 1 sigmanet apps[1]... : ...`: rank r runs
+// apps[r], so that ranks can be started with different flags, data or commands (as run_mpirun otherwise).
+CliRun run_mpirun_apps(const std::vector<std::vector<std::string>>& apps, double timeout_seconds = 60,
+                       std::vector<std::pair<std::string, std::string>> env = {});
+
 // `command` followed by each of flags (name, value), where `more`'s pairs (name, value, name, value...) replace the
 // value of a flag of the same name or come after the others.
 std::vector<std::string> command_with_flags(const std::string& command,

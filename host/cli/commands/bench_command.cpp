@@ -14,12 +14,14 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/job_agreement.hpp"
 #include "sigmanet/collective.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/cpu/peak_rate.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/number_text.hpp"
 #include "sigmanet/version.hpp"
 
 namespace sigmanet::cli {
@@ -67,6 +69,32 @@ std::vector<BenchBackend> with_cluster(const BenchOptions& o, std::vector<BenchB
                                                   "gpu-float-persistent, on a GPU)"},
                        std::to_string(o.gpu_cluster));
   return chosen;
+}
+
+// What every rank of a benchmark job must have alike (job_agreement.hpp).
+Fingerprint bench_fingerprint(const BenchOptions& o, const Mnist& data) {
+  const auto list = [](const auto& values) {
+    std::string text;
+    for (const auto& v : values) {
+      std::ostringstream s;
+      s << v;
+      text += (text.empty() ? "" : ",") + s.str();
+    }
+    return text.empty() ? std::string("default") : text;
+  };
+  return {{"the command", "bench"},
+          {"the version", std::string("sigmanet ") + version()},
+          {"the grid (--quick, --all)", std::string(o.quick ? "quick" : o.all ? "all" : "standard")},
+          {flag_for(Setting::backends), list(o.backends)},
+          {flag_for(Setting::sizes), list(o.sizes)},
+          {flag_for(Setting::batches), list(o.batches)},
+          {flag_for(Setting::gpu_kernel), o.gpu_kernel_given ? to_string(o.gpu_kernel) : std::string("default")},
+          {flag_for(Setting::gpu_cluster), std::to_string(o.gpu_cluster)},
+          {flag_for(Setting::repetitions), std::to_string(o.settings.repetitions)},
+          {flag_for(Setting::warmup), std::to_string(o.settings.warmup)},
+          {flag_for(Setting::eta), exact_text(o.settings.eta)},
+          {flag_for(Setting::seed), std::to_string(o.settings.seed)},
+          {flag_for(Setting::data), (o.synthetic ? "synthetic, " : "") + data_identity(data)}};
 }
 
 // The backends to run: those asked for, or by default every one present (GPU float only with a GPU).
@@ -275,6 +303,8 @@ int run_bench(const BenchOptions& o) {
     print_notes(data.notes);
     source = "mnist:" + dir.string();
   }
+  // In a job, every rank must measure the same cases on the same data before any of them measures.
+  if (Collective* const collective = job()) agree_with_job(*collective, bench_fingerprint(o, data));
 
   // Opened once the data is read, so that a refused run leaves the file alone.
   std::ofstream json_out;

@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/job_agreement.hpp"
 #include "cli/one_voice.hpp"
 #include "sigmanet/collective.hpp"
 #include "cli/progress.hpp"
@@ -19,7 +20,10 @@
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
 #include "sigmanet/formats/model_file.hpp"
+#include "sigmanet/formats/safetensors.hpp"
+#include "sigmanet/number_text.hpp"
 #include "sigmanet/trainer.hpp"
+#include "sigmanet/version.hpp"
 
 namespace sigmanet::cli {
 namespace {
@@ -356,16 +360,59 @@ void choose_job_device(TrainConfig& c, Collective& job) {
   c.device = Device::cpu;
 }
 
-// The job this run is a rank of (null alone), joined once every check that could refuse the run has passed,
-// so that bad input stops every rank the same way before MPI is started.
-Collective* join_job(TrainOptions& o, const Checkpoint& resumed) {
-  const int processes = launched_processes();
+// "epoch 3, sample 1200, CRC32 0a1b2c3d": a checkpoint told apart by its parameters and trainer state.
+std::string checkpoint_identity(const Checkpoint& ck) {
+  const auto bytes = [](const auto& values) {
+    return std::span(reinterpret_cast<const std::uint8_t*>(values.data()), values.size() * sizeof(values[0]));
+  };
+  std::uint32_t crc = 0;
+  for (std::size_t l = 0; l < ck.parameters.layers(); ++l)
+    crc = crc32_of(bytes(ck.parameters.biases[l]), crc32_of(bytes(ck.parameters.weights[l]), crc));
+  crc = crc32_of(bytes(ck.state.order), crc32_of(bytes(ck.state.rng.state), crc));
+  char text[96];
+  std::snprintf(text, sizeof text, "epoch %d, sample %zu, CRC32 %08x", ck.state.epochs_done + 1, ck.state.position,
+                unsigned(crc));
+  return text;
+}
+
+// What every rank of a training job must have alike (job_agreement.hpp).
+Fingerprint train_fingerprint(const TrainOptions& o, const Checkpoint& resumed, const Mnist& data) {
+  const TrainConfig& c = o.config;
+  const auto flag = [](Setting s) { return flag_for(s); };
+  return {{"the command", "train"},
+          {"the version", std::string("sigmanet ") + version()},
+          {flag(Setting::sizes), sizes_text(c.sizes)},
+          {flag(Setting::epochs), std::to_string(c.epochs)},
+          {flag(Setting::batch), std::to_string(c.batch)},
+          {flag(Setting::eta), exact_text(c.eta)},
+          {flag(Setting::cost), to_string(c.cost)},
+          {flag(Setting::lambda), exact_text(c.lambda)},
+          {flag(Setting::early_stopping), std::to_string(c.early_stopping)},
+          {flag(Setting::eta_schedule), eta_schedule_text(c.halve_eta_after)},
+          {flag(Setting::seed), std::to_string(c.seed)},
+          {flag(Setting::init), to_string(c.init)},
+          {flag(Setting::precision), to_string(c.precision)},
+          {flag(Setting::device), to_string(c.device)},
+          {flag(Setting::gpu_kernel), to_string(c.gpu_kernel)},
+          {flag(Setting::gpu_cluster), std::to_string(c.gpu_cluster)},
+          {flag(Setting::train_size), std::to_string(c.split.train)},
+          {flag(Setting::validation_size), std::to_string(c.split.validation)},
+          {flag(Setting::test_size), std::to_string(c.split.test)},
+          {flag(Setting::data), data_identity(data)},
+          {flag(Setting::resume), o.resume.empty() ? std::string("none") : checkpoint_identity(resumed)}};
+}
+
+// The job this run is a rank of (null alone), joined once every check that could refuse the run has passed and
+// its ranks agree on what they train.
+Collective* join_job(TrainOptions& o, const Checkpoint& resumed, const Mnist& data) {
+  Collective* const collective = job();
+  if (collective) agree_with_job(*collective, train_fingerprint(o, resumed, data));
+  const int processes = collective ? collective->size() : 1;
   if (!o.resume.empty() && resumed.ranks != processes)
     throw InputError("--resume: " + o.resume + " was made by a job of " + std::to_string(resumed.ranks) +
                      " process" + (resumed.ranks == 1 ? "" : "es") + ", this one has " + std::to_string(processes) +
                      "; resume it with as many (each rank's share of a batch, and so the sums' rounding, depend on "
                      "it)");
-  Collective* const collective = job();
   if (collective) choose_job_device(o.config, *collective);
   return collective;
 }
@@ -377,7 +424,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   Checkpoint resumed;
   if (!o.resume.empty()) resumed = load_resume(sub, o);
   const Mnist data = check_settings_and_load(sub, o);
-  Collective* const collective = join_job(o, resumed);
+  Collective* const collective = join_job(o, resumed, data);
   const TrainConfig& c = o.config;
   const bool writer = !collective || collective->rank() == 0;
   MetricsLog metrics(writer ? o.metrics : std::string(), !o.resume.empty());
