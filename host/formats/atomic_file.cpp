@@ -187,6 +187,15 @@ void check_distinct_files(const std::vector<std::pair<std::string, fs::path>>& f
     }
 }
 
+void check_outputs_are_not_inputs(const std::vector<std::pair<std::string, fs::path>>& outputs,
+                                  const std::vector<fs::path>& inputs) {
+  for (const auto& [flag, output] : outputs)
+    for (const fs::path& input : inputs)
+      if (!output.empty() && same_file(output, input))
+        throw InputError(flag + ": " + output.string() + " is the data file " + input.string() +
+                         " this run reads; writing it would destroy the data, so name another file");
+}
+
 void write_file_atomically(const fs::path& file, std::span<const std::uint8_t> bytes) {
   const fs::path target = resolve_target(file);
   refuse_unless_regular(file, target);

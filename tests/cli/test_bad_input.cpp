@@ -276,6 +276,35 @@ TEST(OutputPaths, LinksAreFollowedAndDanglingLinksRefused) {
   EXPECT_THROW(write_file_atomically("/dev/null", Bytes{1}), InputError);
 }
 
+// An output that is one of the data files the run reads (through --data or $SIGMANET_DATA) used to be overwritten,
+// exit 0, as an output equal to --model or --resume is not: refused, naming the flag and the file, which is left
+// as it was.
+TEST(OutputPaths, AnOutputThatIsADataFileIsRefused) {
+  test::TempDir dir;
+  const fs::path data = test::write_tiny_mnist(dir / "data");
+  const std::string labels = (data / "t10k-labels-idx1-ubyte").string();
+  const Bytes before = read_all(labels);
+  const Args tiny = {"--device", "cpu", "--train-size", "200", "--validation-size", "100", "--test-size", "100"};
+  const std::vector<std::pair<std::pair<std::string, Args>, bool>> cases = {
+      {{"--save", join({{"train", "--save", labels, "--data", data.string()}, tiny})}, false},
+      {{"--metrics", join({{"train", "--metrics", labels}, tiny})}, true},  // the folder from $SIGMANET_DATA
+      {{"--checkpoint", join({{"train", "--checkpoint", labels, "--data", data.string()}, tiny})}, false},
+      {{"--mistakes", {"evaluate", "--model", small_model().string(), "--mistakes", labels, "--data", data.string()}},
+       false},
+      {{"--json", {"bench", "--quick", "--json", labels, "--data", data.string()}}, false}};
+  for (const auto& [flag_args, from_environment] : cases) {
+    const auto& [flag, args] = flag_args;
+    const CliRun run =
+        run_cli_argv(args, 60, from_environment ? std::vector<std::pair<std::string, std::string>>{{"SIGMANET_DATA",
+                                                                                                     data.string()}}
+                                                : std::vector<std::pair<std::string, std::string>>{});
+    expect_refused(run, flag + ": " + labels + " is the data file " + labels +
+                            " this run reads; writing it would destroy the data, so name another file",
+                   flag);
+    EXPECT_EQ(read_all(labels), before) << flag;
+  }
+}
+
 // Any legal name works: the temporary name beside it must fit the file-name limit too.
 TEST(OutputPaths, TheLongestLegalNameCanBeWritten) {
   test::TempDir dir;

@@ -1,7 +1,9 @@
 // `sigmanet bench` end to end: the quick grid on real MNIST, its table and JSON, and bad input.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -215,6 +217,47 @@ TEST(BenchCli, SizesAndBatchesMakeAGridOfOnesOwn) {
       << out;
   std::ifstream in2(dir / "batches.json");
   EXPECT_EQ(nlohmann::json::parse(in2)["results"][0]["config"], "784-30-10/b7");
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+const std::vector<std::string> kQuickSynthetic = {"bench",     "--quick",       "--synthetic", "--backends",
+                                                  "cpu-float", "--repetitions", "1",           "--warmup", "0"};
+
+std::vector<std::string> quick_synthetic(const std::vector<std::string>& more) {
+  std::vector<std::string> args = kQuickSynthetic;
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// --json is written whole, once every case has run: a run refused for a batch too large (found after the data was
+// read) used to truncate it, and Ctrl-C during the run left it at 0 bytes.
+TEST(BenchCli, ARefusedOrInterruptedRunLeavesTheJsonAsItWas) {
+  TempDir dir;
+  const std::string json = (dir / "b.json").string();
+  test::write_bytes(json, {'{', '}', '\n'});
+  const test::CliRun refused = test::run_cli_argv(quick_synthetic({"--batches", "60000", "--json", json}));
+  EXPECT_EQ(refused.status, 2) << refused.err;
+  EXPECT_EQ(read_text(json), "{}\n");
+  // Interrupted once the table has begun (the default grid runs for minutes): the signal ends it as for any tool.
+  const test::CliRun interrupted = test::run_cli_signalled(
+      {"bench", "--synthetic", "--backends", "cpu-float", "--json", json}, "backend ", SIGINT);
+  EXPECT_EQ(interrupted.status, 128 + SIGINT) << interrupted.out << interrupted.err;
+  EXPECT_EQ(read_text(json), "{}\n");
+}
+
+// A full disk (a file-size limit of 512 bytes) used to leave a truncated --json and exit 1 without the reason.
+TEST(BenchCli, AFullDiskLeavesTheJsonWholeAndSaysWhy) {
+  TempDir dir;
+  const std::string json = (dir / "b.json").string();
+  test::write_bytes(json, {'{', '}', '\n'});
+  const test::CliRun run = test::run_cli_with_file_limit(1, quick_synthetic({"--json", json}));
+  EXPECT_EQ(run.status, 1) << run.err;
+  EXPECT_EQ(run.err, "sigmanet: error: " + json + ": write failed: File too large\n");
+  EXPECT_EQ(read_text(json), "{}\n");
 }
 
 TEST(BenchCli, ABadGridOfOnesOwnIsExitStatus2NamingTheFlag) {

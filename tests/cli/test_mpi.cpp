@@ -17,6 +17,8 @@
 #include <tuple>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "sigmanet/collective.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
 #include "sigmanet/formats/dataset.hpp"
@@ -208,6 +210,23 @@ TEST(Mpi, CtrlCToMpirunWritesRankZerosCheckpoint) {
 namespace sigmanet {
 namespace {
 
+// Rank 0 alone writes bench --json (my own: every rank wrote it, so ranks given one path raced to write it, and a
+// rank given its own path wrote a file of its own). MPMD gives rank 1 a path of its own to show it writes nothing.
+TEST(Mpi, OnlyRankZeroWritesTheBenchJson) {
+  SKIP_WITHOUT_MPI();
+  test::TempDir dir;
+  const Args bench = {"bench", "--quick", "--synthetic", "--backends", "cpu-float", "--repetitions", "1",
+                      "--warmup", "0", "--json"};
+  Args first = bench, second = bench;
+  first.push_back((dir / "rank0.json").string());
+  second.push_back((dir / "rank1.json").string());
+  const CliRun job = test::run_mpirun_apps({first, second});
+  ASSERT_EQ(job.status, 0) << job.out << job.err;
+  std::ifstream in(dir / "rank0.json");
+  EXPECT_EQ(nlohmann::json::parse(in)["results"].size(), 2u);
+  EXPECT_FALSE(fs::exists(dir / "rank1.json")) << "rank 1 wrote its --json";
+}
+
 TEST(Mpi, BenchReportsTheJobsRateBesideOneProcessAndTheCommunication) {
   SKIP_WITHOUT_MPI();
   const CliRun job = mpirun(2, {"bench", "--quick", "--backends", "cpu-float", "--repetitions", "1", "--warmup", "0",
@@ -236,19 +255,10 @@ namespace {
 // first setting that differs, each value and the ranks that hold it. Each job here is refused before it trains.
 CliRun job_of(const std::vector<Args>& apps) { return test::run_mpirun_apps(apps, 60); }
 
-// MNIST's shape in little: 2,100 training and 200 test records, raw, so that a job spends its time on MPI, not
-// on reading data (each of these jobs takes about 1.5 s, most of it MPI starting and ending).
+// MNIST's shape in little (test::write_tiny_mnist), so that a job spends its time on MPI, not on reading data (each
+// of these jobs takes about 1.5 s, most of it MPI starting and ending).
 fs::path tiny_mnist(const test::TempDir& dir, const std::string& name = "tiny") {
-  const fs::path folder = dir / name;
-  fs::create_directory(folder);
-  std::vector<std::uint8_t> train_labels(2100), test_labels(200);
-  for (std::size_t i = 0; i < train_labels.size(); ++i) train_labels[i] = std::uint8_t(i % 10);
-  for (std::size_t i = 0; i < test_labels.size(); ++i) test_labels[i] = std::uint8_t(i * 3 % 10);
-  test::write_bytes(folder / "train-images-idx3-ubyte", test::idx_images(2100, 28, 28));
-  test::write_bytes(folder / "train-labels-idx1-ubyte", test::idx_labels(train_labels));
-  test::write_bytes(folder / "t10k-images-idx3-ubyte", test::idx_images(200, 28, 28));
-  test::write_bytes(folder / "t10k-labels-idx1-ubyte", test::idx_labels(test_labels));
-  return folder;
+  return test::write_tiny_mnist(dir / name);
 }
 
 // train() on the tiny data.

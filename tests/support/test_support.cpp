@@ -107,6 +107,18 @@ std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw) {
   return out;
 }
 
+std::filesystem::path write_tiny_mnist(const std::filesystem::path& folder) {
+  std::filesystem::create_directories(folder);
+  std::vector<std::uint8_t> train_labels(2100), test_labels(200);
+  for (std::size_t i = 0; i < train_labels.size(); ++i) train_labels[i] = std::uint8_t(i % 10);
+  for (std::size_t i = 0; i < test_labels.size(); ++i) test_labels[i] = std::uint8_t(i * 3 % 10);
+  write_bytes(folder / "train-images-idx3-ubyte", idx_images(2100, 28, 28));
+  write_bytes(folder / "train-labels-idx1-ubyte", idx_labels(train_labels));
+  write_bytes(folder / "t10k-images-idx3-ubyte", idx_images(200, 28, 28));
+  write_bytes(folder / "t10k-labels-idx1-ubyte", idx_labels(test_labels));
+  return folder;
+}
+
 int run_cli(const std::string& args, std::string* output) {
   const std::string command = std::string("'") + SIGMANET_CLI + "' " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
@@ -157,9 +169,13 @@ CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds
                      working_dir, as_user);
 }
 
-CliRun run_program(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
+namespace {
+
+// run_program, with `watch` called on what the program has written so far each time more arrives.
+CliRun run_watched(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
                    const std::vector<std::pair<std::string, std::string>>& env,
-                   const std::filesystem::path& working_dir, int as_user) {
+                   const std::filesystem::path& working_dir, int as_user,
+                   const std::function<void(const CliRun&, pid_t)>& watch) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error("run_program: pipe failed");
@@ -204,6 +220,7 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
       const ssize_t n = read(fds[i].fd, buf, sizeof buf);
       if (n > 0) {
         sinks[i]->append(buf, std::size_t(n));
+        if (watch) watch(run, child);
       } else {
         close(fds[i].fd);
         fds[i].fd = -1;
@@ -217,6 +234,33 @@ CliRun run_program(const std::string& program, const std::vector<std::string>& a
   waitpid(child, &status, 0);
   run.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return run;
+}
+
+}  // namespace
+
+CliRun run_program(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
+                   const std::vector<std::pair<std::string, std::string>>& env,
+                   const std::filesystem::path& working_dir, int as_user) {
+  return run_watched(program, args, timeout_seconds, env, working_dir, as_user, {});
+}
+
+CliRun run_cli_signalled(const std::vector<std::string>& args, const std::string& marker, int signal,
+                         double timeout_seconds, const std::vector<std::pair<std::string, std::string>>& env,
+                         const std::filesystem::path& working_dir) {
+  bool sent = false;
+  return run_watched(SIGMANET_CLI, args, timeout_seconds, env, working_dir, -1, [&](const CliRun& run, pid_t pid) {
+    if (!sent && (run.out.find(marker) != std::string::npos || run.err.find(marker) != std::string::npos)) {
+      kill(pid, signal);
+      sent = true;
+    }
+  });
+}
+
+CliRun run_cli_with_file_limit(int blocks, const std::vector<std::string>& args, double timeout_seconds) {
+  std::vector<std::string> a = {"-c", "ulimit -f \"$1\"; shift; exec \"$@\"", "sh", std::to_string(blocks),
+                                SIGMANET_CLI};
+  a.insert(a.end(), args.begin(), args.end());
+  return run_program("sh", a, timeout_seconds);
 }
 
 namespace {

@@ -44,6 +44,10 @@ std::vector<std::uint8_t> idx_images(std::uint32_t count, std::uint32_t rows, st
 std::vector<std::uint8_t> idx_labels(const std::vector<std::uint8_t>& labels, std::uint32_t magic = 2049);
 std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw);
 
+// MNIST's four files in little, raw, written into `folder` (created): 2,100 training records (labels 0..9 in turn)
+// and 200 test records, for runs that should spend their time on something other than reading data. Returns folder.
+std::filesystem::path write_tiny_mnist(const std::filesystem::path& folder);
+
 // Runs the sigmanet tool with the arguments (a shell command line, already quoted) and returns its exit
 // status; stdout and stderr together land in *output.
 int run_cli(const std::string& args, std::string* output = nullptr);
@@ -65,6 +69,15 @@ CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds
 CliRun run_program(const std::string& program, const std::vector<std::string>& args, double timeout_seconds = 60,
                    const std::vector<std::pair<std::string, std::string>>& env = {},
                    const std::filesystem::path& working_dir = {}, int as_user = -1);
+
+// The tool run as run_cli_argv runs it, sent `signal` as soon as its output (stdout or stderr) holds `marker`.
+CliRun run_cli_signalled(const std::vector<std::string>& args, const std::string& marker, int signal,
+                         double timeout_seconds = 60, const std::vector<std::pair<std::string, std::string>>& env = {},
+                         const std::filesystem::path& working_dir = {});
+
+// The tool run as run_cli_argv runs it, under `ulimit -f blocks` (sh counts 512-byte blocks): a write past the
+// limit fails with EFBIG, as on a full disk.
+CliRun run_cli_with_file_limit(int blocks, const std::vector<std::string>& args, double timeout_seconds = 60);
 
 // `mpirun --oversubscribe -np ranks sigmanet args...` (--oversubscribe: 3 ranks on the 2-core CI machine), with
 // what root needs to run mpirun (the CI container runs as root) and env's variables added. In the sanitizer

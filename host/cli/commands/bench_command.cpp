@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -288,7 +287,10 @@ int run_bench(const BenchOptions& o) {
   if (!(o.settings.eta > 0) || !std::isfinite(o.settings.eta)) throw InputError("--eta: must be a positive number");
   if (o.synthetic && !o.data.empty()) throw InputError("--synthetic: reads no data, so --data cannot be used with it");
 
-  if (!o.json.empty()) check_output_file("--json", o.json);
+  if (!o.json.empty()) {
+    check_output_file("--json", o.json);
+    if (!o.synthetic) check_outputs_are_not_inputs({{"--json", o.json}}, mnist_files(resolve_data_dir(o.data)));
+  }
   const std::vector<BenchBackend> backends = choose_backends(o);
 
   Mnist data;
@@ -304,14 +306,11 @@ int run_bench(const BenchOptions& o) {
     source = "mnist:" + dir.string();
   }
   // In a job, every rank must measure the same cases on the same data before any of them measures.
-  if (Collective* const collective = job()) agree_with_job(*collective, bench_fingerprint(o, data));
-
-  // Opened once the data is read, so that a refused run leaves the file alone.
-  std::ofstream json_out;
-  if (!o.json.empty()) {
-    json_out.open(o.json, std::ios::trunc);
-    if (!json_out) throw InputError("--json: cannot open " + o.json + " for writing");
-  }
+  Collective* const collective = job();
+  if (collective) agree_with_job(*collective, bench_fingerprint(o, data));
+  // Rank 0 alone writes --json, and only once every case has run: replaced whole, so a refused or interrupted run
+  // leaves the file as it was.
+  const bool write_json = !o.json.empty() && (!collective || collective->rank() == 0);
 
   BenchGridOptions grid;
   grid.backends = backends;
@@ -350,7 +349,7 @@ int run_bench(const BenchOptions& o) {
 
   const double load_before = load_average();
   std::vector<BenchResult> results;
-  if (Collective* const collective = job()) {
+  if (collective) {
     std::printf("a job of %d processes: each case first in rank 0 alone, then on every rank together\n",
                 collective->size());
     BenchSettings together = o.settings;
@@ -392,7 +391,7 @@ int run_bench(const BenchOptions& o) {
               "the CPU's first layer skips the pixels that are 0, so it does fewer); peak: that against one core's\n"
               "peak times the backend's threads\n");
 
-  if (json_out.is_open()) {
+  if (write_json) {
     nlohmann::ordered_json results_json = nlohmann::ordered_json::array();
     for (const BenchResult& r : results) results_json.push_back(result_json(r, data.train.size(), peaks));
     const nlohmann::ordered_json doc = {
@@ -425,9 +424,8 @@ int run_bench(const BenchOptions& o) {
           {"threads", o.settings.threads}}},
         {"results", results_json},
     };
-    json_out << doc.dump(2) << '\n';
-    json_out.close();
-    if (!json_out) throw Error("--json: writing " + o.json + " failed");
+    const std::string text = doc.dump(2) + '\n';
+    write_file_atomically(o.json, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   }
   return 0;
 }

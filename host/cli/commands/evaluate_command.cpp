@@ -35,6 +35,7 @@ int run_evaluate(EvaluateOptions& o) {
   if (!o.mistakes.empty()) {
     check_output_file("--mistakes", o.mistakes);
     check_distinct_files({{"--model", o.model}, {"--mistakes", o.mistakes}});
+    check_outputs_are_not_inputs({{"--mistakes", o.mistakes}}, mnist_files(resolve_data_dir(o.data)));
   }
   const Model model = load_mnist_model(o.model);  // before the data: a bad model fails fast
   const Mnist mnist = load_mnist(resolve_data_dir(o.data));

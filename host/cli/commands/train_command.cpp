@@ -4,14 +4,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
 #include "cli/job_agreement.hpp"
+#include "cli/metrics_log.hpp"
 #include "cli/one_voice.hpp"
 #include "sigmanet/collective.hpp"
 #include "cli/progress.hpp"
@@ -117,11 +116,18 @@ void check_outputs(const CLI::App& sub, const TrainOptions& o) {
   if (o.checkpoint.empty() && fs::symlink_status(kDefaultCheckpoint, status_error).type() != fs::file_type::not_found)
     check_output_file(std::string("--checkpoint (default ") + kDefaultCheckpoint + ", where Ctrl-C saves)",
                       kDefaultCheckpoint);
-  check_distinct_files({{"--checkpoint", o.checkpoint}, {"--save", o.save}, {"--metrics", o.metrics}});
+  // Ctrl-C writes its checkpoint to the default file when --checkpoint is not given: that file is an output too.
+  const std::string stop_flag = o.checkpoint.empty()
+                                    ? std::string("--checkpoint (default ") + kDefaultCheckpoint + ", where Ctrl-C saves)"
+                                    : std::string("--checkpoint");
+  const std::string stop_file = o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint;
+  check_distinct_files({{stop_flag, stop_file}, {"--save", o.save}, {"--metrics", o.metrics}});
   // Continuing a checkpoint into the same file is what --checkpoint is for; the other outputs would
   // destroy it.
   check_distinct_files({{"--resume", o.resume}, {"--save", o.save}});
   check_distinct_files({{"--resume", o.resume}, {"--metrics", o.metrics}});
+  check_outputs_are_not_inputs({{stop_flag, stop_file}, {"--save", o.save}, {"--metrics", o.metrics}},
+                               mnist_files(resolve_data_dir(o.data)));
 }
 
 // The settings checked and the data loaded, a checkpoint's settings blamed on the checkpoint.
@@ -148,48 +154,6 @@ Mnist check_settings_and_load(const CLI::App& sub, const TrainOptions& o) {
   blamed([&] { check_input_width(c.sizes, data.train); });
   return data;
 }
-
-// --metrics: one JSON line per epoch. Opened once the data is known to be good, so that a run refused for bad
-// data leaves the file alone; a resumed run adds to the metrics of the run it continues.
-class MetricsLog {
- public:
-  MetricsLog(const std::string& file, bool append) : file_(file) {
-    if (file.empty()) return;
-    out_.open(file, append ? std::ios::app : std::ios::trunc);
-    if (!out_) throw InputError("--metrics: cannot open " + file + " for writing");
-  }
-  bool enabled() const { return out_.is_open(); }
-  // Outside the timed part of the epoch: the cost on the training and validation sets is for the curves only.
-  // Costs are the run's cost plus, with L2, network2.py's lambda/(2n) sum w^2 over each set's own size n.
-  void write(int epoch, const Evaluation& test, const std::optional<Evaluation>& validated, Backend& backend,
-             const Mnist& data, const TrainConfig& c, double eta, double seconds, double rate) {
-    const Evaluation train = backend.evaluate(data.train);
-    const Evaluation validation = validated ? *validated : backend.evaluate(data.validation);
-    const Parameters p = c.lambda > 0 ? backend.parameters() : Parameters{};
-    const auto cost = [&](const Evaluation& e) { return e.cost + weight_penalty(p, c.lambda, e.total); };
-    nlohmann::json line = {{"epoch", epoch},
-                           {"cost_function", to_string(c.cost)},
-                           {"lambda", c.lambda},
-                           {"eta", eta},
-                           {"test_correct", test.correct},
-                           {"test_total", test.total},
-                           {"test_accuracy", test.accuracy()},
-                           {"test_cost", cost(test)},
-                           {"train_accuracy", train.accuracy()},
-                           {"train_cost", cost(train)},
-                           {"validation_accuracy", validation.accuracy()},
-                           {"validation_cost", cost(validation)},
-                           {"seconds", seconds},
-                           {"samples_per_second", rate}};
-    if (validation.total == 0) line["validation_accuracy"] = line["validation_cost"] = nullptr;
-    out_ << line.dump() << '\n' << std::flush;
-    if (!out_) throw Error("--metrics: writing " + file_ + " failed");
-  }
-
- private:
-  std::string file_;
-  std::ofstream out_;
-};
 
 void save_trained_model(const std::string& file, const TrainConfig& c, const Trainer& trainer, Backend& backend,
                         double accuracy, std::size_t test_size) {
@@ -424,10 +388,11 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   Checkpoint resumed;
   if (!o.resume.empty()) resumed = load_resume(sub, o);
   const Mnist data = check_settings_and_load(sub, o);
+  MetricsLog metrics(o.metrics, !o.resume.empty());  // before the job agrees: it may refuse
   Collective* const collective = join_job(o, resumed, data);
   const TrainConfig& c = o.config;
   const bool writer = !collective || collective->rank() == 0;
-  MetricsLog metrics(writer ? o.metrics : std::string(), !o.resume.empty());
+  if (!writer) metrics = MetricsLog();
 
   std::string notice;
   std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel, c.gpu_cluster);

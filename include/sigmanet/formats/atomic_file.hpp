@@ -38,6 +38,11 @@ bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
 // Throws InputError when two of the named files (flag, path; empty paths skipped) are one file.
 void check_distinct_files(const std::vector<std::pair<std::string, std::filesystem::path>>& files);
 
+// Throws InputError when an output (flag, path; empty paths skipped) is one of the files the run reads, which
+// writing it would destroy: "--save: DIR/t10k-labels-idx1-ubyte is one of the data files this run reads; ...".
+void check_outputs_are_not_inputs(const std::vector<std::pair<std::string, std::filesystem::path>>& outputs,
+                                  const std::vector<std::filesystem::path>& inputs);
+
 // Reads a whole regular file, at most max_bytes. Anything else (folder, FIFO, socket, device) is refused
 // without being opened for a blocking read, so a FIFO cannot hang the process. Throws InputError naming the
 // file: "cannot open: No such file or directory", "permission denied", "is a FIFO, not a regular file", ...
