@@ -190,24 +190,27 @@ class EpochLoop {
         backend_(backend),
         data_(data),
         metrics_(metrics),
-        stop_file_(o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint) {
-    set_second_signal_message(second_signal_message(stop_file_, 0, o.resume));
-  }
+        stop_file_(o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint) {}
 
-  // The exit status: 0, or kExitInterrupted after a signal.
+  // The exit status: 0, or StopOnSignals::exit_status() after a signal (the checkpoint written and said where).
   int run() {
     using clock = std::chrono::steady_clock;
     const auto run_start = clock::now();
-    const StopOnSignals signals;
     int epoch = trainer_.epochs_done() + 1;
     for (; epoch <= c_.epochs && !stopped_by_rule_; ++epoch)
-      if (!train_one(epoch)) return kExitInterrupted;
+      if (!train_one(epoch)) return StopOnSignals::exit_status();
     const double total = std::chrono::duration<double>(clock::now() - run_start).count();
     std::printf("Best test accuracy %.2f%% at epoch %d; %d epochs in %.1f s\n", 100.0 * best_, best_epoch_,
                 epoch - 1, total);
     if (last_checkpoint_epoch_ > 0) std::printf("Checkpoint written to %s\n", o_.checkpoint.c_str());
+    std::fflush(stdout);
+    if (stop_requested()) return stop_after_training();
     return 0;
   }
+
+  // Whether a signal asks the run to stop: any rank's, in a job (mpirun passes SIGINT on as SIGTERM to every rank,
+  // not all at the same instant), decided by every rank together.
+  bool stop_requested() { return job_ ? job_->any(StopOnSignals::requested()) : StopOnSignals::requested(); }
 
   double last_accuracy() const { return last_accuracy_; }
 
@@ -219,9 +222,7 @@ class EpochLoop {
     // The epoch's time is the training alone, on the backend's clock (CUDA events on a GPU, which include
     // finishing the queued work); evaluation is not part of it.
     bool finished = false;
-    // A job stops when any of its ranks was signalled (mpirun passes SIGINT on as SIGTERM to every rank, not
-    // all at the same instant); within an epoch the backend makes that decision together.
-    const auto stop_requested = [&] { return job_ ? job_->any(StopOnSignals::requested()) : StopOnSignals::requested(); };
+    // Within an epoch the backend decides on a job's stop together, after each batch.
     const double seconds = backend_.time_seconds([&] {
       finished = !stop_requested() && trainer_.train_epoch([&](std::size_t done) {
         bar_.update(label, done, data_.train.size());
@@ -261,6 +262,19 @@ class EpochLoop {
       last_checkpoint_epoch_ = epoch;
     }
     return true;
+  }
+
+  // A signal once the last epoch was trained (during its evaluation, metrics or checkpoint): the run ends before
+  // --save, with its final state in a checkpoint, and says so.
+  int stop_after_training() {
+    if (last_checkpoint_epoch_ != trainer_.epochs_done()) checkpoint(stop_file_);
+    std::string kept = "checkpoint " + stop_file_ + " holds the network";
+    if (!o_.save.empty())
+      kept += "; the model was not saved to " + o_.save + " (the checkpoint is a model too: sigmanet evaluate --model " +
+              stop_file_ + ")";
+    std::fprintf(stderr, "sigmanet: %s after the last epoch, %d: training is complete and %s\n", StopOnSignals::name(),
+                 trainer_.epochs_done(), kept.c_str());
+    return StopOnSignals::exit_status();
   }
 
   void report(EpochVerdict verdict, int epoch) {
@@ -383,6 +397,11 @@ Collective* join_job(TrainOptions& o, const Checkpoint& resumed, const Mnist& da
 
 int run_train(const CLI::App& sub, TrainOptions& o) {
   if (!have_mpi()) job();  // refuses at once to run as one of several processes without MPI
+  // From here to the end a signal stops the run at the next safe point and says what was kept: before the first
+  // mini-batch, that is the start's checkpoint; after the last epoch, the final one.
+  const StopOnSignals signals;
+  set_second_signal_message(
+      second_signal_message(o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint, 0, o.resume));
   parse_eta_schedule(o);
   check_outputs(sub, o);
   Checkpoint resumed;
@@ -418,7 +437,13 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
 
   EpochLoop epochs(o, trainer, *backend, data, metrics, collective);
   if (const int status = epochs.run(); status != 0) return status;
-  if (!o.save.empty() && writer) save_trained_model(o.save, c, trainer, *backend, epochs.last_accuracy(), data.test.size());
+  if (o.save.empty()) return 0;
+  if (writer) save_trained_model(o.save, c, trainer, *backend, epochs.last_accuracy(), data.test.size());
+  if (epochs.stop_requested()) {
+    std::fprintf(stderr, "sigmanet: %s while the model was saved: %s is whole; training is complete\n",
+                 StopOnSignals::name(), o.save.c_str());
+    return StopOnSignals::exit_status();
+  }
   return 0;
 }
 
