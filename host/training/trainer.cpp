@@ -1,7 +1,5 @@
 #include "sigmanet/trainer.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -10,14 +8,6 @@
 
 namespace sigmanet {
 namespace {
-
-// Rows of activations the CPU backend keeps at once when evaluating (its kEvalChunk).
-
-std::string gib(double bytes) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(std::size_t{1} << 30));
-  return text;
-}
 
 std::string eta_text(double eta) {
   char text[64];
@@ -74,11 +64,6 @@ MemoryEstimate estimate_memory(const TrainConfig& c) {
   return e;
 }
 
-std::size_t physical_memory_bytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? std::size_t(pages) * std::size_t(page) : 0;
-}
-
 void validate_config(const TrainConfig& c) {
   validate_sizes(c.sizes);
   if (c.gpu_cluster != 0 && c.gpu_cluster != 1 && c.gpu_cluster != 2 && c.gpu_cluster != 4 && c.gpu_cluster != 8)
@@ -107,6 +92,10 @@ void validate_config(const TrainConfig& c) {
     const Setting rule = c.early_stopping > 0 ? Setting::early_stopping : Setting::eta_schedule;
     throw SettingError(rule, {rule, " watches the validation accuracy, but ", Setting::validation_size, " is 0"});
   }
+  check_memory(c);
+}
+
+void check_memory(const TrainConfig& c, const std::string& doing, Setting batch_setting) {
   // Refused here, before anything is allocated: otherwise the allocation fails deep inside (or the
   // kernel's OOM killer ends the process) with no word about which setting asked for it.
   const MemoryEstimate need = estimate_memory(c);
@@ -115,24 +104,25 @@ void validate_config(const TrainConfig& c) {
   double neurons = 0;
   for (int n : c.sizes) neurons += double(n);
   const bool batch_drives = c.batch > kCpuEvaluationChunk && double(c.batch) * neurons > need.parameters;
-  const Setting blamed = batch_drives ? Setting::batch : Setting::sizes;
-  const Message subject = batch_drives ? Message{Setting::batch, std::string(" ") + std::to_string(c.batch) + " (with ",
+  const Setting blamed = batch_drives ? batch_setting : Setting::sizes;
+  const Message subject = batch_drives ? Message{batch_setting, std::string(" ") + std::to_string(c.batch) + " (with ",
                                                  Setting::sizes, std::string(" ") + sizes_text(c.sizes) + ")"}
                                        : Message{Setting::sizes, std::string(" ") + sizes_text(c.sizes)};
   const std::string value = batch_drives ? std::to_string(c.batch) : sizes_text(c.sizes);
   if (have && need.host_bytes > double(have)) {
     Message m = subject;
-    m += {": training would need about " + gib(need.host_bytes) + " of memory (" + eta_text(need.parameters) +
-          " parameters" + (c.device == Device::cpu ? " with gradients and activations, " : ", ") +
-          to_string(c.precision) + "), more than this machine's " + gib(double(have))};
+    m += {": " + doing + " would need about " + gib_text(need.host_bytes) + " of memory (" +
+          eta_text(need.parameters) + " parameters" +
+          (c.device == Device::cpu ? " with gradients and activations, " : ", ") + to_string(c.precision) +
+          "), more than this machine's " + gib_text(double(have))};
     throw SettingError(blamed, m, value);
   }
   if (c.device == Device::gpu)
     if (const auto gpu = gpu_info(); gpu && gpu->memory_bytes && need.device_bytes > double(gpu->memory_bytes)) {
       Message m = subject;
-      m += {": training on the GPU would need about " + gib(need.device_bytes) + " of device memory (" +
+      m += {": " + doing + " on the GPU would need about " + gib_text(need.device_bytes) + " of device memory (" +
             eta_text(need.parameters) + " parameters with gradients and activations, " + to_string(c.precision) +
-            "), more than the " + gpu->name + "'s " + gib(double(gpu->memory_bytes))};
+            "), more than the " + gpu->name + "'s " + gib_text(double(gpu->memory_bytes))};
       throw SettingError(blamed, m, value);
     }
 }

@@ -352,6 +352,19 @@ TEST(Inputs, FifosSocketsDevicesAndFoldersAreRefusedAtOnce) {
                  "train-images-idx3-ubyte: is a FIFO, not a regular file", "data FIFO");
 }
 
+// A 64 GB sparse file as --model, --resume or predict's model was read whole before its 8-byte header was looked
+// at (std::bad_alloc, exit 1, or 64 GB read where memory allows): the header is read first and refuses it.
+TEST(Inputs, AHugeFileThatIsNoModelIsRefusedByItsHeaderAtOnce) {
+  test::TempDir dir;
+  const std::string big = (dir / "big.safetensors").string();
+  test::write_bytes(big, {});
+  if (truncate(big.c_str(), off_t(64) << 30) != 0) GTEST_SKIP() << "no 64 GiB sparse files here";
+  const std::string line = big + ": header length 0 is not plausible; is this a safetensors file?";
+  expect_refused(run_cli_argv({"evaluate", "--model", big}, 10), line, "evaluate");
+  expect_refused(run_cli_argv({"predict", "--model", big, "--index", "0"}, 10), line, "predict");
+  expect_refused(run_cli_argv(join({{"train", "--resume", big}, data_args()}), 10), line, "resume");
+}
+
 TEST(Inputs, ADataFolderThatIsAFileIsNamedAsSuch) {
   test::TempDir dir;
   test::write_bytes(dir / "file", {1});

@@ -1,6 +1,7 @@
 // `sigmanet bench` end to end: the quick grid on real MNIST, its table and JSON, and bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <iterator>
@@ -258,6 +259,31 @@ TEST(BenchCli, AFullDiskLeavesTheJsonWholeAndSaysWhy) {
   EXPECT_EQ(run.status, 1) << run.err;
   EXPECT_EQ(run.err, "sigmanet: error: " + json + ": write failed: File too large\n");
   EXPECT_EQ(read_text(json), "{}\n");
+}
+
+// Every case's memory is estimated before any allocates, as train's run is: sizes train refuses used to end bench
+// with std::bad_alloc, exit 1. The setting blamed is the one that grows it: --sizes, or (my own example, 50,000
+// rows of a million neurons' activations) --batches.
+TEST(BenchCli, ACaseTooLargeForMemoryIsRefusedBeforeAnyRunsNamingTheFlag) {
+  const test::CliRun sizes = test::run_cli_argv(quick_synthetic({"--sizes", "784,100000000,10"}));
+  EXPECT_EQ(sizes.status, 2) << sizes.err;
+  EXPECT_EQ(sizes.err.rfind("sigmanet: --sizes 784,100000000,10: measuring it would need about 1557.2 GiB of memory "
+                            "(7.95e+10 parameters with gradients and activations, float), more than this machine's ",
+                            0),
+            0u)
+      << sizes.err;
+  const test::CliRun batches =
+      test::run_cli_argv(quick_synthetic({"--sizes", "784,1000000,10", "--batches", "50000"}));
+  EXPECT_EQ(batches.status, 2) << batches.err;
+  EXPECT_EQ(batches.err.rfind("sigmanet: --batches 50000 (with --sizes 784,1000000,10): measuring it would need about "
+                              "384.7 GiB of memory",
+                              0),
+            0u)
+      << batches.err;
+  for (const test::CliRun* run : {&sizes, &batches}) {
+    EXPECT_EQ(std::count(run->err.begin(), run->err.end(), '\n'), 1) << run->err;
+    EXPECT_EQ(run->out, "") << "refused before the table";
+  }
 }
 
 TEST(BenchCli, ABadGridOfOnesOwnIsExitStatus2NamingTheFlag) {

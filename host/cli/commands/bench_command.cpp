@@ -21,6 +21,7 @@
 #include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/number_text.hpp"
+#include "sigmanet/trainer.hpp"
 #include "sigmanet/version.hpp"
 
 namespace sigmanet::cli {
@@ -96,8 +97,9 @@ Fingerprint bench_fingerprint(const BenchOptions& o, const Mnist& data) {
           {flag_for(Setting::data), (o.synthetic ? "synthetic, " : "") + data_identity(data)}};
 }
 
-// The backends to run: those asked for, or by default every one present (GPU float only with a GPU).
-std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
+// The backends to run: those asked for, or by default every one present (GPU float only with a GPU). *notice says
+// why the GPU is left out, printed once every check has passed (a refused run says one line, its refusal).
+std::vector<BenchBackend> choose_backends(const BenchOptions& o, std::string* notice) {
   if (launched_processes() > 1) {
     // A job of several processes measures the CPU backends, whose exchange it can time on the host (a GPU job's
     // NCCL sum runs inside the step's graph; `train --device gpu` under mpirun gives its samples/s).
@@ -125,7 +127,7 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
       chosen.push_back({Device::gpu, Precision::f32, GpuKernel::graph});
     }
     else
-      std::fprintf(stderr, "sigmanet: no usable GPU, benchmarking the CPU only: %s\n", reason.c_str());
+      *notice = "no usable GPU, benchmarking the CPU only: " + reason;
     return with_cluster(o, chosen);
   }
   for (const std::string& name : o.backends) {
@@ -291,7 +293,8 @@ int run_bench(const BenchOptions& o) {
     check_output_file("--json", o.json);
     if (!o.synthetic) check_outputs_are_not_inputs({{"--json", o.json}}, mnist_files(resolve_data_dir(o.data)));
   }
-  const std::vector<BenchBackend> backends = choose_backends(o);
+  std::string notice;
+  const std::vector<BenchBackend> backends = choose_backends(o, &notice);
 
   Mnist data;
   std::string source;
@@ -322,7 +325,17 @@ int run_bench(const BenchOptions& o) {
   grid.train_size = data.train.size();
   grid.test_size = data.test.size();
   const std::vector<BenchCase> cases = bench_grid(grid);
+  // Every case's memory is estimated before the first one allocates anything, as train's run is.
+  for (const BenchCase& c : cases) {
+    TrainConfig need;
+    need.sizes = c.sizes;
+    need.batch = c.batch;
+    need.precision = c.backend.precision;
+    need.device = c.backend.device;
+    check_memory(need, "measuring it", Setting::batches);
+  }
 
+  if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
   const MachineInfo machine = machine_info();
   std::printf("sigmanet bench: %s, %zu logical CPUs (the CPU backends use %d thread%s)%s%s\n",
               machine.cpu_model.c_str(), std::size_t(machine.logical_cpus), o.settings.threads,

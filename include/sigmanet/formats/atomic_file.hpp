@@ -49,6 +49,25 @@ void check_outputs_are_not_inputs(const std::vector<std::pair<std::string, std::
 std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& file,
                                           std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
 
+// A regular file open for reading in pieces, checked as read_file_bytes checks it: a folder, FIFO, socket or device
+// is refused without a blocking open. What is read is told by the file's size first, so that nothing is read (or
+// allocated) for a file whose first bytes already say it is not what it should be. Throws InputError naming it.
+class InputFile {
+ public:
+  explicit InputFile(const std::filesystem::path& file);
+  ~InputFile();
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  std::uint64_t size() const { return size_; }
+  // `count` bytes from `offset`; InputError when the file ends before them (it shrank since it was opened).
+  std::vector<std::uint8_t> read(std::uint64_t offset, std::size_t count) const;
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
 // "a folder", "a FIFO", "a socket", "a character device", "a block device" or "a regular file".
 std::string file_kind(unsigned mode);
 
