@@ -1,8 +1,10 @@
 // sigmanet: train, evaluate, predict and benchmark sigmoid networks on MNIST.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
@@ -54,6 +56,14 @@ int main(int argc, char** argv) {
   sigmanet::cli::add_evaluate_command(app, status);
   sigmanet::cli::add_predict_command(app, status);
   sigmanet::cli::add_show_weights_command(app, status);
+  // CLI11 answers a word it does not know with "A subcommand is required", naming neither the word nor the commands.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> commands;
+    for (const CLI::App* sub : app.get_subcommands({})) commands.push_back(sub->get_name());
+    if (std::find(commands.begin(), commands.end(), argv[1]) == commands.end())
+      return refuse(one_line(argv[1]) + ": not a sigmanet command; the commands are " +
+                    sigmanet::cli::names_text(commands) + " (see sigmanet --help)");
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

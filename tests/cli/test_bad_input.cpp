@@ -133,6 +133,14 @@ TEST(StrictFlags, AcceptedValuesReachTheRunUnchanged) {
   EXPECT_NE(run.out.find("batch 10, eta 3, 1 epochs, seed 18446744073709551615"), std::string::npos) << run.out;
 }
 
+// A word that is no command used to get CLI11's "A subcommand is required", naming neither it nor the commands.
+TEST(StrictFlags, AWordThatIsNoCommandIsNamedWithTheCommands) {
+  expect_refused(run_cli_argv({"fit", "--epochs", "3"}),
+                 "sigmanet: fit: not a sigmanet command; the commands are train, verify, bench, evaluate, predict or "
+                 "show-weights (see sigmanet --help)",
+                 "fit");
+}
+
 // Values that would wrap a sum of sizes are refused by the library too, naming the flags.
 TEST(StrictFlags, SplitSizesAreComparedWithoutWrapping) {
   MnistSplitSizes sizes;

@@ -286,6 +286,30 @@ TEST(BenchCli, ACaseTooLargeForMemoryIsRefusedBeforeAnyRunsNamingTheFlag) {
   }
 }
 
+// --gpu-cluster or --gpu-kernel where no backend runs on a GPU is one line naming the flag and the reason (before,
+// --gpu-cluster printed the "no usable GPU" notice too, and --gpu-kernel was ignored).
+TEST(BenchCli, GpuFlagsWithoutAGpuAreOneLineNamingTheFlag) {
+  if (gpu_available()) GTEST_SKIP() << "a GPU is usable here";
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{{"--gpu-cluster", "4"},
+                                                                                     {"--gpu-kernel", "graph"}}) {
+    const test::CliRun run = test::run_cli_argv({"bench", "--synthetic", flag, value});
+    EXPECT_EQ(run.status, 2) << run.err;
+    EXPECT_EQ(run.err.rfind("sigmanet: " + flag + " " + value + ": no backend here runs ", 0), 0u) << run.err;
+    EXPECT_NE(run.err.find("(no usable GPU: "), std::string::npos) << run.err;
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  }
+}
+
+// A backend listed twice was measured twice; so (my own example) was a batch.
+TEST(BenchCli, ABackendOrBatchListedTwiceIsRefused) {
+  const test::CliRun backends = test::run_cli_argv({"bench", "--synthetic", "--backends", "cpu-float,cpu-float"});
+  EXPECT_EQ(backends.status, 2) << backends.err;
+  EXPECT_EQ(backends.err, "sigmanet: --backends: cpu-float is listed twice; each backend is measured once\n");
+  const test::CliRun batches = test::run_cli_argv(quick_synthetic({"--batches", "10,20,10"}));
+  EXPECT_EQ(batches.status, 2) << batches.err;
+  EXPECT_EQ(batches.err, "sigmanet: --batches: 10 is listed twice; each batch is measured once\n");
+}
+
 TEST(BenchCli, ABadGridOfOnesOwnIsExitStatus2NamingTheFlag) {
   std::string out;
   const std::string base = "bench --quick --synthetic --backends cpu-float --repetitions 1 --warmup 0";

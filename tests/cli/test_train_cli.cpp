@@ -182,6 +182,24 @@ TEST(TrainCli, OutputsAtTheCtrlCCheckpointFileAreRefused) {
   }
 }
 
+// --gpu-cluster and --gpu-kernel change nothing on the CPU: a CPU run, or auto falling back to the CPU, used to
+// ignore them silently; they are refused, naming the flag and why the run is on the CPU.
+TEST(TrainCli, GpuFlagsOnACpuRunAreRefused) {
+  const test::CliRun cpu = test::run_cli_argv(train_args({"--device", "cpu", "--gpu-cluster", "4"}));
+  EXPECT_EQ(cpu.status, 2) << cpu.err;
+  EXPECT_EQ(cpu.err, "sigmanet: --gpu-cluster 4: the run trains on the CPU (--device cpu), which has no GPU kernel to "
+                     "choose\n");
+  const test::CliRun kernel = test::run_cli_argv(train_args({"--device", "cpu", "--gpu-kernel", "persistent"}));
+  EXPECT_EQ(kernel.status, 2) << kernel.err;
+  EXPECT_NE(kernel.err.find("--gpu-kernel persistent: the run trains on the CPU"), std::string::npos) << kernel.err;
+  if (gpu_available()) GTEST_SKIP() << "a GPU is usable here, so auto does not fall back to the CPU";
+  const test::CliRun fallback = test::run_cli_argv(train_args({"--gpu-cluster", "2"}));
+  EXPECT_EQ(fallback.status, 2) << fallback.err;
+  EXPECT_EQ(fallback.err.rfind("sigmanet: --gpu-cluster 2: no usable GPU (", 0), 0u) << fallback.err;
+  EXPECT_NE(fallback.err.find("), and the CPU has no GPU kernel to choose\n"), std::string::npos) << fallback.err;
+  EXPECT_EQ(fallback.out, "");
+}
+
 TEST(TrainCli, UnwritableMetricsFileIsRefusedBeforeTraining) {
   std::string out;
   EXPECT_EQ(run_cli("train --metrics /nonexistent-folder/m.jsonl " + data_flag(), &out), 2);

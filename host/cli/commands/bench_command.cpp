@@ -1,5 +1,6 @@
 // sigmanet bench: training and evaluation throughput over a grid of networks and batch sizes, per backend,
 // as a table and as JSON in the schema bench/pytorch_mlp.py also writes (bench/compare.py reads both).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -53,8 +54,30 @@ std::string utc_now() {
   return buf;
 }
 
-// --gpu-cluster N given to every GPU backend that may run the persistent kernel; refused when none does.
-std::vector<BenchBackend> with_cluster(const BenchOptions& o, std::vector<BenchBackend> chosen) {
+// --gpu-cluster N given to every GPU backend that may run the persistent kernel; refused, as --gpu-kernel is, when
+// no backend could use it (`no_gpu`: why there is none on a GPU, when that is the reason). A backend or batch
+// listed twice would be measured twice: refused too.
+std::vector<BenchBackend> with_gpu_flags(const BenchOptions& o, std::vector<BenchBackend> chosen,
+                                         const std::string& no_gpu) {
+  for (std::size_t i = 0; i < chosen.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (to_string(chosen[i]) == to_string(chosen[j]))
+        throw SettingError(Setting::backends,
+                           to_string(chosen[i]) + " is listed twice" +
+                               (o.gpu_kernel_given ? " (as --gpu-kernel names it)" : "") +
+                               "; each backend is measured once",
+                           to_string(chosen[i]));
+  for (auto it = o.batches.begin(); it != o.batches.end(); ++it)
+    if (std::find(o.batches.begin(), it, *it) != it)
+      throw SettingError(Setting::batches, std::to_string(*it) + " is listed twice; each batch is measured once",
+                         std::to_string(*it));
+  const std::string why = no_gpu.empty() ? "" : " (no usable GPU: " + no_gpu + ")";
+  const bool on_gpu =
+      std::any_of(chosen.begin(), chosen.end(), [](const BenchBackend& b) { return b.device == Device::gpu; });
+  if (o.gpu_kernel_given && o.gpu_kernel != GpuKernel::automatic && !on_gpu)
+    throw SettingError(Setting::gpu_kernel,
+                       {Setting::gpu_kernel, " " + to_string(o.gpu_kernel) + ": no backend here runs on a GPU" + why},
+                       to_string(o.gpu_kernel));
   if (o.gpu_cluster == 0) return chosen;
   bool used = false;
   for (BenchBackend& b : chosen)
@@ -66,7 +89,7 @@ std::vector<BenchBackend> with_cluster(const BenchOptions& o, std::vector<BenchB
     throw SettingError(Setting::gpu_cluster,
                        {Setting::gpu_cluster, " " + std::to_string(o.gpu_cluster) +
                                                   ": no backend here runs the persistent kernel (gpu-float or "
-                                                  "gpu-float-persistent, on a GPU)"},
+                                                  "gpu-float-persistent, on a GPU)" + why},
                        std::to_string(o.gpu_cluster));
   return chosen;
 }
@@ -112,7 +135,7 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o, std::string* no
                          "sigmanet train --device gpu under mpirun (each epoch's line gives its samples/s)");
     }
     if (chosen.empty()) chosen = {{Device::cpu, Precision::f32}, {Device::cpu, Precision::f64}};
-    return chosen;
+    return with_gpu_flags(o, chosen, "");
   }
   std::string reason;
   const bool have_gpu = gpu_available(&reason);
@@ -128,7 +151,7 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o, std::string* no
     }
     else
       *notice = "no usable GPU, benchmarking the CPU only: " + reason;
-    return with_cluster(o, chosen);
+    return with_gpu_flags(o, chosen, have_gpu ? "" : reason);
   }
   for (const std::string& name : o.backends) {
     BenchBackend b = parse_bench_backend(name);
@@ -139,7 +162,7 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o, std::string* no
       throw InputError("--backends " + name + ": the GPU backend computes in float; use gpu-float, or cpu-double");
     chosen.push_back(b);
   }
-  return with_cluster(o, chosen);
+  return with_gpu_flags(o, chosen, have_gpu ? "" : reason);
 }
 
 nlohmann::ordered_json spread_json(const Spread& s) { return {{"median", s.median}, {"min", s.min}, {"max", s.max}}; }
@@ -250,8 +273,8 @@ std::string command_line(const BenchOptions& o) {
   for (std::size_t i = 0; i < o.backends.size(); ++i) s << (i ? "," : " --backends ") << o.backends[i];
   if (!o.sizes.empty()) s << " --sizes " << sizes_text(o.sizes);
   for (std::size_t i = 0; i < o.batches.size(); ++i) s << (i ? "," : " --batches ") << o.batches[i];
-  s << " --repetitions " << o.settings.repetitions << " --warmup " << o.settings.warmup << " --eta " << o.settings.eta
-    << " --seed " << o.settings.seed;
+  s << " --repetitions " << o.settings.repetitions << " --warmup " << o.settings.warmup << " --eta "
+    << exact_text(o.settings.eta) << " --seed " << o.settings.seed;
   return s.str();
 }
 
@@ -341,9 +364,9 @@ int run_bench(const BenchOptions& o) {
               machine.cpu_model.c_str(), std::size_t(machine.logical_cpus), o.settings.threads,
               o.settings.threads == 1 ? "" : "s", machine.gpu ? ", GPU " : "",
               machine.gpu ? machine.gpu->name.c_str() : "");
-  std::printf("data %s (%zu train, %zu test); %d warm-up + %d timed repetitions, median [min-max]; eta %g, seed %llu\n",
+  std::printf("data %s (%zu train, %zu test); %d warm-up + %d timed repetitions, median [min-max]; eta %s, seed %llu\n",
               source.c_str(), data.train.size(), data.test.size(), o.settings.warmup, o.settings.repetitions,
-              o.settings.eta, static_cast<unsigned long long>(o.settings.seed));
+              exact_text(o.settings.eta).c_str(), static_cast<unsigned long long>(o.settings.seed));
   const CpuPeaks peaks = measure_cpu_peaks(backends);
   if (peaks.f32 > 0 || peaks.f64 > 0) {
     std::string rates;

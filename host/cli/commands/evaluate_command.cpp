@@ -12,6 +12,7 @@
 #include "cli/mnist_model.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/number_text.hpp"
 #include "sigmanet/formats/image_file.hpp"
 #include "sigmanet/reports/drawings.hpp"
 
@@ -67,8 +68,8 @@ int run_evaluate(EvaluateOptions& o) {
   std::printf("%s set: %zu/%zu correct (%.2f%%), %s cost %.6f", o.set.c_str(), e.correct, e.total,
               100.0 * e.accuracy(), to_string(objective.cost).c_str(), e.cost);
   if (objective.lambda > 0)  // network2.py's total_cost: the L2 term over this set's size
-    std::printf(" + L2 %.6f (lambda %g)",
-                weight_penalty(model.parameters, objective.lambda, e.total), objective.lambda);
+    std::printf(" + L2 %.6f (lambda %s)", weight_penalty(model.parameters, objective.lambda, e.total),
+                exact_text(objective.lambda).c_str());
   std::printf("\n");
   std::printf("\nPer digit:\n  digit  correct  total  accuracy\n");
   for (int d = 0; d < 10; ++d) {

@@ -68,9 +68,9 @@ Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
   const TrainConfig& s = ck.config;
   keep_from_checkpoint(sub, "--sizes", c.sizes, s.sizes, sizes_text(s.sizes));
   keep_from_checkpoint(sub, "--batch", c.batch, s.batch, std::to_string(s.batch));
-  keep_from_checkpoint(sub, "--eta", c.eta, s.eta, std::to_string(s.eta));
+  keep_from_checkpoint(sub, "--eta", c.eta, s.eta, exact_text(s.eta));
   keep_from_checkpoint(sub, "--cost", c.cost, s.cost, to_string(s.cost));
-  keep_from_checkpoint(sub, "--lambda", c.lambda, s.lambda, "lambda " + std::to_string(s.lambda));
+  keep_from_checkpoint(sub, "--lambda", c.lambda, s.lambda, "lambda " + exact_text(s.lambda));
   keep_from_checkpoint(sub, "--early-stopping", c.early_stopping, s.early_stopping,
                        s.early_stopping ? "early stopping after " + std::to_string(s.early_stopping) + " epochs"
                                         : std::string("no early stopping"));
@@ -164,9 +164,9 @@ void save_trained_model(const std::string& file, const TrainConfig& c, const Tra
               {"seed", std::to_string(c.seed)},
               {"accuracy", accuracy_text},
               {"batch", std::to_string(c.batch)},
-              {"eta", std::to_string(c.eta)},
+              {"eta", exact_text(c.eta)},
               {"cost", to_string(c.cost)},
-              {"lambda", std::to_string(c.lambda)},
+              {"lambda", exact_text(c.lambda)},
               {"early_stopping", std::to_string(c.early_stopping)},
               {"eta_schedule", eta_schedule_text(c.halve_eta_after)},
               {"init", to_string(c.init)},
@@ -283,16 +283,16 @@ class EpochLoop {
       case EpochVerdict::go_on:
         return;
       case EpochVerdict::eta_halved:
-        std::printf("Validation accuracy has not improved for %d epochs (best %.2f%%): eta halved to %g\n",
-                    c_.halve_eta_after, 100.0 * s.best_validation, trainer_.eta());
+        std::printf("Validation accuracy has not improved for %d epochs (best %.2f%%): eta halved to %s\n",
+                    c_.halve_eta_after, 100.0 * s.best_validation, exact_text(trainer_.eta()).c_str());
         return;
       case EpochVerdict::stop_early:
         std::printf("Stopping early after epoch %d: validation accuracy has not improved for %d epochs (best %.2f%%)\n",
                     epoch, c_.early_stopping, 100.0 * s.best_validation);
         break;
       case EpochVerdict::stop_eta_floor:
-        std::printf("Stopping after epoch %d: eta has come down to %g, 1/128 of its start (best validation %.2f%%)\n",
-                    epoch, trainer_.eta(), 100.0 * s.best_validation);
+        std::printf("Stopping after epoch %d: eta has come down to %s, 1/128 of its start (best validation %.2f%%)\n",
+                    epoch, exact_text(trainer_.eta()).c_str(), 100.0 * s.best_validation);
         break;
     }
     stopped_by_rule_ = true;
@@ -424,12 +424,12 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
     std::printf("Resuming %s at epoch %d, sample %zu\n", o.resume.c_str(), trainer.epochs_done() + 1,
                 trainer.state().position);
   }
-  std::printf("Training %s on %s: %zu samples, batch %zu, eta %g, %d epochs, seed %llu",
+  std::printf("Training %s on %s: %zu samples, batch %zu, eta %s, %d epochs, seed %llu",
               sizes_text(c.sizes, '-').c_str(), backend->describe().c_str(), data.train.size(), c.batch,
-              trainer.eta(), c.epochs, static_cast<unsigned long long>(c.seed));
+              exact_text(trainer.eta()).c_str(), c.epochs, static_cast<unsigned long long>(c.seed));
   if (collective) std::printf(", %d processes", collective->size());
   if (c.cost != Cost::quadratic) std::printf(", %s cost", to_string(c.cost).c_str());
-  if (c.lambda > 0) std::printf(", L2 lambda %g", c.lambda);
+  if (c.lambda > 0) std::printf(", L2 lambda %s", exact_text(c.lambda).c_str());
   if (c.early_stopping > 0) std::printf(", early stopping after %d", c.early_stopping);
   if (c.halve_eta_after > 0) std::printf(", eta halved after %d", c.halve_eta_after);
   std::printf("\n");
