@@ -66,15 +66,19 @@ std::string first_difference(const std::vector<std::string>& texts) {
     bool differs = false;
     for (std::size_t r = 1; r < all.size(); ++r) differs = differs || entry(r) != entry(0);
     if (!differs) continue;
-    // Each value once, in the order of the ranks that first hold it.
+    // What differs, as rank 0 calls it (or the first rank that has the entry), then each value once, in the order
+    // of the ranks that first hold it; a value under another name (another version's entries) carries its name.
+    std::string what = entry(0).first;
+    for (std::size_t r = 1; what.empty() && r < all.size(); ++r) what = entry(r).first;
     std::vector<std::pair<std::string, std::vector<int>>> values;
     for (std::size_t r = 0; r < all.size(); ++r) {
-      const std::string value = entry(r).first == entry(0).first ? entry(r).second : entry(r).first + " " + entry(r).second;
-      auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == value; });
-      if (it == values.end()) values.push_back({value, {int(r)}});
+      const auto& [name, value] = entry(r);
+      const std::string shown = name == what || name.empty() ? value : name + " " + value;
+      auto it = std::find_if(values.begin(), values.end(), [&](const auto& v) { return v.first == shown; });
+      if (it == values.end()) values.push_back({shown, {int(r)}});
       else it->second.push_back(int(r));
     }
-    std::string text = "the ranks of this job disagree on " + entry(0).first + ": ";
+    std::string text = "the ranks of this job disagree on " + what + ": ";
     for (std::size_t v = 0; v < values.size(); ++v)
       text += (v ? ", " : "") + values[v].first + " on " + ranks_text(values[v].second);
     return text + "; start every rank with the same command, settings and data";

@@ -166,7 +166,11 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
     throw InputError(what + ": the checkpoint's " + to_string(config.cost) + " cost does not go with its " +
                      to_string(c.parameters.output) + " output layer");
   try {
-    validate_config(config);
+    // Its memory estimated as a CPU run's: the device is not the file's to say, and asking whether a GPU is usable
+    // would open the CUDA libraries for every resume.
+    TrainConfig as_stored = config;
+    as_stored.device = Device::cpu;
+    validate_config(as_stored);
   } catch (const SettingError& e) {
     // The values came from this file, not from flags: the setting keeps the library's name (what()), so the
     // tool does not send the user to a flag they never typed.

@@ -1,6 +1,7 @@
 // sigmanet train across processes: mpirun -np N against one process with the same global batch, determinism,
-// shares of a batch smaller than N, resume, a killed rank, and bad input under mpirun. Each run is bounded, so
-// a hang fails the test instead of stalling CI.
+// shares of a batch smaller than N, resume, a killed rank, bad input under mpirun, ranks started differently
+// (mpirun's MPMD form) and what makes a process one of a job. Each run is bounded, so a hang fails the test
+// instead of stalling CI.
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
