@@ -3,6 +3,7 @@
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "launch.cuh"
+#include "neuron_math.cuh"
 
 namespace sigmanet::kernels {
 namespace {

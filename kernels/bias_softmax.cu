@@ -2,10 +2,11 @@
 // fused_weighted_sum for small ones): a = softmax(z + b) for each sample's row, in place.
 //
 // One thread per sample: an output layer is 10 wide, so a row is a handful of values, and one thread walking it
-// (softmax_in_place, launch.cuh) sums in a fixed order with no shared memory or shuffles.
+// (softmax_in_place, neuron_math.cuh) sums in a fixed order with no shared memory or shuffles.
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "launch.cuh"
+#include "neuron_math.cuh"
 
 namespace sigmanet::kernels {
 namespace {

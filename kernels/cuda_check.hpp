@@ -7,8 +7,11 @@
 namespace sigmanet::cuda {
 
 // Out of line (cuda_check.cpp): the message is built in host code, never in a kernel file's object code
-// (which the emulator build instruments for its memory checks).
+// (which the emulator build instruments for its memory checks). A failed runtime call also leaves its error
+// as the "last error", which the next launch's check would report as its own: these clear it first.
 [[noreturn]] void throw_cuda_error(cudaError_t status, const char* call, const char* file, int line);
+// A launch in thread-block clusters of `cluster` blocks that cudaLaunchKernelEx refused (launch.cuh).
+[[noreturn]] void throw_cluster_launch_error(cudaError_t status, const char* kernel, unsigned cluster);
 [[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call, const char* file, int line);
 
 inline void check(cudaError_t status, const char* call, const char* file, int line) {

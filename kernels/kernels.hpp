@@ -36,6 +36,20 @@ void fused_forward(WeightView<const float> w, VectorView<const float> b, BatchVi
 void fused_weighted_sum(WeightView<const float> w, BatchView<const float> in, BatchView<float> z,
                         cudaStream_t stream);
 
+// The first layer of a small-batch training step, gathering its own input: x and batch_labels as gather_batch
+// writes them for the batch the step counter points at (order[*step * batch + s]), and out = sigmoid(W x + b),
+// in one kernel (fused_forward's).
+void fused_gather_forward(BatchView<const std::uint8_t> images, VectorView<const std::uint8_t> labels,
+                          VectorView<const std::uint32_t> order, const unsigned* step, std::size_t batch,
+                          WeightView<const float> w, VectorView<const float> b, BatchView<float> x,
+                          VectorView<std::uint8_t> batch_labels, BatchView<float> out, cudaStream_t stream);
+
+// A sigmoid output layer of a small-batch training step, finished with its error: out = sigmoid(W in + b) and
+// delta as output_delta computes it for cost (quadratic or cross-entropy), with its NaN/Inf watch (*bad, *step).
+void fused_forward_error(Cost cost, WeightView<const float> w, VectorView<const float> b, BatchView<const float> in,
+                         VectorView<const std::uint8_t> labels, const unsigned* step, unsigned* bad,
+                         BatchView<float> out, BatchView<float> delta, cudaStream_t stream);
+
 // Large layers, after a cuBLAS SGEMM left z = W . in in a: a = sigmoid(z + b), in place.
 void bias_sigmoid(BatchView<float> a, VectorView<const float> b, cudaStream_t stream);
 
@@ -52,6 +66,31 @@ void output_delta(Cost cost, BatchView<const float> a, VectorView<const std::uin
 
 // Hidden layer, after a cuBLAS SGEMM left W^T . delta_above in delta: delta *= a * (1 - a), in place.
 void hidden_delta(BatchView<float> delta, BatchView<const float> a, cudaStream_t stream);
+
+// A small hidden layer's error in one kernel: delta = (W^T . delta_above) a (1 - a), W the weights of the layer
+// above (n_above x n), each sum over the layer above in order.
+void fused_hidden_delta(WeightView<const float> w, BatchView<const float> delta_above, BatchView<const float> a,
+                        BatchView<float> delta, cudaStream_t stream);
+
+// The small-batch update of every layer at once: for each, w <- decay w - scale g and b <- b - scale g (g summed
+// over the m samples in order; decay 1 without L2), then, when counter is given, *counter += 1 (the step's
+// last launch, in place of advance_counter). Layers: the weights (n_out x n_in), biases, the layer's input
+// activations and errors for the batch (m x n_in, m x n_out).
+constexpr int kFusedUpdateMaxLayers = 8;
+struct FusedUpdate {
+  struct Layer {
+    float* w = nullptr;
+    float* b = nullptr;
+    const float* in = nullptr;
+    const float* delta = nullptr;
+    int n_in = 0, n_out = 0;
+  };
+  int layers = 0;
+  Layer layer[kFusedUpdateMaxLayers];
+  std::size_t first[kFusedUpdateMaxLayers + 1] = {};  // each layer's first parameter (the wrapper fills these)
+};
+void fused_update(const FusedUpdate& update, std::size_t m, float scale, float decay, unsigned* counter,
+                  cudaStream_t stream);
 
 // Bias gradient and update: g[j] = sum over s of delta[s][j], in a fixed order (every 8th sample summed in
 // order, then a fixed tree over the 8 partial sums; no atomics: the same input gives the same bits);
@@ -108,15 +147,16 @@ struct PersistentUpdate {
   Cost cost = Cost::quadratic;
 };
 
-// Shared memory each block of a launch in clusters of `blocks` needs for batches of m samples (its share of
-// the first layer and every other layer's parameters, activations and errors, two batches of pixels and
-// labels): it fits when this is at most the device's opt-in limit per block. 0 when the network has more than
-// kPersistentMaxLayers layers, m is outside 1..kPersistentMaxBatch, or `blocks` cannot share the first layer
-// (see persistent_blocks_can_share).
+// Shared memory each block of a launch in clusters of `blocks` needs for batches of m samples (its columns of
+// W1 and every other layer's parameters, activations and errors, its share of two batches of pixels, the
+// exchange's buffers): it fits when this is at most the device's opt-in limit per block. 0 when the network has
+// more than kPersistentMaxLayers layers, m is outside 1..kPersistentMaxBatch, or `blocks` cannot share the first
+// layer (see persistent_blocks_can_share).
 std::size_t persistent_shared_bytes(const PersistentNet& net, std::size_t m, int blocks = 1);
 
-// Whether a cluster of `blocks` blocks (1 to kPersistentMaxBlocks) can split the first layer's neurons so
-// that each block owns at least one: rows of ceil(n1 / blocks) each, the last block the rest.
+// Whether a cluster of `blocks` blocks (1 to kPersistentMaxBlocks) can split the first layer's inputs so that
+// each block owns at least one copy piece of every input row (16, 8, 4 or 1 bytes: the largest that divides
+// the row), and the first layer has at most 512 neurons (a warp's lanes take 32 of them).
 bool persistent_blocks_can_share(const PersistentNet& net, int blocks);
 
 // Whether the current device and this binary's persistent kernel have thread-block clusters: compute capability
@@ -124,11 +164,10 @@ bool persistent_blocks_can_share(const PersistentNet& net, int blocks);
 // built without the cluster's rank and barrier). False when the device cannot be asked.
 bool persistent_clusters_supported();
 
-// The cluster size for this network and batch: ceil(n1 / 8) rounded up to a power of two, at most
-// kPersistentMaxBlocks (so a block owns about 8 of the first layer's neurons, one register tile; the model
-// in bench/persistent_model.py puts fewer rows a block at little gain for the extra SMs), then larger
-// until a block fits shared_limit; 1 where the device has no clusters (compute capability below 9.0).
-// 0 when nothing fits.
+// The cluster size for this network and batch: the most blocks (a power of two, at most kPersistentMaxBlocks)
+// that still give each warp a group of 4 of its block's inputs (bench/sass_model.py counts the largest such
+// cluster fastest), else the nearest size that fits shared_limit; 1 where the device has no clusters (compute
+// capability below 9.0). 0 when nothing fits.
 int persistent_cluster_blocks(const PersistentNet& net, std::size_t m, std::size_t shared_limit, bool clusters);
 
 // `steps` SGD steps of m samples each in one launch, the network held in shared memory throughout: step k
@@ -136,7 +175,7 @@ int persistent_cluster_blocks(const PersistentNet& net, std::size_t m, std::size
 // The first step whose outputs hold a NaN or Inf stops the launch before its update, and
 // atomicMin(bad, first_batch + that step). Same input, same bits, whatever `steps` is. With blocks > 1 (a
 // device of compute capability 9.0 or later) the launch is one cluster of that many blocks, each on its own
-// SM, that split the first layer's neurons; the bits depend on `blocks` (the sums' order does), never on
+// SM, that split the first layer's inputs; the bits depend on `blocks` (the sums' order does), never on
 // `steps`.
 void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> images,
                       VectorView<const std::uint8_t> labels, VectorView<const std::uint32_t> order, std::size_t first,
@@ -150,12 +189,13 @@ void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> im
 void argmax_cost(Cost cost_kind, BatchView<const float> a, VectorView<const std::uint8_t> labels,
                  VectorView<unsigned> correct, VectorView<double> cost, cudaStream_t stream);
 
-// Sums of the per-sample results of argmax_cost (Thrust reductions on stream).
-// Returns after the device has finished them.
+// *sums = the sums of the per-sample results of argmax_cost, in a fixed order (the same input gives the same
+// bits), into device memory the caller owns: nothing is allocated. An empty input launches nothing.
 struct EvaluationSums {
   std::size_t correct = 0;
   double cost = 0.0;
 };
-EvaluationSums sum_evaluation(VectorView<const unsigned> correct, VectorView<const double> cost, cudaStream_t stream);
+void sum_evaluation(VectorView<const unsigned> correct, VectorView<const double> cost, EvaluationSums* sums,
+                    cudaStream_t stream);
 
 }  // namespace sigmanet::kernels

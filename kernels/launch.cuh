@@ -1,6 +1,7 @@
 #pragma once
-// Helpers shared by the kernel files: launches (plain and in clusters), the logistic function, grid sizing.
-#include <cooperative_groups.h>
+// Helpers shared by the kernel files: launches (plain and in clusters), grid sizing and argument checks. The
+// neuron's arithmetic is neuron_math.cuh; a cluster's device side (rank, barrier, another block's shared
+// memory) is cluster.cuh.
 #include <cuda_runtime.h>
 
 #include <climits>
@@ -8,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "cuda_check.hpp"
 #include "sigmanet/error.hpp"
 
 // kernel<<<grid, block, shared, stream>>>(arguments) is written SIGMANET_LAUNCH(kernel, grid, block, shared,
@@ -56,9 +58,7 @@ class ClusterLaunch {
     config.attrs = &attribute;
     config.numAttrs = 1;
     const cudaError_t status = cudaLaunchKernelEx(&config, kernel_, std::forward<Args>(arguments)...);
-    if (status != cudaSuccess)
-      throw Error(std::string("CUDA error launching ") + name_ + " in clusters of " + std::to_string(cluster_.x) +
-                  ": " + cudaGetErrorString(status));
+    if (status != cudaSuccess) cuda::throw_cluster_launch_error(status, name_, cluster_.x);
   }
 
  private:
@@ -69,49 +69,6 @@ class ClusterLaunch {
   cudaStream_t stream_;
 };
 #endif
-
-// The running block's thread-block cluster: its rank, its barrier, another block's shared memory. Clusters
-// need sm_90; compiled for an older GPU these are a cluster of one, which is all the host launches there.
-#if defined(SIGMANET_SIMT)
-// The executor tells barriers apart by their caller's source line (device.hpp).
-inline unsigned cluster_rank() { return cooperative_groups::this_cluster().block_rank(); }
-inline void cluster_sync(const SimtSite& site = SimtSite::current()) { cooperative_groups::this_cluster().sync(site); }
-template <class T>
-inline T* cluster_shared(T* address, unsigned rank) {
-  return cooperative_groups::this_cluster().map_shared_rank(address, rank);
-}
-#elif !defined(__CUDA_ARCH__) || __CUDA_ARCH__ >= 900
-__device__ inline unsigned cluster_rank() { return cooperative_groups::this_cluster().block_rank(); }
-__device__ inline void cluster_sync() { cooperative_groups::this_cluster().sync(); }
-template <class T>
-__device__ inline T* cluster_shared(T* address, unsigned rank) {
-  return cooperative_groups::this_cluster().map_shared_rank(address, rank);
-}
-#else
-__device__ inline unsigned cluster_rank() { return 0; }
-__device__ inline void cluster_sync() { __syncthreads(); }
-template <class T>
-__device__ inline T* cluster_shared(T* address, unsigned) {
-  return address;
-}
-#endif
-
-// sigma(z) = 1 / (1 + e^-z), as the CPU reference writes it. expf and the IEEE division are the accurate
-// versions (this project never builds with --use_fast_math).
-__device__ inline float sigmoid(float z) { return 1.0f / (1.0f + expf(-z)); }
-
-// A sample's softmax in place, from its weighted inputs z (bias included), in the CPU networks' order: the row's
-// largest value found first and subtracted before exp, as Nielsen's (78) in value (e^{z - max} is at most 1, so
-// z of +-1000 neither overflows nor turns the row to 0/0); each e^{z_j - max} stored as it is added in, left to
-// right; then each divided by the sum. One thread walks the whole row: a fixed order, so the same bits every
-// run, and the one arithmetic of both training paths (bias_softmax.cu, persistent_train.cu).
-__device__ inline void softmax_in_place(float* row, int n) {
-  float top = row[0];
-  for (int j = 1; j < n; ++j) top = fmaxf(top, row[j]);
-  float sum = 0.0f;
-  for (int j = 0; j < n; ++j) sum += row[j] = expf(row[j] - top);
-  for (int j = 0; j < n; ++j) row[j] /= sum;
-}
 
 constexpr int kThreads = 256;
 

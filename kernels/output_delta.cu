@@ -2,6 +2,7 @@
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "launch.cuh"
+#include "neuron_math.cuh"
 
 namespace sigmanet::kernels {
 namespace {
@@ -18,10 +19,7 @@ __global__ void output_delta_kernel(const float* __restrict__ a, const std::uint
     const std::size_t s = k / std::size_t(n), j = k - s * std::size_t(n);
     const float out = a[k];
     const float y = labels[s] == j ? 1.0f : 0.0f;
-    if constexpr (kCost == Cost::quadratic)
-      delta[k] = (out - y) * out * (1.0f - out);  // the CPU's order of operations
-    else
-      delta[k] = out - y;  // cross-entropy's sigma' cancels; softmax with log-likelihood gives the same (84)
+    delta[k] = output_error(kCost, out, y);
     // The minimum is the same whatever order the threads arrive in, so this atomic keeps results exact.
     if (bad && !isfinite(out)) atomicMin(bad, step ? *step : 0u);
   }

@@ -1,331 +1,319 @@
 // Small-batch training in one thread block, or one thread-block cluster, that keeps the whole network in
 // shared memory for a chunk of mini-batches: at batch 10 a step is about 1 MFLOP, far less than the cost of
-// launching the eleven kernels of the graph path, so the launches, not the arithmetic, are what this saves.
+// launching the graph path's kernels, so the launches, not the arithmetic, are what this saves.
 //
-// Shared memory, in this order (PersistentLayout): every layer's W (n_out x n_in, row-major) and b; each
-// layer's activations and errors for m samples; the forward pass's partial sums; the pixels (uint8) of the
-// current and the next batch, and their labels; the next batch's record numbers; a 256-entry table
-// x(p) = p / 255 (so the input is the gather kernel's exact floats without a division per use); the first
-// bad step. A step, its barriers marked | (|| the cluster's):
-//   the next batch's copy started | each layer: partial sums | their sums, bias, sigmoid | (softmax) |
-//   output error | hidden errors, top down | update, then the copy waited for |
+// The cluster splits the first layer -- nearly all of the work -- by its inputs: block r of B holds the
+// columns [first_r, first_r + count_r) of W1 (every neuron's weights for its share of the pixels), computes
+// those columns' part of every first-layer weighted sum, and updates those columns. The one exchange a step:
+// each block stores its partial sums into every block's shared memory with st.async, which completes an
+// mbarrier there (cluster.cuh); each block waits for its mbarrier, adds the B parts in rank order, and from
+// there repeats the rest of the network in full, with the same arithmetic on the same values, so the copies
+// stay equal to the bit. The exchange buffers and their mbarriers go by step parity: a block storing step
+// k + 2's sums into another has received that block's step k + 1 sums, which it sent only after reading step
+// k's. Without a cluster (B = 1: a GPU before sm_90, or a network that needs no more) the same kernel skips
+// the exchange.
 //
-// Why a cluster: one SM cannot do a 784-30-10 step at batch 10 in less than about 2.3 us even with nothing
-// but the FMAs and W's own loads and stores, and today's tiles take 5 (bench/persistent_model.py). A cluster
-// of B blocks, each on its own SM, splits the first layer -- nearly all of the work -- by neurons: block r
-// holds rows [r ceil(n1/B), ...) of W1 and b1 and computes their activations, errors and update, and every
-// block repeats the (small) layers above in full, with the same arithmetic, so their copies stay equal to the
-// bit. The one exchange: each block stores its rows of the first layer's activations into every block's
-// shared memory, then the cluster's barrier (||, in place of that layer's second |). The activations are
-// double-buffered by step parity, so the next step's stores never meet this step's reads: a block storing in
-// step k + 1 has passed step k's cluster barrier, which the reader reached only after its step k - 1.
+// Why the inputs and not the neurons: a block then reads only its share of each batch's pixels, and its
+// lanes are the first layer's neurons (lane j of a warp takes neuron j of a group of 32), so the pixels a
+// warp multiplies are the same for every lane: one broadcast load feeds 32 lanes, and each lane's own
+// operand is one row of W1, read 16 bytes at a time. A lane keeps one sum a sample in registers (the sample
+// tile, kSamples: the batch rounded up to a compiled size), and per 4 inputs does 4 x kSamples FMAs for
+// 1 + kSamples loads. The warps split the block's columns in groups of 4, so their sums are added in warp
+// order before the exchange.
 //
-// Why register tiles: an SM's shared memory serves one warp-wide load (32 values) a clock, its FMA units four
-// warps' worth. Loading both operands of every FMA from shared memory would leave the step 8x short of the
-// FMA rate, so each lane keeps a kTile x kTile tile of sums in registers and each value it loads feeds kTile
-// FMAs: in the forward pass kTile neurons by kTile samples (a weight serves kTile samples, an input kTile
-// neurons), in the update kTile neurons by kTile inputs. The cost is the forward pass's reduction: a tile's
-// lanes each sum a strided share of the inputs, so 64 sums leave a warp through a 5-level shuffle tree, and
-// when a layer has fewer tiles than warps its inputs are also split among warps, whose sums are added after.
+// Shared memory, in this order (PersistentLayout): the block's columns of W1 (rows padded to whole warps,
+// with zero rows, so every lane computes and no bounds are checked inside the loops), all of b1, the other
+// layers' W and b; the step's inputs as floats (x(p) = p / 255, the gather kernel's exact values, from a
+// 256-entry table); the pixels (uint8) of the current and the next batch, their labels and the next batch's
+// record numbers; each warp's partial sums; the exchange buffers; every layer's activations and errors
+// (sample rows padded to the tile with zeros); the table; the first bad step; two mbarriers. A step, its
+// barriers marked | (the exchange's wait ~):
+//   the next batch's copy started; pixels to floats | first-layer partial sums | their sum over the warps,
+//   sent ~ z, sigmoid | each layer above | (softmax |) output error | hidden errors, top down |
+//   update, then the copy waited for |
 //
-// Why an asynchronous copy: the next batch's rows come from global memory (about half a microsecond away),
-// through the epoch's order, which is itself in global memory. Loaded by plain loads, every warp would wait
-// for two such round trips at the start of each step;
-// cp.async (__pipeline_memcpy_async) puts them in shared memory while the step computes, and the record
-// numbers and labels the copy needs are loaded one step earlier still, into registers.
+// The next batch's rows come from global memory (about half a microsecond away) through the epoch's order,
+// itself in global memory: cp.async (__pipeline_memcpy_async) puts them in shared memory while the step
+// computes, and the record numbers and labels it needs are loaded one step earlier still, into registers.
 //
-// Every sum has a fixed order (a lane's inputs in order, then the shuffle tree, then the warps' slices in
+// Every sum has a fixed order (a lane's inputs in order; the warps' sums in warp order; the blocks' in rank
 // order; sample order in the update and the errors; a row left to right in the softmax), so the same input
-// gives the same bits whatever the chunk size. Chapter 3 costs little here: cross-entropy and log-likelihood
-// change one line of the output error, L2's decay one line of the update, and a softmax row is 10 values that
-// one thread a sample handles between two barriers.
+// gives the same bits whatever the chunk size (the bits depend on B, which changes the order).
+//
+// Loops and barriers carry `// model:` tags: bench/sass_model.py reads this kernel's compiled code and counts,
+// per phase (a tagged barrier ends one), the instructions each warp issues, with each tagged loop's trip
+// count and each tagged branch's outcome taken from the same work split as here.
 #include <cuda_pipeline.h>
 
 #include <climits>
 #include <cstdint>
+#include <type_traits>
 
+#include "cluster.cuh"
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "launch.cuh"
+#include "neuron_math.cuh"
 
 namespace sigmanet::kernels {
 namespace {
 
 constexpr int kWarp = 32;
 constexpr int kWarps = kPersistentThreads / kWarp;
-constexpr int kTile = 8;  // a lane's register tile is kTile x kTile sums
-constexpr int kTileValues = kTile * kTile;
 
 __host__ __device__ constexpr int groups_of(int n, int size) { return (n + size - 1) / size; }
-__host__ __device__ constexpr int min_of(int a, int b) { return a < b ? a : b; }
+__host__ __device__ constexpr std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
 
-// How a layer's forward pass is shared among the warps: its n_out x m outputs cut into tiles of kTile neurons
-// by kTile samples, a warp a tile; with fewer tiles than half the warps, each tile's inputs are split further
-// into `slices`, a warp each, until half the warps have one, but never below 32 inputs a slice. (A slice costs
-// a shuffle tree, whatever its size: the model, bench/persistent_model.py, puts the trees of using every warp
-// above what the other half saves.) An item is one (tile, slice), and owns kTileValues partial sums in
-// shared memory.
-struct ForwardSplit {
-  int sample_groups, tiles, slices;
-  __host__ __device__ ForwardSplit(int n_in, int n_out, int m)
-      : sample_groups(groups_of(m, kTile)),
-        tiles(groups_of(n_out, kTile) * sample_groups),
-        slices(2 * tiles < kWarps ? min_of(kWarps / (2 * tiles), groups_of(n_in, kWarp)) : 1) {}
-  __host__ __device__ int items() const { return tiles * slices; }
-};
+// The sample tiles the kernel is compiled for: a batch of m runs in the smallest one that holds it.
+__host__ __device__ constexpr int sample_tile(int m) {
+  return m <= 1 ? 1 : m <= 2 ? 2 : m <= 4 ? 4 : m <= 10 ? 10 : m <= 16 ? 16 : 32;
+}
 
-// The first layer's rows a block of a cluster of `blocks` owns: [first, first + count).
-struct FirstLayerShare {
+// The widest cp.async piece (4, 8 or 16 bytes) that a row of n0 pixels is made of (1: rows of odd length,
+// copied with plain loads). Device allocations are 256-byte aligned, and every row starts at a multiple of n0.
+__host__ __device__ constexpr int copy_piece(int n0) { return n0 % 16 == 0 ? 16 : n0 % 8 == 0 ? 8 : n0 % 4 == 0 ? 4 : 1; }
+
+// The first layer's inputs (columns of W1) block `rank` of a cluster of `blocks` owns: whole copy pieces, as
+// even as they come.
+struct InputShare {
   int first, count;
-  __host__ __device__ FirstLayerShare(int n1, int blocks, int rank)
-      : first(rank * groups_of(n1, blocks)), count(min_of(groups_of(n1, blocks), n1 - first)) {}
+  __host__ __device__ InputShare(int n0, int blocks, int rank) {
+    const int piece = copy_piece(n0), units = n0 / piece;
+    const int u0 = rank * units / blocks, u1 = (rank + 1) * units / blocks;
+    first = u0 * piece;
+    count = rank + 1 == blocks ? n0 - first : (u1 - u0) * piece;  // the last takes a row's odd end
+  }
 };
 
-// Byte offsets of each part of a block's shared memory; the same arithmetic on the host (fit, launch size)
-// and device. With blocks > 1, W and b of the first layer are the block's rows only, and a_other is the
-// second buffer of the first layer's activations (else the same as a[1]).
+// How the first layer's work is shared among the warps: neurons in groups of 32 (a lane each), and each
+// group's columns in groups of 4 (kInputs) split among `slots` warps: warp w takes neuron group w % groups and
+// column groups slot, slot + slots, ... (slot = w / groups); warps past groups * slots take none.
+constexpr int kInputs = 4;
+struct FirstLayerSplit {
+  int neuron_groups, slots;
+  __host__ __device__ explicit FirstLayerSplit(int n1) : neuron_groups(groups_of(n1, kWarp)), slots(kWarps / neuron_groups) {}
+  __host__ __device__ int warps() const { return neuron_groups * slots; }
+};
+
+// Byte offsets of each part of a block's shared memory; the same arithmetic on the host (fit, launch size) and
+// the device. Every part is 16-byte aligned (cp.async's pieces, 16-byte loads).
 struct PersistentLayout {
-  std::size_t w[kPersistentMaxLayers], b[kPersistentMaxLayers];
-  std::size_t a[kPersistentMaxLayers + 1], delta[kPersistentMaxLayers + 1];  // [1..layers]
-  std::size_t a_other, partials, pixels[2], labels[2], records, table, bad, bytes;
+  int samples;       // the sample tile
+  int rows;          // W1's rows: the first layer's neurons padded to whole warps
+  int columns;       // the most columns a block of the cluster owns, padded to a whole group of kInputs
+  int row_stride;    // floats from one W1 row to the next: columns, made an odd number of 16-byte groups so
+                     // that 8 lanes' 16-byte loads of 8 rows fall in different banks
+  int exchanged;     // first-layer sums a sample the exchange carries: n1 rounded up to whole 16-byte stores
+  std::size_t w1, b1, w[kPersistentMaxLayers], b[kPersistentMaxLayers];
+  std::size_t x, pixels[2], labels[2], records, partials, received[2];
+  std::size_t a[kPersistentMaxLayers + 1], delta[kPersistentMaxLayers + 1];
+  std::size_t table, bad, barriers, bytes;
 
   __host__ __device__ PersistentLayout(const PersistentNet& net, int m, int blocks) {
+    samples = sample_tile(m);
+    const int n0 = net.sizes[0], n1 = net.sizes[1];
+    rows = groups_of(n1, kWarp) * kWarp;
+    exchanged = int(round_up(std::size_t(n1), kInputs));
+    int widest = 0;
+    for (int r = 0; r < blocks; ++r) {
+      const int count = InputShare(n0, blocks, r).count;
+      widest = widest > count ? widest : count;
+    }
+    columns = int(round_up(std::size_t(widest), kInputs));
+    row_stride = columns / kInputs % 2 == 1 ? columns : columns + kInputs;
     std::size_t at = 0;
     const auto take = [&at](std::size_t n) {
       const std::size_t here = at;
-      at += (n + 15) / 16 * 16;  // every part 16-byte aligned, as cp.async's 16-byte pieces need
+      at += round_up(n, 16);
       return here;
     };
-    int items = 0;
-    for (int l = 0; l < net.layers; ++l) {
-      const int rows = l == 0 ? groups_of(net.sizes[1], blocks) : net.sizes[l + 1];  // the most a block owns
-      w[l] = take(sizeof(float) * std::size_t(rows) * std::size_t(net.sizes[l]));
-      b[l] = take(sizeof(float) * std::size_t(rows));
-      // The last block may own fewer rows, and fewer tiles can make more items (4 tiles of 2 slices, 5 of 1).
-      const int last_rows = l == 0 ? FirstLayerShare(net.sizes[1], blocks, blocks - 1).count : rows;
-      for (const int r : {rows, last_rows}) {
-        const int layer_items = ForwardSplit(net.sizes[l], r, m).items();
-        items = items > layer_items ? items : layer_items;
-      }
+    const std::size_t f = sizeof(float);
+    w1 = take(f * std::size_t(rows) * std::size_t(row_stride));
+    b1 = take(f * std::size_t(n1));
+    w[0] = w1;
+    b[0] = b1;
+    for (int l = 1; l < net.layers; ++l) {
+      w[l] = take(f * std::size_t(net.sizes[l + 1]) * std::size_t(net.sizes[l]));
+      b[l] = take(f * std::size_t(net.sizes[l + 1]));
     }
-    a[0] = delta[0] = 0;  // the input is the pixels
-    for (int l = 1; l <= net.layers; ++l) {
-      a[l] = take(sizeof(float) * std::size_t(m) * std::size_t(net.sizes[l]));
-      delta[l] = take(sizeof(float) * std::size_t(m) * std::size_t(net.sizes[l]));
-    }
-    a_other = blocks > 1 ? take(sizeof(float) * std::size_t(m) * std::size_t(net.sizes[1])) : a[1];
-    partials = take(sizeof(float) * std::size_t(kTileValues) * std::size_t(items));
-    for (int k = 0; k < 2; ++k) pixels[k] = take(std::size_t(m) * std::size_t(net.sizes[0]));
+    x = take(f * std::size_t(columns) * std::size_t(samples));
+    for (int k = 0; k < 2; ++k) pixels[k] = take(std::size_t(m) * std::size_t(columns));
     for (int k = 0; k < 2; ++k) labels[k] = take(std::size_t(m));
     records = take(sizeof(std::uint32_t) * std::size_t(m));
-    table = take(256 * sizeof(float));
+    partials = take(f * std::size_t(kWarps) * std::size_t(samples) * kWarp);
+    for (int k = 0; k < 2; ++k)
+      received[k] = blocks > 1 ? take(f * std::size_t(blocks) * std::size_t(m) * std::size_t(exchanged)) : 0;
+    a[0] = delta[0] = 0;  // the input is x
+    for (int l = 1; l <= net.layers; ++l) {
+      // The first layer's errors are read a warp-wide row at a time by the update: rows padded like W1's.
+      const std::size_t width = l == 1 ? std::size_t(rows) : std::size_t(net.sizes[l]);
+      a[l] = take(f * std::size_t(samples) * std::size_t(net.sizes[l]));
+      delta[l] = take(f * std::size_t(samples) * width);
+    }
+    table = take(256 * f);
     bad = take(sizeof(unsigned));
+    barriers = take(2 * sizeof(std::uint64_t));
     bytes = at;
   }
 };
 
-// Where a layer reads its input x(s, i): the first layer a pixel through the table, the others the activations
-// of the layer below. Two types, so that each layer's loops are compiled for their own loads.
-struct PixelInput {
-  const std::uint8_t* pixels;
-  const float* x_of;
-  int width;
-  __device__ float operator()(int s, int i) const { return x_of[pixels[s * width + i]]; }
-};
-struct ActivationInput {
-  const float* a;
-  int width;
-  __device__ float operator()(int s, int i) const { return a[s * width + i]; }
-};
+// A layer's activation: the sigmoid, or z itself for a softmax layer's first half.
+__device__ inline float activation(float z, bool z_only) { return z_only ? z : sigmoid(z); }
 
-// One level of sum_over_lanes: lanes `offset` apart pair up; of the 2 x kHalf values still live, the lower
-// lane keeps the sums of the lower kHalf, the upper lane of the upper kHalf, each handing the other half on.
-template <int kHalf>
-__device__ inline void sum_pairs(float (&v)[kTileValues], int lane, int offset) {
-  const bool upper = (lane & offset) != 0;
-#pragma unroll
-  for (int q = 0; q < kHalf; ++q) {
-    const float keep = upper ? v[q + kHalf] : v[q];
-    const float give = upper ? v[q] : v[q + kHalf];
-    v[q] = keep + __shfl_xor_sync(0xffffffffu, give, offset);
+// a[0] b[0] + a[sa] b[sb] + ... (n terms) by FMAs in that order, four terms at a time so that their loads go
+// out together (one term at a time, each FMA would wait a shared-memory load's latency).
+__device__ inline float dot(const float* a, int sa, const float* b, int sb, int n) {
+  float z = 0.0f;
+  int k = 0;
+#pragma unroll 1
+  for (; k + 4 <= n; k += 4) {  // model: by 4
+    const float a0 = a[k * sa], a1 = a[(k + 1) * sa], a2 = a[(k + 2) * sa], a3 = a[(k + 3) * sa];
+    const float b0 = b[k * sb], b1 = b[(k + 1) * sb], b2 = b[(k + 2) * sb], b3 = b[(k + 3) * sb];
+    z = fmaf(a0, b0, z);
+    z = fmaf(a1, b1, z);
+    z = fmaf(a2, b2, z);
+    z = fmaf(a3, b3, z);
   }
+#pragma unroll 1
+  for (; k < n; ++k) z = fmaf(a[k * sa], b[k * sb], z);  // model: rest
+  return z;
 }
 
-// Sums each of a lane's kTileValues values over the warp's 32 lanes in a fixed tree that hands half of the
-// values on at each of its 5 levels (62 shuffles, where a tree per value would take 320): afterwards lane l
-// holds the sums of values 2l and 2l + 1 in v[0] and v[1]. (The levels are written out so that every index
-// is a constant and v stays in registers.)
-__device__ inline void sum_over_lanes(float (&v)[kTileValues], int lane) {
-  static_assert(kTileValues == 64 && kWarp == 32, "five levels take 64 values to two a lane");
-  sum_pairs<32>(v, lane, 16);
-  sum_pairs<16>(v, lane, 8);
-  sum_pairs<8>(v, lane, 4);
-  sum_pairs<4>(v, lane, 2);
-  sum_pairs<2>(v, lane, 1);
+// The same with both strides 1 (a row of W by a sample's activations): the loads take fixed offsets from two
+// pointers, no address arithmetic of their own.
+__device__ inline float dot(const float* a, const float* b, int n) {
+  float z = 0.0f;
+#pragma unroll 1
+  for (; n >= 4; n -= 4, a += 4, b += 4) {  // model: by 4
+    const float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+    z = fmaf(a0, b0, z);
+    z = fmaf(a1, b1, z);
+    z = fmaf(a2, b2, z);
+    z = fmaf(a3, b3, z);
+  }
+#pragma unroll 1
+  for (; n > 0; --n) z = fmaf(*a++, *b++, z);  // model: rest
+  return z;
 }
 
-// The forward pass's first half for one layer: each item's partial sums of W a over its slice of the inputs.
-// A lane sums inputs slice * 32 + lane, stepping by slices * 32, into kTile neurons x kTile samples.
-template <class Input>
-__device__ void forward_partials(const float* W, int n_in, int n_out, int m, Input x, float* partials, int warp,
-                                 int lane) {
-  const ForwardSplit split(n_in, n_out, m);
-  for (int item = warp; item < split.items(); item += kWarps) {
-    const int tile = item / split.slices, slice = item % split.slices;
-    const int j0 = tile / split.sample_groups * kTile, s0 = tile % split.sample_groups * kTile;
-    float acc[kTileValues];
+// The same over the sample tile: a[0] b[0] + ... + a[(kSamples - 1) sa] b[(kSamples - 1) sb], unrolled (the
+// sample rows past the batch hold zeros, which add nothing).
+template <int kSamples>
+__device__ inline float dot_samples(const float* a, int sa, const float* b, int sb) {
+  float z = 0.0f;
 #pragma unroll
-    for (int v = 0; v < kTileValues; ++v) acc[v] = 0.0f;
-    for (int i = slice * kWarp + lane; i < n_in; i += split.slices * kWarp) {
-      float xs[kTile];
+  for (int s = 0; s < kSamples; ++s) z = fmaf(a[s * sa], b[s * sb], z);
+  return z;
+}
+template <int kSamples>
+__device__ inline float sum_samples(const float* a, int sa) {
+  float z = 0.0f;
 #pragma unroll
-      for (int s = 0; s < kTile; ++s) xs[s] = s0 + s < m ? x(s0 + s, i) : 0.0f;
-#pragma unroll
-      for (int j = 0; j < kTile; ++j) {
-        const float w = j0 + j < n_out ? W[(j0 + j) * n_in + i] : 0.0f;
-#pragma unroll
-        for (int s = 0; s < kTile; ++s) acc[j * kTile + s] += w * xs[s];
-      }
-    }
-    sum_over_lanes(acc, lane);
-    partials[item * kTileValues + 2 * lane] = acc[0];
-    partials[item * kTileValues + 2 * lane + 1] = acc[1];
-  }
+  for (int s = 0; s < kSamples; ++s) z = z + a[s * sa];
+  return z;
 }
 
-// The forward pass's second half: z = (the slices' sums, in slice order) + b, then sigmoid(z), or z alone for
-// a softmax layer, stored at a[s * width + first + j]: in this block's shared memory, or with blocks > 1 in
-// every block's of the cluster (the first layer's rows, which each block owns a share of).
-__device__ void finish_forward(const float* partials, const float* b, float* a, int width, int first, int blocks,
-                               int n_in, int n_out, int m, bool z_only, int t, int threads) {
-  const ForwardSplit split(n_in, n_out, m);
-  for (int k = t; k < m * n_out; k += threads) {
-    const int s = k / n_out, j = k - s * n_out;
-    const int tile = j / kTile * split.sample_groups + s / kTile;
-    const float* sums = partials + tile * split.slices * kTileValues + (j % kTile) * kTile + s % kTile;
-    float z = 0.0f;
-    for (int p = 0; p < split.slices; ++p) z += sums[p * kTileValues];
-    z += b[j];
-    const float out = z_only ? z : sigmoid(z);
-    const int at = s * width + first + j;
-    if (blocks == 1)
-      a[at] = out;
-    else
-      for (int q = 0; q < blocks; ++q) cluster_shared(a, unsigned(q))[at] = out;
+// The same for 4 sums at once: a[0] + a[sa] + ..., component by component.
+__device__ inline float4 sum4(const float4* a, int sa, int n) {
+  float4 z = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  const auto add = [](float4 x, float4 y) { return make_float4(x.x + y.x, x.y + y.y, x.z + y.z, x.w + y.w); };
+  int k = 0;
+#pragma unroll 1
+  for (; k + 4 <= n; k += 4) {  // model: by 4
+    const float4 a0 = a[k * sa], a1 = a[(k + 1) * sa], a2 = a[(k + 2) * sa], a3 = a[(k + 3) * sa];
+    z = add(add(add(add(z, a0), a1), a2), a3);
   }
+#pragma unroll 1
+  for (; k < n; ++k) z = add(z, a[k * sa]);  // model: rest
+  return z;
 }
 
-// One layer's update: each weight's gradient summed over the batch in sample order, then w += -(eta/m) g as
-// the CPU, or with L2 w = decay w - (eta/m) g (decay 1 keeps chapter 1's arithmetic exactly). A warp takes
-// kTile neurons and a span of the inputs, a lane kTile of them (i0 + lane + 32 q): per sample it loads kTile
-// errors and kTile inputs for kTile x kTile FMAs. Sample s's errors are delta[s * delta_width + j]. Items go
-// to the warps from first_warp on, so that a small layer's items after a large one's land on idle warps.
-struct UpdateSplit {
-  int input_groups, span, items;
-  __host__ __device__ UpdateSplit(int n_in, int n_out)
-      : input_groups(groups_of(n_in, kWarp * kTile)),
-        span(groups_of(n_in, input_groups)),  // inputs a warp, as even as the groups allow
-        items(groups_of(n_out, kTile) * input_groups) {}
-};
-
-template <class Input>
-__device__ void update_layer(float* W, float* b, const float* delta, int delta_width, int n_in, int n_out, int m,
-                             Input x, float scale, float decay, int first_warp, int warp, int lane, int t,
-                             int threads) {
-  const UpdateSplit split(n_in, n_out);
-  const int input_groups = split.input_groups, span = split.span, items = split.items;
-  for (int item = (warp - first_warp + kWarps) % kWarps; item < items; item += kWarps) {
-    const int j0 = item / input_groups * kTile, i0 = item % input_groups * span;
-    const int i_end = min_of(i0 + span, n_in);
-    float g[kTileValues];
-#pragma unroll
-    for (int v = 0; v < kTileValues; ++v) g[v] = 0.0f;
-    for (int s = 0; s < m; ++s) {
-      float ds[kTile], xs[kTile];
-#pragma unroll
-      for (int j = 0; j < kTile; ++j) ds[j] = j0 + j < n_out ? delta[s * delta_width + j0 + j] : 0.0f;
-#pragma unroll
-      for (int q = 0; q < kTile; ++q) {
-        const int i = i0 + lane + q * kWarp;
-        xs[q] = i < i_end ? x(s, i) : 0.0f;
-      }
-#pragma unroll
-      for (int j = 0; j < kTile; ++j)
-#pragma unroll
-        for (int q = 0; q < kTile; ++q) g[j * kTile + q] += ds[j] * xs[q];
-    }
-#pragma unroll
-    for (int j = 0; j < kTile; ++j)
-#pragma unroll
-      for (int q = 0; q < kTile; ++q) {
-        const int i = i0 + lane + q * kWarp;
-        if (j0 + j >= n_out || i >= i_end) continue;
-        float& w = W[(j0 + j) * n_in + i];
-        if (decay == 1.0f)
-          w += -scale * g[j * kTile + q];
-        else
-          w = decay * w - scale * g[j * kTile + q];
-      }
+// a[0] + a[sa] + ... (n terms), in that order, four loads at a time.
+__device__ inline float sum(const float* a, int sa, int n) {
+  float z = 0.0f;
+  int k = 0;
+#pragma unroll 1
+  for (; k + 4 <= n; k += 4) {  // model: by 4
+    const float a0 = a[k * sa], a1 = a[(k + 1) * sa], a2 = a[(k + 2) * sa], a3 = a[(k + 3) * sa];
+    z = z + a0 + a1 + a2 + a3;
   }
-  for (int j = t; j < n_out; j += threads) {
-    float g = 0.0f;
-    for (int s = 0; s < m; ++s) g += delta[s * delta_width + j];
-    b[j] += -scale * g;
-  }
+#pragma unroll 1
+  for (; k < n; ++k) z = z + a[k * sa];  // model: rest
+  return z;
 }
 
-__global__ void __launch_bounds__(kPersistentThreads)
-    persistent_train_kernel(PersistentNet net, const std::uint8_t* __restrict__ pixels,
-                            const std::uint8_t* __restrict__ labels, const std::uint32_t* __restrict__ order,
-                            std::size_t first, int m, int steps, int piece, PersistentUpdate update,
-                            unsigned first_batch, unsigned* __restrict__ bad, int blocks) {
+// The network and the layout are kernel parameters, read from the constant bank where a loop over the layers
+// indexes them (a copy in the thread's local memory would cost a load from it each time, and the layout's
+// offsets would no longer be known to be the same in every lane).
+template <int kSamples>
+__global__ void __launch_bounds__(kPersistentThreads, 1)
+    persistent_train_kernel(const __grid_constant__ PersistentNet net, const __grid_constant__ PersistentLayout at,
+                            const std::uint8_t* __restrict__ pixels, const std::uint8_t* __restrict__ labels,
+                            const std::uint32_t* __restrict__ order, std::size_t first, int m, int steps,
+                            PersistentUpdate update, unsigned first_batch, unsigned* __restrict__ bad, int blocks) {
   SIGMANET_DYNAMIC_SHARED(unsigned char, shared);
-  const PersistentLayout at(net, m, blocks);
   const int rank = blocks > 1 ? int(cluster_rank()) : 0;
-  const FirstLayerShare mine(net.sizes[1], blocks, rank);
-  const int t = int(threadIdx.x), threads = int(blockDim.x), lane = t % kWarp, warp = t / kWarp;
-  const int layers = net.layers, n0 = net.sizes[0];
-  const bool softmax = net.output == Activation::softmax, quadratic = update.cost == Cost::quadratic;
+  const InputShare mine(net.sizes[0], blocks, rank);
+  const FirstLayerSplit split(net.sizes[1]);
+  const int t = int(threadIdx.x), lane = t % kWarp;
+  // The warp's number, known to be the same in every lane (the compiler keeps it in a uniform register).
+  const int warp = __shfl_sync(0xffffffffu, t / kWarp, 0);
+  const int layers = net.layers, n0 = net.sizes[0], n1 = net.sizes[1], n_top = net.sizes[layers];
+  const int columns = mine.count, column_groups = groups_of(columns, kInputs);
+  const int row_stride4 = at.row_stride / kInputs;
+  const bool softmax = net.output == Activation::softmax;
   const float scale = update.scale, decay = update.decay;
-  float* W[kPersistentMaxLayers];
-  float* B[kPersistentMaxLayers];
-  float* A[kPersistentMaxLayers + 1];
-  float* D[kPersistentMaxLayers + 1];
-  for (int l = 0; l < layers; ++l) {
-    W[l] = reinterpret_cast<float*>(shared + at.w[l]);
-    B[l] = reinterpret_cast<float*>(shared + at.b[l]);
-    A[l + 1] = reinterpret_cast<float*>(shared + at.a[l + 1]);
-    D[l + 1] = reinterpret_cast<float*>(shared + at.delta[l + 1]);
-  }
-  // The first layer's activations, by step parity (one buffer without a cluster).
-  float* const a1[2] = {reinterpret_cast<float*>(shared + at.a[1]), reinterpret_cast<float*>(shared + at.a_other)};
-  float* partials = reinterpret_cast<float*>(shared + at.partials);
-  std::uint32_t* records = reinterpret_cast<std::uint32_t*>(shared + at.records);
-  float* x_of = reinterpret_cast<float*>(shared + at.table);
-  unsigned* bad_step = reinterpret_cast<unsigned*>(shared + at.bad);
+  const auto floats = [&](std::size_t offset) { return reinterpret_cast<float*>(shared + offset); };
+  float4* const W1 = reinterpret_cast<float4*>(shared + at.w1);
+  float4* const X = reinterpret_cast<float4*>(shared + at.x);
+  float* const x_of = floats(at.table);
+  float* const partials = floats(at.partials);
+  unsigned* const bad_step = reinterpret_cast<unsigned*>(shared + at.bad);
+  std::uint32_t* const records = reinterpret_cast<std::uint32_t*>(shared + at.records);
+  std::uint64_t* const barrier = reinterpret_cast<std::uint64_t*>(shared + at.barriers);
 
-  // The parameters come in once for the whole chunk: of the first layer, this block's rows.
-  for (int l = 0; l < layers; ++l) {
-    const int row0 = l == 0 ? mine.first : 0, rows = l == 0 ? mine.count : net.sizes[l + 1];
-    const std::size_t from = std::size_t(row0) * std::size_t(net.sizes[l]);
-    for (int k = t; k < rows * net.sizes[l]; k += threads) W[l][k] = net.w[l][from + k];
-    for (int k = t; k < rows; k += threads) B[l][k] = net.b[l][row0 + k];
+  // Shared memory starts as zeros: the padding (W1's rows past n1 and columns past the block's, the sample
+  // rows past m of x, the activations and the errors) stays zero, so the loops run on whole tiles.
+  for (int k = t; k < int(at.bytes / 16); k += kPersistentThreads)  // model: launch
+    reinterpret_cast<float4*>(shared)[k] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  __syncthreads();
+  if (t == 0 && blocks > 1) {
+    mbarrier_init(&barrier[0], 1);
+    mbarrier_init(&barrier[1], 1);
   }
-  for (int p = t; p < 256; p += threads) x_of[p] = __fdiv_rn(float(p), 255.0f);  // the gather kernel's x
+  // The parameters come in once for the whole chunk: of W1, this block's columns.
+  for (int k = t; k < n1 * columns; k += kPersistentThreads) {  // model: launch
+    const int j = k / columns, c = k - j * columns;
+    floats(at.w1)[j * at.row_stride + c] = net.w[0][std::size_t(j) * std::size_t(n0) + std::size_t(mine.first + c)];
+  }
+  for (int l = 0; l < layers; ++l) {
+    const int n = net.sizes[l + 1] * (l == 0 ? 0 : net.sizes[l]);
+    for (int k = t; k < n; k += kPersistentThreads) floats(at.w[l])[k] = net.w[l][k];  // model: launch
+    for (int k = t; k < net.sizes[l + 1]; k += kPersistentThreads) floats(at.b[l])[k] = net.b[l][k];  // model: launch
+  }
+  for (int p = t; p < 256; p += kPersistentThreads) x_of[p] = __fdiv_rn(float(p), 255.0f);  // model: launch
   if (t == 0) *bad_step = 0xFFFFFFFFu;
 
-  // Starts copying the pixels of the batch whose records are in `records` into buffer k, in pieces of `piece`
-  // bytes (16 when the rows allow; 1 is a plain copy, for rows of an odd length).
-  const int pieces = n0 / piece;
+  // Starts copying the block's columns of the pixels of the batch whose records are in `records` into buffer
+  // k, in pieces of `piece` bytes (1: plain copies, for rows of odd length).
+  const int piece = copy_piece(n0), pieces = columns / piece;
   const auto start_copy = [&](int k) {
     std::uint8_t* px = shared + at.pixels[k];
-    for (int e = t; e < m * pieces; e += threads) {
-      const int s = e / pieces, c = e - s * pieces;
-      const std::uint8_t* from = pixels + std::size_t(records[s]) * std::size_t(n0) + std::size_t(c) * std::size_t(piece);
-      if (piece == 1)
-        px[e] = *from;
-      else
-        __pipeline_memcpy_async(px + std::size_t(e) * std::size_t(piece), from, std::size_t(piece));
+    const auto row = [&](int s, int c) {
+      return pixels + std::size_t(records[s]) * std::size_t(n0) + std::size_t(mine.first + c);
+    };
+    if (piece == 1) {  // model: plain copy
+#pragma unroll 1
+      for (int e = t; e < m * columns; e += kPersistentThreads) {  // model: copy
+        const int s = e / columns, c = e - s * columns;
+        px[s * at.columns + c] = *row(s, c);
+      }
+    } else {
+#pragma unroll 1
+      for (int e = t; e < m * pieces; e += kPersistentThreads) {  // model: copy
+        const int s = e / pieces, c = (e - s * pieces) * piece;
+        __pipeline_memcpy_async(px + s * at.columns + c, row(s, c), std::size_t(piece));
+      }
     }
     __pipeline_commit();
   };
@@ -344,106 +332,283 @@ __global__ void __launch_bounds__(kPersistentThreads)
     shared[at.labels[0] + t] = label;
     records[t] = next_record;
   }
-  __syncthreads();
+  // A block's shared memory can be reached only once its block has started, and an mbarrier only once its
+  // init is visible: the cluster meets once before the first exchange.
+  if (blocks > 1)
+    cluster_sync();
+  else
+    __syncthreads();
 
+  float* const A1 = floats(at.a[1]);
+  float* const D1 = floats(at.delta[1]);
+  // This warp's part of the first layer (forward and update): neuron group and slot, its lane's row of W1.
+  const bool first_layer_warp = warp < split.warps();
+  const int group = warp % split.neuron_groups, slot = warp / split.neuron_groups;
+  const int row = group * kWarp + lane;
+  float4* const w_row = W1 + row * row_stride4;
+  float* const my_partials = partials + warp * kSamples * kWarp + lane;
+  // The exchange's items (a sample's sums of 4 neurons): a warp takes exchange_samples samples at once.
+  const int quads = at.exchanged / 4;
+  const int exchange_samples = quads >= kWarp ? 1 : kWarp / quads;
+  const int lane_sample = quads >= kWarp ? 0 : lane / quads, lane_quad = quads >= kWarp ? lane : lane % quads;
   int step = 0;
-  for (; step < steps; ++step) {
+  for (; step < steps; ++step) {  // model: step
     const int cur = step & 1;
     const bool more = step + 1 < steps;
     // The next batch's copy, and its labels and the records of the one after, go out before this batch's
     // arithmetic, which does not wait for them.
-    if (more) {
+    if (more) {  // model: more
       start_copy(cur ^ 1);
       if (t < m) {
         label = labels[records[t]];
         next_record = step + 2 < steps ? record_of(step + 2, t) : 0;
       }
     }
-    const std::uint8_t* px = shared + at.pixels[cur];
-    const std::uint8_t* y = shared + at.labels[cur];
-    A[1] = a1[cur];
+    const std::uint8_t* const px = shared + at.pixels[cur];
+    const std::uint8_t* const y = shared + at.labels[cur];
 
-    // Forward, a layer at a time; the first, this block's rows of it, into every block of the cluster. A
-    // softmax output layer keeps z = W a + b here.
-    for (int l = 0; l < layers; ++l) {
-      const int n_in = net.sizes[l], n_out = l == 0 ? mine.count : net.sizes[l + 1];
-      if (l == 0)
-        forward_partials(W[0], n_in, n_out, m, PixelInput{px, x_of, n0}, partials, warp, lane);
-      else
-        forward_partials(W[l], n_in, n_out, m, ActivationInput{A[l], n_in}, partials, warp, lane);
-      __syncthreads();
-      const bool exchange = l == 0 && blocks > 1;
-      finish_forward(partials, B[l], A[l + 1], net.sizes[l + 1], exchange ? mine.first : 0, exchange ? blocks : 1,
-                     n_in, n_out, m, softmax && l + 1 == layers, t, threads);
-      if (exchange)
-        cluster_sync();
-      else
-        __syncthreads();
+    // The pixels to floats: a warp takes a sample (samples w, w + 16, ...), a lane 4 neighbouring pixels of it,
+    // x[c / 4][s] = inputs c..c+3 of sample s (past the block's columns, the padding stays zero). Small loops
+    // like this one go by warps and lanes, so that no thread divides to find its sample.
+#pragma unroll 1
+    for (int s = warp; s < m; s += kWarps)  // model: sample rows
+#pragma unroll 1
+      for (int c = lane * kInputs; c < columns; c += kWarp * kInputs) {  // model: column groups
+      const std::uint8_t* p = px + s * at.columns + c;
+      float* x = reinterpret_cast<float*>(&X[c / kInputs * kSamples + s]);
+      if (c + kInputs <= columns) {  // model: whole group
+        const unsigned four = *reinterpret_cast<const unsigned*>(p);  // rows start at multiples of 4 bytes
+        *reinterpret_cast<float4*>(x) =
+            make_float4(x_of[four & 0xFFu], x_of[four >> 8 & 0xFFu], x_of[four >> 16 & 0xFFu], x_of[four >> 24]);
+      } else {
+#pragma unroll 1
+        for (int k = 0; c + k < columns; ++k) x[k] = x_of[p[k]];  // model: row end
+      }
     }
-    const int n_top = net.sizes[layers];
-    if (softmax) {  // the same arithmetic as the graph path's bias_softmax
-      for (int s = t; s < m; s += threads) softmax_in_place(A[layers] + s * n_top, n_top);
-      __syncthreads();
+    __syncthreads();  // model: phase convert
+
+    // The first layer's sums over this block's columns: lane j of a warp sums neuron 32 g + j over its column
+    // groups, a sum a sample.
+    if (first_layer_warp) {  // model: first-layer warps
+      float acc[kSamples];
+#pragma unroll
+      for (int s = 0; s < kSamples; ++s) acc[s] = 0.0f;
+#pragma unroll 1
+      for (int g = slot; g < column_groups; g += split.slots) {  // model: forward columns
+        const float4 w = w_row[g];
+        const float4* xs = X + g * kSamples;
+#pragma unroll
+        for (int s = 0; s < kSamples; ++s) {
+          const float4 v = xs[s];
+          acc[s] = fmaf(w.x, v.x, acc[s]);
+          acc[s] = fmaf(w.y, v.y, acc[s]);
+          acc[s] = fmaf(w.z, v.z, acc[s]);
+          acc[s] = fmaf(w.w, v.w, acc[s]);
+        }
+      }
+#pragma unroll
+      for (int s = 0; s < kSamples; ++s) my_partials[s * kWarp] = acc[s];
+    }
+    __syncthreads();  // model: phase forward first layer
+
+    // The block's sum of each (sample, neuron) over its warps, in warp order; then, in a cluster, every block's
+    // sum in rank order. z = that + b, a = sigmoid(z) (z alone for a softmax output layer).
+    const bool first_z_only = softmax && layers == 1;
+    const float* const b1 = floats(at.b1);
+    const int warp_stride = split.neuron_groups * kSamples * kWarp;  // from one warp's partial sums to the next slot's
+    if (blocks == 1) {  // model: single block
+#pragma unroll 1
+      for (int s = warp; s < m; s += kWarps)  // model: sample rows
+#pragma unroll 1
+        for (int j = lane; j < n1; j += kWarp) {  // model: first neurons
+          const float* p = partials + (j / kWarp * kSamples + s) * kWarp + j % kWarp;
+          const float z = sum(p, warp_stride, split.slots);  // model: over slots
+          A1[s * n1 + j] = activation(z + b1[j], first_z_only);
+        }
+    } else {
+      float* const received = floats(at.received[cur]);
+      std::uint64_t* const arrived = &barrier[cur];
+      if (t == 0) mbarrier_expect(arrived, unsigned(blocks * m * at.exchanged) * unsigned(sizeof(float)));
+      // Four neurons' sums at a time, one 16-byte store to each block; a warp takes `exchange_samples` samples.
+#pragma unroll 1
+      for (int s = warp * exchange_samples + lane_sample; s < m; s += kWarps * exchange_samples)  // model: exchange rows
+#pragma unroll 1
+        for (int q = lane_quad; q < quads && lane_sample < exchange_samples; q += kWarp) {  // model: exchange quads
+          const float4* p = reinterpret_cast<const float4*>(partials) + (q / (kWarp / 4) * kSamples + s) * (kWarp / 4) +
+                            q % (kWarp / 4);
+          const float4 z = sum4(p, warp_stride / 4, split.slots);  // model: over slots
+          float* const slot_of_mine = received + (rank * m + s) * at.exchanged + 4 * q;
+#pragma unroll 1
+          for (int r = 0; r < blocks; ++r)  // model: blocks
+            store_async(cluster_shared(slot_of_mine, unsigned(r)), z, cluster_shared(arrived, unsigned(r)));
+        }
+      mbarrier_wait(arrived, unsigned(step >> 1) & 1u);
+#pragma unroll 1
+      for (int s = warp; s < m; s += kWarps)  // model: sample rows
+#pragma unroll 1
+        for (int j = lane; j < n1; j += kWarp) {  // model: first neurons
+          const float z = sum(received + s * at.exchanged + j, m * at.exchanged, blocks);  // model: over blocks
+          A1[s * n1 + j] = activation(z + b1[j], first_z_only);
+        }
+    }
+    __syncthreads();  // model: phase first layer
+
+    // The layers above, whole in every block. A softmax output layer keeps z = W a + b here.
+#pragma unroll 1
+    for (int l = 1; l < layers; ++l) {  // model: upper layers
+      const int n_in = net.sizes[l], n_out = net.sizes[l + 1];
+      const float* const W = floats(at.w[l]);
+      const float* const b = floats(at.b[l]);
+      const float* const in = floats(at.a[l]);
+      float* const out = floats(at.a[l + 1]);
+      const bool z_only = softmax && l + 1 == layers;
+#pragma unroll 1
+      for (int s = warp; s < m; s += kWarps)  // model: sample rows
+#pragma unroll 1
+        for (int j = lane; j < n_out; j += kWarp) {  // model: upper neurons
+          const float z = dot(W + j * n_in, in + s * n_in, n_in);  // model: over inputs
+          out[s * n_out + j] = activation(z + b[j], z_only);
+        }
+      __syncthreads();  // model: phase upper layer
+    }
+    float* const top = floats(at.a[layers]);
+    if (softmax) {  // model: softmax (the same arithmetic as the graph path's bias_softmax)
+#pragma unroll 1
+      for (int s = t; s < m; s += kPersistentThreads) softmax_in_place(top + s * n_top, n_top);  // model: softmax
+      __syncthreads();  // model: phase softmax
     }
 
     // Output error straight from the labels, with the NaN/Inf watch.
-    for (int k = t; k < m * n_top; k += threads) {
-      const int s = k / n_top, j = k - s * n_top;
-      const float out = A[layers][k];
-      const float target = int(y[s]) == j ? 1.0f : 0.0f;
-      D[layers][k] = quadratic ? (out - target) * out * (1.0f - out) : out - target;
-      if (!isfinite(out)) atomicMin(bad_step, unsigned(step));
-    }
-    __syncthreads();
-    if (*bad_step != 0xFFFFFFFFu) break;  // the same answer in every thread: the block leaves together
-
-    // Hidden errors, top down, with the weights before this step's update; of the first layer, this block's
-    // rows only.
-    for (int l = layers - 1; l >= 1; --l) {
-      const int n = net.sizes[l], n_above = net.sizes[l + 1];
-      const int i0 = l == 1 ? mine.first : 0, count = l == 1 ? mine.count : n;
-      for (int k = t; k < m * count; k += threads) {
-        const int s = k / count, i = i0 + k - s * count;
-        float sum = 0.0f;
-        for (int j = 0; j < n_above; ++j) sum += W[l][j * n + i] * D[l + 1][s * n_above + j];
-        const float a = A[l][s * n + i];
-        D[l][s * n + i] = sum * (a * (1.0f - a));
+    float* const d_top = floats(at.delta[layers]);
+    const int d_top_width = layers == 1 ? at.rows : n_top;
+#pragma unroll 1
+    for (int s = warp; s < m; s += kWarps)  // model: sample rows
+#pragma unroll 1
+      for (int j = lane; j < n_top; j += kWarp) {  // model: top neurons
+        const float out = top[s * n_top + j];
+        const float target = int(y[s]) == j ? 1.0f : 0.0f;
+        d_top[s * d_top_width + j] = output_error(update.cost, out, target);
+        if (!isfinite(out)) atomicMin(bad_step, unsigned(step));  // model: never
       }
-      __syncthreads();
+    __syncthreads();  // model: phase output error
+    if (*bad_step != 0xFFFFFFFFu) break;  // the same answer in every thread of every block: they leave together
+
+    // Hidden errors, top down, with the weights before this step's update; the first layer's in full (every
+    // block updates its columns of every neuron).
+#pragma unroll 1
+    for (int l = layers - 1; l >= 1; --l) {  // model: hidden layers
+      const int n = net.sizes[l], n_above = net.sizes[l + 1];
+      const float* const W = floats(at.w[l]);
+      const float* const a = floats(at.a[l]);
+      const float* const above = floats(at.delta[l + 1]);
+      float* const d = floats(at.delta[l]);
+      const int width = l == 1 ? at.rows : n;
+#pragma unroll 1
+      for (int s = warp; s < m; s += kWarps)  // model: sample rows
+#pragma unroll 1
+        for (int i = lane; i < n; i += kWarp) {  // model: hidden neurons
+          const float back = dot(W + i, n, above + s * n_above, 1, n_above);  // model: over above
+          const float ai = a[s * n + i];
+          d[s * width + i] = back * sigmoid_prime(ai);
+        }
+      __syncthreads();  // model: phase hidden layer
     }
 
-    // The update; the layers' updates touch nothing another reads, so no barrier between them, and each
-    // layer's items start on the warp after the last one's.
-    int first_warp = 0;
-    for (int l = 0; l < layers; ++l) {
-      const int n_in = net.sizes[l], n_out = net.sizes[l + 1], rows = l == 0 ? mine.count : n_out;
-      if (l == 0)
-        update_layer(W[0], B[0], D[1] + mine.first, n_out, n_in, rows, m, PixelInput{px, x_of, n0}, scale, decay,
-                     first_warp, warp, lane, t, threads);
-      else
-        update_layer(W[l], B[l], D[l + 1], n_out, n_in, rows, m, ActivationInput{A[l], n_in}, scale, decay,
-                     first_warp, warp, lane, t, threads);
-      first_warp = (first_warp + UpdateSplit(n_in, rows).items) % kWarps;
+    // The update. W1's columns: lane j of a warp updates neuron 32 g + j over the warp's column groups, the
+    // gradient summed over the samples in order; then w <- decay w - (eta/m) g, one FMA after the product
+    // decay w (exactly w without L2: decay is 1), so both cases are one expression and one rounding.
+    if (first_layer_warp) {  // model: first-layer warps
+      float d[kSamples];
+#pragma unroll
+      for (int s = 0; s < kSamples; ++s) d[s] = D1[s * at.rows + row];
+#pragma unroll 1
+      for (int g = slot; g < column_groups; g += split.slots) {  // model: update columns
+        const float4* xs = X + g * kSamples;
+        float4 grad = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll
+        for (int s = 0; s < kSamples; ++s) {
+          const float4 v = xs[s];
+          grad.x = fmaf(d[s], v.x, grad.x);
+          grad.y = fmaf(d[s], v.y, grad.y);
+          grad.z = fmaf(d[s], v.z, grad.z);
+          grad.w = fmaf(d[s], v.w, grad.w);
+        }
+        float4 w = w_row[g];
+        w.x = fmaf(-scale, grad.x, decay * w.x);
+        w.y = fmaf(-scale, grad.y, decay * w.y);
+        w.z = fmaf(-scale, grad.z, decay * w.z);
+        w.w = fmaf(-scale, grad.w, decay * w.w);
+        w_row[g] = w;
+      }
+      // b1, whole in every block: the first slot's warps update it (the sample rows past m hold zero errors).
+      if (slot == 0 && row < n1) {  // model: bias warps
+        float g = 0.0f;
+#pragma unroll
+        for (int s = 0; s < kSamples; ++s) g = g + d[s];
+        floats(at.b1)[row] = fmaf(-scale, g, floats(at.b1)[row]);
+      }
+    }
+    // The layers above: a warp a neuron (neurons w, w + 16, ...), a lane an input; the neuron's bias by its
+    // warp's first lane.
+#pragma unroll 1
+    for (int l = 1; l < layers; ++l) {  // model: upper layers
+      const int n_in = net.sizes[l], n_out = net.sizes[l + 1];
+      const float* const in = floats(at.a[l]);
+      const float* const dl = floats(at.delta[l + 1]);
+      float* const W = floats(at.w[l]);
+      float* const b = floats(at.b[l]);
+#pragma unroll 1
+      for (int j = warp; j < n_out; j += kWarps) {  // model: weight rows
+#pragma unroll 1
+        for (int k = lane; k < n_in; k += kWarp) {  // model: weight columns
+          const float g = dot_samples<kSamples>(dl + j, n_out, in + k, n_in);
+          W[j * n_in + k] = fmaf(-scale, g, decay * W[j * n_in + k]);
+        }
+        if (lane == 0) b[j] = fmaf(-scale, sum_samples<kSamples>(dl + j, n_out), b[j]);
+      }
     }
     if (more && t < m) {
       shared[at.labels[cur ^ 1] + t] = label;
       records[t] = next_record;
     }
     __pipeline_wait_prior(0);
-    __syncthreads();
+    __syncthreads();  // model: phase update
   }
   __pipeline_wait_prior(0);  // a step that stopped early leaves no copy in flight
 
-  // The parameters go back once: each block's rows of the first layer, and block 0's copy of the others (every
-  // block's is the same). A bad step is reported as the graph path reports it; every block stopped at it.
-  for (int l = 0; l < layers; ++l) {
-    if (l > 0 && rank != 0) break;
-    const int row0 = l == 0 ? mine.first : 0, rows = l == 0 ? mine.count : net.sizes[l + 1];
-    const std::size_t to = std::size_t(row0) * std::size_t(net.sizes[l]);
-    for (int k = t; k < rows * net.sizes[l]; k += threads) net.w[l][to + k] = W[l][k];
-    for (int k = t; k < rows; k += threads) net.b[l][row0 + k] = B[l][k];
+  // The parameters go back once: each block's columns of W1, and block 0's copy of the others (every block's
+  // is the same). A bad step is reported as the graph path reports it; every block stopped at it.
+  for (int k = t; k < n1 * columns; k += kPersistentThreads) {  // model: launch
+    const int j = k / columns, c = k - j * columns;
+    net.w[0][std::size_t(j) * std::size_t(n0) + std::size_t(mine.first + c)] = floats(at.w1)[j * at.row_stride + c];
   }
-  if (t == 0 && rank == 0 && *bad_step != 0xFFFFFFFFu) atomicMin(bad, first_batch + *bad_step);
+  if (rank == 0) {
+    for (int l = 0; l < layers; ++l) {
+      const int n = net.sizes[l + 1] * (l == 0 ? 0 : net.sizes[l]);
+      for (int k = t; k < n; k += kPersistentThreads) net.w[l][k] = floats(at.w[l])[k];  // model: launch
+      for (int k = t; k < net.sizes[l + 1]; k += kPersistentThreads) net.b[l][k] = floats(at.b[l])[k];  // model: launch
+    }
+    if (t == 0 && *bad_step != 0xFFFFFFFFu) atomicMin(bad, first_batch + *bad_step);
+  }
+}
+
+// Launches the kernel compiled for the sample tile kSamples (one block, or a cluster of `blocks`).
+template <int kSamples>
+void launch_persistent(const PersistentNet& net, const std::uint8_t* images, const std::uint8_t* labels,
+                       const std::uint32_t* order, std::size_t first, int m, int steps, const PersistentUpdate& update,
+                       unsigned first_batch, unsigned* bad, int blocks, cudaStream_t stream) {
+  // Past 48 KB a kernel must be allowed its dynamic shared memory first; the caller checked the device's limit.
+  const PersistentLayout layout(net, m, blocks);
+  SIGMANET_CUDA_CHECK(cudaFuncSetAttribute(persistent_train_kernel<kSamples>,
+                                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(layout.bytes)));
+  if (blocks == 1)
+    SIGMANET_LAUNCH(persistent_train_kernel<kSamples>, 1, kPersistentThreads, layout.bytes, stream)
+    (net, layout, images, labels, order, first, m, steps, update, first_batch, bad, 1);
+  else
+    SIGMANET_LAUNCH_CLUSTER(persistent_train_kernel<kSamples>, unsigned(blocks), kPersistentThreads, unsigned(blocks),
+                            layout.bytes, stream)
+    (net, layout, images, labels, order, first, m, steps, update, first_batch, bad, blocks);
+  SIGMANET_CUDA_CHECK_LAUNCH("persistent_train_kernel");
 }
 
 }  // namespace
@@ -453,7 +618,7 @@ bool persistent_clusters_supported() {
   cudaDeviceProp properties{};
   cudaFuncAttributes attributes{};
   if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&properties, device) != cudaSuccess ||
-      cudaFuncGetAttributes(&attributes, persistent_train_kernel) != cudaSuccess) {
+      cudaFuncGetAttributes(&attributes, persistent_train_kernel<10>) != cudaSuccess) {
     (void)cudaGetLastError();
     return false;
   }
@@ -461,8 +626,10 @@ bool persistent_clusters_supported() {
 }
 
 bool persistent_blocks_can_share(const PersistentNet& net, int blocks) {
-  if (blocks < 1 || blocks > kPersistentMaxBlocks || net.layers < 1 || net.sizes[1] < 1) return false;
-  return FirstLayerShare(net.sizes[1], blocks, blocks - 1).count >= 1;
+  if (blocks < 1 || blocks > kPersistentMaxBlocks || net.layers < 1 || net.sizes[0] < 1 || net.sizes[1] < 1)
+    return false;
+  if (FirstLayerSplit(net.sizes[1]).neuron_groups > kWarps) return false;  // a warp a group of 32 neurons
+  return net.sizes[0] / copy_piece(net.sizes[0]) >= blocks;  // a copy piece at least for each block
 }
 
 std::size_t persistent_shared_bytes(const PersistentNet& net, std::size_t m, int blocks) {
@@ -477,10 +644,22 @@ int persistent_cluster_blocks(const PersistentNet& net, std::size_t m, std::size
     return bytes > 0 && bytes <= shared_limit;
   };
   if (!clusters) return fits(1) ? 1 : 0;
-  if (net.layers < 1) return 0;
-  int blocks = 1;
-  while (blocks < kPersistentMaxBlocks && groups_of(net.sizes[1], blocks) > kTile) blocks *= 2;
-  for (; blocks <= kPersistentMaxBlocks; blocks *= 2)
+  if (net.layers < 1 || !persistent_blocks_can_share(net, 1)) return 0;
+  // The most blocks (a power of two, at most kPersistentMaxBlocks) that still give every warp of the first
+  // layer a column group: more would leave warps idle while the exchange grows. (bench/sass_model.py counts
+  // 784-30-10 at 2.4 us a step in 8 blocks, 2.8 in 4, 3.7 in 2, and the same order for 784-100-10.)
+  constexpr int kMinGroupsPerWarp = 1;
+  const int n0 = net.sizes[0], units = n0 / copy_piece(n0);
+  const int slots = FirstLayerSplit(net.sizes[1]).slots;
+  int preferred = 1;
+  while (preferred < kPersistentMaxBlocks && persistent_blocks_can_share(net, 2 * preferred) &&
+         units / (2 * preferred) * copy_piece(n0) / kInputs >= kMinGroupsPerWarp * slots)
+    preferred *= 2;
+  // Where that does not fit, the nearest size that does: fewer blocks receive less of the exchange, more hold
+  // less of W1 each.
+  for (int blocks = preferred; blocks >= 1; blocks /= 2)
+    if (fits(blocks)) return blocks;
+  for (int blocks = 2 * preferred; blocks <= kPersistentMaxBlocks; blocks *= 2)
     if (fits(blocks)) return blocks;
   return 0;
 }
@@ -505,29 +684,24 @@ void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> im
   require(m >= 1 && m <= std::size_t(kPersistentMaxBatch), "persistent_train", "batch outside 1..32");
   require(steps <= std::size_t(INT_MAX), "persistent_train", "too many steps for one launch");
   require(persistent_blocks_can_share(net, blocks), "persistent_train",
-          "a cluster of 1 to 8 blocks, each owning at least one of the first layer's neurons");
+          "a cluster of 1 to 8 blocks, each owning at least one copy piece of the inputs, and at most 512 "
+          "neurons in the first layer");
   require(first <= order.size && steps * m <= order.size - first, "persistent_train",
           "steps past the end of the order");
-  const std::size_t bytes = persistent_shared_bytes(net, m, blocks);
-  // Past 48 KB a kernel must be allowed its dynamic shared memory first; the caller checked the device's limit.
-  SIGMANET_CUDA_CHECK(
-      cudaFuncSetAttribute(persistent_train_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
-  // The widest copy piece (cp.async takes 4, 8 or 16 bytes) that every row's start in global and in shared
-  // memory is aligned to; shared memory's rows start at multiples of the row length from 16-byte boundaries.
-  int piece = 1;
-  for (const int p : {16, 8, 4})
-    if (net.sizes[0] % p == 0 && reinterpret_cast<std::uintptr_t>(images.data) % std::uintptr_t(p) == 0) {
-      piece = p;
-      break;
-    }
-  if (blocks == 1)
-    SIGMANET_LAUNCH(persistent_train_kernel, 1, kPersistentThreads, bytes, stream)
-    (net, images.data, labels.data, order.data, first, int(m), int(steps), piece, update, first_batch, bad, 1);
-  else
-    SIGMANET_LAUNCH_CLUSTER(persistent_train_kernel, unsigned(blocks), kPersistentThreads, unsigned(blocks), bytes,
-                            stream)
-    (net, images.data, labels.data, order.data, first, int(m), int(steps), piece, update, first_batch, bad, blocks);
-  SIGMANET_CUDA_CHECK_LAUNCH("persistent_train_kernel");
+  require(reinterpret_cast<std::uintptr_t>(images.data) % std::uintptr_t(copy_piece(net.sizes[0])) == 0,
+          "persistent_train", "images not aligned to the rows' copy pieces");
+  const auto launch = [&](auto tile) {
+    launch_persistent<decltype(tile)::value>(net, images.data, labels.data, order.data, first, int(m), int(steps),
+                                             update, first_batch, bad, blocks, stream);
+  };
+  switch (sample_tile(int(m))) {
+    case 1: launch(std::integral_constant<int, 1>{}); break;
+    case 2: launch(std::integral_constant<int, 2>{}); break;
+    case 4: launch(std::integral_constant<int, 4>{}); break;
+    case 10: launch(std::integral_constant<int, 10>{}); break;
+    case 16: launch(std::integral_constant<int, 16>{}); break;
+    default: launch(std::integral_constant<int, 32>{}); break;
+  }
 }
 
 }  // namespace sigmanet::kernels

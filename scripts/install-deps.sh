@@ -18,7 +18,9 @@ if [ "${1:-all}" != build ]; then
     libboost-context-dev                               # fibers of the SIMT executor (tests/gpu_emulator/simt)
     openmpi-bin libopenmpi-dev                         # training across processes (mpirun) and its tests
     python3 python3-numpy python3-matplotlib           # model-file check, training-curve plots
+    python3-venv                                       # a virtual environment for PyPI tools (cuobjdump, nvdisasm)
     python3-torch                                      # the PyTorch side of the benchmark and model check
+    debootstrap                                        # the GPU carry's rehearsal in a minimal Debian root
   )
 fi
 

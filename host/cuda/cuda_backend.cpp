@@ -284,9 +284,12 @@ class CudaBackend final : public Backend {
       kernels::argmax_cost(objective_.cost, out, view.labels.slice(start, m), correct.slice(start, m),
                            cost.slice(start, m), s);
     });
-    const kernels::EvaluationSums sums = kernels::sum_evaluation(correct, cost, s);
-    e.correct = sums.correct;
-    e.cost = sums.cost / double(e.total);
+    kernels::sum_evaluation(correct, cost, sums_.get(), s);
+    SIGMANET_CUDA_CHECK(cudaMemcpyAsync(sums_host_.get(), sums_.get(), sizeof(kernels::EvaluationSums),
+                                        cudaMemcpyDeviceToHost, s));
+    stream_.synchronize();
+    e.correct = sums_host_.get()->correct;
+    e.cost = sums_host_.get()->cost / double(e.total);
     return e;
   }
 
@@ -384,16 +387,18 @@ class CudaBackend final : public Backend {
       case CudaOptions::Kernel::persistent: break;
     }
     if (!persistent_fits(batch)) {
-      // The least a block needs: split over the largest cluster this GPU and network allow, or forced.
+      // The least a block needs: over the cluster sizes this GPU and network allow, or forced.
       const kernels::PersistentNet net = persistent_net();
       int blocks = options_.persistent_blocks > 0 ? options_.persistent_blocks : 1;
+      std::size_t bytes = kernels::persistent_shared_bytes(net, batch, blocks);
       if (options_.persistent_blocks == 0 && clusters_)
-        for (int b = kernels::kPersistentMaxBlocks; b > 1; b /= 2)
-          if (kernels::persistent_blocks_can_share(net, b)) {
+        for (int b = 2; b <= kernels::kPersistentMaxBlocks; b *= 2) {
+          const std::size_t need = kernels::persistent_shared_bytes(net, batch, b);
+          if (need > 0 && (bytes == 0 || need < bytes)) {
             blocks = b;
-            break;
+            bytes = need;
           }
-      const std::size_t bytes = kernels::persistent_shared_bytes(net, batch, blocks);
+        }
       const std::string split = blocks > 1 ? " split over a cluster of " + std::to_string(blocks) : "";
       std::string why;
       if (blocks > 1 && !clusters_)
@@ -402,7 +407,8 @@ class CudaBackend final : public Backend {
       else if (bytes == 0)
         why = "the kernel takes 1 to " + std::to_string(kernels::kPersistentMaxLayers) +
               " weight layers, batches of 1 to " + std::to_string(kernels::kPersistentMaxBatch) +
-              " and a first layer of at least one neuron a block";
+              ", at most 512 first-layer neurons, and a 16-byte piece of every input row a block (a piece of the "
+              "row's largest size that divides it: 16, 8, 4 or 1 bytes)";
       else
         why = "it needs " + std::to_string(bytes) + " bytes of shared memory a block" + split + ", this GPU allows " +
               std::to_string(shared_optin_bytes_);
@@ -615,6 +621,8 @@ class CudaBackend final : public Backend {
   // it can be captured into a graph.
   void enqueue_step(std::size_t batch, std::size_t m, float eta, float decay) {
     if (collective_) return enqueue_share_step(batch, m, eta, decay);
+    if (use_fused_forward(m) && layers_.size() <= std::size_t(kernels::kFusedUpdateMaxLayers))
+      return enqueue_small_step(batch, m, eta, decay);
     const cudaStream_t s = stream_.get();
     Workspace& ws = train_ws_;
     const std::size_t L = layers_.size();
@@ -636,6 +644,49 @@ class CudaBackend final : public Backend {
       kernels::bias_update(errors(ws, l, m), scale, layer.bias(), {}, s);
     }
     kernels::advance_counter(step_.get(), s);
+  }
+
+  // The same step in few launches, for the batches the fused forward kernel takes: the first layer gathers its
+  // own input, a sigmoid output layer finishes with its error, each hidden layer's error is one kernel, and one
+  // kernel updates every layer and advances the step counter. 2L launches for L layers (four for 784-30-10);
+  // a softmax output layer takes two more, a one-layer network one more (its gather).
+  void enqueue_small_step(std::size_t batch, std::size_t m, float eta, float decay) {
+    const cudaStream_t s = stream_.get();
+    Workspace& ws = train_ws_;
+    const std::size_t L = layers_.size();
+    const kernels::VectorView<std::uint8_t> labels = vector_view(ws.labels, m);
+    const bool softmax = output_ == Activation::softmax;
+    for (std::size_t l = 0; l < L; ++l) {
+      const DeviceLayer& layer = layers_[l];
+      const kernels::BatchView<float> in = activations(ws, l, m), out = activations(ws, l + 1, m);
+      if (l == 0 && L > 1) {
+        kernels::fused_gather_forward(train_images(), train_labels(), order_view(), step_.get(), batch,
+                                      layer.weights(), layer.bias(), in, labels, out, s);
+        continue;
+      }
+      if (l == 0)
+        kernels::gather_batch(train_images(), train_labels(), order_view(), step_.get(), batch, 0, in, labels, s);
+      if (l + 1 < L) {
+        kernels::fused_forward(layer.weights(), layer.bias(), in, out, s);
+      } else if (!softmax) {
+        kernels::fused_forward_error(objective_.cost, layer.weights(), layer.bias(), in, labels, step_.get(),
+                                     bad_.get(), out, errors(ws, l, m), s);
+      } else {
+        kernels::fused_weighted_sum(layer.weights(), in, out, s);
+        kernels::bias_softmax(out, layer.bias(), s);
+        kernels::output_delta(objective_.cost, out, labels, step_.get(), bad_.get(), errors(ws, l, m), s);
+      }
+    }
+    for (std::size_t l = L - 1; l > 0; --l)
+      kernels::fused_hidden_delta(layers_[l].weights(), errors(ws, l, m), activations(ws, l, m), errors(ws, l - 1, m),
+                                  s);
+    kernels::FusedUpdate update;
+    update.layers = int(L);
+    for (std::size_t l = 0; l < L; ++l) {
+      const DeviceLayer& layer = layers_[l];
+      update.layer[l] = {layer.w.get(), layer.b.get(), ws.a[l].get(), ws.delta[l].get(), layer.n_in, layer.n_out};
+    }
+    kernels::fused_update(update, m, eta / float(m), decay, step_.get(), s);
   }
 
   // ---- one rank of a job across GPUs ----
@@ -828,6 +879,8 @@ class CudaBackend final : public Backend {
   Workspace train_ws_, eval_ws_;
   DeviceBuffer<unsigned> correct_;
   DeviceBuffer<double> cost_;
+  DeviceBuffer<kernels::EvaluationSums> sums_{1};  // an evaluation's totals, and their copy for the host
+  cuda::PinnedBuffer<kernels::EvaluationSums> sums_host_{1};
 
   DeviceBuffer<unsigned> step_{1};  // the batch number within this train() call, advanced on the device
   DeviceBuffer<unsigned> bad_{1};   // the first batch with a NaN/Inf output, or kNoBadBatch

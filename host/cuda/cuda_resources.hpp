@@ -16,7 +16,6 @@ namespace sigmanet::cuda {
 // from a GPU that other processes fill. The error is cleared: the next launch check must not report it again.
 inline void check_allocation(cudaError_t status, const char* call, std::size_t bytes, const char* file, int line) {
   if (status == cudaSuccess) return;
-  cudaGetLastError();
   const std::string what = std::string(call) + " of " + std::to_string(bytes) + " bytes";
   throw_cuda_error(status, what.c_str(), file, line);
 }

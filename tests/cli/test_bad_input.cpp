@@ -556,6 +556,7 @@ TEST(SecondSignal, SaysTheCheckpointWasNotUpdatedAndWhichIsWhole) {
   test::TempDir dir;
   const fs::path ck = dir / "ck.safetensors";
   test::write_bytes(ck, {5, 5, 5});
+  const std::string cli = test::cli_path(), data = test::mnist_dir().string();  // before fork: the child only execs
   int out_pipe[2], err_pipe[2];
   ASSERT_EQ(pipe(out_pipe), 0);
   ASSERT_EQ(pipe(err_pipe), 0);
@@ -566,9 +567,9 @@ TEST(SecondSignal, SaysTheCheckpointWasNotUpdatedAndWhichIsWhole) {
     dup2(err_pipe[1], 2);
     close(out_pipe[0]);
     close(err_pipe[0]);
-    execl(SIGMANET_CLI, SIGMANET_CLI, "train", "--device", "cpu", "--sizes", "784,2500,2500,10", "--batch", "2000",
+    execl(cli.c_str(), cli.c_str(), "train", "--device", "cpu", "--sizes", "784,2500,2500,10", "--batch", "2000",
           "--train-size", "20000", "--validation-size", "0", "--test-size", "100", "--epochs", "1", "--checkpoint",
-          ck.c_str(), "--data", test::mnist_dir().c_str(), static_cast<char*>(nullptr));
+          ck.c_str(), "--data", data.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(out_pipe[1]);

@@ -49,7 +49,7 @@ std::vector<std::string> others(const fs::path& dir, const std::string& keep) {
 
 // `sigmanet ARGS` under `ulimit -f BLOCKS` (dash counts 512-byte blocks): stdout and stderr in *output.
 int run_cli_with_file_limit(int blocks, const std::string& args, std::string* output) {
-  const std::string command = "sh -c \"ulimit -f " + std::to_string(blocks) + "; exec '" SIGMANET_CLI "' " + args +
+  const std::string command = "sh -c \"ulimit -f " + std::to_string(blocks) + "; exec '" + test::cli_path() + "' " + args +
                               "\" 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("popen failed");

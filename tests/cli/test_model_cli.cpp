@@ -134,6 +134,7 @@ TEST_F(ModelCli, ResumeRefusesChangedSettingsAndNonCheckpoints) {
 // Starts `sigmanet args...` with stdout and stderr on a pipe, sends `signal` once the first epoch line is
 // out, and returns the exit status (128 + n for death by signal n) with everything it printed.
 int interrupt_after_first_epoch(const std::vector<std::string>& args, int signal, std::string* output) {
+  const std::string& cli = test::cli_path();  // before fork: the child only execs
   int fds[2];
   if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
   const pid_t child = fork();
@@ -143,10 +144,10 @@ int interrupt_after_first_epoch(const std::vector<std::string>& args, int signal
     dup2(fds[1], STDERR_FILENO);
     close(fds[0]);
     close(fds[1]);
-    std::vector<char*> argv{const_cast<char*>(SIGMANET_CLI)};
+    std::vector<char*> argv{const_cast<char*>(cli.c_str())};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    execv(SIGMANET_CLI, argv.data());
+    execv(cli.c_str(), argv.data());
     _exit(127);
   }
   close(fds[1]);
@@ -235,7 +236,7 @@ TEST_F(ModelCli, AClosedOutputStopsTheRunWithACheckpoint) {
   TempDir dir;
   const test::CliRun run = test::run_program(
       "bash",
-      {"-c", "set -o pipefail; \"$0\" \"$@\" | head -1", SIGMANET_CLI, "train", "--data", test::mnist_dir().string(),
+      {"-c", "set -o pipefail; \"$0\" \"$@\" | head -1", test::cli_path(), "train", "--data", test::mnist_dir().string(),
        "--device", "cpu", "--train-size", "2000", "--validation-size", "100", "--test-size", "200", "--epochs", "50"},
       60, {}, dir.path());
   EXPECT_EQ(run.status, 141) << run.out << run.err;
@@ -522,7 +523,7 @@ void expect_python_agrees(const std::filesystem::path& model_file) {
   }
   TempDir dir;
   std::ofstream(dir / "expected.json") << expected.dump();
-  const std::string command = "/usr/bin/python3 '" SIGMANET_SOURCE_DIR "/tests/formats/check_safetensors.py' " +
+  const std::string command = "/usr/bin/python3 " + quote(test::source_path("tests/formats/check_safetensors.py")) + " " +
                               quote(model_file) + " " + quote(dir / "expected.json") + " " + quote(test::mnist_dir()) +
                               " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
@@ -604,7 +605,7 @@ TEST_F(ModelCli, EvaluateRefusesAMistakesPictureTooLargeBeforeEvaluating) {
 TEST_F(ModelCli, PlotMetricsDrawsTheCurves) {
   if (!have_debian_python()) GTEST_SKIP() << "/usr/bin/python3 is not installed";
   TempDir dir;
-  const std::string command = "/usr/bin/python3 '" SIGMANET_SOURCE_DIR "/scripts/plot_metrics.py' " +
+  const std::string command = "/usr/bin/python3 " + quote(test::source_path("scripts/plot_metrics.py")) + " " +
                               quote(*dir_ / "metrics.jsonl") + " " + quote(dir / "curves.png") + " >/dev/null 2>&1";
   const int status = std::system(command.c_str());
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

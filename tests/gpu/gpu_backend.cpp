@@ -19,6 +19,9 @@
 #ifdef SIGMANET_HAVE_CUDA
 #include "sigmanet/cuda/cuda_backend.hpp"
 #endif
+#if defined(SIGMANET_TEST_EMULATED_GPU)
+#include "emulator.hpp"
+#endif
 
 namespace sigmanet {
 namespace {
@@ -254,6 +257,47 @@ TEST(GpuBackend, EvaluationAndOutputsMatchTheCpuFloatNetwork) {
   EXPECT_EQ(again.correct, g.correct);
   EXPECT_EQ(again.cost, g.cost);
 }
+
+#if defined(SIGMANET_TEST_EMULATED_GPU)
+// A small batch's step is few launches: 2L for L layers of sigmoids, two more for a softmax output layer.
+TEST(GpuBackend, ASmallBatchsStepIsAGraphOfTwoLaunchesALayer) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  Rng rng(16);
+  const std::vector<std::uint32_t> order = rng.permutation(50);
+  const auto nodes = [&](const std::vector<int>& sizes, Activation output, Cost cost) {
+    Parameters p = init_parameters(sizes, Init::scaled, rng);
+    p.output = output;
+    auto gpu = make_cuda_backend(Precision::f32, graph_path());
+    gpu->set_training_data(synthetic_train());
+    gpu->set_objective({cost, 0.0});
+    gpu->set_parameters(p);
+    EXPECT_EQ(gpu->train(order, 10, 3.0, {}), 50u);
+    return gpu_emulator::last_graph_nodes();
+  };
+  EXPECT_EQ(nodes({784, 30, 10}, Activation::sigmoid, Cost::quadratic), 4u);
+  EXPECT_EQ(nodes({784, 30, 10}, Activation::sigmoid, Cost::cross_entropy), 4u);
+  EXPECT_EQ(nodes({784, 17, 13, 10}, Activation::sigmoid, Cost::quadratic), 6u);
+  EXPECT_EQ(nodes({784, 30, 10}, Activation::softmax, Cost::log_likelihood), 6u);
+}
+
+// The emulator counts every allocation and free; a GPU has no such count.
+TEST(GpuBackend, AnEvaluationAllocatesNothingOnceItsBuffersExist) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  const Dataset test = synthetic_dataset("synthetic test", 700, 28, 28, 22);
+  Rng rng(15);
+  auto gpu = make_cuda_backend(Precision::f32);
+  gpu->set_parameters(init_parameters({784, 30, 10}, Init::scaled, rng));
+  gpu->set_training_data(test);  // resident, as training's evaluations of the training set are
+  const Evaluation first = gpu->evaluate(test);  // makes the per-sample buffers
+  const std::size_t before = gpu_emulator::memory_calls();
+  for (int k = 0; k < 3; ++k) {
+    const Evaluation again = gpu->evaluate(test);
+    EXPECT_EQ(again.correct, first.correct);
+    EXPECT_EQ(again.cost, first.cost);
+  }
+  EXPECT_EQ(gpu_emulator::memory_calls(), before) << "allocations or frees in three evaluations";
+}
+#endif
 
 TEST(GpuBackend, ArgmaxTiesGoToTheLowestIndexLikeTheCpu) {
   SIGMANET_SKIP_WITHOUT_GPU();

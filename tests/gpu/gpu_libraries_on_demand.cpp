@@ -29,7 +29,7 @@ std::string command_output(const std::string& command) {
 }
 
 TEST(CublasOnDemand, TheToolDoesNotLinkCublas) {
-  const std::string dynamic = command_output("readelf -d '" SIGMANET_CLI "'");
+  const std::string dynamic = command_output("readelf -d '" + test::cli_path() + "'");
   ASSERT_NE(dynamic.find("NEEDED"), std::string::npos) << "readelf gave no dynamic section:\n" << dynamic;
   EXPECT_EQ(dynamic.find("libcublas"), std::string::npos) << dynamic;
   EXPECT_EQ(dynamic.find("libnccl"), std::string::npos) << dynamic;

@@ -79,6 +79,13 @@ DeviceAllocation* find_device_allocation(const void* p);
 // Marks device bytes as written, for initcheck (cuBLAS's output; the runtime's copies and memsets do it).
 void mark_written(const void* p, std::size_t bytes);
 
+// How many allocations and frees of device and pinned memory the process has made so far: the tests that
+// promise "no allocation" count them.
+std::size_t memory_calls();
+
+// The nodes of the graph instantiated last (each kernel launch, SGEMM, copy or memset captured is one).
+std::size_t last_graph_nodes();
+
 // Fills bytes with the poison new memory gets (NaN as float or double).
 void poison(char* p, std::size_t bytes);
 

@@ -203,7 +203,11 @@ void* map_bookkeeping(std::size_t bytes) {
   return m;
 }
 
+std::size_t memory_call_count = 0;  // allocations and frees, device and pinned (memory_calls())
+std::size_t last_graph_node_count = 0;  // last_graph_nodes()
+
 cudaError_t allocate(void** p, std::size_t bytes, Memory kind) {
+  ++memory_call_count;
   if (!device_present()) return set_last_error(cudaErrorNoDevice);
   if (!p) return set_last_error(cudaErrorInvalidValue);
   if (refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
@@ -239,6 +243,7 @@ cudaError_t allocate(void** p, std::size_t bytes, Memory kind) {
 
 cudaError_t release(void* p, Memory kind, const char* call) {
   if (!p) return cudaSuccess;
+  ++memory_call_count;
   if (refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
   State& st = state();
   auto it = st.allocations.find(static_cast<const char*>(p));
@@ -350,6 +355,9 @@ DeviceAllocation* find_device_allocation(const void* p) {
   return &a.view;
 }
 
+std::size_t memory_calls() { return memory_call_count; }
+std::size_t last_graph_nodes() { return last_graph_node_count; }
+
 void mark_written(const void* p, std::size_t bytes) {
   if (bytes == 0) return;
   const DeviceAllocation* a = find_device_allocation(p);
@@ -442,6 +450,8 @@ const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
     case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
     case cudaErrorStreamCaptureWrongThread: return "cudaErrorStreamCaptureWrongThread";
+    case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+    case cudaErrorInvalidClusterSize: return "cudaErrorInvalidClusterSize";
     default: return "cudaErrorUnknown";
   }
 }
@@ -459,6 +469,8 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorIllegalState: return "the operation cannot be performed in the present state";
     case cudaErrorStreamCaptureUnsupported: return "operation not permitted when stream is capturing";
     case cudaErrorStreamCaptureInvalidated: return "operation failed due to a previous error during capture";
+    case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+    case cudaErrorInvalidClusterSize: return "invalid cluster size";
     default: return "unknown error";
   }
 }
@@ -622,6 +634,7 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t* graph) {
 
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t* exec, cudaGraph_t graph, unsigned long long) {
   if (!exec || !graph) return emu::set_last_error(cudaErrorInvalidValue);
+  emu::last_graph_node_count = graph->work.size();
   *exec = new CUgraphExec_st{graph->work};  // a snapshot: later changes to the graph do not reach it
   return cudaSuccess;
 }

@@ -24,9 +24,37 @@
 
 namespace sigmanet::test {
 
-std::filesystem::path mnist_dir() {
-  if (const char* env = std::getenv("SIGMANET_DATA"); env && *env) return env;
-  return SIGMANET_TEST_MNIST;
+namespace {
+
+// The folder of the running test program. The build compiles in paths relative to it, not absolute ones, so that
+// a build folder, or a copy of its executables laid out the same way, runs wherever it lands.
+const std::filesystem::path& program_dir() {
+  static const std::filesystem::path dir = std::filesystem::read_symlink("/proc/self/exe").parent_path();
+  return dir;
+}
+
+// $name when set and not empty, else the path relative to the test program's folder.
+std::filesystem::path from_env_or_program(const char* name, const char* relative) {
+  if (const char* env = std::getenv(name); env && *env) return env;
+  return (program_dir() / relative).lexically_normal();
+}
+
+}  // namespace
+
+std::filesystem::path mnist_dir() { return from_env_or_program("SIGMANET_DATA", SIGMANET_TEST_MNIST_FROM_TESTS); }
+
+const std::string& cli_path() {
+  static const std::string path = [] {
+    if (const char* env = std::getenv("SIGMANET_CLI"); env && *env) return std::string(env);
+    const std::filesystem::path beside = program_dir() / "sigmanet";
+    if (std::filesystem::exists(beside)) return beside.string();
+    return (program_dir() / SIGMANET_TEST_CLI_FROM_TESTS).lexically_normal().string();
+  }();
+  return path;
+}
+
+std::string source_path(const std::string& relative) {
+  return (from_env_or_program("SIGMANET_SOURCE_DIR", SIGMANET_TEST_SOURCE_FROM_TESTS) / relative).string();
 }
 
 const Mnist* find_mnist() {
@@ -120,7 +148,7 @@ std::filesystem::path write_tiny_mnist(const std::filesystem::path& folder) {
 }
 
 int run_cli(const std::string& args, std::string* output) {
-  const std::string command = std::string("'") + SIGMANET_CLI + "' " + args + " 2>&1";
+  const std::string command = "'" + cli_path() + "' " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) throw std::runtime_error("run_cli: popen failed");
   std::string text;
@@ -143,7 +171,7 @@ struct SharedCliCopy {
     if (!mkdtemp(name.data())) throw std::runtime_error("run_cli_argv: mkdtemp failed");
     folder = name;
     copy = folder / "sigmanet";
-    fs::copy_file(SIGMANET_CLI, copy);
+    fs::copy_file(cli_path(), copy);
     const auto open_to_all = fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
                              fs::perms::others_read | fs::perms::others_exec;
     fs::permissions(folder, open_to_all);
@@ -165,7 +193,7 @@ std::string cli_for_any_user() {
 CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
                     const std::vector<std::pair<std::string, std::string>>& env,
                     const std::filesystem::path& working_dir, int as_user) {
-  return run_program(as_user >= 0 ? cli_for_any_user() : std::string(SIGMANET_CLI), args, timeout_seconds, env,
+  return run_program(as_user >= 0 ? cli_for_any_user() : cli_path(), args, timeout_seconds, env,
                      working_dir, as_user);
 }
 
@@ -248,7 +276,7 @@ CliRun run_cli_signalled(const std::vector<std::string>& args, const std::string
                          double timeout_seconds, const std::vector<std::pair<std::string, std::string>>& env,
                          const std::filesystem::path& working_dir) {
   bool sent = false;
-  return run_watched(SIGMANET_CLI, args, timeout_seconds, env, working_dir, -1, [&](const CliRun& run, pid_t pid) {
+  return run_watched(cli_path(), args, timeout_seconds, env, working_dir, -1, [&](const CliRun& run, pid_t pid) {
     if (!sent && (run.out.find(marker) != std::string::npos || run.err.find(marker) != std::string::npos)) {
       kill(pid, signal);
       sent = true;
@@ -258,7 +286,7 @@ CliRun run_cli_signalled(const std::vector<std::string>& args, const std::string
 
 CliRun run_cli_with_file_limit(int blocks, const std::vector<std::string>& args, double timeout_seconds) {
   std::vector<std::string> a = {"-c", "ulimit -f \"$1\"; shift; exec \"$@\"", "sh", std::to_string(blocks),
-                                SIGMANET_CLI};
+                                cli_path()};
   a.insert(a.end(), args.begin(), args.end());
   return run_program("sh", a, timeout_seconds);
 }
@@ -284,7 +312,7 @@ CliRun mpirun(const std::vector<std::string>& args, double timeout_seconds,
 
 CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
                   std::vector<std::pair<std::string, std::string>> env) {
-  std::vector<std::string> a = {"-np", std::to_string(ranks), SIGMANET_CLI};
+  std::vector<std::string> a = {"-np", std::to_string(ranks), cli_path()};
   a.insert(a.end(), args.begin(), args.end());
   return mpirun(a, timeout_seconds, std::move(env));
 }
@@ -294,7 +322,7 @@ CliRun run_mpirun_apps(const std::vector<std::vector<std::string>>& apps, double
   std::vector<std::string> a;
   for (const std::vector<std::string>& app : apps) {
     if (!a.empty()) a.push_back(":");
-    a.insert(a.end(), {"-np", "1", SIGMANET_CLI});
+    a.insert(a.end(), {"-np", "1", cli_path()});
     a.insert(a.end(), app.begin(), app.end());
   }
   return mpirun(a, timeout_seconds, std::move(env));

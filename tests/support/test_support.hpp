@@ -11,7 +11,8 @@
 
 namespace sigmanet::test {
 
-// $SIGMANET_DATA when set, else the shared MNIST copy the build was configured with.
+// $SIGMANET_DATA when set, else the MNIST folder the build was configured with (the shared copy beside the
+// repository), found relative to the test program.
 std::filesystem::path mnist_dir();
 // MNIST from mnist_dir() with the default split, loaded once per test program; null when it is not there
 // (a suite that can do without it skips or uses synthetic data).
@@ -47,6 +48,13 @@ std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw);
 // MNIST's four files in little, raw, written into `folder` (created): 2,100 training records (labels 0..9 in turn)
 // and 200 test records, for runs that should spend their time on something other than reading data. Returns folder.
 std::filesystem::path write_tiny_mnist(const std::filesystem::path& folder);
+
+// The sigmanet tool: $SIGMANET_CLI when set, else `sigmanet` beside the test program, else where the build puts it
+// relative to the test program (../sigmanet), so that a build folder moved elsewhere still finds it.
+const std::string& cli_path();
+// A file of the source tree, named relative to its root: under $SIGMANET_SOURCE_DIR when set, else under the tree
+// the build was configured from, found relative to the test program.
+std::string source_path(const std::string& relative);
 
 // Runs the sigmanet tool with the arguments (a shell command line, already quoted) and returns its exit
 // status; stdout and stderr together land in *output.

@@ -496,8 +496,8 @@ void add_train_command(CLI::App& app, int& status) {
              "How the GPU trains: persistent (the network held in shared memory for many batches), "
              "graph (a CUDA graph of kernels per batch), or auto (persistent for batches up to 32 when it fits)");
   add_choice(sub, "--gpu-cluster", c.gpu_cluster, {{"auto", 0}, {"1", 1}, {"2", 2}, {"4", 4}, {"8", 8}},
-             "Blocks (SMs) of the persistent kernel's thread-block cluster, which split the first layer: auto (about "
-             "8 of its neurons a block, one block on a GPU without clusters) or a number");
+             "Blocks (SMs) of the persistent kernel's thread-block cluster, which split the first layer's inputs: "
+             "auto (up to 8, one block on a GPU without clusters) or a number");
   add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
   add_whole(sub, "--train-size", c.split.train, "Training records: the first N of the training file", std::size_t{1},
             kMaxRecords);

@@ -46,7 +46,7 @@ struct CudaOptions {
   // Batches a persistent launch runs at most (0: as many as take about kPersistentChunkSeconds); results
   // do not depend on it.
   std::size_t persistent_chunk = 0;
-  // Blocks in the persistent kernel's thread-block cluster, which split the first layer's neurons between
+  // Blocks in the persistent kernel's thread-block cluster, which split the first layer's inputs between
   // them, each on its own SM (0: kernels::persistent_cluster_blocks's choice, 1 on a GPU without clusters;
   // 1 to 8 forces that many, which must fit and needs compute capability 9.0 past 1). Results depend on it.
   int persistent_blocks = 0;

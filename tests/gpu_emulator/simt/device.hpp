@@ -2,20 +2,23 @@
 // CUDA's device-side language on the SIMT executor (executor.hpp): the build force-includes this header into
 // every kernels/*.cu file it compiles with the host compiler, so the same source nvcc compiles runs here.
 //
-// Supported: __global__, __device__, __host__, __forceinline__, __noinline__, __restrict__, __launch_bounds__;
+// Supported: __global__, __device__, __host__, __forceinline__, __noinline__, __restrict__, __launch_bounds__,
+// __grid_constant__;
 // threadIdx, blockIdx, blockDim, gridDim, warpSize; __shared__ (static) and dynamic shared memory through
 // SIGMANET_DYNAMIC_SHARED (launch.cuh); __syncthreads and its _count/_and/_or forms; __syncwarp,
 // __shfl_sync/_up/_down/_xor, __ballot_sync, __any_sync, __all_sync, __activemask; atomicAdd/Sub/Min/Max/
 // Exch/CAS; __threadfence(_block); expf, fmaf, isfinite and the rest of <cmath>; __fdiv_rn, __fadd_rn,
-// __fmul_rn, __fmaf_rn; cooperative groups' thread_block, tiled_partition<32>, memcpy_async/wait (the
+// __fmul_rn, __fmaf_rn, __int_as_float, __float_as_int; cooperative groups' thread_block, tiled_partition<32>, memcpy_async/wait (the
 // copies complete at once) and the thread-block cluster (this_cluster: sync, block_rank, num_blocks,
 // map_shared_rank), in include/cooperative_groups.h; clusters launched with SIGMANET_LAUNCH_CLUSTER; the pipeline primitives
-// __pipeline_memcpy_async/commit/wait_prior (include/cuda_pipeline.h, likewise).
+// __pipeline_memcpy_async/commit/wait_prior (include/cuda_pipeline.h, likewise); mbarriers and st.async through
+// kernels/cluster.cuh (mbarrier.cpp).
 // Anything else fails to compile: it is undeclared here, or (__constant__, __managed__, a raw
 // `extern __shared__`) refused with a message.
 #include <cuda_runtime.h>
 #include <math.h>
 
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -36,12 +39,14 @@
 #undef __launch_bounds__
 #undef __forceinline__
 #undef __noinline__
+#undef __grid_constant__
 #define __global__
 #define __device__
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
 #define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(...)
+#define __grid_constant__
 // Static shared memory lives in one section, so the executor can find it, poison it before each block and
 // check every access to it. `extern __shared__` cannot be built this way ("conflicting specifiers"):
 // dynamic shared memory is SIGMANET_DYNAMIC_SHARED(type, name).
@@ -184,7 +189,7 @@ inline int __any_sync(unsigned mask, int predicate) {
 inline int __all_sync(unsigned mask, int predicate) {
   return int(::sigmanet::simt::warp_op(::sigmanet::simt::WarpOp::all, mask, predicate != 0, 0, 32));
 }
-inline unsigned __activemask() { return ::sigmanet::simt::active_mask(); }
+inline unsigned __activemask(const SimtSite& site = SimtSite::current()) { return ::sigmanet::simt::active_mask(site); }
 
 // ---- atomics, on global or shared memory ----
 
@@ -220,3 +225,5 @@ inline float __fdiv_rn(float a, float b) { return a / b; }
 inline float __fadd_rn(float a, float b) { return a + b; }
 inline float __fmul_rn(float a, float b) { return a * b; }
 inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
+inline float __int_as_float(int x) { return std::bit_cast<float>(x); }
+inline int __float_as_int(float x) { return std::bit_cast<int>(x); }

@@ -6,10 +6,12 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <boost/context/fiber.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -40,6 +42,7 @@ std::string triple(const char* what, std::uint32_t linear, const dim3& d) {
 }  // namespace
 
 std::string where(std::uint32_t block_linear, std::uint32_t thread) {
+  if (thread == kLandedThread) return triple("block", block_linear, running.grid) + "'s landed st.async data";
   return triple("block", block_linear, running.grid) + " " + triple("thread", thread, running.block);
 }
 
@@ -120,7 +123,7 @@ void finish_switch(void* fake_stack, bool into_fiber) {
 
 // ---- a block's threads ----
 
-enum class State { ready, at_barrier, at_cluster_barrier, at_warp_op, exited };
+enum class State { ready, at_barrier, at_cluster_barrier, at_warp_op, at_activemask, blocked, exited };
 
 struct Thread {
   ctx::fiber fiber;  // the thread's side: resumed by the scheduler
@@ -130,6 +133,13 @@ struct Thread {
   bool started = false;
   int barrier_result = 0;
   std::uint64_t warp_result = 0;
+  std::source_location site;  // of the __activemask it waits at
+  const std::function<bool()>* done = nullptr;  // what a blocked thread waits for (block_until)
+  const std::function<std::string()>* why = nullptr;  // and what it says when that never comes
+  // What this thread acquired (an mbarrier wait) since its block's last barrier, valid while `acquired` is
+  // the block's epoch + 1: accesses of block r before its epoch knows[r] are ordered before this thread.
+  std::uint32_t acquired = 0;
+  std::uint32_t knows[kMaxClusterBlocks] = {};
   void* fake_stack = nullptr;  // ASan's, while suspended
 };
 
@@ -173,7 +183,7 @@ std::string hex(unsigned mask) {
 struct Block {
   std::vector<Thread> threads;
   std::vector<Warp> warps;
-  std::vector<std::uint32_t> warp_epochs;
+  std::vector<detail::WarpSync> warp_syncs;
   std::uint32_t live = 0;  // threads not exited
   std::uint32_t at_barrier = 0;
   int barrier_count = 0;  // threads at the barrier with a non-zero predicate
@@ -181,6 +191,10 @@ struct Block {
   std::uint32_t barrier_first = 0;  // the first thread to reach it
   std::uint32_t epoch = 0;          // barriers completed: its own __syncthreads and the cluster's
   std::uint32_t linear = 0;         // blockIdx as one number
+  // What every thread of the block knows since its last barrier: accesses of block r before its epoch
+  // knows[r] are ordered before them (detail::knows_before).
+  std::uint32_t knows[kMaxClusterBlocks] = {};
+  std::vector<std::uint32_t> acquirers;  // threads that acquired since the last barrier
 };
 
 // The blocks that run together: a cluster, or one block when the launch has no clusters.
@@ -208,6 +222,19 @@ std::uint32_t launches = 0;
 Block& my_block() { return cluster.blocks[running.rank]; }
 Thread& me() { return my_block().threads[running.thread]; }
 
+// Whether the thread's acquired knowledge is still its own (no barrier of its block since).
+bool acquired_now(const Block& block, const Thread& thread) { return thread.acquired == block.epoch + 1; }
+
+// At a barrier of the block, what any of its threads acquired becomes every thread's.
+void absorb_acquired(Block& block) {
+  for (const std::uint32_t t : block.acquirers) {
+    const Thread& thread = block.threads[t];
+    if (!acquired_now(block, thread)) continue;
+    for (std::uint32_t r = 0; r < kMaxClusterBlocks; ++r) block.knows[r] = std::max(block.knows[r], thread.knows[r]);
+  }
+  block.acquirers.clear();
+}
+
 // Makes (rank, thread) the one the checks and reports speak of.
 void point_at(std::uint32_t rank, std::uint32_t thread) {
   const Block& b = cluster.blocks[rank];
@@ -215,7 +242,7 @@ void point_at(std::uint32_t rank, std::uint32_t thread) {
   running.thread = thread;
   running.block_linear = b.linear;
   running.block_epoch = b.epoch;
-  running.warp_epochs = b.warp_epochs.data();
+  running.warp_syncs = b.warp_syncs.data();
   running.cluster_epoch = cluster.epoch;
 }
 
@@ -254,8 +281,9 @@ void resume(std::uint32_t rank, std::uint32_t t) {
       alignas(std::max_align_t) unsigned char arguments[kMaxArgumentBytes];
       std::memcpy(arguments, cluster.arguments, cluster.argument_bytes);
       cluster.entry(arguments);
+      detail::thread_exits();
       thread.state = State::exited;
-      --b.live;
+      if (--b.live == 0) detail::block_exits(running.rank);
       start_switch(nullptr, scheduler_stack_bottom, scheduler_stack_size);  // this fiber's stack is done
       return std::move(thread.back);
     });
@@ -269,6 +297,13 @@ void resume(std::uint32_t rank, std::uint32_t t) {
 
 // No thread can run and some have not finished: a barrier or warp operation that cannot complete.
 [[noreturn]] void report_stuck() {
+  for (std::uint32_t r = 0; r < cluster.blocks.size(); ++r)
+    for (std::uint32_t t = 0; t < cluster.blocks[r].threads.size(); ++t) {
+      const Thread& thread = cluster.blocks[r].threads[t];
+      if (thread.state != State::blocked) continue;
+      point_at(r, t);
+      detail::report("synccheck", (*thread.why)());
+    }
   std::vector<ThreadId> exited, at_cluster_barrier;
   for (std::uint32_t r = 0; r < cluster.blocks.size(); ++r)
     for (std::uint32_t t = 0; t < cluster.blocks[r].threads.size(); ++t) {
@@ -315,6 +350,43 @@ void resume(std::uint32_t rank, std::uint32_t t) {
                                   " threads of the cluster; threads that exited first: " + thread_list(exited));
 }
 
+// __activemask as a GPU answers it: the lanes that execute that call together. Once no lane of a warp can run
+// any further (each waits at a barrier, a warp operation, an __activemask or an mbarrier, or has exited), the
+// lanes at one __activemask call are the ones converged there; each gets their mask. Returns whether any did.
+bool settle_activemasks() {
+  bool settled = false;
+  for (Block& block : cluster.blocks)
+    for (std::size_t w = 0; w < block.warps.size(); ++w) {
+      const std::size_t first = w * 32, end = std::min(first + 32, block.threads.size());
+      bool waiting = false, running_lane = false;
+      for (std::size_t t = first; t < end; ++t) {
+        const Thread& thread = block.threads[t];
+        waiting = waiting || thread.state == State::at_activemask;
+        running_lane = running_lane || thread.state == State::ready ||
+                       (thread.state == State::blocked && (*thread.done)());
+      }
+      if (!waiting || running_lane) continue;
+      for (std::size_t t = first; t < end; ++t) {
+        if (block.threads[t].state != State::at_activemask) continue;
+        const std::source_location& site = block.threads[t].site;
+        unsigned mask = 0;
+        for (std::size_t u = first; u < end; ++u) {
+          const Thread& other = block.threads[u];
+          if (other.state == State::at_activemask && other.site.line() == site.line() &&
+              other.site.column() == site.column() && std::strcmp(other.site.file_name(), site.file_name()) == 0)
+            mask |= 1u << (u - first);
+        }
+        for (std::size_t u = first; u < end; ++u)
+          if (mask >> (u - first) & 1u) {
+            block.threads[u].warp_result = mask;
+            block.threads[u].state = State::ready;
+          }
+        settled = true;
+      }
+    }
+  return settled;
+}
+
 // Runs the cluster whose first block is `first` (a block alone when the launch has no clusters).
 void run_cluster(const LaunchConfig& config, const uint3& first) {
   const std::uint32_t n = config.block.x * config.block.y * config.block.z;
@@ -334,7 +406,9 @@ void run_cluster(const LaunchConfig& config, const uint3& first) {
     block.threads.clear();
     block.threads.resize(n);
     block.warps.assign((n + 31) / 32, Warp{});
-    block.warp_epochs.assign(block.warps.size(), 0);
+    block.warp_syncs.assign(block.warps.size(), detail::WarpSync{});
+    std::fill(std::begin(block.knows), std::end(block.knows), 0u);
+    block.acquirers.clear();
     block.live = n;
     block.at_barrier = 0;
     block.barrier_count = 0;
@@ -345,6 +419,7 @@ void run_cluster(const LaunchConfig& config, const uint3& first) {
           uint3{t % config.block.x, t / config.block.x % config.block.y, t / (config.block.x * config.block.y)}, idx,
           config.block, config.grid};
     detail::begin_block_memory(r, config.dynamic_shared_bytes);
+    detail::begin_block_mbarriers(r);
   }
   point_at(0, 0);
 
@@ -358,10 +433,13 @@ void run_cluster(const LaunchConfig& config, const uint3& first) {
     bool ran = false;
     for (std::uint32_t i = 0; i < cluster.threads; ++i) {
       const std::uint32_t k = reverse ? cluster.threads - 1 - i : i, r = k / n, t = k % n;
-      if (cluster.blocks[r].threads[t].state != State::ready) continue;
+      Thread& thread = cluster.blocks[r].threads[t];
+      if (thread.state == State::blocked && (*thread.done)()) thread.state = State::ready;
+      if (thread.state != State::ready) continue;
       resume(r, t);
       ran = true;
     }
+    if (settle_activemasks()) ran = true;
     if (!ran && live()) report_stuck();
   }
 }
@@ -458,6 +536,7 @@ int block_barrier(int predicate, const std::source_location& site) {
     }
     block.at_barrier = 0;
     block.barrier_count = 0;
+    absorb_acquired(block);
     running.block_epoch = ++block.epoch;
   }
   yield();
@@ -482,11 +561,60 @@ void cluster_barrier(const std::source_location& site) {
     for (Block& b : cluster.blocks) {
       for (Thread& other : b.threads) other.state = State::ready;
       ++b.epoch;  // a barrier for each block too
+      b.acquirers.clear();
     }
+    // Everything any block did before it is ordered before everything after it, in every block.
+    for (Block& b : cluster.blocks)
+      for (std::uint32_t r = 0; r < cluster.blocks.size(); ++r) b.knows[r] = cluster.blocks[r].epoch;
     cluster.at_barrier = 0;
     ++cluster.epoch;
   }
   yield();
+}
+
+std::uint32_t detail::knows_before(std::uint32_t rank) {
+  const Block& block = my_block();
+  const Thread& thread = me();
+  return acquired_now(block, thread) ? std::max(block.knows[rank], thread.knows[rank]) : block.knows[rank];
+}
+
+std::uint32_t detail::block_knows_before(std::uint32_t knower, std::uint32_t rank) {
+  const Block& block = cluster.blocks[knower];
+  std::uint32_t knows = block.knows[rank];
+  for (const std::uint32_t t : block.acquirers)
+    if (acquired_now(block, block.threads[t])) knows = std::max(knows, block.threads[t].knows[rank]);
+  return knows;
+}
+
+std::uint32_t detail::epoch_of(std::uint32_t rank) { return cluster.blocks[rank].epoch; }
+
+void detail::knowledge(std::uint32_t (&knows)[kMaxClusterBlocks]) {
+  for (std::uint32_t r = 0; r < kMaxClusterBlocks; ++r)
+    knows[r] = r < cluster.blocks.size() ? knows_before(r) : 0;
+  // Its own block's accesses before its last barrier are ordered before it.
+  knows[running.rank] = std::max(knows[running.rank], my_block().epoch);
+}
+
+void detail::acquire(const std::uint32_t (&knows)[kMaxClusterBlocks]) {
+  Block& block = my_block();
+  Thread& thread = me();
+  if (!acquired_now(block, thread)) {
+    std::copy(std::begin(block.knows), std::end(block.knows), std::begin(thread.knows));
+    thread.acquired = block.epoch + 1;
+    block.acquirers.push_back(running.thread);
+  }
+  for (std::uint32_t r = 0; r < kMaxClusterBlocks; ++r) thread.knows[r] = std::max(thread.knows[r], knows[r]);
+}
+
+void detail::block_until(const std::function<bool()>& done, const std::function<std::string()>& why) {
+  if (done()) return;
+  Thread& thread = me();
+  thread.done = &done;
+  thread.why = &why;
+  thread.state = State::blocked;
+  yield();
+  thread.done = nullptr;
+  thread.why = nullptr;
 }
 
 unsigned cluster_block_rank() { return running.rank; }
@@ -576,20 +704,29 @@ std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, int lane_ar
       t.state = State::ready;
     }
     warp.arrived = 0;
-    ++block.warp_epochs[w];
+    detail::WarpSync& sync = block.warp_syncs[w];
+    ++sync.count;
+    if (mask == existing) {
+      sync.last_full = sync.count;
+    } else {
+      if (sync.pairs.empty()) sync.pairs.assign(32 * 32, 0);
+      for (std::uint32_t a = 0; a < 32; ++a)
+        for (std::uint32_t b = 0; b < 32; ++b)
+          if ((mask >> a & 1u) && (mask >> b & 1u)) sync.pairs[a * 32 + b] = sync.count;
+    }
     running.thread = w * 32 + lane;
   }
   yield();
   return me().warp_result;
 }
 
-unsigned active_mask() {
-  const std::uint32_t w = running.thread / 32;
-  const Block& block = my_block();
-  unsigned mask = 0;
-  for (std::uint32_t l = 0; l < 32 && w * 32 + l < block.threads.size(); ++l)
-    if (block.threads[w * 32 + l].state != State::exited) mask |= 1u << l;
-  return mask;
+unsigned active_mask(const std::source_location& site) {
+  if (!current) gpu_emulator::fail("__activemask called outside a kernel");
+  Thread& t = me();
+  t.site = site;
+  t.state = State::at_activemask;
+  yield();
+  return unsigned(t.warp_result);
 }
 
 void raw_copy(void* destination, const void* source, std::size_t bytes) { std::memcpy(destination, source, bytes); }

@@ -95,8 +95,11 @@ enum class WarpOp { shfl, shfl_up, shfl_down, shfl_xor, ballot, any, all, syncwa
 // A warp rendezvous of the lanes in mask. For shuffles value is the lane's bits and the result the source
 // lane's; for votes value is the predicate and the result the vote.
 std::uint64_t warp_op(WarpOp op, unsigned mask, std::uint64_t value, int lane_arg, int width);
-// Lanes of the calling warp that have not exited.
-unsigned active_mask();
+// __activemask: the lanes of the calling warp that reach this call (`site`) together, as a GPU executes them
+// converged: the call waits until no lane of the warp can go further without another (a barrier, a warp
+// operation, an mbarrier) or has exited, and answers the lanes waiting at this same call. A lane that took
+// another branch is not in the mask, even where it has not exited.
+unsigned active_mask(const std::source_location& site);
 
 // The launch's dynamic shared memory (SIGMANET_DYNAMIC_SHARED).
 void* dynamic_shared();
@@ -105,6 +108,10 @@ void* dynamic_shared();
 // memcheck and initcheck check any other access, and records the write.
 void atomic_access(const void* address, std::size_t bytes);
 
+// An access checked for its place and for reading what was written, that the race check does not trace: an
+// st.async's update of another block's mbarrier, which lands with the mbarrier's phase (mbarrier.cpp).
+void untraced_access(const void* address, std::size_t bytes);
+
 // memcpy, unchecked: for atomics, whose access atomic_access has checked.
 void raw_copy(void* destination, const void* source, std::size_t bytes);
 
@@ -112,8 +119,22 @@ void raw_copy(void* destination, const void* source, std::size_t bytes);
 void copy_bytes(void* destination, const void* source, std::size_t bytes);
 
 // __pipeline_memcpy_async on the executor: the size (4, 8 or 16), the alignment and the shared-memory
-// destination checked as CUDA asserts them, then the copy done at once with copy_bytes (no zero fill).
+// destination checked as CUDA asserts them (no zero fill); the source is read now, and the destination written
+// when the thread's __pipeline_wait_prior covers the copy's batch (__pipeline_commit closes a batch). Until
+// then any access to the destination, by any thread, is a race; a thread that returns with a copy in flight
+// is a synccheck error.
 void pipeline_copy(void* destination, const void* source, std::size_t bytes, std::size_t zero_fill);
+void pipeline_commit();
+void pipeline_wait_prior(std::size_t batches);
+
+// mbarriers and st.async (mbarrier.cpp, kernels/cluster.cuh): init by one thread; one arrival that expects
+// `bytes` of asynchronous stores; a store of 4, 8 or 16 bytes into a block's shared memory (another's, through
+// map_shared_rank) that completes that many bytes of an mbarrier in that block; a wait for the phase of a
+// parity to complete (it blocks until another thread completes it, or reports that none can).
+void mbarrier_init(void* barrier, unsigned arrivals);
+void mbarrier_arrive_expect_tx(void* barrier, unsigned bytes);
+void store_async(void* remote, const void* value, std::size_t bytes, void* remote_barrier);
+void mbarrier_wait(void* barrier, unsigned parity);
 
 // The hook behind every instrumented load and store (memory_check.cpp).
 void check_access(const void* address, std::size_t bytes, bool write);

@@ -6,10 +6,14 @@
 // access a kernel thread makes.
 //
 // Shared memory: each byte has a cell saying which thread last wrote it and last read it, in which block and
-// at which barrier and warp rendezvous count. An access by another thread with no barrier (or, within a
-// warp, no warp rendezvous) since is a race; a read of a byte this block never wrote is uninitialised. In a
-// cluster each block has its own dynamic shared memory, which the others reach through map_shared_rank: an
-// access from another block is ordered only by a cluster barrier.
+// at which barrier and warp rendezvous count. An access by another thread with nothing ordering the two
+// (running.hpp: a barrier, a rendezvous of both lanes, or between blocks a cluster barrier or an mbarrier wait)
+// is a race; a read of a byte this block never wrote is uninitialised. In a cluster each block has its own
+// dynamic shared memory, which the others reach through map_shared_rank only after the cluster's first sync
+// (before it, the other block may not have started) and only while that block runs: its exit must come after
+// every access from another block, ordered by a cluster sync or an mbarrier wait.
+// Asynchronous copies (__pipeline_memcpy_async) land when the thread that issued them waits for them
+// (__pipeline_wait_prior), not at issue: their destination is off limits to every thread until then.
 // Global memory: each byte written by a kernel records the launch, thread and counts, so a later access by
 // another thread of the same launch with nothing ordering them is a race; each device byte also has a
 // written flag, set by copies, memsets, cuBLAS and kernels, for initcheck.
@@ -17,6 +21,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -39,7 +44,7 @@ using gpu_emulator::RaceCell;
 // One access to a shared-memory byte: by whom (the block's rank in its cluster and the thread) and when.
 struct Access {
   std::uint32_t generation = 0;  // of the memory's block when it happened (0: none)
-  std::uint32_t rank = 0, thread = 0, block_epoch = 0, warp_epoch = 0, cluster_epoch = 0;
+  std::uint32_t rank = 0, thread = 0, block_epoch = 0, warp_count = 0;
 };
 
 struct SharedCell {
@@ -47,6 +52,10 @@ struct SharedCell {
   // Two reads: the earliest one not yet ordered before now, and the latest. A thread that reads the byte
   // itself before writing it would otherwise hide an earlier reader from the write's check.
   Access first_read, last_read;
+  // In flight: the destination of an asynchronous copy not yet waited for, or of an st.async whose mbarrier
+  // phase has not completed. The generation then, and the thread that issued it.
+  std::uint32_t flight_generation = 0, flight_rank = 0, flight_thread = 0;
+  bool flight_store = false;  // st.async, not __pipeline_memcpy_async
 };
 
 struct SharedMemory {
@@ -56,7 +65,18 @@ struct SharedMemory {
   std::string name;
   std::uint32_t generation = 0;  // of the block that owns it now
   std::uint32_t rank = 0;        // that block's rank in its cluster
+  bool reached = false;          // by another block of the cluster, in this generation
 };
+
+// A __pipeline_memcpy_async in flight: the bytes it read at issue, landing at its thread's wait.
+struct PendingCopy {
+  std::uint32_t rank, thread;
+  std::uint64_t batch;  // the thread's commit count that holds it; kUncommitted until its commit
+  char* destination;
+  std::size_t bytes;
+  unsigned char data[16];
+};
+constexpr std::uint64_t kUncommitted = ~std::uint64_t(0);
 
 constexpr std::size_t kAlign = 16;
 
@@ -74,6 +94,8 @@ struct State {
   static constexpr std::size_t kRecent = 8;
   DeviceAllocation* recent[kRecent] = {};
   std::size_t next_recent = 0;
+  std::vector<PendingCopy> copies;  // in flight, in the running cluster
+  std::vector<std::uint64_t> commits[detail::kMaxClusterBlocks];  // per rank and thread: batches committed
 };
 
 State& state() {
@@ -87,28 +109,46 @@ std::string access_text(std::size_t bytes, bool write) { return std::to_string(b
 
 // True when the access by `other` of the running block, made at the given counts, is ordered before the
 // running thread's now.
-bool ordered(std::uint32_t other, std::uint32_t block_epoch, std::uint32_t warp_epoch) {
+bool ordered(std::uint32_t other, std::uint32_t block_epoch, std::uint32_t warp_count) {
   if (other == running.thread || running.block_epoch > block_epoch) return true;
-  return other / 32 == running.thread / 32 && running.warp_epochs[running.thread / 32] > warp_epoch;
+  const std::uint32_t w = running.thread / 32;
+  return other / 32 == w && running.warp_syncs[w].met_since(running.thread % 32, other % 32, warp_count);
 }
 
 // The same for an access to shared memory by any block of the running cluster.
 bool ordered(const Access& a) {
-  if (a.rank != running.rank) return running.cluster_epoch > a.cluster_epoch;
-  return ordered(a.thread, a.block_epoch, a.warp_epoch);
+  if (a.rank == running.rank && ordered(a.thread, a.block_epoch, a.warp_count)) return true;
+  return a.block_epoch < detail::knows_before(a.rank);  // a cluster barrier, or an mbarrier wait since
 }
 
-void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool write, bool atomic) {
+std::uint32_t warp_count_now() { return running.warp_syncs[running.thread / 32].count; }
+
+// record false: the access is checked for its bounds and what it reads, and leaves no trace for the race check
+// (an st.async's update of another block's mbarrier, which lands with the phase: mbarrier.cpp).
+void shared_access(SharedMemory& m, std::size_t offset, std::size_t bytes, bool write, bool atomic,
+                   bool record = true) {
   if (offset + bytes > m.bytes)
     detail::report("memcheck", access_text(bytes, write) + " at byte " + std::to_string(offset) + " of " + m.name +
                                    " (" + std::to_string(m.bytes) + " bytes) runs " +
                                    std::to_string(offset + bytes - m.bytes) + " bytes past its end");
-  const std::uint32_t me = running.thread;
-  const Access now{m.generation,        running.rank,
-                   me,                  running.block_epoch,
-                   running.warp_epochs[me / 32], running.cluster_epoch};
+  const Access now{m.generation, running.rank, running.thread, running.block_epoch, warp_count_now()};
   for (std::size_t i = offset; i < offset + bytes; ++i) {
     SharedCell& c = m.cells[i];
+    if (!record) {
+      if (c.write.generation != m.generation)
+        detail::report("initcheck", access_text(bytes, write) + " of byte " + std::to_string(i) + " of " + m.name +
+                                        ", which no thread of its block wrote");
+      continue;
+    }
+    if (c.flight_generation == m.generation)
+      detail::report("racecheck",
+                     access_text(bytes, write) + " of byte " + std::to_string(i) + " of " + m.name +
+                         (c.flight_store ? ", written by an st.async of " +
+                                               detail::where_in_cluster(c.flight_rank, c.flight_thread) +
+                                               " whose mbarrier phase has not completed: it may not have landed"
+                                         : ", the destination of a __pipeline_memcpy_async by " +
+                                               detail::where_in_cluster(c.flight_rank, c.flight_thread) +
+                                               " that no __pipeline_wait_prior has waited for: it may not have landed"));
     const auto race = [&](const char* earlier, const Access& other) {
       detail::report("racecheck", access_text(bytes, write) + " of byte " + std::to_string(i) + " of " + m.name +
                                       " after a " + earlier + " by " +
@@ -183,12 +223,12 @@ void global_access(const char* p, std::size_t bytes, bool write, bool atomic) {
     }
     if (write) {
       a->written[i] = 1;
-      c = RaceCell{running.launch, me, running.block_epoch, running.warp_epochs[running.thread / 32]};
+      c = RaceCell{running.launch, me, running.block_epoch, warp_count_now()};
     }
   }
 }
 
-void access(const void* address, std::size_t bytes, bool write, bool atomic) {
+void access(const void* address, std::size_t bytes, bool write, bool atomic, bool record = true) {
   const char* p = static_cast<const char*>(address);
   if (p >= running.stack_low && p < running.stack_high) return;  // the thread's own local memory
   State& st = state();
@@ -199,20 +239,27 @@ void access(const void* address, std::size_t bytes, bool write, bool atomic) {
       detail::report("memcheck", access_text(bytes, write) +
                                      " of static __shared__ memory in a cluster launch (on the executor the blocks "
                                      "of a cluster have dynamic shared memory only)");
-    return shared_access(st.static_shared, std::size_t(p - st.static_shared.low), bytes, write, atomic);
+    return shared_access(st.static_shared, std::size_t(p - st.static_shared.low), bytes, write, atomic, record);
   }
   for (std::uint32_t r = 0; r < running.cluster_blocks; ++r) {
     DynamicRegion& region = st.dynamic[r];
     if (!region.mapping || p < region.mapping || p >= region.mapping + detail::kMaxSharedBytes + 4096) continue;
     SharedMemory& m = region.memory;
-    if (r != running.rank && detail::block_exited(r))
-      detail::report("memcheck", access_text(bytes, write) + " of the shared memory of cluster rank " +
-                                     std::to_string(r) + ", whose block has exited (a cluster sync before it leaves "
-                                     "keeps it)");
+    if (r != running.rank) {
+      if (detail::block_exited(r))
+        detail::report("memcheck", access_text(bytes, write) + " of the shared memory of cluster rank " +
+                                       std::to_string(r) + ", whose block has exited (a cluster sync before it "
+                                       "leaves keeps it)");
+      if (running.cluster_epoch == 0)
+        detail::report("racecheck", access_text(bytes, write) + " of the shared memory of cluster rank " +
+                                        std::to_string(r) + " before the cluster's first sync: that block may not "
+                                        "have started (a cluster entry race)");
+      m.reached = true;
+    }
     if (p < m.low)
       detail::report("memcheck", access_text(bytes, write) + " " + std::to_string(m.low - p) +
                                      " bytes before the start of " + m.name);
-    return shared_access(m, std::size_t(p - m.low), bytes, write, atomic);
+    return shared_access(m, std::size_t(p - m.low), bytes, write, atomic, record);
   }
   global_access(p, bytes, write, atomic);
 }
@@ -237,12 +284,26 @@ void check_access(const void* address, std::size_t bytes, bool write) {
   access(address, bytes, write, false);
 }
 
+void untraced_access(const void* address, std::size_t bytes) {
+  if (!current) gpu_emulator::fail("an mbarrier operation outside a kernel");
+  if (checking) return;
+  const CheckingScope scope;
+  access(address, bytes, false, true, false);
+}
+
 void atomic_access(const void* address, std::size_t bytes) {
   if (!current) gpu_emulator::fail("an atomic called outside a kernel");
   if (checking) return;
   const CheckingScope scope;
   access(address, bytes, false, true);
   access(address, bytes, true, true);
+}
+
+// The running thread's place in State::commits.
+std::uint64_t& commits_of_running_thread() {
+  std::vector<std::uint64_t>& per_thread = state().commits[running.rank];
+  if (per_thread.size() < running.block_threads) per_thread.resize(running.block_threads, 0);
+  return per_thread[running.thread];
 }
 
 void pipeline_copy(void* destination, const void* source, std::size_t bytes, std::size_t zero_fill) {
@@ -252,16 +313,113 @@ void pipeline_copy(void* destination, const void* source, std::size_t bytes, std
   if (zero_fill != 0) detail::report("memcheck", what + " with zero fill, which the executor does not have");
   if ((reinterpret_cast<std::uintptr_t>(destination) | reinterpret_cast<std::uintptr_t>(source)) % bytes != 0)
     detail::report("memcheck", what + " from or to an address not a multiple of them");
-  const State& st = state();
-  const char* d = static_cast<const char*>(destination);
-  const SharedMemory& own = st.dynamic[running.rank].memory;
-  const bool to_shared = (d >= st.static_shared.low && d < st.static_shared.low + st.static_shared.bytes) ||
-                         (d >= own.low && d < own.low + own.bytes);
-  if (!to_shared) detail::report("memcheck", what + " to an address outside the block's shared memory");
-  copy_bytes(destination, source, bytes);
+  State& st = state();
+  char* d = static_cast<char*>(destination);
+  SharedMemory& own = st.dynamic[running.rank].memory;
+  const bool to_static = d >= st.static_shared.low && d < st.static_shared.low + st.static_shared.bytes;
+  if (!to_static && !(d >= own.low && d < own.low + own.bytes))
+    detail::report("memcheck", what + " to an address outside the block's shared memory");
+  // The copy reads its source and may write its destination any time from now to the wait: both are checked
+  // now (the write against earlier accesses by other threads), and the destination stays off limits until then.
+  PendingCopy copy{running.rank, running.thread, kUncommitted, d, bytes, {}};
+  {
+    const CheckingScope scope;
+    access(source, bytes, false, false);
+    access(destination, bytes, true, false);
+  }
+  std::memcpy(copy.data, source, bytes);
+  SharedMemory& m = to_static ? st.static_shared : own;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    SharedCell& c = m.cells[std::size_t(d - m.low) + i];
+    c.flight_generation = m.generation;
+    c.flight_rank = running.rank;
+    c.flight_thread = running.thread;
+    c.flight_store = false;
+  }
+  st.copies.push_back(copy);
+}
+
+void pipeline_commit() {
+  if (!current) gpu_emulator::fail("__pipeline_commit called outside a kernel");
+  const std::uint64_t batch = ++commits_of_running_thread();
+  for (PendingCopy& c : state().copies)
+    if (c.rank == running.rank && c.thread == running.thread && c.batch == kUncommitted) c.batch = batch;
+}
+
+void pipeline_wait_prior(std::size_t batches) {
+  if (!current) gpu_emulator::fail("__pipeline_wait_prior called outside a kernel");
+  State& st = state();
+  const std::uint64_t committed = commits_of_running_thread();
+  std::vector<PendingCopy> still;
+  for (const PendingCopy& c : st.copies) {
+    const bool mine = c.rank == running.rank && c.thread == running.thread;
+    if (!mine || c.batch == kUncommitted || c.batch + batches > committed) {
+      still.push_back(c);
+      continue;
+    }
+    // It lands now: a write by this thread, which other threads see after their next barrier with it.
+    SharedMemory& m = c.destination >= st.static_shared.low && c.destination < st.static_shared.low + st.static_shared.bytes
+                          ? st.static_shared
+                          : st.dynamic[running.rank].memory;
+    for (std::size_t i = 0; i < c.bytes; ++i) m.cells[std::size_t(c.destination - m.low) + i].flight_generation = 0;
+    std::memcpy(c.destination, c.data, c.bytes);
+    const CheckingScope scope;
+    access(c.destination, c.bytes, true, false);
+  }
+  st.copies.swap(still);
 }
 
 void* dynamic_shared() { return state().dynamic[running.rank].memory.low; }
+
+namespace detail {
+
+void store_in_flight(void* address, std::size_t bytes) {
+  State& st = state();
+  const int rank = shared_rank_of(address);
+  SharedMemory& m = st.dynamic[rank].memory;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    SharedCell& c = m.cells[std::size_t(static_cast<char*>(address) - m.low) + i];
+    c.flight_generation = m.generation;
+    c.flight_rank = running.rank;
+    c.flight_thread = running.thread;
+    c.flight_store = true;
+  }
+}
+
+void store_lands(void* address, std::size_t bytes) {
+  State& st = state();
+  const std::uint32_t owner = std::uint32_t(shared_rank_of(address));
+  SharedMemory& m = st.dynamic[owner].memory;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    SharedCell& c = m.cells[std::size_t(static_cast<char*>(address) - m.low) + i];
+    c.flight_generation = 0;
+    c.write = Access{m.generation, owner, kLandedThread, epoch_of(owner), 0};
+  }
+}
+
+int shared_rank_of(const void* address) {
+  const State& st = state();
+  const char* p = static_cast<const char*>(address);
+  if (p >= st.static_shared.low && p < st.static_shared.low + st.static_shared.bytes) return int(running.rank);
+  for (std::uint32_t r = 0; r < running.cluster_blocks; ++r) {
+    const SharedMemory& m = st.dynamic[r].memory;
+    if (p >= m.low && p < m.low + m.bytes) return int(r);
+  }
+  return -1;
+}
+
+std::string describe_shared(const void* address) {
+  const State& st = state();
+  const char* p = static_cast<const char*>(address);
+  if (p >= st.static_shared.low && p < st.static_shared.low + st.static_shared.bytes)
+    return "byte " + std::to_string(p - st.static_shared.low) + " of " + st.static_shared.name;
+  const int rank = shared_rank_of(address);
+  if (rank < 0) return "an address outside every block's shared memory";
+  const SharedMemory& m = st.dynamic[rank].memory;
+  return "byte " + std::to_string(p - m.low) + " of " + m.name;
+}
+
+}  // namespace detail
 
 void* map_shared_rank(const void* address, unsigned rank) {
   if (!current) gpu_emulator::fail("map_shared_rank called outside a kernel");
@@ -301,6 +459,9 @@ void begin_block_memory(std::uint32_t rank, std::size_t dynamic_shared_bytes) {
   }
   SharedMemory& m = region.memory;
   m.rank = rank;
+  m.reached = false;
+  std::erase_if(st.copies, [rank](const PendingCopy& c) { return c.rank == rank; });
+  st.commits[rank].assign(st.commits[rank].size(), 0);
   m.name = running.cluster_blocks > 1 ? "dynamic shared memory of cluster rank " + std::to_string(rank)
                                       : std::string("dynamic shared memory");
   m.generation = st.block_generation;
@@ -308,6 +469,31 @@ void begin_block_memory(std::uint32_t rank, std::size_t dynamic_shared_bytes) {
   m.bytes = dynamic_shared_bytes;
   m.low = region.mapping + kMaxSharedBytes - (dynamic_shared_bytes + kAlign - 1) / kAlign * kAlign;
   gpu_emulator::poison(m.low, dynamic_shared_bytes);
+}
+
+void thread_exits() {
+  std::size_t in_flight = 0;
+  for (const PendingCopy& c : state().copies) in_flight += c.rank == running.rank && c.thread == running.thread;
+  if (in_flight > 0)
+    report("synccheck", "returns with " + std::to_string(in_flight) +
+                            " __pipeline_memcpy_async copies no __pipeline_wait_prior waited for");
+}
+
+void block_exits(std::uint32_t rank) {
+  SharedMemory& m = state().dynamic[rank].memory;
+  if (!m.reached) return;
+  for (std::size_t i = 0; i < m.bytes; ++i) {
+    const SharedCell& c = m.cells[i];
+    for (const Access* a : {&c.write, &c.first_read, &c.last_read}) {
+      if (a->generation != m.generation || a->rank == rank || a->block_epoch < block_knows_before(rank, a->rank))
+        continue;
+      report("memcheck", "the block of cluster rank " + std::to_string(rank) + " exits while the " +
+                             (a == &c.write ? "write" : "read") + " of byte " + std::to_string(i) + " of " + m.name +
+                             " by " + where_in_cluster(a->rank, a->thread) +
+                             " is not ordered before its exit (no cluster sync or mbarrier wait after it): its "
+                             "shared memory may be gone when that access lands");
+    }
+  }
 }
 
 }  // namespace detail

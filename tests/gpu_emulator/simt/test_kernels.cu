@@ -3,6 +3,7 @@
 #include <cooperative_groups.h>
 #include <cuda_pipeline.h>
 
+#include "cluster.cuh"
 #include "cuda_check.hpp"
 #include "launch.cuh"
 #include "test_kernels.hpp"
@@ -168,17 +169,19 @@ __global__ void cluster_ring_kernel(const int* __restrict__ in, int* __restrict_
   const unsigned rank = cluster.block_rank(), blocks = cluster.num_blocks(), t = threadIdx.x;
   const unsigned b = blockIdx.x;
   int* next = cluster.map_shared_rank(row, (rank + 1) % blocks);
+  cluster.sync();  // every block has started: its shared memory can be reached
   next[t] = in[b * blockDim.x + t];
   cluster.sync();
   out[b * blockDim.x + t] = row[t];
   if (t == 0) rank_and_size[b] = int(rank * 100 + blocks);
 }
 
-// Rank 1 returns at once; rank 0 writes into its shared memory after a __syncthreads, by when (on the
-// executor's forward schedule) rank 1 has left and its shared memory is gone.
+// Rank 1 returns after the cluster's first sync; rank 0 writes into its shared memory after a __syncthreads,
+// by when (on the executor's forward schedule) rank 1 has left and its shared memory is gone.
 __global__ void cluster_exited_kernel() {
   SIGMANET_DYNAMIC_SHARED(int, row);
   const cg::cluster_group cluster = cg::this_cluster();
+  cluster.sync();
   if (cluster.block_rank() == 1) return;
   __syncthreads();
   cluster.map_shared_rank(row, 1)[threadIdx.x] = 1;
@@ -189,9 +192,118 @@ __global__ void cluster_no_sync_kernel(int* out) {
   SIGMANET_DYNAMIC_SHARED(int, row);
   const cg::cluster_group cluster = cg::this_cluster();
   const unsigned t = threadIdx.x;
+  cluster.sync();
   if (cluster.block_rank() == 0) cluster.map_shared_rank(row, 1)[t] = int(t);
   __syncthreads();
   if (cluster.block_rank() == 1) out[t] = row[t];
+}
+
+// Rank 0 writes into rank 1's shared memory before any cluster sync, when rank 1 may not have started.
+__global__ void cluster_entry_race_kernel(int* out) {
+  SIGMANET_DYNAMIC_SHARED(int, row);
+  const cg::cluster_group cluster = cg::this_cluster();
+  const unsigned t = threadIdx.x;
+  if (cluster.block_rank() == 0) cluster.map_shared_rank(row, 1)[t] = int(t);
+  cluster.sync();
+  if (cluster.block_rank() == 1) out[t] = row[t];
+}
+
+// After the cluster's first sync rank 0 writes into rank 1's shared memory, and rank 1 returns with no cluster
+// sync after that write: rank 1 may leave before it lands.
+__global__ void cluster_exit_race_kernel() {
+  SIGMANET_DYNAMIC_SHARED(int, row);
+  const cg::cluster_group cluster = cg::this_cluster();
+  cluster.sync();
+  if (cluster.block_rank() == 0) cluster.map_shared_rank(row, 1)[threadIdx.x] = 1;
+}
+
+// Each thread copies 16 bytes of in into shared memory with __pipeline_memcpy_async and reads them back
+// before its __pipeline_wait_prior: they may not have landed.
+__global__ void pipeline_read_before_wait_kernel(const float* __restrict__ in, float* __restrict__ out) {
+  __shared__ __align__(16) float s[4 * 32];
+  const unsigned t = threadIdx.x;
+  __pipeline_memcpy_async(&s[4 * t], &in[4 * t], 16);
+  __pipeline_commit();
+  out[t] = s[4 * t];
+  __pipeline_wait_prior(0);
+}
+
+// Thread 0 copies 16 bytes, then the block meets at a __syncthreads before thread 0 waits for the copy:
+// thread 1 reads them after the barrier, but the barrier did not come after the copy landed.
+__global__ void pipeline_barrier_before_wait_kernel(const float* __restrict__ in, float* __restrict__ out) {
+  __shared__ __align__(16) float s[4];
+  const unsigned t = threadIdx.x;
+  if (t == 0) {
+    __pipeline_memcpy_async(s, in, 16);
+    __pipeline_commit();
+  }
+  __syncthreads();
+  if (t == 1) out[0] = s[0];
+  if (t == 0) __pipeline_wait_prior(0);
+}
+
+// One thread copies 16 bytes and returns without waiting for them.
+__global__ void pipeline_return_in_flight_kernel(const float* __restrict__ in) {
+  __shared__ __align__(16) float s[4];
+  __pipeline_memcpy_async(s, in, 16);
+  __pipeline_commit();
+}
+
+// The st.async hand-off (kernels/cluster.cuh): each block of a cluster stores its 64 ints of in, 4 at a time, into
+// the next rank's shared memory, completing that block's mbarrier; each waits for its own, then copies what it
+// was given to out. `expect` is the bytes each block's mbarrier expects, `wait` whether it waits (else it meets
+// the cluster, which orders no st.async), `init` whether it is initialised, `entry` whether the cluster meets
+// before the stores.
+__global__ void cluster_hand_off_kernel(const int* __restrict__ in, int* __restrict__ out, unsigned expect, bool wait,
+                                        bool init, bool entry) {
+  SIGMANET_DYNAMIC_SHARED(int, row);
+  std::uint64_t* const barrier = reinterpret_cast<std::uint64_t*>(row + 64);
+  const cg::cluster_group cluster = cg::this_cluster();
+  const unsigned rank = cluster.block_rank(), next = (rank + 1) % cluster.num_blocks(), t = threadIdx.x;
+  if (t == 0 && init) sigmanet::kernels::mbarrier_init(barrier, 1);
+  if (entry) cluster.sync();
+  if (t == 0) sigmanet::kernels::mbarrier_expect(barrier, expect);
+  if (t < 16) {
+    const int* from = in + blockIdx.x * 64 + 4 * t;
+    sigmanet::kernels::store_async(sigmanet::kernels::cluster_shared(reinterpret_cast<float*>(row) + 4 * t, next),
+                                   make_float4(__int_as_float(from[0]), __int_as_float(from[1]),
+                                               __int_as_float(from[2]), __int_as_float(from[3])),
+                                   sigmanet::kernels::cluster_shared(barrier, next));
+  }
+  if (wait)
+    sigmanet::kernels::mbarrier_wait(barrier, 0);
+  else
+    cluster.sync();  // every store has been made, but whether it has landed only the mbarrier says
+  out[blockIdx.x * 64 + t] = row[t];
+}
+
+// Even lanes ask __activemask inside their branch, odd lanes ask in theirs: out[lane] = the answer.
+__global__ void activemask_in_branches_kernel(unsigned* out) {
+  const unsigned lane = threadIdx.x;
+  if (lane % 2 == 0)
+    out[lane] = __activemask();
+  else
+    out[lane] = __activemask();
+}
+
+// Lanes 0-15 take a branch and shuffle with __activemask as the mask, reading lane + 16: outside the lanes
+// that reach that shuffle together.
+__global__ void activemask_shuffle_kernel(float* out) {
+  const unsigned lane = threadIdx.x;
+  if (lane < 16) out[lane] = __shfl_xor_sync(__activemask(), float(lane), 16);
+}
+
+// Lanes 0-15 write shared memory and meet at __syncwarp(0x0000ffff); lane 16, outside that mask, reads what
+// lane 0 wrote.
+__global__ void partial_syncwarp_kernel(float* out) {
+  __shared__ float s[32];
+  const unsigned lane = threadIdx.x;
+  if (lane < 16) {
+    s[lane] = float(lane);
+    __syncwarp(0x0000ffffu);
+  } else if (lane == 16) {
+    out[0] = s[0];
+  }
 }
 
 // Rank 0 waits at the cluster's sync; rank 1 returns.
@@ -306,6 +418,36 @@ void cluster_sync_in_half_the_cluster(cudaStream_t stream) {
 void write_shared_memory_of_an_exited_block(cudaStream_t stream) {
   SIGMANET_LAUNCH_CLUSTER(cluster_exited_kernel, 2, 32, 2, 32 * sizeof(int), stream)();
 }
+void cluster_remote_write_before_the_first_sync(int* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH_CLUSTER(cluster_entry_race_kernel, 2, 32, 2, 32 * sizeof(int), stream)(out);
+}
+void cluster_remote_write_then_exit(cudaStream_t stream) {
+  SIGMANET_LAUNCH_CLUSTER(cluster_exit_race_kernel, 2, 32, 2, 32 * sizeof(int), stream)();
+}
+void pipeline_read_before_wait(const float* in, float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(pipeline_read_before_wait_kernel, 1, 32, 0, stream)(in, out);
+}
+void pipeline_barrier_before_wait(const float* in, float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(pipeline_barrier_before_wait_kernel, 1, 32, 0, stream)(in, out);
+}
+void pipeline_return_in_flight(const float* in, cudaStream_t stream) {
+  SIGMANET_LAUNCH(pipeline_return_in_flight_kernel, 1, 1, 0, stream)(in);
+}
+void cluster_hand_off(const int* in, int* out, unsigned blocks, unsigned cluster, unsigned expect, bool wait,
+                      bool init, bool entry, cudaStream_t stream) {
+  SIGMANET_LAUNCH_CLUSTER(cluster_hand_off_kernel, blocks, 64, cluster, 64 * sizeof(int) + 16, stream)
+  (in, out, expect, wait, init, entry);
+}
+
+void activemask_in_branches(unsigned* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(activemask_in_branches_kernel, 1, 32, 0, stream)(out);
+  SIGMANET_TEST_LAUNCHED(activemask_in_branches_kernel);
+}
+void activemask_shuffle(float* out, cudaStream_t stream) {
+  SIGMANET_LAUNCH(activemask_shuffle_kernel, 1, 32, 0, stream)(out);
+}
+void partial_syncwarp(float* out, cudaStream_t stream) { SIGMANET_LAUNCH(partial_syncwarp_kernel, 1, 32, 0, stream)(out); }
+
 void map_shared_rank_past_the_cluster(int* out, cudaStream_t stream) {
   SIGMANET_LAUNCH_CLUSTER(cluster_rank_past_kernel, 2, 32, 2, 32 * sizeof(int), stream)(out);
 }

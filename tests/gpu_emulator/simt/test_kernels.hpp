@@ -86,5 +86,31 @@ void cluster_sync_in_half_the_cluster(cudaStream_t stream);
 void write_shared_memory_of_an_exited_block(cudaStream_t stream);
 // A cluster of 2: map_shared_rank to rank 2 (memcheck).
 void map_shared_rank_past_the_cluster(int* out, cudaStream_t stream);
+// A cluster of 2: rank 0 writes rank 1's shared memory before the cluster's first sync (racecheck: entry).
+void cluster_remote_write_before_the_first_sync(int* out, cudaStream_t stream);
+// A cluster of 2: rank 0 writes rank 1's shared memory, and rank 1 returns with no cluster sync after it
+// (memcheck: the block leaves before the write is ordered).
+void cluster_remote_write_then_exit(cudaStream_t stream);
+
+// Clusters of `cluster` blocks of 64 threads hand their 64 ints of in to the next rank with st.async, 16 bytes a
+// store, each block's mbarrier expecting `expect` bytes; out = what each block was given. Correct with expect 256,
+// wait, init and entry; each of the others plants a bug: a phase that completes early or never, reads before the
+// wait, no init, stores before the cluster's first sync.
+void cluster_hand_off(const int* in, int* out, unsigned blocks, unsigned cluster, unsigned expect, bool wait,
+                      bool init, bool entry, cudaStream_t stream);
+
+// Each of 32 threads reads its __pipeline_memcpy_async destination before waiting for the copy (racecheck).
+void pipeline_read_before_wait(const float* in, float* out, cudaStream_t stream);
+// Thread 1 reads thread 0's copy after a __syncthreads that came before thread 0's wait (racecheck).
+void pipeline_barrier_before_wait(const float* in, float* out, cudaStream_t stream);
+// A thread returns with a copy in flight (synccheck).
+void pipeline_return_in_flight(const float* in, cudaStream_t stream);
+
+// One warp: even lanes and odd lanes each ask __activemask in their own branch (out[lane]: the answer).
+void activemask_in_branches(unsigned* out, cudaStream_t stream);
+// Lanes 0-15 shuffle with __activemask as the mask, reading lane ^ 16 (synccheck: outside the mask).
+void activemask_shuffle(float* out, cudaStream_t stream);
+// Lanes 0-15 write and meet at __syncwarp(0x0000ffff); lane 16 reads lane 0's value (racecheck).
+void partial_syncwarp(float* out, cudaStream_t stream);
 
 }  // namespace sigmanet::simt_test

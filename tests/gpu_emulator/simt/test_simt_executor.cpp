@@ -148,6 +148,34 @@ TEST(SimtExecutor, PipelineCopiesReachSharedMemory) {
   for (unsigned t = 0; t < 64; ++t) EXPECT_EQ(o[t], in[63 - t]) << t;
 }
 
+TEST(SimtExecutor, StAsyncHandsEachBlocksRowToTheNextThroughItsMbarrier) {
+  cuda::Stream s;
+  std::vector<int> in(8 * 64);
+  std::iota(in.begin(), in.end(), 1);
+  for (unsigned cluster : {2u, 4u, 8u})
+    for_each_schedule([&](simt::Schedule) {
+      DeviceBuffer<int> d_in = on_device(in, s.get()), out(8 * 64);
+      st::cluster_hand_off(d_in.get(), out.get(), 8, cluster, 256, true, true, true, s.get());
+      ASSERT_EQ(cudaGetLastError(), cudaSuccess);
+      const std::vector<int> o = to_host(out, s.get());
+      for (unsigned b = 0; b < 8; ++b) {
+        const unsigned rank = b % cluster, from = b - rank + (rank + cluster - 1) % cluster;
+        for (unsigned t = 0; t < 64; ++t) ASSERT_EQ(o[b * 64 + t], in[from * 64 + t]) << b << " " << t;
+      }
+    });
+}
+
+TEST(SimtExecutor, ActiveMaskIsTheLanesThatReachTheCallTogether) {
+  cuda::Stream s;
+  DeviceBuffer<unsigned> out(32);
+  for_each_schedule([&](simt::Schedule) {
+    st::activemask_in_branches(out.get(), s.get());
+    const std::vector<unsigned> o = to_host(out, s.get());
+    for (unsigned lane = 0; lane < 32; ++lane)
+      EXPECT_EQ(o[lane], lane % 2 == 0 ? 0x55555555u : 0xAAAAAAAAu) << "lane " << lane;
+  });
+}
+
 TEST(SimtExecutor, ABadConfigurationIsALaunchErrorAsOnAGpu) {
   cuda::Stream s;
   ASSERT_EQ(cudaGetLastError(), cudaSuccess);
@@ -325,6 +353,108 @@ TEST_F(SimtExecutorDeathTest, RacecheckAnotherBlocksSharedMemoryWithoutAClusterS
                "racecheck: cluster_no_sync_kernel block \\(1,0,0\\) thread \\(0,0,0\\): 4-byte read of byte 0 of "
                "dynamic shared memory of cluster rank 1 after a write by block \\(0,0,0\\) thread \\(0,0,0\\) "
                "with no cluster sync between them");
+}
+
+TEST_F(SimtExecutorDeathTest, RacecheckAnotherBlocksSharedMemoryBeforeTheClustersFirstSync) {
+  DeviceBuffer<int> out(32);
+  EXPECT_DEATH((st::cluster_remote_write_before_the_first_sync(out.get(), s.get()), s.synchronize()),
+               "racecheck: cluster_entry_race_kernel block \\(0,0,0\\) thread \\(0,0,0\\): 4-byte write of the "
+               "shared memory of cluster rank 1 before the cluster's first sync: that block may not have started "
+               "\\(a cluster entry race\\)");
+}
+
+TEST_F(SimtExecutorDeathTest, MemcheckABlockThatExitsBeforeAnotherBlocksWriteIsOrdered) {
+  EXPECT_DEATH((simt::set_schedule(simt::Schedule::forward), st::cluster_remote_write_then_exit(s.get()),
+                s.synchronize()),
+               "memcheck: cluster_exit_race_kernel block \\(1,0,0\\) thread \\(31,0,0\\): the block of cluster "
+               "rank 1 exits while the write of byte [0-9]+ of dynamic shared memory of cluster rank 1 by block "
+               "\\(0,0,0\\) thread \\([0-9]+,0,0\\) is not ordered before its exit");
+}
+
+TEST_F(SimtExecutorDeathTest, RacecheckAPipelineCopyReadBeforeItsWait) {
+  DeviceBuffer<float> in = on_device(counting(128), s.get()), out(32);
+  EXPECT_DEATH((st::pipeline_read_before_wait(in.get(), out.get(), s.get()), s.synchronize()),
+               "racecheck: pipeline_read_before_wait_kernel block \\(0,0,0\\) thread \\(0,0,0\\): 4-byte read of "
+               "byte [0-9]+ of static shared memory, the destination of a __pipeline_memcpy_async by block "
+               "\\(0,0,0\\) thread \\(0,0,0\\) that no __pipeline_wait_prior has waited for");
+}
+
+TEST_F(SimtExecutorDeathTest, RacecheckAPipelineCopyReadAfterABarrierBeforeItsWait) {
+  DeviceBuffer<float> in = on_device(counting(4), s.get()), out(1);
+  // Reverse: thread 1 runs before thread 0 after the barrier, so its read comes before thread 0's wait (the
+  // forward schedule lands the copy first, and racecheck reports the read against the landed write instead).
+  EXPECT_DEATH((simt::set_schedule(simt::Schedule::reverse),
+                st::pipeline_barrier_before_wait(in.get(), out.get(), s.get()), s.synchronize()),
+               "racecheck: pipeline_barrier_before_wait_kernel block \\(0,0,0\\) thread \\(1,0,0\\): 4-byte read "
+               "of byte [0-9]+ of static shared memory, the destination of a __pipeline_memcpy_async by block "
+               "\\(0,0,0\\) thread \\(0,0,0\\) that no __pipeline_wait_prior has waited for");
+}
+
+TEST_F(SimtExecutorDeathTest, SynccheckAThreadThatReturnsWithACopyInFlight) {
+  DeviceBuffer<float> in = on_device(counting(4), s.get());
+  EXPECT_DEATH((st::pipeline_return_in_flight(in.get(), s.get()), s.synchronize()),
+               "synccheck: pipeline_return_in_flight_kernel block \\(0,0,0\\) thread \\(0,0,0\\): returns with 1 "
+               "__pipeline_memcpy_async copies no __pipeline_wait_prior waited for");
+}
+
+TEST_F(SimtExecutorDeathTest, SynccheckAShuffleMaskedByActiveMaskInADivergentBranch) {
+  DeviceBuffer<float> out(32);
+  EXPECT_DEATH((st::activemask_shuffle(out.get(), s.get()), s.synchronize()),
+               "synccheck: activemask_shuffle_kernel block \\(0,0,0\\) thread \\([0-9]+,0,0\\): __shfl_xor_sync "
+               "with mask 0x0000ffff reads lane [0-9]+, which is not in the mask");
+}
+
+TEST_F(SimtExecutorDeathTest, RacecheckALaneOutsideASyncwarpsMask) {
+  DeviceBuffer<float> out(1);
+  EXPECT_DEATH((simt::set_schedule(simt::Schedule::forward), st::partial_syncwarp(out.get(), s.get()),
+                s.synchronize()),
+               "racecheck: partial_syncwarp_kernel block \\(0,0,0\\) thread \\(16,0,0\\): 4-byte read of byte 0 "
+               "of static shared memory after a write by block \\(0,0,0\\) thread \\(0,0,0\\)");
+}
+
+TEST_F(SimtExecutorDeathTest, RacecheckStAsyncDataReadBeforeTheWait) {
+  DeviceBuffer<int> in = on_device(std::vector<int>(128, 7), s.get()), out(128);
+  // Each mbarrier expects 512 bytes and gets 256: the phase never completes, and the blocks read after a
+  // cluster sync instead of a wait.
+  EXPECT_DEATH((simt::set_schedule(simt::Schedule::forward),
+                st::cluster_hand_off(in.get(), out.get(), 2, 2, 512, false, true, true, s.get()), s.synchronize()),
+               "racecheck: cluster_hand_off_kernel block \\(0,0,0\\) thread \\(0,0,0\\): 4-byte read of byte 0 of "
+               "dynamic shared memory of cluster rank 0, written by an st.async of block \\(1,0,0\\) thread "
+               "\\(0,0,0\\) whose mbarrier phase has not completed");
+}
+
+TEST_F(SimtExecutorDeathTest, RacecheckStAsyncDataOfAPhaseThatCompletedEarly) {
+  // The mbarrier expects 128 of the 256 bytes: the phase completes with the first half, and the other half is
+  // still in flight when the block reads it.
+  DeviceBuffer<int> in = on_device(std::vector<int>(128, 7), s.get()), out(128);
+  EXPECT_DEATH((simt::set_schedule(simt::Schedule::forward),
+                st::cluster_hand_off(in.get(), out.get(), 2, 2, 128, true, true, true, s.get()), s.synchronize()),
+               "racecheck: cluster_hand_off_kernel block \\([01],0,0\\) thread \\([0-9]+,0,0\\): 4-byte read of byte "
+               "[0-9]+ of dynamic shared memory of cluster rank [01], written by an st.async of block \\([01],0,0\\) "
+               "thread \\([0-9]+,0,0\\) whose mbarrier phase has not completed");
+}
+
+TEST_F(SimtExecutorDeathTest, SynccheckAnMbarrierWaitNothingCompletes) {
+  DeviceBuffer<int> in = on_device(std::vector<int>(128, 7), s.get()), out(128);
+  EXPECT_DEATH((st::cluster_hand_off(in.get(), out.get(), 2, 2, 512, true, true, true, s.get()), s.synchronize()),
+               "synccheck: cluster_hand_off_kernel block \\([01],0,0\\) thread \\([0-9]+,0,0\\): mbarrier_wait for the "
+               "phase of parity 0 of the mbarrier at byte 256 of dynamic shared memory of cluster rank [01] never "
+               "completes: 0 arrivals pending, 256 bytes of stores still expected");
+}
+
+TEST_F(SimtExecutorDeathTest, SynccheckAnMbarrierNoInitInitialised) {
+  DeviceBuffer<int> in = on_device(std::vector<int>(128, 7), s.get()), out(128);
+  EXPECT_DEATH((st::cluster_hand_off(in.get(), out.get(), 2, 2, 256, true, false, true, s.get()), s.synchronize()),
+               "synccheck: cluster_hand_off_kernel block \\([01],0,0\\) thread \\(0,0,0\\): mbarrier_arrive_expect_tx on "
+               "the mbarrier at byte 256 of dynamic shared memory of cluster rank [01], which no mbarrier_init of this "
+               "block initialised");
+}
+
+TEST_F(SimtExecutorDeathTest, RacecheckStAsyncBeforeTheClustersFirstSync) {
+  DeviceBuffer<int> in = on_device(std::vector<int>(128, 7), s.get()), out(128);
+  EXPECT_DEATH((st::cluster_hand_off(in.get(), out.get(), 2, 2, 256, true, true, false, s.get()), s.synchronize()),
+               "racecheck: cluster_hand_off_kernel block \\([01],0,0\\) thread \\(0,0,0\\): 16-byte write of the shared "
+               "memory of cluster rank [01] before the cluster's first sync: that block may not have started");
 }
 
 TEST_F(SimtExecutorDeathTest, SynccheckAClusterSyncHalfTheClusterReaches) {
