@@ -9,6 +9,7 @@
 #   bash scripts/mutate-host.sh [BUILD_DIR]     (default: build-mutants-host, configured CPU-only if new; an
 #                                                existing build is used as it is configured)
 #   MUTANTS=REGEX bash scripts/mutate-host.sh    only the mutants whose line matches REGEX (grep -E)
+#   bash scripts/mutate-host.sh --check         only that each mutant still changes one line (no build)
 #
 # The sources are restored after each mutant, and on any exit (scripts/mutate-lib.sh, shared with
 # mutate-kernels.sh).
@@ -49,7 +50,7 @@ mutants=(
   "host/cli/commands/train_command.cpp|resume: --batch not kept from the checkpoint|/keep_from_checkpoint(sub, \"--batch\", c.batch, s.batch, std::to_string(s.batch));/d|^ModelCli\.(AResumedRunKeepsTheCheckpointsBatch|ResumeRefusesChangedSettingsAndNonCheckpoints)$"
   "host/cli/commands/train_command.cpp|rules: early stopping and the eta schedule fed the test accuracy|s/report(trainer_.end_epoch(validation->accuracy()), epoch);/report(trainer_.end_epoch(test.accuracy()), epoch);/|^Chapter3Cli\.TheRulesWatchTheValidationAccuracy$"
   "host/cli/commands/train_command.cpp|--checkpoint-every: a checkpoint after every epoch|s/epoch % o_.checkpoint_every == 0/epoch % 1 == 0/|^ModelCli\.CheckpointEveryNWritesAfterEveryNthEpochAndTheLast$"
-  "host/cli/commands/train_command.cpp|--metrics: a resumed run replaces the metrics|s/MetricsLog metrics(writer ? o.metrics : std::string(), !o.resume.empty());/MetricsLog metrics(writer ? o.metrics : std::string(), false);/|^ModelCli\.AResumedRunAppendsToItsMetrics$"
+  "host/cli/commands/train_command.cpp|--metrics: a resumed run replaces the metrics|s/MetricsLog metrics(o.metrics, !o.resume.empty());/MetricsLog metrics(o.metrics, false);/|^(ModelCli\.AResumedRunAppendsToItsMetrics|TrainCli\.AResumedRunKeepsTheEarlierMetricsLines)$"
   "host/cli/commands/train_command.cpp|--threads: not passed to the backend|s/backend->set_threads(o.threads ? o.threads : default_threads());/backend->set_threads(default_threads());/|^TrainCli\.ThreadsSetsTheCpuBackendsThreads$"
   "host/cli/commands/train_command.cpp|--device auto: the CPU fallback said nothing|s/if (!notice.empty()) std::fprintf(stderr/if (notice.empty()) std::fprintf(stderr/|^TrainCli\.DeviceAutoWithoutAGpuSaysItUsesTheCpu$"
   "host/cli/commands/evaluate_command.cpp|evaluate: --set validation evaluates the test set|s/o.set == \"validation\" ? mnist.validation : mnist.test/o.set == \"validation\" ? mnist.test : mnist.test/|^ModelCli\.EvaluateOnTheValidationSet$"
@@ -69,6 +70,7 @@ default_tests=(-L cpu)
 test_jobs=$(nproc)
 source scripts/mutate-lib.sh
 select_mutants
+[[ "${1:-}" != --check ]] || { check_mutants_apply; exit 0; }
 
 # The CLI (the CLI tests run it) and the test programs that hold the selected tests, found through ctest.
 built_targets=()

@@ -5,6 +5,7 @@
 #
 #   bash scripts/mutate-kernels.sh [BUILD_DIR]      (default: build-mutants)
 #   MUTANTS=REGEX bash scripts/mutate-kernels.sh     only the mutants whose line matches REGEX (grep -E)
+#   bash scripts/mutate-kernels.sh --check           only that each mutant still changes one line (no build)
 #   TESTS=REGEX ...                                   only the gpu tests whose name matches REGEX (ctest -R), for a
 #                                                     quicker look at mutants of one kernel
 #
@@ -18,11 +19,11 @@ export SIGMANET_DATA=${SIGMANET_DATA:-$(cd .. && pwd)/shared/data/mnist}
 # file | what the mutant is | sed expression that changes exactly one line (| tests: scripts/mutate-lib.sh)
 mutants=(
   "kernels/gather_batch.cu|index: the pixel one to the right|s/pixels\[record \* features + i\]/pixels[record * features + i + 1]/"
-  "kernels/fused_forward.cu|loop bound: one input too many|s/k < n_in; k += kWarp/k <= n_in; k += kWarp/"
+  "kernels/fused_forward.cu|loop bound: one input too many|s/k < n_in; k += kWarp) sum +=/k <= n_in; k += kWarp) sum +=/"
   "kernels/neuron_math.cuh|sign: the quadratic error (y - a) a (1 - a)|s/? (out - y) \* out \* (1.0f - out) :/? (y - out) * out * (1.0f - out) :/"
   "kernels/gather_batch.cu|constant: pixels over 256|s/255.0f/256.0f/"
   "kernels/fused_forward.cu|shuffle offset: the tree starts at 8|s/int offset = kWarp \/ 2;/int offset = kWarp \/ 4;/"
-  "kernels/fused_forward.cu|lane test: lanes 0 and 1 both store|s/if (lane == 0) out\[item\]/if (lane < 2) out[item]/"
+  "kernels/fused_forward.cu|lane test: lanes 0 and 1 both store|s/if (lane != 0) continue;/if (lane > 1) continue;/"
   "kernels/bias_sigmoid.cu|stride: a block's stride, not the grid's|s/k += std::size_t(gridDim.x) \* blockDim.x)/k += blockDim.x)/"
   "kernels/bias_update.cu|index: the next bias's delta|s/g += delta\[s \* std::size_t(n) + j\]/g += delta[s * std::size_t(n) + (j + 1) % std::size_t(n)]/"
   "kernels/argmax_cost.cu|comparison: ties go to the last index|s/if (row\[best\] < row\[j\])/if (row[best] <= row[j])/"
@@ -53,7 +54,7 @@ mutants=(
   "kernels/persistent_train.cu|cluster: every block writes back the layers above|s/  if (rank == 0) {/  if (rank < 8) {/"
   "kernels/persistent_train.cu|cluster: a block's columns start where the next block's do|s/const int u0 = rank \* units \/ blocks, u1/const int u0 = (rank + 1) % blocks * units \/ blocks, u1/"
   "kernels/neuron_math.cuh|sign: cross-entropy's and log-likelihood's error y - a|s/: out - y;$/: y - out;/"
-  "kernels/fused_forward.cu|z-only path: the bias added before bias_softmax adds it again|s/: sum;/: sum + b[j];/"
+  "kernels/fused_forward.cu|z-only path: the bias added before bias_softmax adds it again|s/      out\[item\] = sum;/      out[item] = sum + b[j];/"
   "kernels/bias_softmax.cu|index: each value takes the next one's bias|s/row\[j\] += b\[j\];/row[j] += b[(j + 1) % n];/"
   "kernels/neuron_math.cuh|softmax: the row's maximum not subtracted before exp|s/row\[j\] = expf(row\[j\] - top)/row[j] = expf(row[j])/"
   "kernels/argmax_cost.cu|cross-entropy cost: ln a for ln(1 - a)|s/(1 - y) \* log_of_activation(1 - out)/(1 - y) * log_of_activation(out)/"
@@ -72,6 +73,7 @@ default_tests=(-L gpu ${TESTS:+-R "$TESTS"} --stop-on-failure)
 test_jobs=$(nproc)
 source scripts/mutate-lib.sh
 select_mutants
+[[ "${1:-}" != --check ]] || { check_mutants_apply; exit 0; }
 
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSIGMANET_GPU_EMULATOR=ON \
   -DSIGMANET_BENCHMARKS=OFF >/dev/null

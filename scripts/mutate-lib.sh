@@ -47,6 +47,22 @@ failed_tests() {
   echo "${names:-a failing test}"
 }
 
+# Each mutant's sed expression, tried on a copy: exit 2 naming those that no longer change exactly one line (the
+# code moved under them). Quick, no build; scripts/test-all.sh runs it for both scripts.
+check_mutants_apply() {
+  local m file what expr tests changed bad=0
+  for m in "${mutants[@]}"; do
+    IFS='|' read -r file what expr tests <<<"$m"
+    changed=$(sed "$expr" "$file" | diff "$file" - | grep -c '^[<>]' || true)
+    if [[ $changed -lt 1 || $changed -gt 2 ]]; then
+      echo "$tool: mutant \"$what\" changes $changed lines of $file, not one" >&2
+      bad=$((bad + 1))
+    fi
+  done
+  [[ $bad -eq 0 ]] || exit 2
+  echo "$tool: each of ${#mutants[@]} mutants changes one line of its file"
+}
+
 run_mutants() {
   local rows=() survivors=0 i=0 m file what expr tests key changed result caught_by t0 selection
   for m in "${mutants[@]}"; do

@@ -72,8 +72,11 @@ cmake -S . -B build-test-cpu -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSI
   -DSIGMANET_BENCHMARKS=OFF >/dev/null
 cmake --build build-test-cpu -j"$jobs"
 run_ctest "CPU-only build" --test-dir build-test-cpu -j"$jobs" --output-on-failure
-# A fixed sample of the host mutation check (scripts/mutate-host.sh, all of it by hand): each bug planted must be
-# caught by the test written for it.
+# Every mutant of both mutation checks still plants its bug (the code has not moved from under its pattern); then
+# a fixed sample of the host check (scripts/mutate-host.sh, all of it by hand): each bug planted must be caught by
+# the test written for it.
+bash scripts/mutate-host.sh --check
+bash scripts/mutate-kernels.sh --check
 MUTANTS='Sattolo|eta written with std::to_string|the range check dropped' bash scripts/mutate-host.sh build-test-cpu
 
 step "4/5 sanitizers"

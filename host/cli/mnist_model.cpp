@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "sigmanet/error.hpp"
+#include "sigmanet/trainer.hpp"
 
 namespace sigmanet::cli {
 
@@ -45,6 +46,16 @@ Objective model_objective(const Model& model, const std::string& file) {
 
 std::unique_ptr<Backend> backend_for(const Model& model, const std::string& file, Device device) {
   const Objective objective = model_objective(model, file);
+  // The backend's copy of the model and its evaluation buffers, estimated before they are allocated.
+  TrainConfig need;
+  need.sizes = model.parameters.sizes;
+  need.batch = 1;
+  need.device = device == Device::gpu || (device == Device::automatic && gpu_available()) ? Device::gpu : Device::cpu;
+  try {
+    check_memory(need, "evaluating it");
+  } catch (const SettingError& e) {
+    throw InputError(file + ": the model's " + e.message().text());
+  }
   std::string notice;
   std::unique_ptr<Backend> backend = make_backend(device, Precision::f32, &notice);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());

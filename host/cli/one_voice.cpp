@@ -16,7 +16,7 @@ int terminal_stderr = STDERR_FILENO;  // a copy of the original stderr on a sile
 }  // namespace
 
 void speak_only_on_rank_0() {
-  if (launched_processes() <= 1 || launched_rank() == 0) return;
+  if (!maybe_one_of_several() || launched_rank() == 0) return;
   terminal_stderr = dup(STDERR_FILENO);
   std::fflush(stdout);
   std::fflush(stderr);
@@ -29,7 +29,7 @@ void speak_only_on_rank_0() {
 
 void report_fault(const std::string& message) {
   std::string line = "sigmanet: ";
-  if (launched_processes() > 1) line += "rank " + std::to_string(launched_rank()) + ": ";
+  if (maybe_one_of_several()) line += "rank " + std::to_string(launched_rank()) + ": ";
   line += "error: " + message + "\n";
   std::fflush(stderr);
   [[maybe_unused]] const ssize_t written = write(terminal_stderr, line.data(), line.size());

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 
 namespace sigmanet::cli {
 namespace {
@@ -19,16 +20,27 @@ volatile std::sig_atomic_t g_second_length[2] = {0, 0};
 volatile std::sig_atomic_t g_second_current = 0;
 
 extern "C" void request_stop(int signal) {
+  if (signal == SIGPIPE) {
+    // Each write to the closed output raises it again: it asks once and is never a second signal.
+    if (g_stop_signal == 0) g_stop_signal = signal;
+    return;
+  }
   if (g_stop_signal != 0) {
     // The second Ctrl-C: the user will not wait for the current mini-batch or checkpoint. Only
     // async-signal-safe calls here; a temporary file left by an interrupted write is removed by the next one.
     const int i = g_second_current;
     const ssize_t ignored = ::write(STDERR_FILENO, g_second_message[i], std::size_t(g_second_length[i]));
     (void)ignored;
-    ::_exit(kExitInterrupted);
+    ::_exit(128 + signal);
   }
   g_stop_signal = signal;
 }
+
+}  // namespace
+
+namespace {
+
+constexpr int kCaught[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 
 }  // namespace
 
@@ -37,18 +49,31 @@ StopOnSignals::StopOnSignals() {
   struct sigaction action {};
   action.sa_handler = request_stop;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, &old_int_);
-  sigaction(SIGTERM, &action, &old_term_);
+  for (std::size_t i = 0; i < std::size(kCaught); ++i) {
+    sigaction(kCaught[i], nullptr, &old_[i]);
+    // What the caller ignores stays ignored: nohup ignores SIGHUP, and a shell without job control starts a
+    // background command with SIGINT ignored, so that the terminal's Ctrl-C is not for it.
+    const bool ignored = old_[i].sa_handler == SIG_IGN && (kCaught[i] == SIGINT || kCaught[i] == SIGHUP);
+    if (!ignored) sigaction(kCaught[i], &action, nullptr);
+  }
 }
 
 StopOnSignals::~StopOnSignals() {
-  sigaction(SIGINT, &old_int_, nullptr);
-  sigaction(SIGTERM, &old_term_, nullptr);
+  for (std::size_t i = 0; i < std::size(kCaught); ++i) sigaction(kCaught[i], &old_[i], nullptr);
 }
 
 bool StopOnSignals::requested() { return g_stop_signal != 0; }
 
-const char* StopOnSignals::name() { return g_stop_signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
+const char* StopOnSignals::name() {
+  switch (g_stop_signal) {
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP (the terminal was closed)";
+    case SIGPIPE: return "SIGPIPE (standard output was closed)";
+    default: return "SIGINT";
+  }
+}
+
+int StopOnSignals::exit_status() { return 128 + (g_stop_signal != 0 ? int(g_stop_signal) : SIGINT); }
 
 void set_second_signal_message(const std::string& text) {
   const int next = 1 - g_second_current;

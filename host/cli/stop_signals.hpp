@@ -1,14 +1,17 @@
 #pragma once
-// Ctrl-C and SIGTERM during training: the first asks the run to stop after the current mini-batch (and write
-// its checkpoint); a second ends the process at once, printing which checkpoint is still whole.
+// Signals during a training run. SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal closed) ask the run to stop at
+// the next safe point (after the current mini-batch, or, once training is over, before --save) and say what was
+// kept; a second one ends the process at once, printing which checkpoint is still whole. SIGPIPE (standard output
+// closed, as by `| head -1`) asks for the same stop as the first signal, and never counts as a second: every later
+// write to the closed output raises it again. The run exits 128 + the signal: 130 after SIGINT, 143 after SIGTERM,
+// 129 after SIGHUP, 141 after SIGPIPE. A SIGINT or SIGHUP the caller ignores (nohup, a background command of a
+// script) stays ignored.
 #include <csignal>
 #include <string>
 
 namespace sigmanet::cli {
 
-constexpr int kExitInterrupted = 130;
-
-// Catches SIGINT and SIGTERM while it lives (the previous handlers come back after).
+// Catches the signals while it lives (the previous handlers come back after).
 class StopOnSignals {
  public:
   StopOnSignals();
@@ -16,11 +19,13 @@ class StopOnSignals {
   StopOnSignals(const StopOnSignals&) = delete;
   StopOnSignals& operator=(const StopOnSignals&) = delete;
   static bool requested();
-  static const char* name();  // "SIGINT" or "SIGTERM"
+  // "SIGINT", "SIGTERM", "SIGHUP (the terminal was closed)" or "SIGPIPE (standard output was closed)".
+  static const char* name();
+  // 128 + the signal that asked to stop.
+  static int exit_status();
 
  private:
-  struct sigaction old_int_ {
-  }, old_term_{};
+  struct sigaction old_[4] {};  // SIGINT, SIGTERM, SIGHUP, SIGPIPE's before
 };
 
 // What a second signal will print. The handler may not allocate, so the text is kept ready in advance.

@@ -187,6 +187,15 @@ void check_distinct_files(const std::vector<std::pair<std::string, fs::path>>& f
     }
 }
 
+void check_outputs_are_not_inputs(const std::vector<std::pair<std::string, fs::path>>& outputs,
+                                  const std::vector<fs::path>& inputs) {
+  for (const auto& [flag, output] : outputs)
+    for (const fs::path& input : inputs)
+      if (!output.empty() && same_file(output, input))
+        throw InputError(flag + ": " + output.string() + " is the data file " + input.string() +
+                         " this run reads; writing it would destroy the data, so name another file");
+}
+
 void write_file_atomically(const fs::path& file, std::span<const std::uint8_t> bytes) {
   const fs::path target = resolve_target(file);
   refuse_unless_regular(file, target);
@@ -226,25 +235,67 @@ void write_file_atomically(const fs::path& file, std::span<const std::uint8_t> b
   if (synced != 0) throw Error(system_error("fsync of the folder", file));
 }
 
-std::vector<std::uint8_t> read_file_bytes(const fs::path& file, std::size_t max_bytes) {
+namespace {
+
+// The file opened for reading, after checks that need no blocking open: anything but a regular file is refused
+// (a FIFO would hang the read). *st is its status; InputError naming the file otherwise.
+int open_regular_file(const fs::path& file, struct stat* st) {
   const std::string name = file.string();
   auto cannot = [&](int error) {
     return InputError(name + ": cannot open: " +
                       (error == EACCES ? std::string("permission denied") : std::string(std::strerror(error))));
   };
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) throw cannot(errno);
-  if (S_ISDIR(st.st_mode)) throw InputError(name + ": is a folder, not a file");
-  if (!S_ISREG(st.st_mode)) throw InputError(name + ": is " + file_kind(st.st_mode) + ", not a regular file");
+  if (::stat(file.c_str(), st) != 0) throw cannot(errno);
+  if (S_ISDIR(st->st_mode)) throw InputError(name + ": is a folder, not a file");
+  if (!S_ISREG(st->st_mode)) throw InputError(name + ": is " + file_kind(st->st_mode) + ", not a regular file");
   // O_NONBLOCK: should the path have become a FIFO since the stat, opening it still returns at once.
   const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0) throw cannot(errno);
+  if (::fstat(fd, st) != 0) {
+    const int error = errno;
+    ::close(fd);
+    throw cannot(error);
+  }
+  if (!S_ISREG(st->st_mode)) {
+    ::close(fd);
+    throw InputError(name + ": is " + file_kind(st->st_mode) + ", not a regular file");
+  }
+  return fd;
+}
+
+}  // namespace
+
+InputFile::InputFile(const fs::path& file) : name_(file.string()) {
+  struct stat st {};
+  fd_ = open_regular_file(file, &st);
+  size_ = std::uint64_t(st.st_size);
+}
+
+InputFile::~InputFile() { ::close(fd_); }
+
+std::vector<std::uint8_t> InputFile::read(std::uint64_t offset, std::size_t count) const {
+  std::vector<std::uint8_t> bytes(count);
+  std::size_t have = 0;
+  while (have < count) {
+    const ssize_t n = ::pread(fd_, bytes.data() + have, count - have, off_t(offset + have));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw InputError(name_ + ": read failed: " + std::strerror(errno));
+    if (n == 0)
+      throw InputError(name_ + ": ends after " + std::to_string(offset + have) + " bytes, where " +
+                       std::to_string(offset + count) + " were expected (did it change while being read?)");
+    have += std::size_t(n);
+  }
+  return bytes;
+}
+
+std::vector<std::uint8_t> read_file_bytes(const fs::path& file, std::size_t max_bytes) {
+  const std::string name = file.string();
+  struct stat st {};
+  const int fd = open_regular_file(file, &st);
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  if (::fstat(fd, &st) != 0) throw cannot(errno);
-  if (!S_ISREG(st.st_mode)) throw InputError(name + ": is " + file_kind(st.st_mode) + ", not a regular file");
   const std::string too_large = name + ": larger than the " + std::to_string(max_bytes) + " bytes this file may have";
   if (std::uint64_t(st.st_size) > max_bytes) throw InputError(too_large);
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(st.st_size));

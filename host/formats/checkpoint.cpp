@@ -8,6 +8,7 @@
 #include "sigmanet/error.hpp"
 #include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/formats/safetensors.hpp"
+#include "sigmanet/number_text.hpp"
 
 namespace sigmanet {
 namespace {
@@ -16,13 +17,6 @@ constexpr const char* kFormat = "sigmanet-checkpoint";
 // Of the checkpoint format, not of the library. Version 2 added chapter 3's settings and the rules' state;
 // a version 1 file is a chapter 1 run (quadratic cost, no L2, no rules) and loads as one.
 constexpr const char* kVersion = "2";
-
-// Doubles as text that reads back to the same bits.
-std::string exact_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 class MetadataReader {
  public:
@@ -119,6 +113,20 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
     throw InputError(what + ": checkpoint version " + version + " is not supported (expected 1 or " + kVersion +
                      ")");
   const bool chapter_3 = version != "1";
+  if (!chapter_3) {
+    // Version 1 has none of chapter 3's settings: a file that names one other than chapter 1's contradicts its
+    // version, and loading it as chapter 1 would continue another run than the file describes.
+    const auto refuse = [&](const std::string& key) {
+      throw InputError(what + ": checkpoint version 1 is a chapter 1 run (quadratic cost, no L2, no rules), but its "
+                              "metadata says " + key + " \"" + m.text(key) + "\"; refused rather than resumed as "
+                              "chapter 1");
+    };
+    const std::pair<const char*, const char*> chapter_1[] = {
+        {"cost", "quadratic"}, {"early_stopping", "0"}, {"eta_schedule", "constant"}, {"eta_halvings", "0"}};
+    for (const auto& [key, value] : chapter_1)
+      if (m.has(key) && m.text(key) != value) refuse(key);
+    if (m.has("lambda") && m.real("lambda") != 0) refuse("lambda");
+  }
 
   Checkpoint c;
   c.parameters = layer_parameters(content, what);
@@ -158,7 +166,11 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
     throw InputError(what + ": the checkpoint's " + to_string(config.cost) + " cost does not go with its " +
                      to_string(c.parameters.output) + " output layer");
   try {
-    validate_config(config);
+    // Its memory estimated as a CPU run's: the device is not the file's to say, and asking whether a GPU is usable
+    // would open the CUDA libraries for every resume.
+    TrainConfig as_stored = config;
+    as_stored.device = Device::cpu;
+    validate_config(as_stored);
   } catch (const SettingError& e) {
     // The values came from this file, not from flags: the setting keeps the library's name (what()), so the
     // tool does not send the user to a flag they never typed.

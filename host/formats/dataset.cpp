@@ -204,9 +204,24 @@ std::vector<std::uint8_t> read_idx_labels(const fs::path& file) {
   return detail::parse_idx_labels(read_file(file), file.string());
 }
 
+namespace {
+
+constexpr const char* kMnistNames[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+
+}  // namespace
+
+std::vector<fs::path> mnist_files(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const char* name : kMnistNames)
+    for (const fs::path& file : {dir / name, dir / (std::string(name) + ".gz")})
+      if (fs::exists(file, ec)) files.push_back(file);
+  return files;
+}
+
 Mnist load_mnist(const fs::path& dir, const MnistSplitSizes& sizes) {
-  const char* names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                          "t10k-labels-idx1-ubyte"};
+  const auto& names = kMnistNames;
   check_data_dir(dir);
   fs::path paths[4];
   std::string missing;

@@ -67,6 +67,14 @@ void append_bytes(void* context, void* data, int size) {
 
 }  // namespace
 
+std::size_t image_bytes(std::size_t width, std::size_t height, std::size_t channels) {
+  std::size_t pixels = 0, bytes = 0;
+  if (__builtin_mul_overflow(width, height, &pixels) || __builtin_mul_overflow(pixels, channels, &bytes))
+    throw Error("Image: " + std::to_string(width) + "x" + std::to_string(height) + " pixels of " +
+                std::to_string(channels) + " bytes do not fit in memory's address range");
+  return bytes;
+}
+
 Image decode_pgm(std::span<const std::uint8_t> bytes, const std::string& what) {
   if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '2' && bytes[1] != '5'))
     throw InputError(what + ": not a PGM file (expected P2 or P5)");
@@ -137,8 +145,14 @@ Image read_grey_image(const std::filesystem::path& file) {
 }
 
 std::vector<std::uint8_t> encode_png(const Image& image) {
-  if (image.channels < 1 || image.channels > 4 || image.pixels.size() != image.width * image.height * image.channels)
+  if (image.channels < 1 || image.channels > 4 ||
+      image.pixels.size() != image_bytes(image.width, image.height, image.channels))
     throw Error("encode_png: the image's size does not match its pixels");
+  // stb_image_write adds a filter byte a row: at most twice the pixel bytes, well inside its int.
+  if (image.pixels.empty()) throw Error("encode_png: the picture has no pixels");
+  if (image.pixels.size() > kMaxPictureBytes)
+    throw Error("encode_png: a picture of " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                " pixels is larger than the " + std::to_string(kMaxPictureBytes >> 20) + " MiB a PNG may have here");
   std::vector<std::uint8_t> out;
   const int stride = static_cast<int>(image.width * image.channels);
   if (!stbi_write_png_to_func(append_bytes, &out, static_cast<int>(image.width), static_cast<int>(image.height),

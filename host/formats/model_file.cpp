@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "sigmanet/error.hpp"
+#include "sigmanet/number_text.hpp"
 
 namespace sigmanet {
 namespace {
@@ -116,7 +117,7 @@ void save_model(const std::filesystem::path& file, const Parameters& p, std::map
     for (const auto* values : {&p.weights[l], &p.biases[l]})
       for (double v : *values)
         if (std::abs(v) > std::numeric_limits<float>::max())
-          throw Error(file.string() + ": layer " + std::to_string(l) + " holds " + std::to_string(v) +
+          throw Error(file.string() + ": layer " + std::to_string(l) + " holds " + exact_text(v) +
                       ", too large for the model file's F32");
   SafeTensors content;
   content.metadata = std::move(metadata);

@@ -13,6 +13,7 @@
 
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/physical_memory.hpp"
 
 namespace sigmanet {
 
@@ -191,9 +192,9 @@ std::string to_string(Dtype d) {
 
 std::string checksum_key(const std::string& tensor) { return std::string(kChecksumPrefix) + tensor; }
 
-std::uint32_t crc32_of(std::span<const std::uint8_t> bytes) {
+std::uint32_t crc32_of(std::span<const std::uint8_t> bytes, std::uint32_t before) {
   // zlib takes at most 4 GiB a call.
-  uLong crc = crc32(0L, Z_NULL, 0);
+  uLong crc = before;
   for (std::size_t done = 0; done < bytes.size();) {
     const auto n = static_cast<uInt>(std::min<std::size_t>(bytes.size() - done, 1u << 30));
     crc = crc32(crc, bytes.data() + done, n);
@@ -274,22 +275,35 @@ std::vector<std::uint8_t> encode_safetensors(const SafeTensors& file) {
   return out;
 }
 
-SafeTensors decode_safetensors(std::span<const std::uint8_t> bytes, const std::string& what) {
-  if (bytes.size() < 8)
-    throw InputError(what + ": truncated: " + std::to_string(bytes.size()) +
+namespace {
+
+// The header's length from the file's first bytes (as many of the 8 as it has), checked against the file's size.
+std::uint64_t header_length(std::span<const std::uint8_t> first, std::uint64_t file_bytes, const std::string& what) {
+  if (file_bytes < 8)
+    throw InputError(what + ": truncated: " + std::to_string(file_bytes) +
                      " bytes, too short for the 8-byte header length of a safetensors file");
-  const std::uint64_t header_bytes = read_u64_le(bytes.data());
+  const std::uint64_t header_bytes = read_u64_le(first.data());
   if (header_bytes < 2 || header_bytes > kMaxHeaderBytes)
     throw InputError(what + ": header length " + std::to_string(header_bytes) +
                      " is not plausible; is this a safetensors file?");
-  if (header_bytes > bytes.size() - 8)
+  if (header_bytes > file_bytes - 8)
     throw InputError(what + ": truncated: the header length says " + std::to_string(header_bytes) +
-                     " bytes but only " + std::to_string(bytes.size() - 8) + " follow");
-  const auto* header_begin = bytes.data() + 8;
-  if (*header_begin != '{') throw InputError(what + ": the header is not a JSON object; is this a safetensors file?");
+                     " bytes but only " + std::to_string(file_bytes - 8) + " follow");
+  return header_bytes;
+}
+
+// The header: metadata and the tensors' entries, their byte ranges checked to tile the data_bytes that follow.
+struct Header {
+  std::map<std::string, std::string> metadata;
+  std::vector<Entry> entries;  // by start
+};
+
+Header parse_header(std::span<const std::uint8_t> text, std::uint64_t data_bytes, const std::string& what) {
+  if (text.empty() || text[0] != '{')
+    throw InputError(what + ": the header is not a JSON object; is this a safetensors file?");
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(header_begin, header_begin + header_bytes);
+    header = nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::exception& e) {
     // nlohmann's message is long and multi-part; its byte position is what helps.
     std::string detail = e.what();
@@ -299,32 +313,29 @@ SafeTensors decode_safetensors(std::span<const std::uint8_t> bytes, const std::s
   }
   if (!header.is_object()) throw InputError(what + ": the header is not a JSON object");
 
-  const std::uint64_t data_bytes = bytes.size() - 8 - header_bytes;
-  const std::uint8_t* data = header_begin + header_bytes;
-  SafeTensors file;
-  std::vector<Entry> entries;
+  Header h;
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {
       if (!value.is_object()) throw InputError(what + ": __metadata__ is not a JSON object");
       for (const auto& [mkey, mvalue] : value.items()) {
         if (!mvalue.is_string())
           throw InputError(what + ": __metadata__ value of '" + mkey + "' is not a string");
-        file.metadata[mkey] = mvalue.get<std::string>();
+        h.metadata[mkey] = mvalue.get<std::string>();
       }
       continue;
     }
-    entries.push_back(parse_entry(key, value, data_bytes, what));
+    h.entries.push_back(parse_entry(key, value, data_bytes, what));
   }
 
   // The ranges must tile the data exactly: sorted by start, each begins where the previous ended.
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  std::sort(h.entries.begin(), h.entries.end(), [](const Entry& a, const Entry& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
   std::uint64_t covered = 0;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const Entry& e = entries[i];
+  for (std::size_t i = 0; i < h.entries.size(); ++i) {
+    const Entry& e = h.entries[i];
     if (e.begin < covered)
-      throw InputError(what + ": tensor '" + e.name + "' overlaps tensor '" + entries[i - 1].name +
+      throw InputError(what + ": tensor '" + e.name + "' overlaps tensor '" + h.entries[i - 1].name +
                        "' (data_offsets " + std::to_string(e.begin) + " < " + std::to_string(covered) + ")");
     if (e.begin > covered)
       throw InputError(what + ": " + std::to_string(e.begin - covered) + " bytes before tensor '" + e.name +
@@ -334,18 +345,44 @@ SafeTensors decode_safetensors(std::span<const std::uint8_t> bytes, const std::s
   if (covered != data_bytes)
     throw InputError(what + ": " + std::to_string(data_bytes - covered) +
                      " bytes at the end of the file belong to no tensor");
+  return h;
+}
 
-  for (Entry& e : entries) {
-    e.tensor.data.assign(data + e.begin, data + e.end);
+// The tensors' bytes put into the entries, and the checksums checked.
+SafeTensors assemble(Header h, std::span<const std::uint8_t> data, const std::string& what) {
+  SafeTensors file;
+  file.metadata = std::move(h.metadata);
+  for (Entry& e : h.entries) {
+    e.tensor.data.assign(data.begin() + std::ptrdiff_t(e.begin), data.begin() + std::ptrdiff_t(e.end));
     file.tensors.emplace(e.name, std::move(e.tensor));
   }
   check_checksums(file, what);
   return file;
 }
 
+}  // namespace
+
+SafeTensors decode_safetensors(std::span<const std::uint8_t> bytes, const std::string& what) {
+  const std::uint64_t header_bytes = header_length(bytes, bytes.size(), what);
+  Header h = parse_header(bytes.subspan(8, header_bytes), bytes.size() - 8 - header_bytes, what);
+  return assemble(std::move(h), bytes.subspan(8 + header_bytes), what);
+}
+
 SafeTensors read_safetensors(const std::filesystem::path& file) {
-  const std::vector<std::uint8_t> bytes = read_file_bytes(file);
-  return decode_safetensors(bytes, file.string());
+  // The header first, checked against the file's size: a large file that is no model (or a sparse file that claims
+  // to be one) is refused before its data is read, or memory is taken for it.
+  const std::string what = file.string();
+  const InputFile in(file);
+  const std::uint64_t header_bytes = header_length(in.read(0, std::size_t(std::min<std::uint64_t>(8, in.size()))),
+                                                   in.size(), what);
+  const std::uint64_t data_bytes = in.size() - 8 - header_bytes;
+  Header h = parse_header(in.read(8, header_bytes), data_bytes, what);
+  // The bytes read, each tensor's copy of its own, and the values as doubles (twice an F32's bytes).
+  const double need = 4.0 * double(data_bytes);
+  if (const std::size_t have = physical_memory_bytes(); have && need > double(have))
+    throw InputError(what + ": its tensors hold " + std::to_string(data_bytes) + " bytes; reading them would need " +
+                     "about " + gib_text(need) + " of memory, more than this machine's " + gib_text(double(have)));
+  return assemble(std::move(h), in.read(8 + header_bytes, std::size_t(data_bytes)), what);
 }
 
 void write_safetensors(const std::filesystem::path& file, const SafeTensors& content) {

@@ -64,6 +64,28 @@ class MpiCollective final : public Collective {
     check(MPI_Bcast(bytes.data(), int(bytes.size()), MPI_BYTE, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
 
+  std::vector<std::string> gather(const std::string& mine) override {
+    if (mine.size() > std::size_t(INT32_MAX)) throw Error("gather: more bytes than MPI counts in an int");
+    const int length = int(mine.size());
+    const auto ranks = static_cast<std::size_t>(size_);
+    std::vector<int> lengths(ranks), offsets(ranks);
+    check(MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD), "MPI_Allgather");
+    std::size_t total = 0;
+    for (int r = 0; r < size_; ++r) {
+      if (total + std::size_t(lengths[r]) > std::size_t(INT32_MAX))
+        throw Error("gather: more bytes than MPI counts in an int");
+      offsets[r] = int(total);
+      total += std::size_t(lengths[r]);
+    }
+    std::string all(total, '\0');
+    check(MPI_Allgatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
+                         MPI_COMM_WORLD),
+          "MPI_Allgatherv");
+    std::vector<std::string> texts;
+    for (int r = 0; r < size_; ++r) texts.push_back(all.substr(std::size_t(offsets[r]), std::size_t(lengths[r])));
+    return texts;
+  }
+
  private:
   template <class T>
   void sum(std::span<T> values, MPI_Datatype type, std::vector<T>& gathered) {

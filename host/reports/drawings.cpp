@@ -4,6 +4,9 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <functional>
+#include <optional>
 
 #include "sigmanet/error.hpp"
 
@@ -52,7 +55,127 @@ Colour diverging(double v) {
 
 constexpr Colour kBackground{48, 48, 48};
 
+// a * b + c, or none when it wraps.
+std::optional<std::size_t> mul_add(std::size_t a, std::size_t b, std::size_t c = 0) {
+  std::size_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out) || __builtin_add_overflow(out, c, &out)) return std::nullopt;
+  return out;
+}
+
+// A grid of columns x rows cells with a gap around each: gap + n * (cell + gap) each way; none when it wraps.
+std::optional<PictureSize> grid(std::size_t columns, std::size_t rows, std::optional<std::size_t> cell_w,
+                                std::optional<std::size_t> cell_h, std::size_t gap) {
+  if (!cell_w || !cell_h) return std::nullopt;
+  const auto step_w = mul_add(*cell_w, 1, gap), step_h = mul_add(*cell_h, 1, gap);
+  if (!step_w || !step_h) return std::nullopt;
+  const auto width = mul_add(columns, *step_w, gap), height = mul_add(rows, *step_h, gap);
+  if (!width || !height) return std::nullopt;
+  return PictureSize{*width, *height};
+}
+
+bool fits(const std::optional<PictureSize>& s) {
+  if (!s) return false;
+  const auto pixels = mul_add(s->width, s->height);
+  return pixels && *pixels <= kMaxPictureBytes / 3;
+}
+
+// The largest n in [1, most] for which fits(size(n)), or 0 when none does; size grows with n.
+std::size_t largest_fitting(std::size_t most, const std::function<std::optional<PictureSize>(std::size_t)>& size) {
+  std::size_t lo = 0, hi = most;  // fits(lo) (or lo = 0), and nothing above hi is known to fit
+  while (lo < hi) {
+    const std::size_t mid = lo + (hi - lo + 1) / 2;
+    if (fits(size(mid))) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+// "38080x38080 pixels (4.1 GiB)", or what is left to say when the size does not even fit a size_t.
+std::string picture_text(const std::optional<PictureSize>& s) {
+  if (!s) return "a picture larger than memory can address";
+  const double bytes = 3.0 * double(s->width) * double(s->height);
+  char text[96];
+  if (bytes >= double(std::size_t{1} << 30))
+    std::snprintf(text, sizeof text, "%zux%zu pixels (%.1f GiB)", s->width, s->height, bytes / double(1u << 30));
+  else
+    std::snprintf(text, sizeof text, "%zux%zu pixels (%.0f MiB)", s->width, s->height, bytes / double(1u << 20));
+  return text;
+}
+
+std::string limit_text() { return "more than the " + std::to_string(kMaxPictureBytes >> 20) + " MiB a picture may have"; }
+
+// The input layer's side as a square image.
+std::size_t input_side(const std::vector<int>& sizes) {
+  if (sizes.size() < 2) throw InputError("show-weights: the network has no layers");
+  const auto n_in = static_cast<std::size_t>(sizes[0]);
+  const auto side = static_cast<std::size_t>(std::lround(std::sqrt(double(n_in))));
+  if (side * side != n_in)
+    throw InputError("show-weights: the input layer has " + std::to_string(n_in) +
+                     " neurons, not a square image to draw the weights as");
+  return side;
+}
+
+struct TileGrid {
+  std::size_t side, tiles, columns, rows;
+};
+
+TileGrid tile_grid(const std::vector<int>& sizes) {
+  TileGrid g;
+  g.side = input_side(sizes);
+  g.tiles = static_cast<std::size_t>(sizes[1]);
+  g.columns = static_cast<std::size_t>(std::ceil(std::sqrt(double(g.tiles))));
+  g.rows = (g.tiles + g.columns - 1) / g.columns;
+  return g;
+}
+
+std::optional<PictureSize> tiles_size(const TileGrid& g, std::size_t scale) {
+  const auto tile = mul_add(g.side, scale);
+  return grid(g.columns, g.rows, tile, tile, std::max<std::size_t>(2, scale));
+}
+
+// The label under a mistake, "P<predicted> T<true>": its widest text, in the font's 4-pixel advance.
+constexpr std::size_t kLabelChars = 5;  // "P0 T0"
+
+std::optional<PictureSize> mistakes_size(std::size_t rows, std::size_t cols, std::size_t count, std::size_t columns,
+                                         std::size_t scale) {
+  columns = std::max<std::size_t>(1, std::min(columns, count));
+  const std::size_t grid_rows = (count + columns - 1) / columns;
+  const auto image_w = mul_add(cols, scale), label_w = mul_add(4 * kLabelChars - 1, scale);
+  const auto label_h = mul_add(7, scale), gap = mul_add(2, scale);
+  if (!image_w || !label_w || !label_h || !gap) return std::nullopt;
+  return grid(columns, grid_rows, std::max(*image_w, *label_w), mul_add(rows, scale, *label_h), *gap);
+}
+
 }  // namespace
+
+PictureSize weight_tiles_size(const std::vector<int>& sizes, std::size_t scale) {
+  const TileGrid g = tile_grid(sizes);
+  const std::optional<PictureSize> size = tiles_size(g, scale);
+  if (fits(size)) return *size;
+  const std::size_t best = largest_fitting(scale, [&](std::size_t s) { return tiles_size(g, s); });
+  const std::string advice = best > 0 ? std::to_string(best) + " or less fits" : "1 is too large already";
+  throw SettingError(Setting::scale,
+                     {Setting::scale, " " + std::to_string(scale) + ": the tiles of " + std::to_string(g.tiles) +
+                                          " first-layer neurons would make " + picture_text(size) + ", " +
+                                          limit_text() + "; ",
+                      Setting::scale, " " + advice},
+                     std::to_string(scale));
+}
+
+PictureSize mistakes_grid_size(std::size_t rows, std::size_t cols, std::size_t count, std::size_t columns,
+                               std::size_t scale) {
+  const std::optional<PictureSize> size = mistakes_size(rows, cols, count, columns, scale);
+  if (fits(size)) return *size;
+  const std::size_t best =
+      largest_fitting(count, [&](std::size_t n) { return mistakes_size(rows, cols, n, columns, scale); });
+  throw SettingError(Setting::mistakes_count,
+                     {Setting::mistakes_count, " and ", Setting::scale,
+                      " " + std::to_string(scale) + ": a picture of " + std::to_string(count) + " mistakes would be " +
+                          picture_text(size) + ", " + limit_text() + "; at ",
+                      Setting::scale, " " + std::to_string(scale) + " it holds " +
+                          (best > 0 ? "up to " + std::to_string(best) : std::string("none"))},
+                     std::to_string(count));
+}
 
 std::size_t text_width(const std::string& text, std::size_t scale) {
   return text.empty() ? 0 : (4 * text.size() - 1) * scale;
@@ -70,20 +193,14 @@ void draw_text(Image& rgb, std::size_t x, std::size_t y, const std::string& text
 }
 
 Image weight_tiles(const Parameters& p, std::size_t scale) {
-  if (p.layers() < 1) throw InputError("show-weights: the network has no layers");
-  const auto n_in = static_cast<std::size_t>(p.sizes[0]);
-  const auto side = static_cast<std::size_t>(std::lround(std::sqrt(double(n_in))));
-  if (side * side != n_in)
-    throw InputError("show-weights: the input layer has " + std::to_string(n_in) +
-                     " neurons, not a square image to draw the weights as");
-  const auto tiles = static_cast<std::size_t>(p.sizes[1]);
-  const auto columns = static_cast<std::size_t>(std::ceil(std::sqrt(double(tiles))));
-  const std::size_t rows = (tiles + columns - 1) / columns;
+  const PictureSize size = weight_tiles_size(p.sizes, scale);
+  const TileGrid g = tile_grid(p.sizes);
+  const std::size_t n_in = g.side * g.side, side = g.side, columns = g.columns;
   const std::size_t gap = std::max<std::size_t>(2, scale), tile = side * scale;
-  Image img(gap + columns * (tile + gap), gap + rows * (tile + gap), 3);
+  Image img(size.width, size.height, 3);
   fill_rect(img, 0, 0, img.width, img.height, kBackground);
   const std::vector<double>& w = p.weights[0];
-  for (std::size_t t = 0; t < tiles; ++t) {
+  for (std::size_t t = 0; t < g.tiles; ++t) {
     const double* row = &w[t * n_in];
     double largest = 0;
     for (std::size_t i = 0; i < n_in; ++i) largest = std::max(largest, std::abs(row[i]));
@@ -97,12 +214,13 @@ Image weight_tiles(const Parameters& p, std::size_t scale) {
 
 Image mistakes_grid(const Dataset& data, std::span<const Mistake> mistakes, std::size_t columns, std::size_t scale) {
   if (mistakes.empty()) throw Error("mistakes_grid: no mistakes to draw");
+  const PictureSize size = mistakes_grid_size(data.rows, data.cols, mistakes.size(), columns, scale);
+  // Within the size just checked, none of these products wraps.
   columns = std::max<std::size_t>(1, std::min(columns, mistakes.size()));
-  const std::size_t rows = (mistakes.size() + columns - 1) / columns;
   const std::size_t gap = 2 * scale, label = 7 * scale;
   const std::size_t cell_w = std::max(data.cols * scale, text_width("P0 T0", scale));
   const std::size_t cell_h = data.rows * scale + label;
-  Image img(gap + columns * (cell_w + gap), gap + rows * (cell_h + gap), 3);
+  Image img(size.width, size.height, 3);
   fill_rect(img, 0, 0, img.width, img.height, kBackground);
   for (std::size_t k = 0; k < mistakes.size(); ++k) {
     const Mistake& m = mistakes[k];

@@ -112,14 +112,31 @@ void use_gpu_of_rank([[maybe_unused]] const Collective& job) {
 #endif
 }
 
+namespace {
+
+// The GPU flag given (kernel or cluster) to a backend that trains on the CPU: refused, since it would change
+// nothing silently. `why` says why the CPU.
+void refuse_gpu_flags_on_cpu(GpuKernel kernel, int gpu_cluster, const std::string& why) {
+  if (gpu_cluster == 0 && kernel == GpuKernel::automatic) return;
+  const Setting flag = gpu_cluster != 0 ? Setting::gpu_cluster : Setting::gpu_kernel;
+  const std::string value = gpu_cluster != 0 ? std::to_string(gpu_cluster) : to_string(kernel);
+  throw SettingError(flag, {flag, " " + value + ": " + why + ", and the CPU has no GPU kernel to choose"}, value);
+}
+
+}  // namespace
+
 std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice, GpuKernel kernel,
                                       int gpu_cluster) {
-  if (device == Device::cpu) return make_cpu_backend(precision);
+  if (device == Device::cpu) {
+    refuse_gpu_flags_on_cpu(kernel, gpu_cluster, "the run trains on the CPU");
+    return make_cpu_backend(precision);
+  }
   std::string reason;
   const bool have_gpu = gpu_available(&reason);
   if (device == Device::gpu && !have_gpu)
     throw SettingError(Setting::device, {Setting::device, " gpu: no usable GPU: " + reason}, "gpu");
   if (!have_gpu) {
+    refuse_gpu_flags_on_cpu(kernel, gpu_cluster, "no usable GPU (" + reason + ")");
     if (notice) *notice = "no usable GPU, using the CPU: " + reason;
     return make_cpu_backend(precision);
   }

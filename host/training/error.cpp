@@ -52,6 +52,10 @@ std::string setting_name(Setting s) {
       return "warmup";
     case Setting::batches:
       return "batches";
+    case Setting::scale:
+      return "scale";
+    case Setting::mistakes_count:
+      return "mistakes_count";
   }
   return "setting";
 }

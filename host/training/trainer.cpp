@@ -1,27 +1,22 @@
 #include "sigmanet/trainer.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 
 #include "sigmanet/error.hpp"
+#include "sigmanet/number_text.hpp"
 
 namespace sigmanet {
 namespace {
 
-// Rows of activations the CPU backend keeps at once when evaluating (its kEvalChunk).
+// A value in a message: as it reads back exactly (number_text.hpp).
+std::string eta_text(double eta) { return exact_text(eta); }
 
-std::string gib(double bytes) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.1f GiB", bytes / double(std::size_t{1} << 30));
-  return text;
-}
-
-std::string eta_text(double eta) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%g", eta);
+// A count worked out for a message, to six digits: "23860", "7.95e+10".
+std::string count_text(double count) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", count);
   return text;
 }
 
@@ -74,11 +69,6 @@ MemoryEstimate estimate_memory(const TrainConfig& c) {
   return e;
 }
 
-std::size_t physical_memory_bytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && page > 0 ? std::size_t(pages) * std::size_t(page) : 0;
-}
-
 void validate_config(const TrainConfig& c) {
   validate_sizes(c.sizes);
   if (c.gpu_cluster != 0 && c.gpu_cluster != 1 && c.gpu_cluster != 2 && c.gpu_cluster != 4 && c.gpu_cluster != 8)
@@ -88,6 +78,13 @@ void validate_config(const TrainConfig& c) {
                        {Setting::gpu_cluster, " " + std::to_string(c.gpu_cluster) + ": the graph path (",
                         Setting::gpu_kernel, " graph) has no cluster; the persistent kernel does"},
                        std::to_string(c.gpu_cluster));
+  if (c.device == Device::cpu && (c.gpu_cluster != 0 || c.gpu_kernel != GpuKernel::automatic)) {
+    const Setting flag = c.gpu_cluster != 0 ? Setting::gpu_cluster : Setting::gpu_kernel;
+    const std::string value = c.gpu_cluster != 0 ? std::to_string(c.gpu_cluster) : to_string(c.gpu_kernel);
+    throw SettingError(flag, {flag, " " + value + ": the run trains on the CPU (", Setting::device,
+                              " cpu), which has no GPU kernel to choose"},
+                       value);
+  }
   if (c.epochs < 1)
     throw SettingError(Setting::epochs, "must be at least 1 (got " + std::to_string(c.epochs) + ")",
                        std::to_string(c.epochs));
@@ -107,32 +104,40 @@ void validate_config(const TrainConfig& c) {
     const Setting rule = c.early_stopping > 0 ? Setting::early_stopping : Setting::eta_schedule;
     throw SettingError(rule, {rule, " watches the validation accuracy, but ", Setting::validation_size, " is 0"});
   }
+  check_memory(c);
+}
+
+void check_memory(const TrainConfig& config, const std::string& doing, Setting batch_setting) {
   // Refused here, before anything is allocated: otherwise the allocation fails deep inside (or the
-  // kernel's OOM killer ends the process) with no word about which setting asked for it.
+  // kernel's OOM killer ends the process) with no word about which setting asked for it. auto is estimated as
+  // the device it will take: on a machine without a usable GPU, the CPU's buffers are the host's.
+  TrainConfig c = config;
+  if (c.device == Device::automatic) c.device = gpu_available() ? Device::gpu : Device::cpu;
   const MemoryEstimate need = estimate_memory(c);
   const std::size_t have = physical_memory_bytes();
   // The setting to blame: activations and deltas grow with the batch, parameters and gradients with the sizes.
   double neurons = 0;
   for (int n : c.sizes) neurons += double(n);
   const bool batch_drives = c.batch > kCpuEvaluationChunk && double(c.batch) * neurons > need.parameters;
-  const Setting blamed = batch_drives ? Setting::batch : Setting::sizes;
-  const Message subject = batch_drives ? Message{Setting::batch, std::string(" ") + std::to_string(c.batch) + " (with ",
+  const Setting blamed = batch_drives ? batch_setting : Setting::sizes;
+  const Message subject = batch_drives ? Message{batch_setting, std::string(" ") + std::to_string(c.batch) + " (with ",
                                                  Setting::sizes, std::string(" ") + sizes_text(c.sizes) + ")"}
                                        : Message{Setting::sizes, std::string(" ") + sizes_text(c.sizes)};
   const std::string value = batch_drives ? std::to_string(c.batch) : sizes_text(c.sizes);
   if (have && need.host_bytes > double(have)) {
     Message m = subject;
-    m += {": training would need about " + gib(need.host_bytes) + " of memory (" + eta_text(need.parameters) +
-          " parameters" + (c.device == Device::cpu ? " with gradients and activations, " : ", ") +
-          to_string(c.precision) + "), more than this machine's " + gib(double(have))};
+    m += {": " + doing + " would need about " + gib_text(need.host_bytes) + " of memory (" +
+          count_text(need.parameters) + " parameters" +
+          (c.device == Device::cpu ? " with gradients and activations, " : ", ") + to_string(c.precision) +
+          "), more than this machine's " + gib_text(double(have))};
     throw SettingError(blamed, m, value);
   }
   if (c.device == Device::gpu)
     if (const auto gpu = gpu_info(); gpu && gpu->memory_bytes && need.device_bytes > double(gpu->memory_bytes)) {
       Message m = subject;
-      m += {": training on the GPU would need about " + gib(need.device_bytes) + " of device memory (" +
-            eta_text(need.parameters) + " parameters with gradients and activations, " + to_string(c.precision) +
-            "), more than the " + gpu->name + "'s " + gib(double(gpu->memory_bytes))};
+      m += {": " + doing + " on the GPU would need about " + gib_text(need.device_bytes) + " of device memory (" +
+            count_text(need.parameters) + " parameters with gradients and activations, " + to_string(c.precision) +
+            "), more than the " + gpu->name + "'s " + gib_text(double(gpu->memory_bytes))};
       throw SettingError(blamed, m, value);
     }
 }
@@ -190,9 +195,23 @@ bool Trainer::train_epoch(const AfterBatch& after_batch) {
   });
   state_.position = start + done;
   const std::string where = "training diverged at epoch " + std::to_string(epoch);
-  const Message cause{
-      "; likely cause: learning rate too large (", Setting::eta,
-      std::string(" ") + eta_text(eta()) + "); the last saved checkpoint, if any, is left as it was"};
+  // L2's decay multiplies every weight by d = 1 - eta*lambda/n each step: below -1 (eta*lambda/n above 2) the
+  // weights grow in magnitude every step whatever eta alone would do, and lambda is what to change.
+  const double decay = weight_decay(eta(), config_.lambda, train_size_);
+  const std::string kept = "; the last saved checkpoint, if any, is left as it was";
+  // " 3" after a setting's name. (Strings built by append: GCC 12 misreports "..." + std::string under -Wrestrict.)
+  const auto value = [](double v) { return std::string(" ").append(eta_text(v)); };
+  std::string l2 = "; likely cause: L2 too strong: each step multiplies the weights by 1 - eta*lambda/n = ";
+  char factor[32];
+  std::snprintf(factor, sizeof factor, "%.3g", decay);
+  l2.append(factor).append(" (");
+  std::string l2_rest = value(eta());
+  l2_rest.append(" and ").append(std::to_string(train_size_));
+  l2_rest.append(" training records; it needs eta*lambda/n below 2)").append(kept);
+  const Message cause = decay < -1 ? Message{l2, Setting::lambda, value(config_.lambda).append(" with "),
+                                             Setting::eta, l2_rest}
+                                   : Message{"; likely cause: learning rate too large (", Setting::eta,
+                                             value(eta()).append(")").append(kept)};
   if (const auto bad = backend_.nonfinite_batch()) {
     const std::size_t batch = start / config_.batch + *bad + 1;
     Message m{where + ", batch " + std::to_string(batch) + " of " + std::to_string(batches) +

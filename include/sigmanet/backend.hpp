@@ -119,7 +119,8 @@ std::optional<DeviceInfo> gpu_info();
 // The best backend for the request. Device::automatic picks the GPU when a usable one is present and
 // otherwise the CPU, writing a one-line reason to *notice. Device::gpu with no usable GPU throws
 // InputError carrying the driver's reason. kernel says how a GPU backend trains, gpu_cluster the blocks of the
-// persistent kernel's cluster (0: its rule); both ignored on the CPU.
+// persistent kernel's cluster (0: its rule); either given (not automatic, not 0) for a backend that trains on the
+// CPU, asked for or fallen back to, throws SettingError naming it: it would change nothing.
 std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice = nullptr,
                                       GpuKernel kernel = GpuKernel::automatic, int gpu_cluster = 0);
 

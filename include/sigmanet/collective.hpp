@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace sigmanet {
 
@@ -30,6 +31,9 @@ class Collective {
   virtual bool any(bool mine) = 0;
   // Root's bytes, on every rank (NCCL's communicator id, from rank 0). Every rank passes as many.
   virtual void broadcast(std::span<std::byte> bytes, int root) = 0;
+  // Every rank's text, in rank order, on every rank; the texts may differ in length (what the ranks must agree
+  // on before they work together, cli/job_agreement.hpp).
+  virtual std::vector<std::string> gather(const std::string& mine) = 0;
   // Wall-clock seconds this rank has spent in sum_in_rank_order so far: the communication's share of a step.
   virtual double seconds_summing() const = 0;
 };
@@ -38,11 +42,21 @@ class Collective {
 // most one sample and a rank may have none (m < n).
 std::pair<std::size_t, std::size_t> batch_share(std::size_t m, int rank, int size);
 
-// The processes this one was started with, as a launcher (mpirun, srun) says in the environment: 1 when it was
-// started on its own.
-int launched_processes();
-// This process's place among them as the launcher says (0 when started on its own).
+// Whether a launcher started this process as one of a job's processes, by the variables MPI's own process
+// managers give each process they start: OMPI_COMM_WORLD_SIZE and _RANK (Open MPI's mpirun), PMI_SIZE and PMI_RANK
+// (PMI: MPICH's mpiexec, srun --mpi=pmi2), PMIX_RANK (PMIx: srun --mpi=pmix, prterun). Slurm's own variables do
+// not count: sbatch -n 4 exports SLURM_NTASKS=4 to every command of a job script, each of them one process.
+bool started_by_launcher();
+// This process's place among them as those variables say (0 when started on its own); known before MPI starts,
+// so that the ranks past 0 can be silenced from the first line (cli/one_voice.hpp).
 int launched_rank();
+// Whether the launcher's variables leave open that this process is one of several: started by a launcher that
+// did not say the job has one process.
+bool maybe_one_of_several();
+// The processes this one was started with, as MPI says: 1 when no launcher started it; otherwise the size of
+// MPI_COMM_WORLD, which starts MPI (MPI_Init) to ask it. A build without MPI cannot ask and takes the launcher's
+// count (OMPI_COMM_WORLD_SIZE or PMI_SIZE).
+int launched_processes();
 
 // The MPI job this process belongs to, joined on first call (MPI_Init) and left by leave_job(); null when it
 // runs alone (started on its own, or as the only process of a job). Throws InputError when a launcher started
@@ -54,7 +68,8 @@ Collective* job();
 void leave_job(bool clean);
 
 // CPU threads a process should use by default: the cores it may run on (its affinity mask), shared evenly among
-// the processes a launcher started on this machine, at least 1. Ranks times threads never oversubscribe the cores.
+// the job's processes on this machine as MPI counts them (Collective::local_size), at least 1. Ranks times threads
+// never oversubscribe the cores; a process on its own has them all.
 int default_threads();
 
 // Whether this build can join MPI jobs.

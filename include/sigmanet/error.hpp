@@ -28,7 +28,7 @@ class InputError : public Error {
 };
 
 // What a caller of the library chooses: TrainConfig's fields, the data's location and split, a checkpoint to
-// resume, the benchmark's options.
+// resume, the benchmark's options, the drawings' scale and number of mistakes.
 enum class Setting {
   sizes,
   epochs,
@@ -54,6 +54,8 @@ enum class Setting {
   repetitions,
   warmup,
   batches,
+  scale,
+  mistakes_count,
 };
 
 // The library's name for a setting: the TrainConfig field's, or the option's ("train_size", "gpu_kernel").

@@ -12,6 +12,7 @@
 #include "sigmanet/formats/dataset.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/parameters.hpp"
+#include "sigmanet/physical_memory.hpp"
 #include "sigmanet/random.hpp"
 
 namespace sigmanet {
@@ -63,8 +64,12 @@ struct MemoryEstimate {
 };
 MemoryEstimate estimate_memory(const TrainConfig& config);
 
-// This machine's physical memory (sysconf), or 0 when it cannot be told.
-std::size_t physical_memory_bytes();
+// Throws SettingError when the estimate exceeds this machine's physical memory (or, on the GPU, the device's),
+// saying what `doing` ("training", "evaluating it") would need: blamed on Setting::sizes, or on batch_setting when
+// the activations of the batch are what grows it (Setting::batches for a benchmark's grid).
+void check_memory(const TrainConfig& config, const std::string& doing = "training",
+                  Setting batch_setting = Setting::batch);
+
 
 // Where a run stands: enough, with the parameters, to continue it exactly.
 struct TrainerState {

@@ -143,6 +143,14 @@ TEST(StrictFlags, AcceptedValuesReachTheRunUnchanged) {
   EXPECT_NE(run.out.find("batch 10, eta 3, 1 epochs, seed 18446744073709551615"), std::string::npos) << run.out;
 }
 
+// A word that is no command used to get CLI11's "A subcommand is required", naming neither it nor the commands.
+TEST(StrictFlags, AWordThatIsNoCommandIsNamedWithTheCommands) {
+  expect_refused(run_cli_argv({"fit", "--epochs", "3"}),
+                 "sigmanet: fit: not a sigmanet command; the commands are train, verify, bench, evaluate, predict or "
+                 "show-weights (see sigmanet --help)",
+                 "fit");
+}
+
 // Values that would wrap a sum of sizes are refused by the library too, naming the flags.
 TEST(StrictFlags, SplitSizesAreComparedWithoutWrapping) {
   MnistSplitSizes sizes;
@@ -286,6 +294,35 @@ TEST(OutputPaths, LinksAreFollowedAndDanglingLinksRefused) {
   EXPECT_THROW(write_file_atomically("/dev/null", Bytes{1}), InputError);
 }
 
+// An output that is one of the data files the run reads (through --data or $SIGMANET_DATA) used to be overwritten,
+// exit 0, as an output equal to --model or --resume is not: refused, naming the flag and the file, which is left
+// as it was.
+TEST(OutputPaths, AnOutputThatIsADataFileIsRefused) {
+  test::TempDir dir;
+  const fs::path data = test::write_tiny_mnist(dir / "data");
+  const std::string labels = (data / "t10k-labels-idx1-ubyte").string();
+  const Bytes before = read_all(labels);
+  const Args tiny = {"--device", "cpu", "--train-size", "200", "--validation-size", "100", "--test-size", "100"};
+  const std::vector<std::pair<std::pair<std::string, Args>, bool>> cases = {
+      {{"--save", join({{"train", "--save", labels, "--data", data.string()}, tiny})}, false},
+      {{"--metrics", join({{"train", "--metrics", labels}, tiny})}, true},  // the folder from $SIGMANET_DATA
+      {{"--checkpoint", join({{"train", "--checkpoint", labels, "--data", data.string()}, tiny})}, false},
+      {{"--mistakes", {"evaluate", "--model", small_model().string(), "--mistakes", labels, "--data", data.string()}},
+       false},
+      {{"--json", {"bench", "--quick", "--json", labels, "--data", data.string()}}, false}};
+  for (const auto& [flag_args, from_environment] : cases) {
+    const auto& [flag, args] = flag_args;
+    const CliRun run =
+        run_cli_argv(args, 60, from_environment ? std::vector<std::pair<std::string, std::string>>{{"SIGMANET_DATA",
+                                                                                                     data.string()}}
+                                                : std::vector<std::pair<std::string, std::string>>{});
+    expect_refused(run, flag + ": " + labels + " is the data file " + labels +
+                            " this run reads; writing it would destroy the data, so name another file",
+                   flag);
+    EXPECT_EQ(read_all(labels), before) << flag;
+  }
+}
+
 // Any legal name works: the temporary name beside it must fit the file-name limit too.
 TEST(OutputPaths, TheLongestLegalNameCanBeWritten) {
   test::TempDir dir;
@@ -331,6 +368,19 @@ TEST(Inputs, FifosSocketsDevicesAndFoldersAreRefusedAtOnce) {
     ASSERT_EQ(mkfifo((dir / "data" / name).c_str(), 0600), 0);
   expect_refused(run_cli_argv(join({{"train", "--data", (dir / "data").string()}, kSmall}), 10),
                  "train-images-idx3-ubyte: is a FIFO, not a regular file", "data FIFO");
+}
+
+// A 64 GB sparse file as --model, --resume or predict's model was read whole before its 8-byte header was looked
+// at (std::bad_alloc, exit 1, or 64 GB read where memory allows): the header is read first and refuses it.
+TEST(Inputs, AHugeFileThatIsNoModelIsRefusedByItsHeaderAtOnce) {
+  test::TempDir dir;
+  const std::string big = (dir / "big.safetensors").string();
+  test::write_bytes(big, {});
+  if (truncate(big.c_str(), off_t(64) << 30) != 0) GTEST_SKIP() << "no 64 GiB sparse files here";
+  const std::string line = big + ": header length 0 is not plausible; is this a safetensors file?";
+  expect_refused(run_cli_argv({"evaluate", "--model", big}, 10), line, "evaluate");
+  expect_refused(run_cli_argv({"predict", "--model", big, "--index", "0"}, 10), line, "predict");
+  expect_refused(run_cli_argv(join({{"train", "--resume", big}, data_args()}), 10), line, "resume");
 }
 
 TEST(Inputs, ADataFolderThatIsAFileIsNamedAsSuch) {

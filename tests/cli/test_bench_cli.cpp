@@ -1,7 +1,10 @@
 // `sigmanet bench` end to end: the quick grid on real MNIST, its table and JSON, and bad input.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <csignal>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -243,6 +246,96 @@ TEST(BenchCli, AllAddsTheLargeNetworkOnTheCpu) {
   }
   EXPECT_NE(doc["command"].get<std::string>().find(" --all"), std::string::npos) << doc["command"];
   EXPECT_NE(out.find("784-1024-1024-10     256     32 batches"), std::string::npos) << out;
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+const std::vector<std::string> kQuickSynthetic = {"bench",     "--quick",       "--synthetic", "--backends",
+                                                  "cpu-float", "--repetitions", "1",           "--warmup", "0"};
+
+std::vector<std::string> quick_synthetic(const std::vector<std::string>& more) {
+  std::vector<std::string> args = kQuickSynthetic;
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// --json is written whole, once every case has run: a run refused for a batch too large (found after the data was
+// read) used to truncate it, and Ctrl-C during the run left it at 0 bytes.
+TEST(BenchCli, ARefusedOrInterruptedRunLeavesTheJsonAsItWas) {
+  TempDir dir;
+  const std::string json = (dir / "b.json").string();
+  test::write_bytes(json, {'{', '}', '\n'});
+  const test::CliRun refused = test::run_cli_argv(quick_synthetic({"--batches", "60000", "--json", json}));
+  EXPECT_EQ(refused.status, 2) << refused.err;
+  EXPECT_EQ(read_text(json), "{}\n");
+  // Interrupted once the table has begun (the default grid runs for minutes): the signal ends it as for any tool.
+  const test::CliRun interrupted = test::run_cli_signalled(
+      {"bench", "--synthetic", "--backends", "cpu-float", "--json", json}, "backend ", SIGINT);
+  EXPECT_EQ(interrupted.status, 128 + SIGINT) << interrupted.out << interrupted.err;
+  EXPECT_EQ(read_text(json), "{}\n");
+}
+
+// A full disk (a file-size limit of 512 bytes) used to leave a truncated --json and exit 1 without the reason.
+TEST(BenchCli, AFullDiskLeavesTheJsonWholeAndSaysWhy) {
+  TempDir dir;
+  const std::string json = (dir / "b.json").string();
+  test::write_bytes(json, {'{', '}', '\n'});
+  const test::CliRun run = test::run_cli_with_file_limit(1, quick_synthetic({"--json", json}));
+  EXPECT_EQ(run.status, 1) << run.err;
+  EXPECT_EQ(run.err, "sigmanet: error: " + json + ": write failed: File too large\n");
+  EXPECT_EQ(read_text(json), "{}\n");
+}
+
+// Every case's memory is estimated before any allocates, as train's run is: sizes train refuses used to end bench
+// with std::bad_alloc, exit 1. The setting blamed is the one that grows it: --sizes, or (my own example, 50,000
+// rows of a million neurons' activations) --batches.
+TEST(BenchCli, ACaseTooLargeForMemoryIsRefusedBeforeAnyRunsNamingTheFlag) {
+  const test::CliRun sizes = test::run_cli_argv(quick_synthetic({"--sizes", "784,100000000,10"}));
+  EXPECT_EQ(sizes.status, 2) << sizes.err;
+  EXPECT_EQ(sizes.err.rfind("sigmanet: --sizes 784,100000000,10: measuring it would need about 1557.2 GiB of memory "
+                            "(7.95e+10 parameters with gradients and activations, float), more than this machine's ",
+                            0),
+            0u)
+      << sizes.err;
+  const test::CliRun batches =
+      test::run_cli_argv(quick_synthetic({"--sizes", "784,1000000,10", "--batches", "50000"}));
+  EXPECT_EQ(batches.status, 2) << batches.err;
+  EXPECT_EQ(batches.err.rfind("sigmanet: --batches 50000 (with --sizes 784,1000000,10): measuring it would need about "
+                              "384.7 GiB of memory",
+                              0),
+            0u)
+      << batches.err;
+  for (const test::CliRun* run : {&sizes, &batches}) {
+    EXPECT_EQ(std::count(run->err.begin(), run->err.end(), '\n'), 1) << run->err;
+    EXPECT_EQ(run->out, "") << "refused before the table";
+  }
+}
+
+// --gpu-cluster or --gpu-kernel where no backend runs on a GPU is one line naming the flag and the reason (before,
+// --gpu-cluster printed the "no usable GPU" notice too, and --gpu-kernel was ignored).
+TEST(BenchCli, GpuFlagsWithoutAGpuAreOneLineNamingTheFlag) {
+  if (gpu_available()) GTEST_SKIP() << "a GPU is usable here";
+  for (const auto& [flag, value] : std::vector<std::pair<std::string, std::string>>{{"--gpu-cluster", "4"},
+                                                                                     {"--gpu-kernel", "graph"}}) {
+    const test::CliRun run = test::run_cli_argv({"bench", "--synthetic", flag, value});
+    EXPECT_EQ(run.status, 2) << run.err;
+    EXPECT_EQ(run.err.rfind("sigmanet: " + flag + " " + value + ": no backend here runs ", 0), 0u) << run.err;
+    EXPECT_NE(run.err.find("(no usable GPU: "), std::string::npos) << run.err;
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  }
+}
+
+// A backend listed twice was measured twice; so (my own example) was a batch.
+TEST(BenchCli, ABackendOrBatchListedTwiceIsRefused) {
+  const test::CliRun backends = test::run_cli_argv({"bench", "--synthetic", "--backends", "cpu-float,cpu-float"});
+  EXPECT_EQ(backends.status, 2) << backends.err;
+  EXPECT_EQ(backends.err, "sigmanet: --backends: cpu-float is listed twice; each backend is measured once\n");
+  const test::CliRun batches = test::run_cli_argv(quick_synthetic({"--batches", "10,20,10"}));
+  EXPECT_EQ(batches.status, 2) << batches.err;
+  EXPECT_EQ(batches.err, "sigmanet: --batches: 10 is listed twice; each batch is measured once\n");
 }
 
 TEST(BenchCli, ABadGridOfOnesOwnIsExitStatus2NamingTheFlag) {

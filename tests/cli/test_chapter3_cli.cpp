@@ -88,6 +88,29 @@ TEST(Chapter3Cli, ResumingWithAnotherCostOrLambdaIsRefused) {
   EXPECT_NE(more.out.find("cross-entropy cost, L2 lambda 2"), std::string::npos) << more.out;
 }
 
+// Numbers are written so they read back exactly: --lambda 1e-7 was saved as "0.000000" (std::to_string), so
+// evaluate lost the model's L2 term, and a resume refusal quoted the checkpoint's eta rounded to six digits.
+TEST(Chapter3Cli, NumbersAreWrittenAndQuotedExactly) {
+  test::TempDir dir;
+  const std::string model = (dir / "m.safetensors").string(), ck = (dir / "ck").string();
+  ASSERT_EQ(run_cli_argv(small({"--epochs", "1", "--cost", "cross-entropy", "--eta", "0.1234567", "--lambda",
+                                "1e-7", "--save", model, "--checkpoint", ck}))
+                .status,
+            0);
+  const SafeTensors saved = read_safetensors(model);
+  EXPECT_EQ(saved.metadata.at("lambda"), "1e-07");
+  EXPECT_EQ(saved.metadata.at("eta"), "0.1234567");
+  const CliRun evaluate = run_cli_argv({"evaluate", "--device", "cpu", "--model", model, "--data",
+                                        test::mnist_dir().string()});
+  ASSERT_EQ(evaluate.status, 0) << evaluate.err;
+  EXPECT_NE(evaluate.out.find(" + L2 "), std::string::npos) << evaluate.out;
+  EXPECT_NE(evaluate.out.find("(lambda 1e-07)"), std::string::npos) << evaluate.out;
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--eta", "0.5"},
+                 "--eta: the checkpoint was made with 0.1234567; a resumed run keeps its settings");
+  expect_refused({"train", "--resume", ck, "--epochs", "2", "--lambda", "2"},
+                 "--lambda: the checkpoint was made with lambda 1e-07; a resumed run keeps its settings");
+}
+
 TEST(Chapter3Cli, ModelsRecordTheObjectiveAndEvaluateReportsItsCost) {
   test::TempDir dir;
   const fs::path model = dir / "ce.safetensors", metrics = dir / "m.jsonl";

@@ -139,6 +139,35 @@ TEST(DivergenceAndMemory, CliExits3ForNaN) {
       << out;
 }
 
+// An L2 decay 1 - eta*lambda/n below -1 grows the weights whatever eta does: the run diverged by --lambda 1e300
+// used to blame --eta.
+TEST(DivergenceAndMemory, AnL2DecayThatGrowsTheWeightsBlamesLambda) {
+  std::string out;
+  EXPECT_EQ(run_cli("train --device cpu --lambda 1e300 --epochs 1 --train-size 200 --validation-size 100 "
+                    "--test-size 100 " + data_flag(), &out),
+            3)
+      << out;
+  EXPECT_NE(out.find("sigmanet: training diverged at epoch 1, batch 2 of 20: the network's outputs became NaN or "
+                     "Inf; likely cause: L2 too strong: each step multiplies the weights by 1 - eta*lambda/n = "
+                     "-1.5e+298 (--lambda 1e+300 with --eta 3 and 200 training records; it needs eta*lambda/n below "
+                     "2); the last saved checkpoint, if any, is left as it was\n"),
+            std::string::npos)
+      << out;
+}
+
+// My own: with --device auto (the default) on a machine without a usable GPU the estimate counted a GPU's share,
+// none of it on the host, so activations the CPU could never hold went unrefused and the run tried to allocate them.
+TEST(DivergenceAndMemory, AutoFallingBackToTheCpuIsEstimatedAsTheCpu) {
+  if (gpu_available()) GTEST_SKIP() << "a GPU is usable here: auto takes it";
+  std::string out;
+  // 7.95e8 parameters (6.4 GB as the host's doubles, all the old estimate counted) and 5,000,000 rows of a million
+  // activations (the CPU's share: 40 TB).
+  EXPECT_EQ(run_cli("train --sizes 784,1000000,10 --batch 5000000 " + data_flag(), &out), 2) << out;
+  EXPECT_EQ(out.rfind("sigmanet: --batch 5000000 (with --sizes 784,1000000,10): training would need about ", 0), 0u)
+      << out;
+  EXPECT_EQ(lines(out), 1) << out;
+}
+
 TEST(DivergenceAndMemory, MemoryEstimateCountsParametersGradientsAndActivations) {
   TrainConfig c;  // 784-30-10, batch 10 -> the CPU's 500 evaluation rows through the training buffers
   c.device = Device::cpu;

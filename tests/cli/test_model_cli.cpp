@@ -299,14 +299,15 @@ class SignalTest : public ModelCli, public ::testing::WithParamInterface<int> {}
 
 // The signal stops training after the current mini-batch; the checkpoint it leaves continues the run to
 // exactly the parameters of a run that was never interrupted.
-TEST_P(SignalTest, WritesACheckpointExits130AndResumesBitIdentically) {
+TEST_P(SignalTest, WritesACheckpointExits128PlusTheSignalAndResumesBitIdentically) {
   TempDir dir;
   const std::string ck = (dir / "ck").string();
   std::vector<std::string> args{"train", "--data", test::mnist_dir().string(), "--device", "cpu", "--train-size",
                                 "2000", "--validation-size", "1000", "--test-size", "1000", "--epochs", "500",
                                 "--checkpoint", ck, "--checkpoint-every", "1000"};
   std::string out;
-  ASSERT_EQ(interrupt_after_first_epoch(args, GetParam(), &out), 130) << out;
+  // 128 + the signal, as a shell reports a process the signal ended: 130 after SIGINT, 143 after SIGTERM.
+  ASSERT_EQ(interrupt_after_first_epoch(args, GetParam(), &out), 128 + GetParam()) << out;
   EXPECT_NE(out.find(GetParam() == SIGINT ? "SIGINT" : "SIGTERM"), std::string::npos) << out;
   EXPECT_NE(out.find("checkpoint written to " + ck), std::string::npos) << out;
   EXPECT_NE(out.find("--resume " + ck), std::string::npos) << out;
@@ -377,6 +378,72 @@ EvaluateReport check_evaluate_report(const std::string& out, const std::string& 
     EXPECT_NEAR(percent, 100.0 * double(right) / double(all), 0.005) << "digit " << d;  // printed to 2 decimals
   }
   return r;
+}
+
+// A signal once the last epoch's line is out used to find no handler (it was gone with the epoch loop) or be
+// ignored: the run died silently or saved as if never interrupted. Now it ends the run before --save, with the
+// final checkpoint, in one line. The metrics' evaluation of 10,000 validation records by 784-2500-2500-10 after
+// the line (about 1.8 s here) is the window the signal lands in.
+TEST_F(ModelCli, ASignalAfterTheLastEpochKeepsTheFinalCheckpointAndSaysSo) {
+  TempDir dir;
+  const std::string ck = (dir / "ck").string(), save = (dir / "m.safetensors").string();
+  const test::CliRun run = test::run_cli_signalled(
+      {"train", "--data", test::mnist_dir().string(), "--device", "cpu", "--sizes", "784,2500,2500,10", "--batch",
+       "100", "--train-size", "200", "--validation-size", "10000", "--test-size", "100", "--epochs", "1", "--metrics",
+       (dir / "m.jsonl").string(), "--checkpoint", ck, "--save", save},
+      "Epoch 1/1:", SIGINT);
+  EXPECT_EQ(run.status, 130) << run.out << run.err;
+  EXPECT_EQ(run.err, "sigmanet: SIGINT after the last epoch, 1: training is complete and checkpoint " + ck +
+                         " holds the network; the model was not saved to " + save +
+                         " (the checkpoint is a model too: sigmanet evaluate --model " + ck + ")\n");
+  EXPECT_EQ(load_checkpoint(ck).state.epochs_done, 1);
+  EXPECT_FALSE(std::filesystem::exists(save));
+}
+
+// `train | head -1` died of SIGPIPE at its next line with neither model nor checkpoint. Now the closed output
+// stops the run as a first Ctrl-C does: checkpoint, one line on stderr, exit 141 (128 + SIGPIPE).
+TEST_F(ModelCli, AClosedOutputStopsTheRunWithACheckpoint) {
+  TempDir dir;
+  const test::CliRun run = test::run_program(
+      "bash",
+      {"-c", "set -o pipefail; \"$0\" \"$@\" | head -1", test::cli_path(), "train", "--data", test::mnist_dir().string(),
+       "--device", "cpu", "--train-size", "2000", "--validation-size", "100", "--test-size", "200", "--epochs", "50"},
+      60, {}, dir.path());
+  EXPECT_EQ(run.status, 141) << run.out << run.err;
+  EXPECT_EQ(run.out.rfind("Training 784-30-10", 0), 0u) << run.out;
+  const std::string stopped = "sigmanet: SIGPIPE (standard output was closed): stopped in epoch ";
+  EXPECT_EQ(run.err.rfind(stopped, 0), 0u) << run.err;
+  EXPECT_NE(run.err.find("checkpoint written to sigmanet-checkpoint.safetensors (continue with: sigmanet train "
+                         "--resume sigmanet-checkpoint.safetensors)\n"),
+            std::string::npos)
+      << run.err;
+  const Checkpoint saved = load_checkpoint(dir / "sigmanet-checkpoint.safetensors");
+  EXPECT_GE(saved.state.epochs_done, 1);
+  EXPECT_LT(saved.state.epochs_done, 50);
+}
+
+// My own: closing the terminal (SIGHUP) killed a run with nothing kept; it now stops as SIGTERM does, exit 129.
+// Under nohup (SIGHUP ignored) it stays ignored and the run goes on.
+TEST_F(ModelCli, ClosingTheTerminalStopsTheRunWithACheckpointUnlessIgnored) {
+  TempDir dir;
+  const std::string ck = (dir / "ck").string();
+  const std::vector<std::string> args = {"train", "--data", test::mnist_dir().string(), "--device", "cpu",
+                                         "--train-size", "2000", "--validation-size", "100", "--test-size", "200",
+                                         "--checkpoint", ck};
+  std::vector<std::string> long_run = args;
+  long_run.insert(long_run.end(), {"--epochs", "500"});
+  const test::CliRun hung_up = test::run_cli_signalled(long_run, "Epoch 1/", SIGHUP);
+  EXPECT_EQ(hung_up.status, 129) << hung_up.err;
+  EXPECT_EQ(hung_up.err.rfind("sigmanet: SIGHUP (the terminal was closed): stopped in epoch ", 0), 0u) << hung_up.err;
+  EXPECT_GE(load_checkpoint(ck).state.epochs_done, 1);
+  // nohup's way: SIGHUP ignored before the tool starts (the child inherits it from this process).
+  std::vector<std::string> short_run = args;
+  short_run.insert(short_run.end(), {"--epochs", "3"});
+  std::signal(SIGHUP, SIG_IGN);
+  const test::CliRun ignored = test::run_cli_signalled(short_run, "Epoch 1/", SIGHUP);
+  std::signal(SIGHUP, SIG_DFL);
+  EXPECT_EQ(ignored.status, 0) << ignored.err;
+  EXPECT_NE(ignored.out.find("Epoch 3/3"), std::string::npos) << ignored.out;
 }
 
 TEST_F(ModelCli, EvaluateReportsAccuracyPerDigitConfusionAndDrawsMistakes) {
@@ -700,6 +767,53 @@ TEST_F(ModelCli, PythonReadsASoftmaxModelWithItsOutputLayer) {
             0)
       << out;
   expect_python_agrees(dir / "ll.safetensors");
+}
+
+// A model of these sizes whose weights and biases are all 0: every output is 0.5, so it calls every digit a 0.
+std::filesystem::path zero_model(const TempDir& dir, const std::vector<int>& sizes) {
+  Parameters p;
+  p.sizes = sizes;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    p.weights.emplace_back(std::size_t(sizes[l]) * std::size_t(sizes[l + 1]), 0.0);
+    p.biases.emplace_back(std::size_t(sizes[l + 1]), 0.0);
+  }
+  const std::filesystem::path file = dir / ("zero-" + sizes_text(sizes, '-') + ".safetensors");
+  save_model(file, p, {});
+  return file;
+}
+
+// Pictures past what can be drawn (stb_image_write's int arithmetic wrapped: a segfault at 784-1681-10, exit 1
+// "stb_image_write failed" at 784-900-10) are refused before any drawing, naming the flag and the size.
+TEST_F(ModelCli, ShowWeightsRefusesAPictureTooLargeNamingTheScaleThatFits) {
+  TempDir dir;
+  const std::filesystem::path out = dir / "w.png";
+  for (const auto& [sizes, expected] : std::vector<std::pair<std::vector<int>, std::string>>{
+           {{784, 1681, 10}, "38080x38080 pixels (4.1 GiB), more than the 256 MiB a picture may have; --scale 7 or "
+                             "less fits"},
+           {{784, 900, 10}, "27872x27872 pixels (2.2 GiB), more than the 256 MiB a picture may have; --scale 10 or "
+                            "less fits"}}) {
+    const test::CliRun run = test::run_cli_argv(
+        {"show-weights", "--model", zero_model(dir, sizes).string(), "--out", out.string(), "--scale", "32"});
+    EXPECT_EQ(run.status, 2) << run.err;
+    EXPECT_EQ(run.err, "sigmanet: --scale 32: the tiles of " + std::to_string(sizes[1]) +
+                           " first-layer neurons would make " + expected + "\n");
+    EXPECT_FALSE(std::filesystem::exists(out));
+  }
+}
+
+TEST_F(ModelCli, EvaluateRefusesAMistakesPictureTooLargeBeforeEvaluating) {
+  TempDir dir;
+  // The zero model gets 9020 of the 10,000 test digits wrong, so 5010 would be drawn.
+  const test::CliRun run =
+      test::run_cli_argv({"evaluate", "--device", "cpu", "--model", zero_model(dir, {784, 30, 10}).string(), "--data",
+                          test::mnist_dir().string(), "--mistakes", (dir / "m.png").string(), "--mistakes-count",
+                          "5010", "--scale", "16"});
+  EXPECT_EQ(run.status, 2) << run.err;
+  EXPECT_EQ(run.err,
+            "sigmanet: --mistakes-count and --scale 16: a picture of 5010 mistakes would be 4832x296624 pixels "
+            "(4.0 GiB), more than the 256 MiB a picture may have; at --scale 16 it holds up to 310\n");
+  EXPECT_EQ(run.out, "") << "refused before the model was evaluated";
+  EXPECT_FALSE(std::filesystem::exists(dir / "m.png"));
 }
 
 // scripts/plot_metrics.py as a person runs it (a PNG of two panels), and what it draws, read back line by line

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "sigmanet/backend.hpp"
@@ -137,6 +138,98 @@ TEST(TrainCli, PrintsOneLinePerEpochAndWritesMetrics) {
     EXPECT_GT(j.at("samples_per_second").get<double>(), 0.0);
   }
   EXPECT_EQ(epochs, 2);
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+const std::vector<std::string> kSmall = {"--train-size", "200", "--validation-size", "100", "--test-size", "100"};
+
+std::vector<std::string> train_args(std::vector<std::string> args) {
+  args.insert(args.begin(), "train");
+  args.insert(args.end(), kSmall.begin(), kSmall.end());
+  args.insert(args.end(), {"--data", test::mnist_dir().string()});
+  return args;
+}
+
+// --metrics is replaced whole after each epoch, never opened before: a run refused before its first epoch ends
+// (here for want of a GPU, found after the data was read) used to truncate it.
+TEST(TrainCli, ARunRefusedForWantOfAGpuLeavesTheMetricsAsTheyWere) {
+  if (gpu_available()) GTEST_SKIP() << "a GPU is usable here, so --device gpu is not refused";
+  test::TempDir dir;
+  test::write_bytes(dir / "m.jsonl", {'o', 'l', 'd', '\n'});
+  const test::CliRun run =
+      test::run_cli_argv(train_args({"--device", "gpu", "--metrics", (dir / "m.jsonl").string()}));
+  EXPECT_EQ(run.status, 2) << run.err;
+  EXPECT_NE(run.err.find("--device gpu: no usable GPU"), std::string::npos) << run.err;
+  EXPECT_EQ(read_text(dir / "m.jsonl"), "old\n");
+}
+
+// A full disk (here a file-size limit of 0) used to leave a 0-byte --metrics file and exit 1 without the system's
+// reason; now the file is as it was and the message names it and says why.
+TEST(TrainCli, AFullDiskLeavesTheMetricsWholeAndSaysWhy) {
+  test::TempDir dir;
+  const std::string metrics = (dir / "m.jsonl").string();
+  test::write_bytes(metrics, {'o', 'l', 'd', '\n'});
+  const test::CliRun run =
+      test::run_cli_with_file_limit(0, train_args({"--device", "cpu", "--epochs", "1", "--metrics", metrics}));
+  EXPECT_EQ(run.status, 1) << run.err;
+  EXPECT_EQ(run.err, "sigmanet: error: " + metrics + ": write failed: File too large\n");
+  EXPECT_EQ(read_text(metrics), "old\n");
+}
+
+// A resumed run continues the metrics of the run it resumes: the file, replaced whole each epoch, keeps the
+// earlier lines before its own.
+TEST(TrainCli, AResumedRunKeepsTheEarlierMetricsLines) {
+  test::TempDir dir;
+  const std::string metrics = (dir / "m.jsonl").string(), ck = (dir / "ck").string();
+  ASSERT_EQ(test::run_cli_argv(train_args({"--device", "cpu", "--epochs", "1", "--metrics", metrics, "--checkpoint", ck}))
+                .status,
+            0);
+  const std::string first = read_text(metrics);
+  const test::CliRun more = test::run_cli_argv(
+      {"train", "--resume", ck, "--epochs", "2", "--metrics", metrics, "--data", test::mnist_dir().string()});
+  ASSERT_EQ(more.status, 0) << more.err;
+  const std::string both = read_text(metrics);
+  ASSERT_EQ(both.rfind(first, 0), 0u) << both;
+  EXPECT_EQ(std::count(both.begin(), both.end(), '\n'), 2) << both;
+  EXPECT_EQ(nlohmann::json::parse(both.substr(first.size()))["epoch"], 2);
+}
+
+// Without --checkpoint, Ctrl-C writes ./sigmanet-checkpoint.safetensors: --metrics or --save there would be
+// overwritten by the checkpoint at the stop, so they are refused before any work.
+TEST(TrainCli, OutputsAtTheCtrlCCheckpointFileAreRefused) {
+  test::TempDir cwd;
+  for (const std::string flag : {"--metrics", "--save"}) {
+    const test::CliRun run = test::run_cli_argv(
+        train_args({"--device", "cpu", flag, "sigmanet-checkpoint.safetensors"}), 60, {}, cwd.path());
+    EXPECT_EQ(run.status, 2) << run.err;
+    EXPECT_EQ(run.err, "sigmanet: " + flag +
+                           ": sigmanet-checkpoint.safetensors is the same file as --checkpoint (default "
+                           "sigmanet-checkpoint.safetensors, where Ctrl-C saves) sigmanet-checkpoint.safetensors; "
+                           "give each its own file\n");
+    EXPECT_TRUE(std::filesystem::is_empty(cwd.path()));
+  }
+}
+
+// --gpu-cluster and --gpu-kernel change nothing on the CPU: a CPU run, or auto falling back to the CPU, used to
+// ignore them silently; they are refused, naming the flag and why the run is on the CPU.
+TEST(TrainCli, GpuFlagsOnACpuRunAreRefused) {
+  const test::CliRun cpu = test::run_cli_argv(train_args({"--device", "cpu", "--gpu-cluster", "4"}));
+  EXPECT_EQ(cpu.status, 2) << cpu.err;
+  EXPECT_EQ(cpu.err, "sigmanet: --gpu-cluster 4: the run trains on the CPU (--device cpu), which has no GPU kernel to "
+                     "choose\n");
+  const test::CliRun kernel = test::run_cli_argv(train_args({"--device", "cpu", "--gpu-kernel", "persistent"}));
+  EXPECT_EQ(kernel.status, 2) << kernel.err;
+  EXPECT_NE(kernel.err.find("--gpu-kernel persistent: the run trains on the CPU"), std::string::npos) << kernel.err;
+  if (gpu_available()) GTEST_SKIP() << "a GPU is usable here, so auto does not fall back to the CPU";
+  const test::CliRun fallback = test::run_cli_argv(train_args({"--gpu-cluster", "2"}));
+  EXPECT_EQ(fallback.status, 2) << fallback.err;
+  EXPECT_EQ(fallback.err.rfind("sigmanet: --gpu-cluster 2: no usable GPU (", 0), 0u) << fallback.err;
+  EXPECT_NE(fallback.err.find("), and the CPU has no GPU kernel to choose\n"), std::string::npos) << fallback.err;
+  EXPECT_EQ(fallback.out, "");
 }
 
 TEST(TrainCli, UnwritableMetricsFileIsRefusedBeforeTraining) {

@@ -207,6 +207,33 @@ TEST(Checkpoint, AVersion1FileLoadsAsAChapter1Run) {
   expect_identical(back.parameters, ck.parameters);
 }
 
+// A version 1 file is a chapter 1 run; metadata naming another cost, a lambda or a rule contradicts its version
+// and used to be dropped silently, resuming another run than the file describes.
+TEST(Checkpoint, AVersion1FileThatNamesChapter3SettingsIsRefused) {
+  const TrainConfig c = small_config(Precision::f64);
+  Rng rng(7);
+  Checkpoint ck{c, init_parameters(c.sizes, c.init, rng), {}};
+  ck.state.rng = rng.snapshot();
+  TempDir dir;
+  save_checkpoint(dir / "ck", ck);
+  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"cost", "cross-entropy"}, {"lambda", "5"}, {"early_stopping", "3"}, {"eta_schedule", "halve:2"}}) {
+    SafeTensors f = read_safetensors(dir / "ck");
+    f.metadata["version"] = std::string("1");
+    f.metadata[key] = value;
+    write_safetensors(dir / "v1", f);
+    try {
+      load_checkpoint(dir / "v1");
+      ADD_FAILURE() << key << " " << value << " was accepted";
+    } catch (const InputError& e) {
+      EXPECT_EQ(std::string(e.what()), (dir / "v1").string() +
+                                           ": checkpoint version 1 is a chapter 1 run (quadratic cost, no L2, no "
+                                           "rules), but its metadata says " + key + " \"" + value +
+                                           "\"; refused rather than resumed as chapter 1");
+    }
+  }
+}
+
 // Rewrites one part of a good checkpoint and expects load_checkpoint to refuse it naming the file.
 void expect_refused(const std::string& says, void (*change)(SafeTensors&)) {
   TempDir dir;

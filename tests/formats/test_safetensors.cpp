@@ -376,6 +376,49 @@ TEST(ModelFile, MissingFileIsAnInputErrorNamingIt) {
   }
 }
 
+// A sparse file of `bytes` starting with `head`; false where the file system will not make one that large.
+bool sparse_file(const std::filesystem::path& file, const std::vector<std::uint8_t>& head, std::uint64_t bytes) {
+  test::write_bytes(file, head);
+  return truncate(file.c_str(), off_t(bytes)) == 0;
+}
+
+std::string load_error(const std::filesystem::path& file) {
+  try {
+    load_model(file);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "loaded";
+}
+
+// The header is read first and checked against the file's size, so that a huge file is refused before its data is
+// read or memory taken for it (a 64 GB sparse --model was read whole, std::bad_alloc, exit 1).
+TEST(SafeTensors, AHugeFileIsJudgedByItsHeaderBeforeItsDataIsRead) {
+  TempDir dir;
+  const std::uint64_t gib = std::uint64_t{1} << 30;
+  if (!sparse_file(dir / "zeros", {}, 64 * gib)) GTEST_SKIP() << "no 64 GiB sparse files here";
+  EXPECT_EQ(load_error(dir / "zeros"),
+            (dir / "zeros").string() + ": header length 0 is not plausible; is this a safetensors file?");
+  // A real header for one small tensor, and 64 GiB after it that belong to no tensor.
+  SafeTensors one;
+  one.tensors["x"] = Tensor::from_u32(std::vector<std::uint32_t>{7}, {1});
+  const std::vector<std::uint8_t> small = encode_safetensors(one);
+  ASSERT_TRUE(sparse_file(dir / "tail", small, 64 * gib));
+  EXPECT_NE(load_error(dir / "tail").find("bytes at the end of the file belong to no tensor"), std::string::npos);
+  // A header whose one tensor fills 1 TiB, all of it there: refused by the memory it would take.
+  const std::string header = R"({"layers.0.weight":{"dtype":"F32","shape":[1024,268435456],"data_offsets":[0,1099511627776]}})";
+  std::string text;
+  for (int i = 0; i < 8; ++i) text.push_back(char(std::uint64_t(header.size()) >> (8 * i)));
+  text += header;
+  const std::vector<std::uint8_t> head(text.begin(), text.end());
+  if (!sparse_file(dir / "tebibyte", head, head.size() + 1024 * gib)) GTEST_SKIP() << "no 1 TiB sparse files here";
+  EXPECT_NE(load_error(dir / "tebibyte")
+                .find(": its tensors hold 1099511627776 bytes; reading them would need about 4096.0 GiB of memory, "
+                      "more than this machine's "),
+            std::string::npos)
+      << load_error(dir / "tebibyte");
+}
+
 TEST(AtomicFile, WritesAndReplacesLeavingNoTemporaryFiles) {
   TempDir dir;
   write_file_atomically(dir / "f", std::vector<std::uint8_t>{1, 2, 3});

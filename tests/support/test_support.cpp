@@ -150,6 +150,18 @@ Image decode_png_rgb(const std::vector<std::uint8_t>& png) {
   return img;
 }
 
+std::filesystem::path write_tiny_mnist(const std::filesystem::path& folder) {
+  std::filesystem::create_directories(folder);
+  std::vector<std::uint8_t> train_labels(2100), test_labels(200);
+  for (std::size_t i = 0; i < train_labels.size(); ++i) train_labels[i] = std::uint8_t(i % 10);
+  for (std::size_t i = 0; i < test_labels.size(); ++i) test_labels[i] = std::uint8_t(i * 3 % 10);
+  write_bytes(folder / "train-images-idx3-ubyte", idx_images(2100, 28, 28));
+  write_bytes(folder / "train-labels-idx1-ubyte", idx_labels(train_labels));
+  write_bytes(folder / "t10k-images-idx3-ubyte", idx_images(200, 28, 28));
+  write_bytes(folder / "t10k-labels-idx1-ubyte", idx_labels(test_labels));
+  return folder;
+}
+
 int run_cli(const std::string& args, std::string* output) {
   const std::string command = "'" + cli_path() + "' " + args + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
@@ -190,6 +202,17 @@ std::string cli_for_any_user() {
   static const SharedCliCopy shared;
   return shared.copy.string();
 }
+
+}  // namespace
+
+CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
+                    const std::vector<std::pair<std::string, std::string>>& env,
+                    const std::filesystem::path& working_dir, int as_user) {
+  return run_program(as_user >= 0 ? cli_for_any_user() : cli_path(), args, timeout_seconds, env,
+                     working_dir, as_user);
+}
+
+namespace {
 
 // Runs the program; watch (when set) is called each time its output grows.
 CliRun run_watched(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
@@ -257,13 +280,6 @@ CliRun run_watched(const std::string& program, const std::vector<std::string>& a
 
 }  // namespace
 
-CliRun run_cli_argv(const std::vector<std::string>& args, double timeout_seconds,
-                    const std::vector<std::pair<std::string, std::string>>& env,
-                    const std::filesystem::path& working_dir, int as_user) {
-  return run_program(as_user >= 0 ? cli_for_any_user() : cli_path(), args, timeout_seconds, env,
-                     working_dir, as_user);
-}
-
 CliRun run_program(const std::string& program, const std::vector<std::string>& args, double timeout_seconds,
                    const std::vector<std::pair<std::string, std::string>>& env,
                    const std::filesystem::path& working_dir, int as_user) {
@@ -284,30 +300,73 @@ bool signal_pending(int pid, int signal) {
   return false;
 }
 
+CliRun run_cli_signalled(const std::vector<std::string>& args, const std::string& marker, int signal,
+                         double timeout_seconds, const std::vector<std::pair<std::string, std::string>>& env,
+                         const std::filesystem::path& working_dir) {
+  bool sent = false;
+  return run_watched(cli_path(), args, timeout_seconds, env, working_dir, -1, [&](int pid, const CliRun& run) {
+    if (!sent && (run.out.find(marker) != std::string::npos || run.err.find(marker) != std::string::npos)) {
+      kill(pid, signal);
+      sent = true;
+    }
+  });
+}
+
+CliRun run_cli_with_file_limit(int blocks, const std::vector<std::string>& args, double timeout_seconds) {
+  std::vector<std::string> a = {"-c", "ulimit -f \"$1\"; shift; exec \"$@\"", "sh", std::to_string(blocks),
+                                cli_path()};
+  a.insert(a.end(), args.begin(), args.end());
+  return run_program("sh", a, timeout_seconds);
+}
+
 namespace {
 
-// mpirun's arguments that start `sigmanet args...` as `ranks` processes, with what its environment needs added to
-// env: what root needs to run mpirun (the CI container runs as root), and in the sanitizer build no LeakSanitizer
-// in the ranks (Open MPI keeps its start-up memory to the end by design, and the fast unwinder cannot name its
-// frames, no frame pointers, for suppressions to match; the slow one made the jobs 25% slower). The same backend
-// code runs leak-checked in one process (the gpu_backend tests). ASan's other checks stay.
-std::vector<std::string> mpirun_args(int ranks, const std::vector<std::string>& args,
+// mpirun's arguments (`--oversubscribe` before `args`: 3 ranks on the 2-core CI machine), with what its
+// environment needs added to env: what root needs to run mpirun (the CI container runs as root), and in the
+// sanitizer build no LeakSanitizer in the ranks (Open MPI keeps its start-up memory to the end by design, and the
+// fast unwinder cannot name its frames, no frame pointers, for suppressions to match; the slow one made the jobs
+// 25% slower). The same backend code runs leak-checked in one process (the gpu_backend tests). ASan's other
+// checks stay.
+std::vector<std::string> mpirun_args(const std::vector<std::string>& args,
                                      std::vector<std::pair<std::string, std::string>>& env) {
   env.insert(env.begin(), {{"OMPI_ALLOW_RUN_AS_ROOT", "1"}, {"OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"}});
 #ifdef SIGMANET_TEST_SANITIZED
   env.emplace_back("LSAN_OPTIONS", "detect_leaks=0");
 #endif
-  std::vector<std::string> a = {"--oversubscribe", "-np", std::to_string(ranks), cli_path()};
+  std::vector<std::string> a = {"--oversubscribe"};
   a.insert(a.end(), args.begin(), args.end());
   return a;
+}
+
+// `-np ranks sigmanet args...`
+std::vector<std::string> ranks_of_cli(int ranks, const std::vector<std::string>& args) {
+  std::vector<std::string> a = {"-np", std::to_string(ranks), cli_path()};
+  a.insert(a.end(), args.begin(), args.end());
+  return a;
+}
+
+CliRun mpirun(const std::vector<std::string>& args, double timeout_seconds,
+              std::vector<std::pair<std::string, std::string>> env) {
+  const std::vector<std::string> a = mpirun_args(args, env);
+  return run_program("mpirun", a, timeout_seconds, env);
 }
 
 }  // namespace
 
 CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds,
                   std::vector<std::pair<std::string, std::string>> env) {
-  const std::vector<std::string> a = mpirun_args(ranks, args, env);
-  return run_program("mpirun", a, timeout_seconds, env);
+  return mpirun(ranks_of_cli(ranks, args), timeout_seconds, std::move(env));
+}
+
+CliRun run_mpirun_apps(const std::vector<std::vector<std::string>>& apps, double timeout_seconds,
+                       std::vector<std::pair<std::string, std::string>> env) {
+  std::vector<std::string> a;
+  for (const std::vector<std::string>& app : apps) {
+    if (!a.empty()) a.push_back(":");
+    a.insert(a.end(), {"-np", "1", cli_path()});
+    a.insert(a.end(), app.begin(), app.end());
+  }
+  return mpirun(a, timeout_seconds, std::move(env));
 }
 
 std::vector<std::string> command_with_flags(const std::string& command,
@@ -332,7 +391,7 @@ InterruptedJob run_interrupted_mpirun(int ranks, const std::vector<std::string>&
   static int jobs = 0;
   const std::string tag = std::to_string(getpid()) + "-" + std::to_string(++jobs);
   env.emplace_back("SIGMANET_TEST_TAG", tag);
-  const std::vector<std::string> a = mpirun_args(ranks, args, env);
+  const std::vector<std::string> a = mpirun_args(ranks_of_cli(ranks, args), env);
   InterruptedJob job;
   job.run = run_program_watched("mpirun", a, timeout_seconds, env, [&](int, const CliRun& so_far) {
     if (job.started || so_far.out.find(after_line) == std::string::npos) return;

@@ -66,6 +66,10 @@ std::vector<std::uint8_t> idx_images(std::uint32_t count, std::uint32_t rows, st
 std::vector<std::uint8_t> idx_labels(const std::vector<std::uint8_t>& labels, std::uint32_t magic = 2049);
 std::vector<std::uint8_t> gzip_bytes(const std::vector<std::uint8_t>& raw);
 
+// MNIST's four files in little, raw, written into `folder` (created): 2,100 training records (labels 0..9 in turn)
+// and 200 test records, for runs that should spend their time on something other than reading data. Returns folder.
+std::filesystem::path write_tiny_mnist(const std::filesystem::path& folder);
+
 // The sigmanet tool: $SIGMANET_CLI when set, else `sigmanet` beside the test program, else where the build puts it
 // relative to the test program (../sigmanet), so that a build folder moved elsewhere still finds it.
 const std::string& cli_path();
@@ -107,12 +111,25 @@ CliRun run_program_watched(const std::string& program, const std::vector<std::st
 // Whether the process has a signal pending (sent, not yet delivered to a handler): a second signal sent before
 // the first is delivered may merge with it, so a test that sends two waits for this to turn false in between.
 bool signal_pending(int pid, int signal);
+// The tool run as run_cli_argv runs it, sent `signal` as soon as its output (stdout or stderr) holds `marker`.
+CliRun run_cli_signalled(const std::vector<std::string>& args, const std::string& marker, int signal,
+                         double timeout_seconds = 60, const std::vector<std::pair<std::string, std::string>>& env = {},
+                         const std::filesystem::path& working_dir = {});
+
+// The tool run as run_cli_argv runs it, under `ulimit -f blocks` (sh counts 512-byte blocks): a write past the
+// limit fails with EFBIG, as on a full disk.
+CliRun run_cli_with_file_limit(int blocks, const std::vector<std::string>& args, double timeout_seconds = 60);
 
 // `mpirun --oversubscribe -np ranks sigmanet args...` (--oversubscribe: 3 ranks on the 2-core CI machine), with
 // what root needs to run mpirun (the CI container runs as root) and env's variables added. In the sanitizer
 // build the ranks run without LeakSanitizer (Open MPI keeps its start-up memory to the end by design).
 CliRun run_mpirun(int ranks, const std::vector<std::string>& args, double timeout_seconds = 60,
                   std::vector<std::pair<std::string, std::string>> env = {});
+
+// An MPMD job, `mpirun --oversubscribe -np 1 sigmanet apps[0]... : -np 1 sigmanet apps[1]... : ...`: rank r runs
+// apps[r], so that ranks can be started with different flags, data or commands (as run_mpirun otherwise).
+CliRun run_mpirun_apps(const std::vector<std::vector<std::string>>& apps, double timeout_seconds = 60,
+                       std::vector<std::pair<std::string, std::string>> env = {});
 
 // `command` followed by each of flags (name, value), where `more`'s pairs (name, value, name, value...) replace the
 // value of a flag of the same name or come after the others.

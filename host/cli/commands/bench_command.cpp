@@ -1,11 +1,11 @@
 // sigmanet bench: training and evaluation throughput over a grid of networks and batch sizes, per backend,
 // as a table and as JSON in the schema bench/pytorch_mlp.py also writes (bench/compare.py reads both).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <sstream>
@@ -14,12 +14,15 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/job_agreement.hpp"
 #include "sigmanet/collective.hpp"
 #include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/cpu/peak_rate.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/number_text.hpp"
+#include "sigmanet/trainer.hpp"
 #include "sigmanet/version.hpp"
 
 namespace sigmanet::cli {
@@ -51,8 +54,30 @@ std::string utc_now() {
   return buf;
 }
 
-// --gpu-cluster N given to every GPU backend that may run the persistent kernel; refused when none does.
-std::vector<BenchBackend> with_cluster(const BenchOptions& o, std::vector<BenchBackend> chosen) {
+// --gpu-cluster N given to every GPU backend that may run the persistent kernel; refused, as --gpu-kernel is, when
+// no backend could use it (`no_gpu`: why there is none on a GPU, when that is the reason). A backend or batch
+// listed twice would be measured twice: refused too.
+std::vector<BenchBackend> with_gpu_flags(const BenchOptions& o, std::vector<BenchBackend> chosen,
+                                         const std::string& no_gpu) {
+  for (std::size_t i = 0; i < chosen.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (to_string(chosen[i]) == to_string(chosen[j]))
+        throw SettingError(Setting::backends,
+                           to_string(chosen[i]) + " is listed twice" +
+                               (o.gpu_kernel_given ? " (as --gpu-kernel names it)" : "") +
+                               "; each backend is measured once",
+                           to_string(chosen[i]));
+  for (auto it = o.batches.begin(); it != o.batches.end(); ++it)
+    if (std::find(o.batches.begin(), it, *it) != it)
+      throw SettingError(Setting::batches, std::to_string(*it) + " is listed twice; each batch is measured once",
+                         std::to_string(*it));
+  const std::string why = no_gpu.empty() ? "" : " (no usable GPU: " + no_gpu + ")";
+  const bool on_gpu =
+      std::any_of(chosen.begin(), chosen.end(), [](const BenchBackend& b) { return b.device == Device::gpu; });
+  if (o.gpu_kernel_given && o.gpu_kernel != GpuKernel::automatic && !on_gpu)
+    throw SettingError(Setting::gpu_kernel,
+                       {Setting::gpu_kernel, " " + to_string(o.gpu_kernel) + ": no backend here runs on a GPU" + why},
+                       to_string(o.gpu_kernel));
   if (o.gpu_cluster == 0) return chosen;
   bool used = false;
   for (BenchBackend& b : chosen)
@@ -64,13 +89,40 @@ std::vector<BenchBackend> with_cluster(const BenchOptions& o, std::vector<BenchB
     throw SettingError(Setting::gpu_cluster,
                        {Setting::gpu_cluster, " " + std::to_string(o.gpu_cluster) +
                                                   ": no backend here runs the persistent kernel (gpu-float or "
-                                                  "gpu-float-persistent, on a GPU)"},
+                                                  "gpu-float-persistent, on a GPU)" + why},
                        std::to_string(o.gpu_cluster));
   return chosen;
 }
 
-// The backends to run: those asked for, or by default every one present (GPU float only with a GPU).
-std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
+// What every rank of a benchmark job must have alike (job_agreement.hpp).
+Fingerprint bench_fingerprint(const BenchOptions& o, const Mnist& data) {
+  const auto list = [](const auto& values) {
+    std::string text;
+    for (const auto& v : values) {
+      std::ostringstream s;
+      s << v;
+      text += (text.empty() ? "" : ",") + s.str();
+    }
+    return text.empty() ? std::string("default") : text;
+  };
+  return {{"the command", "bench"},
+          {"the version", std::string("sigmanet ") + version()},
+          {"the grid (--quick, --all)", std::string(o.quick ? "quick" : o.all ? "all" : "standard")},
+          {flag_for(Setting::backends), list(o.backends)},
+          {flag_for(Setting::sizes), list(o.sizes)},
+          {flag_for(Setting::batches), list(o.batches)},
+          {flag_for(Setting::gpu_kernel), o.gpu_kernel_given ? to_string(o.gpu_kernel) : std::string("default")},
+          {flag_for(Setting::gpu_cluster), std::to_string(o.gpu_cluster)},
+          {flag_for(Setting::repetitions), std::to_string(o.settings.repetitions)},
+          {flag_for(Setting::warmup), std::to_string(o.settings.warmup)},
+          {flag_for(Setting::eta), exact_text(o.settings.eta)},
+          {flag_for(Setting::seed), std::to_string(o.settings.seed)},
+          {flag_for(Setting::data), (o.synthetic ? "synthetic, " : "") + data_identity(data)}};
+}
+
+// The backends to run: those asked for, or by default every one present (GPU float only with a GPU). *notice says
+// why the GPU is left out, printed once every check has passed (a refused run says one line, its refusal).
+std::vector<BenchBackend> choose_backends(const BenchOptions& o, std::string* notice) {
   if (launched_processes() > 1) {
     // A job of several processes measures the CPU backends, whose exchange it can time on the host (a GPU job's
     // NCCL sum runs inside the step's graph; `train --device gpu` under mpirun gives its samples/s).
@@ -83,7 +135,7 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
                          "sigmanet train --device gpu under mpirun (each epoch's line gives its samples/s)");
     }
     if (chosen.empty()) chosen = {{Device::cpu, Precision::f32}, {Device::cpu, Precision::f64}};
-    return chosen;
+    return with_gpu_flags(o, chosen, "");
   }
   std::string reason;
   const bool have_gpu = gpu_available(&reason);
@@ -98,8 +150,8 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
       chosen.push_back({Device::gpu, Precision::f32, GpuKernel::graph});
     }
     else
-      std::fprintf(stderr, "sigmanet: no usable GPU, benchmarking the CPU only: %s\n", reason.c_str());
-    return with_cluster(o, chosen);
+      *notice = "no usable GPU, benchmarking the CPU only: " + reason;
+    return with_gpu_flags(o, chosen, have_gpu ? "" : reason);
   }
   for (const std::string& name : o.backends) {
     BenchBackend b = parse_bench_backend(name);
@@ -110,7 +162,7 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o) {
       throw InputError("--backends " + name + ": the GPU backend computes in float; use gpu-float, or cpu-double");
     chosen.push_back(b);
   }
-  return with_cluster(o, chosen);
+  return with_gpu_flags(o, chosen, have_gpu ? "" : reason);
 }
 
 nlohmann::ordered_json spread_json(const Spread& s) { return {{"median", s.median}, {"min", s.min}, {"max", s.max}}; }
@@ -221,8 +273,8 @@ std::string command_line(const BenchOptions& o) {
   for (std::size_t i = 0; i < o.backends.size(); ++i) s << (i ? "," : " --backends ") << o.backends[i];
   if (!o.sizes.empty()) s << " --sizes " << sizes_text(o.sizes);
   for (std::size_t i = 0; i < o.batches.size(); ++i) s << (i ? "," : " --batches ") << o.batches[i];
-  s << " --repetitions " << o.settings.repetitions << " --warmup " << o.settings.warmup << " --eta " << o.settings.eta
-    << " --seed " << o.settings.seed;
+  s << " --repetitions " << o.settings.repetitions << " --warmup " << o.settings.warmup << " --eta "
+    << exact_text(o.settings.eta) << " --seed " << o.settings.seed;
   return s.str();
 }
 
@@ -260,8 +312,12 @@ int run_bench(const BenchOptions& o) {
   if (!(o.settings.eta > 0) || !std::isfinite(o.settings.eta)) throw InputError("--eta: must be a positive number");
   if (o.synthetic && !o.data.empty()) throw InputError("--synthetic: reads no data, so --data cannot be used with it");
 
-  if (!o.json.empty()) check_output_file("--json", o.json);
-  const std::vector<BenchBackend> backends = choose_backends(o);
+  if (!o.json.empty()) {
+    check_output_file("--json", o.json);
+    if (!o.synthetic) check_outputs_are_not_inputs({{"--json", o.json}}, mnist_files(resolve_data_dir(o.data)));
+  }
+  std::string notice;
+  const std::vector<BenchBackend> backends = choose_backends(o, &notice);
 
   Mnist data;
   std::string source;
@@ -275,13 +331,12 @@ int run_bench(const BenchOptions& o) {
     print_notes(data.notes);
     source = "mnist:" + dir.string();
   }
-
-  // Opened once the data is read, so that a refused run leaves the file alone.
-  std::ofstream json_out;
-  if (!o.json.empty()) {
-    json_out.open(o.json, std::ios::trunc);
-    if (!json_out) throw InputError("--json: cannot open " + o.json + " for writing");
-  }
+  // In a job, every rank must measure the same cases on the same data before any of them measures.
+  Collective* const collective = job();
+  if (collective) agree_with_job(*collective, bench_fingerprint(o, data));
+  // Rank 0 alone writes --json, and only once every case has run: replaced whole, so a refused or interrupted run
+  // leaves the file as it was.
+  const bool write_json = !o.json.empty() && (!collective || collective->rank() == 0);
 
   BenchGridOptions grid;
   grid.backends = backends;
@@ -293,15 +348,25 @@ int run_bench(const BenchOptions& o) {
   grid.train_size = data.train.size();
   grid.test_size = data.test.size();
   const std::vector<BenchCase> cases = bench_grid(grid);
+  // Every case's memory is estimated before the first one allocates anything, as train's run is.
+  for (const BenchCase& c : cases) {
+    TrainConfig need;
+    need.sizes = c.sizes;
+    need.batch = c.batch;
+    need.precision = c.backend.precision;
+    need.device = c.backend.device;
+    check_memory(need, "measuring it", Setting::batches);
+  }
 
+  if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
   const MachineInfo machine = machine_info();
   std::printf("sigmanet bench: %s, %zu logical CPUs (the CPU backends use %d thread%s)%s%s\n",
               machine.cpu_model.c_str(), std::size_t(machine.logical_cpus), o.settings.threads,
               o.settings.threads == 1 ? "" : "s", machine.gpu ? ", GPU " : "",
               machine.gpu ? machine.gpu->name.c_str() : "");
-  std::printf("data %s (%zu train, %zu test); %d warm-up + %d timed repetitions, median [min-max]; eta %g, seed %llu\n",
+  std::printf("data %s (%zu train, %zu test); %d warm-up + %d timed repetitions, median [min-max]; eta %s, seed %llu\n",
               source.c_str(), data.train.size(), data.test.size(), o.settings.warmup, o.settings.repetitions,
-              o.settings.eta, static_cast<unsigned long long>(o.settings.seed));
+              exact_text(o.settings.eta).c_str(), static_cast<unsigned long long>(o.settings.seed));
   const CpuPeaks peaks = measure_cpu_peaks(backends);
   if (peaks.f32 > 0 || peaks.f64 > 0) {
     std::string rates;
@@ -320,7 +385,7 @@ int run_bench(const BenchOptions& o) {
 
   const double load_before = load_average();
   std::vector<BenchResult> results;
-  if (Collective* const collective = job()) {
+  if (collective) {
     std::printf("a job of %d processes: each case first in rank 0 alone, then on every rank together\n",
                 collective->size());
     BenchSettings together = o.settings;
@@ -362,7 +427,7 @@ int run_bench(const BenchOptions& o) {
               "the CPU's first layer skips the pixels that are 0, so it does fewer); peak: that against one core's\n"
               "peak times the backend's threads\n");
 
-  if (json_out.is_open()) {
+  if (write_json) {
     nlohmann::ordered_json results_json = nlohmann::ordered_json::array();
     for (const BenchResult& r : results) results_json.push_back(result_json(r, data.train.size(), peaks));
     const nlohmann::ordered_json doc = {
@@ -395,9 +460,8 @@ int run_bench(const BenchOptions& o) {
           {"threads", o.settings.threads}}},
         {"results", results_json},
     };
-    json_out << doc.dump(2) << '\n';
-    json_out.close();
-    if (!json_out) throw Error("--json: writing " + o.json + " failed");
+    const std::string text = doc.dump(2) + '\n';
+    write_file_atomically(o.json, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
   }
   return 0;
 }

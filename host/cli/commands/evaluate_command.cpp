@@ -1,4 +1,5 @@
 // sigmanet evaluate: how good a saved model is on MNIST, digit by digit, and which digits it gets wrong.
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <map>
@@ -11,6 +12,7 @@
 #include "cli/mnist_model.hpp"
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/number_text.hpp"
 #include "sigmanet/formats/image_file.hpp"
 #include "sigmanet/reports/drawings.hpp"
 
@@ -34,11 +36,14 @@ int run_evaluate(EvaluateOptions& o) {
   if (!o.mistakes.empty()) {
     check_output_file("--mistakes", o.mistakes);
     check_distinct_files({{"--model", o.model}, {"--mistakes", o.mistakes}});
+    check_outputs_are_not_inputs({{"--mistakes", o.mistakes}}, mnist_files(resolve_data_dir(o.data)));
   }
   const Model model = load_mnist_model(o.model);  // before the data: a bad model fails fast
   const Mnist mnist = load_mnist(resolve_data_dir(o.data));
   print_notes(mnist.notes);
   const Dataset& data = o.set == "validation" ? mnist.validation : mnist.test;
+  // The picture is sized for as many mistakes as it may have to hold, before the model is evaluated.
+  if (!o.mistakes.empty()) mistakes_grid_size(data.rows, data.cols, std::min(o.mistakes_count, data.size()), 10, o.scale);
   std::unique_ptr<Backend> backend = backend_for(model, o.model, o.device);
   backend->set_threads(o.threads ? o.threads : default_threads());
   const Objective objective = model_objective(model, o.model);
@@ -63,8 +68,8 @@ int run_evaluate(EvaluateOptions& o) {
   std::printf("%s set: %zu/%zu correct (%.2f%%), %s cost %.6f", o.set.c_str(), e.correct, e.total,
               100.0 * e.accuracy(), to_string(objective.cost).c_str(), e.cost);
   if (objective.lambda > 0)  // network2.py's total_cost: the L2 term over this set's size
-    std::printf(" + L2 %.6f (lambda %g)",
-                weight_penalty(model.parameters, objective.lambda, e.total), objective.lambda);
+    std::printf(" + L2 %.6f (lambda %s)", weight_penalty(model.parameters, objective.lambda, e.total),
+                exact_text(objective.lambda).c_str());
   std::printf("\n");
   std::printf("\nPer digit:\n  digit  correct  total  accuracy\n");
   for (int d = 0; d < 10; ++d) {

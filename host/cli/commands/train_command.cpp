@@ -4,13 +4,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/job_agreement.hpp"
+#include "cli/metrics_log.hpp"
 #include "cli/one_voice.hpp"
 #include "sigmanet/collective.hpp"
 #include "cli/progress.hpp"
@@ -19,7 +19,10 @@
 #include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
 #include "sigmanet/formats/model_file.hpp"
+#include "sigmanet/formats/safetensors.hpp"
+#include "sigmanet/number_text.hpp"
 #include "sigmanet/trainer.hpp"
+#include "sigmanet/version.hpp"
 
 namespace sigmanet::cli {
 namespace {
@@ -65,9 +68,9 @@ Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
   const TrainConfig& s = ck.config;
   keep_from_checkpoint(sub, "--sizes", c.sizes, s.sizes, sizes_text(s.sizes));
   keep_from_checkpoint(sub, "--batch", c.batch, s.batch, std::to_string(s.batch));
-  keep_from_checkpoint(sub, "--eta", c.eta, s.eta, std::to_string(s.eta));
+  keep_from_checkpoint(sub, "--eta", c.eta, s.eta, exact_text(s.eta));
   keep_from_checkpoint(sub, "--cost", c.cost, s.cost, to_string(s.cost));
-  keep_from_checkpoint(sub, "--lambda", c.lambda, s.lambda, "lambda " + std::to_string(s.lambda));
+  keep_from_checkpoint(sub, "--lambda", c.lambda, s.lambda, "lambda " + exact_text(s.lambda));
   keep_from_checkpoint(sub, "--early-stopping", c.early_stopping, s.early_stopping,
                        s.early_stopping ? "early stopping after " + std::to_string(s.early_stopping) + " epochs"
                                         : std::string("no early stopping"));
@@ -113,11 +116,18 @@ void check_outputs(const CLI::App& sub, const TrainOptions& o) {
   if (o.checkpoint.empty() && fs::symlink_status(kDefaultCheckpoint, status_error).type() != fs::file_type::not_found)
     check_output_file(std::string("--checkpoint (default ") + kDefaultCheckpoint + ", where Ctrl-C saves)",
                       kDefaultCheckpoint);
-  check_distinct_files({{"--checkpoint", o.checkpoint}, {"--save", o.save}, {"--metrics", o.metrics}});
+  // Ctrl-C writes its checkpoint to the default file when --checkpoint is not given: that file is an output too.
+  const std::string stop_flag = o.checkpoint.empty()
+                                    ? std::string("--checkpoint (default ") + kDefaultCheckpoint + ", where Ctrl-C saves)"
+                                    : std::string("--checkpoint");
+  const std::string stop_file = o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint;
+  check_distinct_files({{stop_flag, stop_file}, {"--save", o.save}, {"--metrics", o.metrics}});
   // Continuing a checkpoint into the same file is what --checkpoint is for; the other outputs would
   // destroy it.
   check_distinct_files({{"--resume", o.resume}, {"--save", o.save}});
   check_distinct_files({{"--resume", o.resume}, {"--metrics", o.metrics}});
+  check_outputs_are_not_inputs({{stop_flag, stop_file}, {"--save", o.save}, {"--metrics", o.metrics}},
+                               mnist_files(resolve_data_dir(o.data)));
 }
 
 // The settings checked and the data loaded, a checkpoint's settings blamed on the checkpoint.
@@ -145,48 +155,6 @@ Mnist check_settings_and_load(const CLI::App& sub, const TrainOptions& o) {
   return data;
 }
 
-// --metrics: one JSON line per epoch. Opened once the data is known to be good, so that a run refused for bad
-// data leaves the file alone; a resumed run adds to the metrics of the run it continues.
-class MetricsLog {
- public:
-  MetricsLog(const std::string& file, bool append) : file_(file) {
-    if (file.empty()) return;
-    out_.open(file, append ? std::ios::app : std::ios::trunc);
-    if (!out_) throw InputError("--metrics: cannot open " + file + " for writing");
-  }
-  bool enabled() const { return out_.is_open(); }
-  // Outside the timed part of the epoch: the cost on the training and validation sets is for the curves only.
-  // Costs are the run's cost plus, with L2, network2.py's lambda/(2n) sum w^2 over each set's own size n.
-  void write(int epoch, const Evaluation& test, const std::optional<Evaluation>& validated, Backend& backend,
-             const Mnist& data, const TrainConfig& c, double eta, double seconds, double rate) {
-    const Evaluation train = backend.evaluate(data.train);
-    const Evaluation validation = validated ? *validated : backend.evaluate(data.validation);
-    const Parameters p = c.lambda > 0 ? backend.parameters() : Parameters{};
-    const auto cost = [&](const Evaluation& e) { return e.cost + weight_penalty(p, c.lambda, e.total); };
-    nlohmann::json line = {{"epoch", epoch},
-                           {"cost_function", to_string(c.cost)},
-                           {"lambda", c.lambda},
-                           {"eta", eta},
-                           {"test_correct", test.correct},
-                           {"test_total", test.total},
-                           {"test_accuracy", test.accuracy()},
-                           {"test_cost", cost(test)},
-                           {"train_accuracy", train.accuracy()},
-                           {"train_cost", cost(train)},
-                           {"validation_accuracy", validation.accuracy()},
-                           {"validation_cost", cost(validation)},
-                           {"seconds", seconds},
-                           {"samples_per_second", rate}};
-    if (validation.total == 0) line["validation_accuracy"] = line["validation_cost"] = nullptr;
-    out_ << line.dump() << '\n' << std::flush;
-    if (!out_) throw Error("--metrics: writing " + file_ + " failed");
-  }
-
- private:
-  std::string file_;
-  std::ofstream out_;
-};
-
 void save_trained_model(const std::string& file, const TrainConfig& c, const Trainer& trainer, Backend& backend,
                         double accuracy, std::size_t test_size) {
   char accuracy_text[32];
@@ -196,9 +164,9 @@ void save_trained_model(const std::string& file, const TrainConfig& c, const Tra
               {"seed", std::to_string(c.seed)},
               {"accuracy", accuracy_text},
               {"batch", std::to_string(c.batch)},
-              {"eta", std::to_string(c.eta)},
+              {"eta", exact_text(c.eta)},
               {"cost", to_string(c.cost)},
-              {"lambda", std::to_string(c.lambda)},
+              {"lambda", exact_text(c.lambda)},
               {"early_stopping", std::to_string(c.early_stopping)},
               {"eta_schedule", eta_schedule_text(c.halve_eta_after)},
               {"init", to_string(c.init)},
@@ -222,24 +190,27 @@ class EpochLoop {
         backend_(backend),
         data_(data),
         metrics_(metrics),
-        stop_file_(o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint) {
-    set_second_signal_message(second_signal_message(stop_file_, 0, o.resume));
-  }
+        stop_file_(o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint) {}
 
-  // The exit status: 0, or kExitInterrupted after a signal.
+  // The exit status: 0, or StopOnSignals::exit_status() after a signal (the checkpoint written and said where).
   int run() {
     using clock = std::chrono::steady_clock;
     const auto run_start = clock::now();
-    const StopOnSignals signals;
     int epoch = trainer_.epochs_done() + 1;
     for (; epoch <= c_.epochs && !stopped_by_rule_; ++epoch)
-      if (!train_one(epoch)) return kExitInterrupted;
+      if (!train_one(epoch)) return StopOnSignals::exit_status();
     const double total = std::chrono::duration<double>(clock::now() - run_start).count();
     std::printf("Best test accuracy %.2f%% at epoch %d; %d epochs in %.1f s\n", 100.0 * best_, best_epoch_,
                 epoch - 1, total);
     if (last_checkpoint_epoch_ > 0) std::printf("Checkpoint written to %s\n", o_.checkpoint.c_str());
+    std::fflush(stdout);
+    if (stop_requested()) return stop_after_training();
     return 0;
   }
+
+  // Whether a signal asks the run to stop: any rank's, in a job (mpirun passes SIGINT on as SIGTERM to every rank,
+  // not all at the same instant), decided by every rank together.
+  bool stop_requested() { return job_ ? job_->any(StopOnSignals::requested()) : StopOnSignals::requested(); }
 
   double last_accuracy() const { return last_accuracy_; }
 
@@ -251,9 +222,7 @@ class EpochLoop {
     // The epoch's time is the training alone, on the backend's clock (CUDA events on a GPU, which include
     // finishing the queued work); evaluation is not part of it.
     bool finished = false;
-    // A job stops when any of its ranks was signalled (mpirun passes SIGINT on as SIGTERM to every rank, not
-    // all at the same instant); within an epoch the backend makes that decision together.
-    const auto stop_requested = [&] { return job_ ? job_->any(StopOnSignals::requested()) : StopOnSignals::requested(); };
+    // Within an epoch the backend decides on a job's stop together, after each batch.
     const double seconds = backend_.time_seconds([&] {
       finished = !stop_requested() && trainer_.train_epoch([&](std::size_t done) {
         bar_.update(label, done, data_.train.size());
@@ -295,22 +264,35 @@ class EpochLoop {
     return true;
   }
 
+  // A signal once the last epoch was trained (during its evaluation, metrics or checkpoint): the run ends before
+  // --save, with its final state in a checkpoint, and says so.
+  int stop_after_training() {
+    if (last_checkpoint_epoch_ != trainer_.epochs_done()) checkpoint(stop_file_);
+    std::string kept = "checkpoint " + stop_file_ + " holds the network";
+    if (!o_.save.empty())
+      kept += "; the model was not saved to " + o_.save + " (the checkpoint is a model too: sigmanet evaluate --model " +
+              stop_file_ + ")";
+    std::fprintf(stderr, "sigmanet: %s after the last epoch, %d: training is complete and %s\n", StopOnSignals::name(),
+                 trainer_.epochs_done(), kept.c_str());
+    return StopOnSignals::exit_status();
+  }
+
   void report(EpochVerdict verdict, int epoch) {
     const TrainerState& s = trainer_.state();
     switch (verdict) {
       case EpochVerdict::go_on:
         return;
       case EpochVerdict::eta_halved:
-        std::printf("Validation accuracy has not improved for %d epochs (best %.2f%%): eta halved to %g\n",
-                    c_.halve_eta_after, 100.0 * s.best_validation, trainer_.eta());
+        std::printf("Validation accuracy has not improved for %d epochs (best %.2f%%): eta halved to %s\n",
+                    c_.halve_eta_after, 100.0 * s.best_validation, exact_text(trainer_.eta()).c_str());
         return;
       case EpochVerdict::stop_early:
         std::printf("Stopping early after epoch %d: validation accuracy has not improved for %d epochs (best %.2f%%)\n",
                     epoch, c_.early_stopping, 100.0 * s.best_validation);
         break;
       case EpochVerdict::stop_eta_floor:
-        std::printf("Stopping after epoch %d: eta has come down to %g, 1/128 of its start (best validation %.2f%%)\n",
-                    epoch, trainer_.eta(), 100.0 * s.best_validation);
+        std::printf("Stopping after epoch %d: eta has come down to %s, 1/128 of its start (best validation %.2f%%)\n",
+                    epoch, exact_text(trainer_.eta()).c_str(), 100.0 * s.best_validation);
         break;
     }
     stopped_by_rule_ = true;
@@ -356,31 +338,80 @@ void choose_job_device(TrainConfig& c, Collective& job) {
   c.device = Device::cpu;
 }
 
-// The job this run is a rank of (null alone), joined once every check that could refuse the run has passed,
-// so that bad input stops every rank the same way before MPI is started.
-Collective* join_job(TrainOptions& o, const Checkpoint& resumed) {
-  const int processes = launched_processes();
+// "epoch 3, sample 1200, CRC32 0a1b2c3d": a checkpoint told apart by its parameters and trainer state.
+std::string checkpoint_identity(const Checkpoint& ck) {
+  const auto bytes = [](const auto& values) {
+    return std::span(reinterpret_cast<const std::uint8_t*>(values.data()), values.size() * sizeof(values[0]));
+  };
+  std::uint32_t crc = 0;
+  for (std::size_t l = 0; l < ck.parameters.layers(); ++l)
+    crc = crc32_of(bytes(ck.parameters.biases[l]), crc32_of(bytes(ck.parameters.weights[l]), crc));
+  crc = crc32_of(bytes(ck.state.order), crc32_of(bytes(ck.state.rng.state), crc));
+  char text[96];
+  std::snprintf(text, sizeof text, "epoch %d, sample %zu, CRC32 %08x", ck.state.epochs_done + 1, ck.state.position,
+                unsigned(crc));
+  return text;
+}
+
+// What every rank of a training job must have alike (job_agreement.hpp).
+Fingerprint train_fingerprint(const TrainOptions& o, const Checkpoint& resumed, const Mnist& data) {
+  const TrainConfig& c = o.config;
+  const auto flag = [](Setting s) { return flag_for(s); };
+  return {{"the command", "train"},
+          {"the version", std::string("sigmanet ") + version()},
+          {flag(Setting::sizes), sizes_text(c.sizes)},
+          {flag(Setting::epochs), std::to_string(c.epochs)},
+          {flag(Setting::batch), std::to_string(c.batch)},
+          {flag(Setting::eta), exact_text(c.eta)},
+          {flag(Setting::cost), to_string(c.cost)},
+          {flag(Setting::lambda), exact_text(c.lambda)},
+          {flag(Setting::early_stopping), std::to_string(c.early_stopping)},
+          {flag(Setting::eta_schedule), eta_schedule_text(c.halve_eta_after)},
+          {flag(Setting::seed), std::to_string(c.seed)},
+          {flag(Setting::init), to_string(c.init)},
+          {flag(Setting::precision), to_string(c.precision)},
+          {flag(Setting::device), to_string(c.device)},
+          {flag(Setting::gpu_kernel), to_string(c.gpu_kernel)},
+          {flag(Setting::gpu_cluster), std::to_string(c.gpu_cluster)},
+          {flag(Setting::train_size), std::to_string(c.split.train)},
+          {flag(Setting::validation_size), std::to_string(c.split.validation)},
+          {flag(Setting::test_size), std::to_string(c.split.test)},
+          {flag(Setting::data), data_identity(data)},
+          {flag(Setting::resume), o.resume.empty() ? std::string("none") : checkpoint_identity(resumed)}};
+}
+
+// The job this run is a rank of (null alone), joined once every check that could refuse the run has passed and
+// its ranks agree on what they train.
+Collective* join_job(TrainOptions& o, const Checkpoint& resumed, const Mnist& data) {
+  Collective* const collective = job();
+  if (collective) agree_with_job(*collective, train_fingerprint(o, resumed, data));
+  const int processes = collective ? collective->size() : 1;
   if (!o.resume.empty() && resumed.ranks != processes)
     throw InputError("--resume: " + o.resume + " was made by a job of " + std::to_string(resumed.ranks) +
                      " process" + (resumed.ranks == 1 ? "" : "es") + ", this one has " + std::to_string(processes) +
                      "; resume it with as many (each rank's share of a batch, and so the sums' rounding, depend on "
                      "it)");
-  Collective* const collective = job();
   if (collective) choose_job_device(o.config, *collective);
   return collective;
 }
 
 int run_train(const CLI::App& sub, TrainOptions& o) {
   if (!have_mpi()) job();  // refuses at once to run as one of several processes without MPI
+  // From here to the end a signal stops the run at the next safe point and says what was kept: before the first
+  // mini-batch, that is the start's checkpoint; after the last epoch, the final one.
+  const StopOnSignals signals;
+  set_second_signal_message(
+      second_signal_message(o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint, 0, o.resume));
   parse_eta_schedule(o);
   check_outputs(sub, o);
   Checkpoint resumed;
   if (!o.resume.empty()) resumed = load_resume(sub, o);
   const Mnist data = check_settings_and_load(sub, o);
-  Collective* const collective = join_job(o, resumed);
+  MetricsLog metrics(o.metrics, !o.resume.empty());  // before the job agrees: it may refuse
+  Collective* const collective = join_job(o, resumed, data);
   const TrainConfig& c = o.config;
   const bool writer = !collective || collective->rank() == 0;
-  MetricsLog metrics(writer ? o.metrics : std::string(), !o.resume.empty());
+  if (!writer) metrics = MetricsLog();
 
   std::string notice;
   std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel, c.gpu_cluster);
@@ -393,12 +424,12 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
     std::printf("Resuming %s at epoch %d, sample %zu\n", o.resume.c_str(), trainer.epochs_done() + 1,
                 trainer.state().position);
   }
-  std::printf("Training %s on %s: %zu samples, batch %zu, eta %g, %d epochs, seed %llu",
+  std::printf("Training %s on %s: %zu samples, batch %zu, eta %s, %d epochs, seed %llu",
               sizes_text(c.sizes, '-').c_str(), backend->describe().c_str(), data.train.size(), c.batch,
-              trainer.eta(), c.epochs, static_cast<unsigned long long>(c.seed));
+              exact_text(trainer.eta()).c_str(), c.epochs, static_cast<unsigned long long>(c.seed));
   if (collective) std::printf(", %d processes", collective->size());
   if (c.cost != Cost::quadratic) std::printf(", %s cost", to_string(c.cost).c_str());
-  if (c.lambda > 0) std::printf(", L2 lambda %g", c.lambda);
+  if (c.lambda > 0) std::printf(", L2 lambda %s", exact_text(c.lambda).c_str());
   if (c.early_stopping > 0) std::printf(", early stopping after %d", c.early_stopping);
   if (c.halve_eta_after > 0) std::printf(", eta halved after %d", c.halve_eta_after);
   std::printf("\n");
@@ -406,7 +437,13 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
 
   EpochLoop epochs(o, trainer, *backend, data, metrics, collective);
   if (const int status = epochs.run(); status != 0) return status;
-  if (!o.save.empty() && writer) save_trained_model(o.save, c, trainer, *backend, epochs.last_accuracy(), data.test.size());
+  if (o.save.empty()) return 0;
+  if (writer) save_trained_model(o.save, c, trainer, *backend, epochs.last_accuracy(), data.test.size());
+  if (epochs.stop_requested()) {
+    std::fprintf(stderr, "sigmanet: %s while the model was saved: %s is whole; training is complete\n",
+                 StopOnSignals::name(), o.save.c_str());
+    return StopOnSignals::exit_status();
+  }
   return 0;
 }
 

@@ -38,11 +38,35 @@ bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
 // Throws InputError when two of the named files (flag, path; empty paths skipped) are one file.
 void check_distinct_files(const std::vector<std::pair<std::string, std::filesystem::path>>& files);
 
+// Throws InputError when an output (flag, path; empty paths skipped) is one of the files the run reads, which
+// writing it would destroy: "--save: DIR/t10k-labels-idx1-ubyte is one of the data files this run reads; ...".
+void check_outputs_are_not_inputs(const std::vector<std::pair<std::string, std::filesystem::path>>& outputs,
+                                  const std::vector<std::filesystem::path>& inputs);
+
 // Reads a whole regular file, at most max_bytes. Anything else (folder, FIFO, socket, device) is refused
 // without being opened for a blocking read, so a FIFO cannot hang the process. Throws InputError naming the
 // file: "cannot open: No such file or directory", "permission denied", "is a FIFO, not a regular file", ...
 std::vector<std::uint8_t> read_file_bytes(const std::filesystem::path& file,
                                           std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+
+// A regular file open for reading in pieces, checked as read_file_bytes checks it: a folder, FIFO, socket or device
+// is refused without a blocking open. What is read is told by the file's size first, so that nothing is read (or
+// allocated) for a file whose first bytes already say it is not what it should be. Throws InputError naming it.
+class InputFile {
+ public:
+  explicit InputFile(const std::filesystem::path& file);
+  ~InputFile();
+  InputFile(const InputFile&) = delete;
+  InputFile& operator=(const InputFile&) = delete;
+  std::uint64_t size() const { return size_; }
+  // `count` bytes from `offset`; InputError when the file ends before them (it shrank since it was opened).
+  std::vector<std::uint8_t> read(std::uint64_t offset, std::size_t count) const;
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
 
 // "a folder", "a FIFO", "a socket", "a character device", "a block device" or "a regular file".
 std::string file_kind(unsigned mode);

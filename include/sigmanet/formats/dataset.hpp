@@ -53,6 +53,10 @@ struct Mnist {
 // every missing file and says how to fetch them (scripts/get-mnist.sh).
 Mnist load_mnist(const std::filesystem::path& dir, const MnistSplitSizes& sizes = {});
 
+// The files load_mnist(dir) reads: each of the four as NAME and as NAME.gz where present. Outputs are checked
+// against them before any work (atomic_file.hpp's check_outputs_are_not_inputs).
+std::vector<std::filesystem::path> mnist_files(const std::filesystem::path& dir);
+
 // Where the data lives: the flag if given, else $SIGMANET_DATA, else ./data/mnist.
 std::filesystem::path resolve_data_dir(const std::string& flag_value);
 

@@ -54,8 +54,9 @@ struct SafeTensors {
 
 // The metadata key of a tensor's checksum, "crc32:" + name.
 std::string checksum_key(const std::string& tensor);
-// CRC32 of the bytes, as zlib and Python's zlib.crc32 compute it.
-std::uint32_t crc32_of(std::span<const std::uint8_t> bytes);
+// CRC32 of the bytes, as zlib and Python's zlib.crc32 compute it; given the CRC32 of bytes before them, of the
+// two together.
+std::uint32_t crc32_of(std::span<const std::uint8_t> bytes, std::uint32_t before = 0);
 
 // The file's bytes. Tensors are laid out in name order; the header is padded with spaces to a multiple
 // of 8 bytes so the data starts aligned. Metadata keys starting "crc32:" are the format's own: Error.
