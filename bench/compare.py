@@ -21,8 +21,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-# The goals of issues 4 and 16: (device, precision, config, PyTorch variant, train or eval ratio, least ratio).
-# Issue 16's CPU goals are for one thread on each side.
+# sigmanet's performance goals against PyTorch: (device, precision, config, PyTorch variant, train or eval
+# ratio, least ratio). The CPU goals are for one thread on each side.
 GOALS = [
     ("cpu", "float", "784-30-10/b10", "pytorch-eager", "train", 12.0),
     ("cpu", "float", "784-30-10/b1000", "pytorch-eager", "train", 1.2),
@@ -147,7 +147,7 @@ def print_table(rows, markdown):
 
 
 def print_goals(rows, theirs):
-    print(f"\nGoals (issues 4 and 16), against PyTorch {theirs['tool_version']}:")
+    print(f"\nGoals, against PyTorch {theirs['tool_version']}:")
     for device, precision, config, variant, measure, least in GOALS:
         what = f"{device} {precision} {config} {measure} vs {variant} >= {least:g}x"
         match = [r for r in rows if r["backend"] == f"{device}-{precision}" and r["config"] == config

@@ -30,9 +30,9 @@
 # - Exit status 0 only when every row is PASS or SKIP.
 # Each step's output goes to BUILD_DIR/gpu-check-logs/<step>.log as it runs; the console shows it without gtest's
 # per-test lines, and the table comes last. With OUT set, OUT gets three files after every step, so that a run cut
-# short still brings back what it did, and a caller that takes back only a few files gets all of it: summary.txt
-# (the table), gpu_check.log (the console) and logs.tar.gz (every step's log and JSON). Nothing is written outside
-# OUT and BUILD_DIR.
+# short still leaves what it did, and all of it fits in three files to copy off the machine: summary.txt (the
+# table), gpu_check.log (the console) and logs.tar.gz (every step's log and JSON). Nothing is written outside OUT
+# and BUILD_DIR.
 #
 # cuBLAS (libcublas.so.13 and libcublasLt.so.13, 52 and 517 MB: too big to carry) is opened by sigmanet when the
 # GPU is first used; the script looks in GPU_CHECK_CUDA (default /usr/local/cuda)/lib64, then in the Python

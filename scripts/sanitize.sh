@@ -8,28 +8,25 @@
 #   scripts/sanitize.sh [BUILD_DIR]        (default: build-asan)
 #
 # Environment: SIGMANET_SANITIZE_JOBS (default 2) build jobs; SIGMANET_SANITIZE_EXCLUDE, a ctest -E regex of
-# tests left out of the sanitized run. Default: InstallAndFindPackage, which builds a separate consumer
-# project against the installed library; that project is not built with -fsanitize, so it cannot link
-# the instrumented library, and it tests packaging, not memory safety (the plain build runs it); and
-# VerifyCli.OnMnistPrintsATableOfPassingChecks, 84 s under ASan (the CLI's 44 checks, 14% of the step's
-# 600 s budget), whose code still runs sanitized on synthetic data (VerifyCli.WithoutMnist...) and in the
-# equivalence and cost tests; and SparseInput.MnistEvaluationIsTheOracles*, which read all of MNIST and train
-# an oracle to test the AVX-512 lists on real digits, code this build (-march generic) does not compile: its
-# portable lists run sanitized in the other SparseInput tests; and BenchCli.QuickRunOnMnistPrintsATableAndWritesJson,
-# 23 s under ASan (4% of the budget, with the step at 587 s of 600 on 2026-11-30), whose bench code still runs
-# sanitized on synthetic data (BenchCli.SyntheticDataNeedsNoFilesAndSaysSo); and
-# Threads.OpenBlasIsRepeatableAndCloseWhateverTheThreads*, 20 s under ASan, which test OpenBLAS's own
-# repeatability (a library this build does not instrument), not our code: its wrapper runs sanitized in the CPU
-# backend's tests at large batches. (With the jobs across GPUs added on 2026-11-30 the step measured 641 s.)
-# And FlagFuzz.RandomValuesGiveExit0Or2AndOneLineNamingTheFlag, 19 s under ASan, which the plain builds run:
-# the flag parsing it drives runs sanitized in every TrainCli and BenchCli test, and the persistent kernel's
-# clusters (2026-11-30) added about 35 s of emulated GPU tests here. And three that other tests
-# cover here: GpuKernels.EachKernelMatchesTheCpuReferenceAtBatches1_7_10_1000, whose cuda_kernel_checks(1) runs
-# sanitized inside GpuBackend.VerifyPrintsTheGpuTableWithEveryRowOk (verify's kernel rows, every one checked OK,
-# beside its GPU rows that ran nowhere in CI before); BenchCli.AllAddsTheLargeNetworkOnTheCpu, 3 s of CPU time
-# plain on 784-1024-1024-10 (the same bench code runs sanitized in BenchCli.SyntheticDataNeedsNoFilesAndSaysSo);
-# and Trainer.OneEpochOfNielsensRunHasAMedianAccuracyNear90Point7Percent, nine MNIST epochs whose trainer and
-# backend code runs sanitized in the other Trainer tests.
+# tests left out of the sanitized run. The step has 10 minutes in CI and the sanitizers run tests several times slower,
+# so the default leaves out tests whose code already runs sanitized elsewhere, or that test no code of ours:
+# - InstallAndFindPackage: builds a consumer project without -fsanitize, which cannot link the instrumented
+#   library; it tests packaging, not memory safety (the plain build runs it).
+# - VerifyCli.OnMnistPrintsATableOfPassingChecks and BenchCli.QuickRunOnMnistPrintsATableAndWritesJson: the
+#   longest runs under ASan; the same code runs sanitized on synthetic data (VerifyCli.WithoutMnist...,
+#   BenchCli.SyntheticDataNeedsNoFilesAndSaysSo) and in the equivalence and cost tests.
+# - SparseInput.MnistEvaluationIsTheOracles*: the AVX-512 lists on real digits, which this build (-march generic)
+#   does not compile; its portable lists run sanitized in the other SparseInput tests.
+# - Threads.OpenBlasIsRepeatableAndCloseWhateverTheThreads*: OpenBLAS's own repeatability, a library this build
+#   does not instrument; its wrapper runs sanitized in the CPU backend's tests at large batches.
+# - FlagFuzz.RandomValuesGiveExit0Or2AndOneLineNamingTheFlag: the flag parsing it drives runs sanitized in every
+#   TrainCli and BenchCli test; the plain builds run the fuzz.
+# - GpuKernels.EachKernelMatchesTheCpuReferenceAtBatches1_7_10_1000: its checks run sanitized inside
+#   GpuBackend.VerifyPrintsTheGpuTableWithEveryRowOk (verify's kernel rows).
+# - BenchCli.AllAddsTheLargeNetworkOnTheCpu: 784-1024-1024-10 on the CPU; the same bench code runs sanitized in
+#   BenchCli.SyntheticDataNeedsNoFilesAndSaysSo.
+# - Trainer.OneEpochOfNielsensRunHasAMedianAccuracyNear90Point7Percent: nine MNIST epochs whose trainer and
+#   backend code runs sanitized in the other Trainer tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build-asan}
@@ -40,7 +37,7 @@ emulator=OFF labels=cpu
 if command -v nvcc >/dev/null 2>&1; then emulator=ON labels='cpu|gpu'; fi
 # -O1 -g1: line tables are all a sanitizer report needs, and -O1 builds in half the time of -O2 -g
 # (the step's budget in CI is 10 minutes) while still inlining enough for the tests to run quickly.
-# With MPI (and the emulator's NCCL): the jobs across emulated GPUs (tests/gpu/gpu_mpi.cpp) run here, their ranks
+# With MPI (and the emulator's NCCL): the jobs across emulated GPUs (gpu_mpi) run here, their ranks
 # without LeakSanitizer (Open MPI keeps its start-up memory to the end by design; tests/support/test_support.cpp).
 # The jobs on the CPU run in the default build only, for this step's time.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \

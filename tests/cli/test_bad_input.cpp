@@ -1,5 +1,5 @@
-// Bad input, second round (issue 11): values that used to change a run silently, outputs that replaced what
-// they should not, inputs that hung, and messages that blamed the wrong thing. Each class is tried through the
+// Bad input beyond the flag parsers: values that could change a run silently, outputs that could replace what
+// they should not, inputs that could hang, and messages that blamed the wrong thing. Each class is tried through the
 // real tool (or the library call behind it) and must give exit 2 and one line naming the flag or the file,
 // before any work, and leave every file as it was.
 //

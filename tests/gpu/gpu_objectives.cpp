@@ -1,4 +1,4 @@
-// Chapter 3 on the CUDA backend (issue 14): the cross-entropy and log-likelihood costs (softmax output layer) and
+// Chapter 3 on the CUDA backend: the cross-entropy and log-likelihood costs (softmax output layer) and
 // L2 regularisation, each against the oracle ReferenceNetwork<double> built with the same objective, on both
 // training paths (the persistent kernel and the CUDA graph): one step, many steps and an epoch of a reduced
 // set; softmax rows that sum to 1 at z of +-1000; the graph re-captured when the objective or the decay
