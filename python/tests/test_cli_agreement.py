@@ -54,3 +54,19 @@ def test_models_go_from_python_to_the_cli_and_back(mnist, cli, tmp_path):
     assert back.evaluate(*test)["correct"] == cli_test_accuracy(cli, tmp_path / "cli.safetensors")[0]
     back.save(tmp_path / "again.safetensors")
     assert (tmp_path / "again.safetensors").read_bytes() == (tmp_path / "cli.safetensors").read_bytes()
+
+
+def test_the_gpu_trains_the_bytes_the_cli_trains_there(mnist, cli, tmp_path):
+    """On a GPU, or on the CPU emulation of one (a build with SIGMANET_GPU_EMULATOR=ON, run with
+    SIGMANET_EMULATE_GPU=1): a hundred records, as the emulator runs the kernels slowly."""
+    gpu = sigmanet.devices()[1]
+    if not gpu["usable"]:
+        pytest.skip(f"no usable GPU: {gpu['reason']}")
+    (x, y), _, (xt, yt) = mnist
+    cli("train", "--train-size", "100", "--validation-size", "100", "--test-size", "50", "--epochs", "1",
+        "--seed", "7", "--device", "gpu", "--save", str(tmp_path / "cli.safetensors"))
+    net = sigmanet.Network([784, 30, 10], seed=7)
+    net.train(x[:100], y[:100], epochs=1, test=(xt[:50], yt[:50]), device="gpu")
+    assert net.device.startswith("gpu")
+    net.save(tmp_path / "python.safetensors")
+    assert (tmp_path / "python.safetensors").read_bytes() == (tmp_path / "cli.safetensors").read_bytes()
