@@ -47,8 +47,16 @@ print(json.dumps(stopped), flush=True)
 """
 
 
+def python_child(script, **kwargs):
+    """A Python process running script with SIGINT's default action, so that Python installs its own handler
+    (KeyboardInterrupt), as it does in a terminal: a shell without job control starts background commands, such as
+    a CI run, with SIGINT ignored, and their children keep it ignored."""
+    return subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=os.environ,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL), **kwargs)
+
+
 def test_ctrl_c_stops_at_a_whole_batch_and_the_call_continues(mnist):
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, env=os.environ)
+    child = python_child(CHILD)
     assert child.stdout.readline() == "epoch 1\n"
     child.send_signal(signal.SIGINT)
     out, _ = child.communicate(timeout=300)
@@ -64,8 +72,7 @@ def test_ctrl_c_unhandled_ends_python_as_keyboard_interrupt(mnist):
     script = ("import sigmanet\n(x, y), _, _ = sigmanet.load_mnist()\n"
               "sigmanet.Network([784, 30, 10]).train(x, y, epochs=50, device='cpu', "
               "on_epoch=lambda m: print('epoch', flush=True))\n")
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=os.environ)
+    child = python_child(script, stderr=subprocess.PIPE)
     assert child.stdout.readline() == "epoch\n"
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=300)
