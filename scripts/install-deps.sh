@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake git curl ca-certificates pkg-config
+  build-essential cmake git curl ca-certificates pkg-config ccache
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
   libopenblas0-pthread                                 # the CPU's matrix products (opened at run time)
 )
@@ -18,7 +18,7 @@ if [ "${1:-all}" != build ]; then
     libboost-context-dev                               # fibers of the SIMT executor (tests/gpu_emulator/simt)
     openmpi-bin libopenmpi-dev                         # training across processes (mpirun) and its tests
     python3 python3-numpy python3-matplotlib           # model-file check, training-curve plots
-    python3-venv                                       # a virtual environment for PyPI tools (cuobjdump, nvdisasm)
+    python3-venv python3-dev                           # virtual environments for PyPI tools and the Python package
     python3-torch                                      # the PyTorch side of the benchmark and model check
     debootstrap                                        # the GPU carry's rehearsal in a minimal Debian root
   )

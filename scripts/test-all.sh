@@ -8,6 +8,7 @@
 #      carry's compiled code (bench/sass_model.py), at most 10% over the figure bench/RESULTS.md records;
 #   3. a CPU-only build without MPI (-DSIGMANET_CUDA=OFF -DSIGMANET_MPI=OFF: the smallest sigmanet, which
 #      must refuse to run as one of mpirun's processes) and its tests, and a sample of the host mutation check;
+#      then the Python package, pip-installed in a fresh virtual environment, and its pytest tests;
 #   4. every test under AddressSanitizer + UndefinedBehaviorSanitizer, the gpu ones on the CPU emulation of
 #      CUDA (tests/gpu_emulator) where the toolkit's headers are installed;
 #   5. each libFuzzer target for SIGMANET_FUZZ_SECONDS (default 60).
@@ -78,6 +79,20 @@ run_ctest "CPU-only build" --test-dir build-test-cpu -j"$jobs" --output-on-failu
 bash scripts/mutate-host.sh --check
 bash scripts/mutate-kernels.sh --check
 MUTANTS='Sattolo|eta written with std::to_string|the range check dropped' bash scripts/mutate-host.sh build-test-cpu
+
+# The Python package as a user installs it: pip install . in a fresh virtual environment, then python/tests. Built
+# CPU-only with the GPU emulator (its GPU test trains on the emulated GPU; the CUDA kernels would add minutes), in
+# build-python, with the tool from the same build for the tests that compare with it.
+step "3/5 the Python package: pip install . in a fresh venv, and pytest"
+launcher=()
+command -v ccache >/dev/null && launcher=(CMAKE_C_COMPILER_LAUNCHER=ccache CMAKE_CXX_COMPILER_LAUNCHER=ccache)
+python3 -m venv "$logs/venv"
+env "${launcher[@]}" "$logs/venv/bin/pip" install -q --disable-pip-version-check . pytest \
+  --config-settings=build-dir=build-python --config-settings=cmake.define.SIGMANET_CUDA=OFF \
+  --config-settings=cmake.define.SIGMANET_GPU_EMULATOR=ON \
+  --config-settings="build.targets=sigmanet_python;sigmanet_cli"
+SIGMANET_EMULATE_GPU=1 SIGMANET_CLI=build-python/sigmanet "$logs/venv/bin/python" -m pytest -q -p no:cacheprovider \
+  python/tests
 
 step "4/5 sanitizers"
 junits+=("sanitizer build=$logs/sanitizer.xml")
