@@ -3,8 +3,10 @@
 
 #include <numeric>
 
-#include "sigmanet/formats/dataset.hpp"
+#include "formats/idx_parse.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {

@@ -10,15 +10,18 @@
 #include <cstring>
 #include <numeric>
 
+#include "sigmanet/backends/factory.hpp"
+#include "cpu/fast_network.hpp"
 #include "gpu_support.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/reports/equivalence.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
 #include "test_support.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
-#include "sigmanet/cuda/cuda_backend.hpp"
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_equivalence.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #endif
 #if defined(SIGMANET_TEST_EMULATED_GPU)
 #include "emulator.hpp"
@@ -65,7 +68,7 @@ TEST(GpuBackend, OneStepMatchesTheReferenceForEveryForwardPath) {
   for (auto forward : {CudaOptions::Forward::automatic, CudaOptions::Forward::fused, CudaOptions::Forward::gemm}) {
     CudaOptions options = graph_path();
     options.forward = forward;
-    auto gpu = make_cuda_backend(Precision::f32, options);
+    auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, options);
     for (std::size_t m : {1, 7, 10, 1000}) {
       expect_ok(check_one_step(*gpu, synthetic_train(), {784, 30, 10}, m, 3));
       expect_ok(check_one_step(*gpu, synthetic_train(), {784, 17, 13, 10}, m, 4));
@@ -76,7 +79,7 @@ TEST(GpuBackend, OneStepMatchesTheReferenceForEveryForwardPath) {
 TEST(GpuBackend, NielsenEpochMatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
   SKIP_WITHOUT_MNIST();
-  auto gpu = make_cuda_backend(Precision::f32, graph_path());
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, graph_path());
   // Parameters within 1e-4 relative, test accuracy within 0.2 points, cost within 1e-4.
   for (const StageCheck& c : check_epoch(*gpu, mnist()->train, test::epoch_test_set(mnist()->test), {784, 30, 10}, 10,
                                          1, test::epoch_samples()))
@@ -86,7 +89,7 @@ TEST(GpuBackend, NielsenEpochMatchesTheReference) {
 TEST(GpuBackend, DeeperOddNetAtBatch7MatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
   SKIP_WITHOUT_MNIST();
-  auto gpu = make_cuda_backend(Precision::f32, graph_path());
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, graph_path());
   for (const StageCheck& c : check_epoch(*gpu, mnist()->train, test::epoch_test_set(mnist()->test), {784, 17, 13, 10},
                                          7, 1, test::epoch_samples(7000)))
     expect_ok(c);
@@ -98,7 +101,7 @@ Parameters train_gpu(const CudaOptions& options, const Dataset& train, const std
   const Parameters start = init_parameters(sizes, Init::standard, rng);
   std::vector<std::uint32_t> order = rng.permutation(train.size());
   order.resize(std::min(samples, order.size()));
-  auto gpu = make_cuda_backend(Precision::f32, options);
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, options);
   gpu->set_training_data(train);
   gpu->set_parameters(start);
   EXPECT_EQ(gpu->train(order, batch, 3.0, {}), order.size());
@@ -150,8 +153,8 @@ TEST(GpuBackend, TheGraphFollowsTheOrderAndTheDataWhenTheyMove) {
   const Parameters start = init_parameters({784, 17, 10}, Init::standard, rng);
   const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
   const std::vector<std::uint32_t> other_order = rng.permutation(other.size());
-  auto with_graph = make_cuda_backend(Precision::f32, graph_path()),
-       without = make_cuda_backend(Precision::f32, graph_path(false));
+  auto with_graph = make_backend(Device::gpu, Precision::f32, nullptr, graph_path()),
+       without = make_backend(Device::gpu, Precision::f32, nullptr, graph_path(false));
   for (Backend* b : {with_graph.get(), without.get()}) {
     b->set_parameters(start);
     b->set_training_data(synthetic_train());
@@ -170,8 +173,8 @@ TEST(GpuBackend, PartialLastBatchUsesItsOwnSizeAsTheCpuDoes) {
   const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
   std::vector<std::uint32_t> order(25);
   std::iota(order.begin(), order.end(), 100u);
-  auto gpu = make_cuda_backend(Precision::f32, graph_path());
-  auto cpu = make_cpu_backend(Precision::f64);
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, graph_path());
+  auto cpu = make_backend(Device::cpu, Precision::f64);
   for (Backend* b : {gpu.get(), cpu.get()}) {
     b->set_training_data(synthetic_train());
     b->set_parameters(start);
@@ -189,7 +192,7 @@ TEST(GpuBackend, AfterBatchCanStopTrainingAndTheRestContinuesExactly) {
   Rng rng(12);
   const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
   const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
-  auto whole = make_cuda_backend(Precision::f32, graph_path()), parts = make_cuda_backend(Precision::f32, graph_path());
+  auto whole = make_backend(Device::gpu, Precision::f32, nullptr, graph_path()), parts = make_backend(Device::gpu, Precision::f32, nullptr, graph_path());
   for (Backend* b : {whole.get(), parts.get()}) {
     b->set_training_data(synthetic_train());
     b->set_parameters(start);
@@ -215,8 +218,8 @@ TEST(GpuBackend, DivergenceIsReportedWithTheFirstBadBatch) {
   Rng rng(13);
   const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
   const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
-  auto gpu = make_cuda_backend(Precision::f32, graph_path());
-  auto cpu = make_cpu_backend(Precision::f32);
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, graph_path());
+  auto cpu = make_backend(Device::cpu, Precision::f32);
   for (std::size_t samples : {std::size_t(30), order.size()}) {
     for (Backend* b : {gpu.get(), cpu.get()}) {
       b->set_training_data(synthetic_train());
@@ -239,8 +242,8 @@ TEST(GpuBackend, EvaluationAndOutputsMatchTheCpuFloatNetwork) {
   const Dataset test = synthetic_dataset("synthetic test", 9000, 28, 28, 21);  // more than one 8192 chunk
   Rng rng(14);
   const Parameters p = init_parameters({784, 30, 10}, Init::scaled, rng);
-  auto gpu = make_cuda_backend(Precision::f32);
-  auto cpu = make_cpu_backend(Precision::f32);
+  auto gpu = make_backend(Device::gpu, Precision::f32);
+  auto cpu = make_backend(Device::cpu, Precision::f32);
   gpu->set_parameters(p);
   cpu->set_parameters(p);
   const Evaluation g = gpu->evaluate(test), c = cpu->evaluate(test);
@@ -268,7 +271,7 @@ TEST(GpuBackend, ASmallBatchsStepIsAGraphOfTwoLaunchesALayer) {
   const auto nodes = [&](const std::vector<int>& sizes, Activation output, Cost cost) {
     Parameters p = init_parameters(sizes, Init::scaled, rng);
     p.output = output;
-    auto gpu = make_cuda_backend(Precision::f32, graph_path());
+    auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, graph_path());
     gpu->set_training_data(synthetic_train());
     gpu->set_objective({cost, 0.0});
     gpu->set_parameters(p);
@@ -286,7 +289,7 @@ TEST(GpuBackend, AnEvaluationAllocatesNothingOnceItsBuffersExist) {
   SIGMANET_SKIP_WITHOUT_GPU();
   const Dataset test = synthetic_dataset("synthetic test", 700, 28, 28, 22);
   Rng rng(15);
-  auto gpu = make_cuda_backend(Precision::f32);
+  auto gpu = make_backend(Device::gpu, Precision::f32);
   gpu->set_parameters(init_parameters({784, 30, 10}, Init::scaled, rng));
   gpu->set_training_data(test);  // resident, as training's evaluations of the training set are
   const Evaluation first = gpu->evaluate(test);  // makes the per-sample buffers
@@ -308,7 +311,7 @@ TEST(GpuBackend, ArgmaxTiesGoToTheLowestIndexLikeTheCpu) {
   p.weights = {std::vector<double>(7840, 0.0)};
   p.biases = {std::vector<double>(10, 0.0)};
   const Dataset test = synthetic_dataset("ties", 500, 28, 28, 3);
-  auto gpu = make_cuda_backend(Precision::f32);
+  auto gpu = make_backend(Device::gpu, Precision::f32);
   gpu->set_parameters(p);
   const Evaluation e = gpu->evaluate(test);
   const auto zeros = std::size_t(std::count(test.labels.begin(), test.labels.end(), 0));
@@ -321,7 +324,7 @@ TEST(GpuBackend, ParametersSurviveTheRoundTripAsFloats) {
   SIGMANET_SKIP_WITHOUT_GPU();
   Rng rng(15);
   const Parameters p = init_parameters({784, 17, 13, 10}, Init::standard, rng);
-  auto gpu = make_cuda_backend(Precision::f32);
+  auto gpu = make_backend(Device::gpu, Precision::f32);
   gpu->set_parameters(p);
   const Parameters back = gpu->parameters();
   ASSERT_EQ(back.sizes, p.sizes);
@@ -335,7 +338,7 @@ TEST(GpuBackend, ParametersSurviveTheRoundTripAsFloats) {
 
 TEST(GpuBackend, DescribesItselfAndRefusesWhatItCannotDo) {
   SIGMANET_SKIP_WITHOUT_GPU();
-  auto gpu = make_cuda_backend(Precision::f32);
+  auto gpu = make_backend(Device::gpu, Precision::f32);
   const auto info = cuda_device_info();
   ASSERT_TRUE(info.has_value());
   EXPECT_EQ(gpu->describe(), "gpu float (" + info->name + ")");
@@ -366,7 +369,7 @@ TEST(GpuBackend, Tf32IsOffUnlessAskedFor) {
   SIGMANET_SKIP_WITHOUT_GPU();
   // Default math keeps SGEMM in float: one step at batch 1000 (the SGEMM path) agrees to float accuracy
   // (measured near 4e-6 on the CPU), while TF32 rounds the inputs to 10 mantissa bits.
-  auto gpu = make_cuda_backend(Precision::f32);
+  auto gpu = make_backend(Device::gpu, Precision::f32);
   const StageCheck c = check_one_step(*gpu, synthetic_train(), {784, 300, 10}, 1000, 17);
   EXPECT_LT(c.result.relative, 1e-4) << format_checks({c});  // TF32 would land near 1e-3
 }

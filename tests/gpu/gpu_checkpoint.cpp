@@ -3,9 +3,10 @@
 // the device's arithmetic gives the same bits when run again from the same state).
 #include <gtest/gtest.h>
 
+#include "sigmanet/backends/factory.hpp"
 #include "gpu_support.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/reports/equivalence.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {

@@ -8,16 +8,18 @@
 #include <set>
 #include <type_traits>
 
+#include "sigmanet/backends/factory.hpp"
 #include "gpu_support.hpp"
-#include "sigmanet/reports/equivalence.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/error.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_equivalence.hpp"
 #include "cuda/cuda_blas.hpp"
 #include "cuda/cuda_resources.hpp"
 #include "cuda_check.hpp"
 #include "kernels.hpp"
-#include "sigmanet/cuda/cuda_backend.hpp"
 #ifndef SIGMANET_TEST_EMULATED_GPU
 #include "cuda_on_demand/cublas_on_demand.hpp"
 #endif
@@ -452,7 +454,7 @@ TEST(GpuKernels, WithoutADeviceTheReasonIsTheDrivers) {
 
 TEST(GpuKernels, DoubleOnTheGpuIsRefusedNamingTheSettings) {
   try {
-    make_cuda_backend(Precision::f64);
+    make_backend(Device::gpu, Precision::f64);
     FAIL() << "no exception";
   } catch (const SettingError& e) {
     EXPECT_EQ(e.setting(), Setting::precision);

@@ -9,8 +9,8 @@
 #include "test_support.hpp"
 
 #if defined(SIGMANET_HAVE_CUDA) && !defined(SIGMANET_TEST_EMULATED_GPU)
+#include "cuda/cuda_backend.hpp"
 #include "cuda_on_demand/cublas_on_demand.hpp"
-#include "sigmanet/cuda/cuda_backend.hpp"
 #endif
 
 namespace sigmanet {

@@ -11,10 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "sigmanet/backends/factory.hpp"
 #include "gpu_support.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/collective.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/reports/equivalence.hpp"
 #include "test_support.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA

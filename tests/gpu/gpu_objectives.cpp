@@ -9,16 +9,19 @@
 #include <cstring>
 #include <numeric>
 
+#include "sigmanet/backends/factory.hpp"
+#include "cpu/fast_network.hpp"
 #include "gpu_support.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/cpu/reference_network.hpp"
+#include "oracle/equivalence.hpp"
+#include "oracle/reference_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
-#include "sigmanet/reports/equivalence.hpp"
 #include "test_support.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
-#include "sigmanet/cuda/cuda_backend.hpp"
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_equivalence.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #endif
 
 namespace sigmanet {
@@ -82,7 +85,7 @@ Parameters train_with(const CudaOptions& options, const Objective& objective, co
                       std::size_t batch, std::size_t samples, std::uint64_t seed) {
   std::vector<std::uint32_t> order = Rng(seed + 1000).permutation(synthetic_train().size());
   order.resize(samples);
-  auto gpu = make_cuda_backend(Precision::f32, options);
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, options);
   gpu->set_objective(objective);
   gpu->set_training_data(synthetic_train());
   gpu->set_parameters(start_for(objective, sizes, seed));
@@ -198,7 +201,7 @@ TEST(GpuObjectives, SoftmaxOutputsSumToOneAndSurviveZOfPlusMinus1000) {
   for (auto forward : {CudaOptions::Forward::fused, CudaOptions::Forward::gemm}) {
     CudaOptions options;
     options.forward = forward;
-    auto gpu = make_cuda_backend(Precision::f32, options);
+    auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, options);
     gpu->set_objective({Cost::log_likelihood, 0.0});
     gpu->set_parameters(p);
     const std::vector<double> out = gpu->outputs(test, 0, test.size());
@@ -231,7 +234,7 @@ TEST(GpuObjectives, SoftmaxOutputsSumToOneAndSurviveZOfPlusMinus1000) {
   }
   // Training through such outputs stays finite on both paths: the error a - y is at most 1.
   for (const CudaOptions& options : {persistent(), graph()}) {
-    auto gpu = make_cuda_backend(Precision::f32, options);
+    auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, options);
     gpu->set_objective({Cost::log_likelihood, kLambda});
     gpu->set_training_data(synthetic_train());
     gpu->set_parameters(p);
@@ -253,8 +256,8 @@ TEST(GpuObjectives, TheGraphIsCapturedAgainWhenTheObjectiveOrTheDecayChanges) {
   const std::vector<int> sizes{784, 30, 10};
   std::vector<std::uint32_t> order = Rng(60).permutation(synthetic_train().size());
   order.resize(200);
-  auto with_graph = make_cuda_backend(Precision::f32, graph(true));
-  auto eager = make_cuda_backend(Precision::f32, graph(false));
+  auto with_graph = make_backend(Device::gpu, Precision::f32, nullptr, graph(true));
+  auto eager = make_backend(Device::gpu, Precision::f32, nullptr, graph(false));
   for (Backend* b : {with_graph.get(), eager.get()}) {
     b->set_training_data(synthetic_train());
     b->set_parameters(start_for({Cost::quadratic, 0.0}, sizes, 60));
@@ -299,7 +302,7 @@ TEST(GpuObjectives, ACostAndAnOutputLayerThatDoNotGoTogetherAreRefused) {
   SIGMANET_SKIP_WITHOUT_GPU();
   const std::vector<std::uint32_t> order(10, 0u);
   for (const CudaOptions& options : {persistent(), graph()}) {
-    auto gpu = make_cuda_backend(Precision::f32, options);
+    auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, options);
     gpu->set_training_data(synthetic_train());
     gpu->set_parameters(start_for({Cost::quadratic, 0.0}, {784, 30, 10}, 80));  // sigmoid output
     gpu->set_objective({Cost::log_likelihood, 0.0});

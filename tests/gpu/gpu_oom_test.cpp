@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "sigmanet/backends/factory.hpp"
 #include "sigmanet/backend.hpp"
 #include "sigmanet/error.hpp"
 

@@ -7,9 +7,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "sigmanet/backends/factory.hpp"
+#include "cpu/fast_network.hpp"
 #include "gpu_support.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/reports/equivalence.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/random.hpp"
@@ -17,7 +18,9 @@
 #include "test_support.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
-#include "sigmanet/cuda/cuda_backend.hpp"
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_equivalence.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #endif
 
 namespace sigmanet {
@@ -56,7 +59,7 @@ Parameters train_with(const CudaOptions& options, const std::vector<int>& sizes,
   const Parameters start = init_parameters(sizes, Init::scaled, rng);
   std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
   order.resize(samples);
-  auto gpu = make_cuda_backend(Precision::f32, options);
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, options);
   gpu->set_training_data(synthetic_train());
   gpu->set_parameters(start);
   EXPECT_EQ(gpu->train(order, batch, eta, {}), samples);
@@ -67,7 +70,7 @@ void expect_ok(const StageCheck& c) { EXPECT_TRUE(c.ok()) << "\n" << format_chec
 
 TEST(GpuPersistent, OneStepMatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
-  auto gpu = make_cuda_backend(Precision::f32, persistent());
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, persistent());
   for (std::size_t m : {1, 7, 10, 32}) {
     expect_ok(check_one_step(*gpu, synthetic_train(), {784, 30, 10}, m, 3));
     expect_ok(check_one_step(*gpu, synthetic_train(), {784, 17, 13, 10}, m, 4));
@@ -81,7 +84,7 @@ TEST(GpuPersistent, OneStepMatchesTheReference) {
 // batch 10, 10 tiles, whose inputs are not split; 783 inputs make the update's last span one input short.
 TEST(GpuPersistent, OneStepForEveryRowWidthAndTileShape) {
   SIGMANET_SKIP_WITHOUT_GPU();
-  auto gpu = make_cuda_backend(Precision::f32, persistent());
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, persistent());
   for (const auto& [rows, columns] : {std::pair{10, 5}, std::pair{10, 6}, std::pair{10, 4}}) {
     const Dataset small = synthetic_dataset("small", 200, std::size_t(rows), std::size_t(columns), 8);
     for (std::size_t m : {1, 7, 32}) expect_ok(check_one_step(*gpu, small, {rows * columns, 9, 10}, m, 6));
@@ -99,7 +102,7 @@ TEST(GpuPersistent, AnEpochMatchesTheReference) {
   const Mnist* mnist = test::find_mnist();
   const Dataset& train = mnist ? mnist->train : synthetic_train();
   const Dataset& test = mnist ? mnist->test : synthetic_train();
-  auto gpu = make_cuda_backend(Precision::f32, persistent());
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, persistent());
   for (const StageCheck& c :
        check_epoch(*gpu, train, test::epoch_test_set(test), {784, 30, 10}, 10, 1, test::epoch_samples()))
     expect_ok(c);
@@ -129,7 +132,7 @@ TEST(GpuPersistent, TheSameBitsWhateverTheChunkAndRunToRun) {
 TEST(GpuPersistent, EveryClusterSizeMatchesTheReference) {
   SIGMANET_SKIP_WITHOUT_GPU();
   for (int blocks : {1, 2, 4, 8}) {
-    auto gpu = make_cuda_backend(Precision::f32, persistent(0, blocks));
+    auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, persistent(0, blocks));
     expect_ok(check_one_step(*gpu, synthetic_train(), {784, 30, 10}, 10, 40 + blocks));
     if (blocks == 8) expect_ok(check_one_step(*gpu, synthetic_train(), {784, 30, 10}, 1, 40));
     if (blocks <= 4) expect_ok(check_one_step(*gpu, synthetic_train(), {784, 17, 13, 10}, 7, 50 + blocks));
@@ -155,7 +158,7 @@ TEST(GpuPersistent, AgreesWithTheGraphPathAndTheCpuOverChunksAndAPartialBatch) {
     const Parameters start = init_parameters(sizes, Init::scaled, rng);
     std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
     order.resize(205);
-    auto cpu = make_cpu_backend(Precision::f64);
+    auto cpu = make_backend(Device::cpu, Precision::f64);
     cpu->set_training_data(synthetic_train());
     cpu->set_parameters(start);
     cpu->train(order, 10, 3.0, {});
@@ -169,8 +172,8 @@ TEST(GpuPersistent, AfterBatchStopsExactlyInsideAChunk) {
   Rng rng(12);
   const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
   const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
-  auto whole = make_cuda_backend(Precision::f32, persistent(16)),
-       parts = make_cuda_backend(Precision::f32, persistent(16));
+  auto whole = make_backend(Device::gpu, Precision::f32, nullptr, persistent(16)),
+       parts = make_backend(Device::gpu, Precision::f32, nullptr, persistent(16));
   for (Backend* b : {whole.get(), parts.get()}) {
     b->set_training_data(synthetic_train());
     b->set_parameters(start);
@@ -194,8 +197,8 @@ TEST(GpuPersistent, DivergenceIsReportedWithTheFirstBadBatch) {
   Rng rng(13);
   const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
   const std::vector<std::uint32_t> order = rng.permutation(synthetic_train().size());
-  auto gpu = make_cuda_backend(Precision::f32, persistent(8));
-  auto cpu = make_cpu_backend(Precision::f32);
+  auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, persistent(8));
+  auto cpu = make_backend(Device::cpu, Precision::f32);
   for (Backend* b : {gpu.get(), cpu.get()}) {
     b->set_training_data(synthetic_train());
     b->set_parameters(start);
@@ -226,7 +229,7 @@ TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
   const std::vector<std::uint32_t> order(10, 0u);
   const auto refused = [&](const CudaOptions& options, const std::vector<int>& sizes, Setting setting,
                            const std::string& why) {
-    auto gpu = make_cuda_backend(Precision::f32, options);
+    auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, options);
     gpu->set_training_data(synthetic_train());
     gpu->set_parameters(init_parameters(sizes, Init::scaled, rng));
     try {
@@ -247,7 +250,7 @@ TEST(GpuPersistent, ANetworkThatDoesNotFitIsRefusedWhenForced) {
   refused(persistent(0, 1), {784, 100, 10}, Setting::gpu_cluster,
           "it needs 486480 bytes of shared memory a block, this GPU allows 232448");
   // Automatic falls back to the graph path instead.
-  auto automatic = make_cuda_backend(Precision::f32);
+  auto automatic = make_backend(Device::gpu, Precision::f32);
   automatic->set_training_data(synthetic_train());
   automatic->set_parameters(init_parameters({784, 100, 500, 10}, Init::scaled, rng));
   EXPECT_EQ(automatic->train(order, 10, 3.0, {}), 10u);
@@ -273,7 +276,7 @@ TEST(GpuPersistent, TheClusterFlagRunsOrSaysWhyNot) {
   const auto blocks_train = [&](int blocks) {
     TrainConfig c;
     c.split = {200, 0, 100};
-    auto gpu = make_cuda_backend(Precision::f32, persistent(0, blocks));
+    auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, persistent(0, blocks));
     Trainer t(c, *gpu, data.train);
     EXPECT_TRUE(t.train_epoch());
     return gpu->parameters();

@@ -5,8 +5,9 @@
 #include <cmath>
 #include <limits>
 
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/reports/equivalence.hpp"
+#include "sigmanet/backends/factory.hpp"
+#include "cpu/fast_network.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/error.hpp"
 #include "test_support.hpp"
 
@@ -65,7 +66,7 @@ TEST(FormatChecks, OneLinePerStageWithVerdicts) {
 class EtaOff final : public Backend {
  public:
   explicit EtaOff(Precision precision = Precision::f32, double factor = 1.01)
-      : inner_(make_cpu_backend(precision)), factor_(factor) {}
+      : inner_(make_backend(Device::cpu, precision)), factor_(factor) {}
   std::string describe() const override { return "faulty"; }
   Precision precision() const override { return inner_->precision(); }
   void set_parameters(const Parameters& p) override { inner_->set_parameters(p); }
@@ -93,7 +94,7 @@ const Dataset& data() {
 }
 
 TEST(BackendChecks, TheCpuFloatNetworkPassesAndAFaultyBackendFails) {
-  auto good = make_cpu_backend(Precision::f32);
+  auto good = make_backend(Device::cpu, Precision::f32);
   EtaOff bad;
   for (std::size_t m : {1, 7, 1000}) {
     EXPECT_TRUE(check_one_step(*good, data(), {784, 30, 10}, m, 1).ok()) << m;
@@ -120,7 +121,7 @@ TEST(BackendChecks, TheCpuFloatNetworkPassesAndAFaultyBackendFails) {
 // The fast CPU network in double is held to summation-order rounding: an update off by a part in a
 // billion fails where float tolerances would pass it.
 TEST(BackendChecks, TheCpuDoubleNetworkIsHeldToDoubleRounding) {
-  auto good = make_cpu_backend(Precision::f64);
+  auto good = make_backend(Device::cpu, Precision::f64);
   EtaOff slightly(Precision::f64, 1.0 + 1e-9);
   for (std::size_t m : {1, 10}) {
     const StageCheck c = check_one_step(*good, data(), {784, 30, 10}, m, 1);
@@ -149,7 +150,7 @@ TEST(SyntheticDataset, IsSeededLabelledAndLearnable) {
   EXPECT_EQ(test::thrown<Error>([&] { synthetic_dataset("d", 1, 9, 9, 1); }),
             "synthetic_dataset: needs at least 10 rows, one band per digit");
   // One epoch of the CPU network learns it well: the pattern is there.
-  auto cpu = make_cpu_backend(Precision::f32);
+  auto cpu = make_backend(Device::cpu, Precision::f32);
   Rng rng(1);
   cpu->set_parameters(init_parameters({784, 30, 10}, Init::scaled, rng));
   const Dataset train = synthetic_dataset("t", 2000, 28, 28, 3);

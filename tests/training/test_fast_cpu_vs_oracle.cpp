@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "cpu/blas.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/cpu/reference_network.hpp"
+#include "cpu/fast_network.hpp"
+#include "oracle/reference_network.hpp"
 #include "sigmanet/random.hpp"
 
 namespace sigmanet {

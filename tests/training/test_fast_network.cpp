@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cpu/blas.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
+#include "cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {

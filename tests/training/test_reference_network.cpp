@@ -7,7 +7,7 @@
 #include <cmath>
 #include <vector>
 
-#include "sigmanet/cpu/reference_network.hpp"
+#include "oracle/reference_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
 #include "test_support.hpp"

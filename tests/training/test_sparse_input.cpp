@@ -9,10 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "sigmanet/backends/factory.hpp"
+#include "cpu/fast_network.hpp"
 #include "cpu/sparse_input.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/cpu/reference_network.hpp"
+#include "oracle/reference_network.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #include "sigmanet/random.hpp"
 #include "test_support.hpp"
 
@@ -268,7 +270,7 @@ TEST(SparseInput, TheBackendChoosesTheLayoutByTheTrainingSet) {
   const Parameters p = init_parameters({784, 30, 10}, Init::standard, rng);
   for (double density : {0.2, 0.7}) {
     const Dataset d = sparse_images(rng, 784, 50, density);
-    auto backend = make_cpu_backend(Precision::f32);
+    auto backend = make_backend(Device::cpu, Precision::f32);
     backend->set_parameters(p);
     backend->set_training_data(d);
     const std::vector<std::uint32_t> order = all_records(d);
@@ -313,7 +315,7 @@ void expect_mnist_evaluation_is_the_oracles(double tolerance) {
   ReferenceNetwork<double> trained(start);
   const std::vector<std::uint32_t> order = rng.permutation(data.train.size());
   trained.train(data.train, std::span(order.data(), 2000), 10, 3.0);
-  auto backend = make_cpu_backend(sizeof(T) == 4 ? Precision::f32 : Precision::f64);
+  auto backend = make_backend(Device::cpu, sizeof(T) == 4 ? Precision::f32 : Precision::f64);
   backend->set_parameters(trained.parameters());
   const Evaluation got = backend->evaluate(data.test), want = trained.evaluate(data.test);
   EXPECT_EQ(got.correct, want.correct);

@@ -7,12 +7,13 @@
 #include <stdexcept>
 #include <vector>
 
+#include "sigmanet/backends/factory.hpp"
 #include "cpu/blas.hpp"
+#include "cpu/fast_network.hpp"
 #include "cpu/float_mode.hpp"
 #include "cpu/thread_pool.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/random.hpp"
-#include "sigmanet/reports/equivalence.hpp"
 
 namespace sigmanet {
 namespace {
@@ -160,7 +161,7 @@ TEST(Threads, TheBackendTrainsAndEvaluatesTheSameWhateverTheThreads) {
   std::vector<Parameters> trained;
   std::vector<Evaluation> evaluated;
   for (int threads : {1, 2, 4}) {
-    const auto cpu = make_cpu_backend(Precision::f32);
+    const auto cpu = make_backend(Device::cpu, Precision::f32);
     cpu->set_threads(threads);
     cpu->set_parameters(start);
     cpu->set_training_data(train);

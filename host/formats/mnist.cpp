@@ -1,5 +1,5 @@
 // IDX readers (raw or gzip) and the MNIST split.
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/formats/mnist.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,8 +15,8 @@
 #include <sstream>
 #include <span>
 
+#include "formats/atomic_file.hpp"
 #include "idx_parse.hpp"
-#include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {
@@ -138,20 +138,6 @@ void check_data_dir(const fs::path& dir) {
 }
 
 }  // namespace
-
-Dataset Dataset::slice(std::string slice_name, std::size_t first, std::size_t count) const {
-  if (first + count > size())
-    throw Error("Dataset::slice: records [" + std::to_string(first) + ", " + std::to_string(first + count) +
-                ") of " + std::to_string(size()));
-  Dataset out;
-  out.name = std::move(slice_name);
-  out.rows = rows;
-  out.cols = cols;
-  out.pixels.assign(image(first), image(first) + count * features());
-  out.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(first),
-                    labels.begin() + static_cast<std::ptrdiff_t>(first + count));
-  return out;
-}
 
 namespace detail {
 

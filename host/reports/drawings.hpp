@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "sigmanet/formats/dataset.hpp"
-#include "sigmanet/formats/image_file.hpp"
+#include "formats/image_file.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/parameters.hpp"
 
 namespace sigmanet {

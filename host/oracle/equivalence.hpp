@@ -1,6 +1,6 @@
 #pragma once
 // Checks that a backend trains the same network as the oracle, ReferenceNetwork<double>
-// (cpu/reference_network.hpp): shared by `sigmanet verify` and the test suites, so a user's GPU and CPU
+// (oracle/reference_network.hpp): shared by `sigmanet verify` and the test suites, so a user's GPU and CPU
 // are held to exactly what the tests demand.
 #include <cstddef>
 #include <cstdint>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/parameters.hpp"
 
 namespace sigmanet {
@@ -57,7 +57,7 @@ StageCheck check_one_step(Backend& candidate, const Dataset& train, const std::v
                           std::uint64_t seed, const Objective& objective = {});
 
 // One epoch over train in one seeded order, batch by batch, from parameters drawn from seed (scaled
-// initialisation, see host/reports/equivalence.cpp), against the oracle: the parameters afterwards
+// initialisation, see host/oracle/equivalence.cpp), against the oracle: the parameters afterwards
 // (relative), and test accuracy (points) and cost on test.
 // With samples > 0, trains only the first `samples` of the order: deeper nets at small batches are chaotic
 // at eta 3 (784-17-13-10 at batch 7: float and double agree to 2e-6 after 1,000 batches, then part ways
@@ -67,8 +67,11 @@ std::vector<StageCheck> check_epoch(Backend& candidate, const Dataset& train, co
                                     const std::vector<int>& sizes, std::size_t batch, std::uint64_t seed,
                                     std::size_t samples = 0, const Objective& objective = {});
 
-// " cross-entropy L2 5" for a stage's name: the objective when it is not chapter 1's, else nothing.
-std::string objective_label(const Objective& objective);
+// "quadratic", "cross-entropy", "log-likelihood L2 5": an objective as the checks' stage names give it.
+std::string objective_text(const Objective& objective);
+
+// a - b, element by element, of two lists of one length (else Error): the change a step made.
+std::vector<double> minus(std::span<const double> a, std::span<const double> b);
 
 // A labelled set of rows x cols images with a learnable pattern (each digit lights its own band of
 // pixels, plus noise), for checks where MNIST is not at hand.

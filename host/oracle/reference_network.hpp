@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/parameters.hpp"
 
 namespace sigmanet {

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "sigmanet/aligned_vector.hpp"
+#include "cpu/aligned_vector.hpp"
 #include "sigmanet/backend.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/parameters.hpp"
 
 namespace sigmanet {
@@ -173,9 +173,6 @@ void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t 
 // Where the CPU backend's matrix products run, for the record: "OpenBLAS 0.3.21 (SkylakeX kernels)", or
 // "sigmanet's own kernels: OpenBLAS could not be loaded (...)".
 std::string cpu_products();
-
-// The fast CPU network as a Backend (`--device cpu`).
-std::unique_ptr<Backend> make_cpu_backend(Precision precision);
 
 extern template class FastCpuNetwork<float>;
 extern template class FastCpuNetwork<double>;

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/collective.hpp"
+#include "sigmanet/cuda/cuda_options.hpp"
+#include "sigmanet/dataset.hpp"
 
 namespace sigmanet {
 
@@ -17,14 +19,16 @@ namespace sigmanet {
 struct BenchBackend {
   Device device = Device::cpu;  // cpu or gpu, never automatic
   Precision precision = Precision::f32;
-  GpuKernel kernel = GpuKernel::automatic;  // on the GPU
+  CudaOptions::Kernel kernel = CudaOptions::Kernel::automatic;  // on the GPU
   int cluster = 0;  // blocks of the persistent kernel's cluster (0: its rule), where it runs
 };
 // "cpu-float", "gpu-double", "gpu-float-graph"; a cluster asked for is added: "gpu-float-persistent-cluster4".
 std::string to_string(const BenchBackend& b);
-// Parses "cpu-float", "cpu-double", "gpu-float", "gpu-double", "gpu-float-persistent" or "gpu-float-graph";
-// anything else throws SettingError (Setting::backends).
-BenchBackend parse_bench_backend(const std::string& text);
+// The backend named "cpu-float", "cpu-double", "gpu-float", "gpu-double", "gpu-float-persistent" or
+// "gpu-float-graph" (kBenchBackendNames); none for any other text.
+std::optional<BenchBackend> bench_backend_from_text(const std::string& text);
+constexpr const char* kBenchBackendNames =
+    "cpu-float, cpu-double, gpu-float, gpu-float-persistent, gpu-float-graph";
 
 // One measurement: a network and batch size on a backend.
 struct BenchCase {
@@ -51,6 +55,8 @@ struct BenchGridOptions {
   std::size_t train_size = 50000;  // records in the training set
   std::size_t test_size = 10000;   // records in the test set
 };
+// Throws SettingError: sizes that are no network, or a batch of one's own outside 1..train_size (Setting::batch: a
+// case's batch is the training setting's).
 std::vector<BenchCase> bench_grid(const BenchGridOptions& options);
 
 // Samples per repetition for the 784-1024-1024-10 cases on the CPU (`--all`): an epoch there takes minutes,
@@ -62,7 +68,7 @@ struct BenchSettings {
   Collective* collective = nullptr;
   int threads = 1;      // CPU threads of a CPU backend (Backend::set_threads)
   int repetitions = 5;  // timed repetitions after the warm-up; at least 1
-  int warmup = 1;       // untimed repetitions first
+  int warmup = 1;       // untimed repetitions first; 0 or more
   double eta = 3.0;
   std::uint64_t seed = 1;
 };
@@ -110,9 +116,9 @@ std::string gpu_paths_side_by_side(const std::vector<BenchResult>& results);
 // m x neurons, the rest with m x weights. 784-30-10 at batch 10: 1.00 million, 5.0 billion an MNIST epoch.
 double step_flops(const std::vector<int>& sizes, std::size_t m);
 
-// Runs one case: builds the backend, sets seeded parameters, warms up, then times train() and evaluate().
-// Throws Error if training diverges (a NaN would make the timing meaningless) and InputError for a GPU case
-// without a usable GPU.
+// Runs one case: builds the backend (make_backend), sets seeded parameters, warms up, then times train() and
+// evaluate(). Throws Error if training diverges (a NaN would make the timing meaningless) or the settings or the case
+// are not ones it can run, and InputError for a GPU case without a usable GPU.
 BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Dataset& test,
                            const BenchSettings& settings);
 

@@ -1,7 +1,7 @@
 // THE reference network (see the header). Equation numbers are Nielsen's: (6), (20), (21) and (22) in
 // chapter 1, BP1-BP4 in chapter 2, (63), (66), (78), (80), (84) and (93) in
 // chapter 3. A batch of m samples is m rows; sample s of layer l is a_[l][s * n + k].
-#include "sigmanet/cpu/reference_network.hpp"
+#include "oracle/reference_network.hpp"
 
 #include <algorithm>
 #include <cmath>

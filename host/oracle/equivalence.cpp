@@ -1,5 +1,5 @@
 // Backend-against-oracle checks (ReferenceNetwork<double>) shared by `sigmanet verify` and the tests.
-#include "sigmanet/reports/equivalence.hpp"
+#include "oracle/equivalence.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <limits>
 #include <numeric>
 
-#include "sigmanet/cpu/reference_network.hpp"
+#include "oracle/reference_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
 
@@ -47,13 +47,37 @@ std::vector<double> flatten(const Parameters& p) {
   return v;
 }
 
-std::vector<double> minus(const std::vector<double>& a, const std::vector<double>& b) {
+// Trains `candidate` and the oracle from `start` on the records `order` names, `batch` at a time, at the book's eta
+// for the objective; returns the oracle as it ends.
+ReferenceNetwork<double> train_beside_oracle(Backend& candidate, const Dataset& train, const Parameters& start,
+                                             const Objective& objective, std::span<const std::uint32_t> order,
+                                             std::size_t batch) {
+  candidate.set_training_data(train);
+  candidate.set_parameters(start);
+  candidate.set_objective(objective);
+  candidate.train(order, batch, eta_for(objective), {});
+  ReferenceNetwork<double> reference(start, objective);
+  reference.train(train, order, batch, eta_for(objective));
+  return reference;
+}
+
+// " cross-entropy L2 5" for a stage's name: the objective when it is not chapter 1's, else nothing.
+std::string objective_label(const Objective& objective) {
+  if (objective.cost == Cost::quadratic && objective.lambda == 0) return {};
+  std::string label = " ";
+  label += objective_text(objective);
+  return label;
+}
+
+}  // namespace
+
+std::vector<double> minus(std::span<const double> a, std::span<const double> b) {
+  if (a.size() != b.size())
+    throw Error("minus: " + std::to_string(a.size()) + " values less " + std::to_string(b.size()));
   std::vector<double> d(a.size());
   for (std::size_t i = 0; i < a.size(); ++i) d[i] = a[i] - b[i];
   return d;
 }
-
-}  // namespace
 
 Comparison compare(std::span<const double> got, std::span<const double> ref) { return compare_values(got, ref); }
 Comparison compare(std::span<const float> got, std::span<const double> ref) { return compare_values(got, ref); }
@@ -91,15 +115,14 @@ std::string format_checks(const std::vector<StageCheck>& checks) {
   return out;
 }
 
-std::string objective_label(const Objective& objective) {
-  std::string label;
-  if (objective.cost != Cost::quadratic) label += std::string(" ") + to_string(objective.cost);
+std::string objective_text(const Objective& objective) {
+  std::string text = to_string(objective.cost);
   if (objective.lambda != 0) {
     char lambda[32];
     std::snprintf(lambda, sizeof lambda, " L2 %g", objective.lambda);
-    label += lambda;
+    text += lambda;
   }
-  return label;
+  return text;
 }
 
 StageCheck check_one_step(Backend& candidate, const Dataset& train, const std::vector<int>& sizes, std::size_t m,
@@ -112,12 +135,7 @@ StageCheck check_one_step(Backend& candidate, const Dataset& train, const std::v
   std::vector<std::uint32_t> order(m);
   std::iota(order.begin(), order.end(), 0u);
 
-  candidate.set_training_data(train);
-  candidate.set_parameters(start);
-  candidate.set_objective(objective);
-  candidate.train(order, m, eta_for(objective), {});
-  ReferenceNetwork<double> reference(start, objective);
-  reference.train(train, order, m, eta_for(objective));
+  ReferenceNetwork<double> reference = train_beside_oracle(candidate, train, start, objective, order, m);
   // Compare the change each made, not the parameters: a wrong update would hide under the parameters' size.
   const std::vector<double> from = flatten(start);
   const std::vector<double> got = minus(flatten(candidate.parameters()), from);
@@ -143,12 +161,7 @@ std::vector<StageCheck> check_epoch(Backend& candidate, const Dataset& train, co
   const std::span<const std::uint32_t> order(full_order.data(),
                                              samples ? std::min(samples, full_order.size()) : full_order.size());
 
-  candidate.set_training_data(train);
-  candidate.set_parameters(start);
-  candidate.set_objective(objective);
-  candidate.train(order, batch, eta_for(objective), {});
-  ReferenceNetwork<double> reference(start, objective);
-  reference.train(train, order, batch, eta_for(objective));
+  ReferenceNetwork<double> reference = train_beside_oracle(candidate, train, start, objective, order, batch);
   const bool is_double = candidate.precision() == Precision::f64;
   const double tolerance = is_double ? kDoubleEpochTolerance : kEpochTolerance;
   const std::size_t batches = (order.size() + batch - 1) / batch;
