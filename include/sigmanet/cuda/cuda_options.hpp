@@ -3,7 +3,6 @@
 // the precision. Plain values, so that every build takes them, one without CUDA included (which refuses any but the
 // defaults: they would change nothing on the CPU).
 #include <cstddef>
-#include <optional>
 #include <string>
 
 namespace sigmanet {
@@ -39,8 +38,7 @@ struct CudaOptions {
 // persistent step grows with the batch, a graph step costs ~11 launches whatever the batch).
 constexpr std::size_t kGpuPersistentMaxAutoBatch = 32;
 
-// "auto", "persistent", "graph": the kernel as the settings and the benchmark's backend names spell it; and back
-// (none for any other text).
+// "auto", "persistent", "graph": the kernel as the settings and the benchmark's backend names spell it.
 inline std::string to_string(CudaOptions::Kernel kernel) {
   switch (kernel) {
     case CudaOptions::Kernel::automatic: return "auto";
@@ -48,12 +46,6 @@ inline std::string to_string(CudaOptions::Kernel kernel) {
     case CudaOptions::Kernel::graph: return "graph";
   }
   return "?";
-}
-inline std::optional<CudaOptions::Kernel> kernel_from_text(const std::string& text) {
-  for (CudaOptions::Kernel k :
-       {CudaOptions::Kernel::automatic, CudaOptions::Kernel::persistent, CudaOptions::Kernel::graph})
-    if (text == to_string(k)) return k;
-  return std::nullopt;
 }
 
 }  // namespace sigmanet
