@@ -51,7 +51,7 @@ done
 
 # Every gpu suite but those two, named from the sources so that a new suite is carried without a change here.
 suites=()
-for source in tests/gpu/gpu_*.cpp; do
+for source in tests/cuda/gpu_*.cpp; do
   name="$(basename "$source" .cpp)"
   [[ $name == gpu_mpi || $name == gpu_libraries_on_demand ]] || suites+=("$name")
 done

@@ -10,11 +10,12 @@
 #include <vector>
 
 #include "cpu/blas.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "cpu/fast_network.hpp"
+#include "reports/benchmark.hpp"
+#include "sigmanet/dataset.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #include "sigmanet/parameters.hpp"
 #include "sigmanet/random.hpp"
-#include "sigmanet/reports/benchmark.hpp"
 
 namespace {
 

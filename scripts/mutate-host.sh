@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Mutation check of the host code: plants one-line bugs in host/ (training, the CPU backends, formats, the CLI and
-# reports) and scripts/, one at a time, rebuilds a CPU-only build incrementally, runs the tests written to catch
+# Mutation check of the host code: plants one-line bugs in host/ (training, the oracle, the CPU backends, formats, the
+# CLI and reports) and scripts/, one at a time, rebuilds a CPU-only build incrementally, runs the tests written to catch
 # that bug (each entry names them), and prints a table of which tests caught which bug. Every mutant must be
 # caught by its own tests, not by whatever else happens to fail; exit 1 if one survives. A mutant costs the rebuild
 # of one file, the library, the CLI and the named tests, and those tests: 5-120 s on 2 busy cores with ccache, all
@@ -30,8 +30,10 @@ mutants=(
   "host/training/trainer.cpp|resume: the position forgets where the epoch was resumed|s/state_.position = start + done;/state_.position = done;/|^Precisions/ResumeTest\.MidEpochIsBitIdentical/|^Trainer\.StopsWhenAskedAndResumesWhereItStopped$"
   "host/training/trainer.cpp|stall: a network that errs is never called stuck|s/if (fit.correct < fit.total) {/if (fit.correct > fit.total) {/|^DivergenceAndMemory\.Eta1e6StallsInEpoch2WithTheLikelyCause$"
   "host/training/cost.cpp|L2: the decay at half the book's rate|s/return 1.0 - eta \* lambda \/ double(n);/return 1.0 - 0.5 * eta * lambda \/ double(n);/|^Costs\.L2ShrinksWeightsNotBiasesByTheBooksFactor$"
+  # the oracle
+  "host/oracle/reference_network.cpp|oracle: sigma' as a (2 - a)|s/return a \* (T(1) - a);/return a * (T(2) - a);/|^ReferenceNetwork\.(GradientsMatchCentralFiniteDifferences|TinyNetMatchesHandComputedValuesInDouble)$"
+  "host/oracle/equivalence.cpp|compare: the reference's norm summed as abs(r), not squared|s/ref2 += r \* r;/ref2 += std::abs(r);/|^Compare\.MeasuresMaxAbsAndRelativeError$"
   # the CPU backends
-  "host/cpu/reference_network.cpp|oracle: sigma' as a (2 - a)|s/return a \* (T(1) - a);/return a * (T(2) - a);/|^ReferenceNetwork\.(GradientsMatchCentralFiniteDifferences|TinyNetMatchesHandComputedValuesInDouble)$"
   "host/cpu/fast_network.cpp|fast network: every sample's bias gradient is sample 0's|s/for (std::size_t j = first; j < last; ++j) gb\[j\] += d\[s \* n_out + j\];/for (std::size_t j = first; j < last; ++j) gb[j] += d[j];/|^FastCpuVsOracle\.EveryStageIn(Float|Double)$"
   "host/cpu/fast_network.cpp|sparse input: the transposed first layer's update 0.4% too large|s/step_transposed_layer(d, m, step->rate, step->decay);/step_transposed_layer(d, m, step->rate * T(1.004), step->decay);/|^SparseInput\.TrainingTracksTheOracleIn(Float|Double)$"
   "host/cpu/cpu_backend.cpp|evaluate: counts the misclassified as correct|s/if (best == data.labels\[first + s\]) ++e.correct;/if (best != data.labels[first + s]) ++e.correct;/|^Trainer\.EvaluateAgreesWithOutputs$"
@@ -43,7 +45,7 @@ mutants=(
   "host/formats/checkpoint.cpp|checkpoint: the position in the epoch not kept|s/m\[\"position\"\] = std::to_string(c.state.position);/m[\"position\"] = \"0\";/|^Checkpoint\.KeepsEverySettingAndTheGeneratorExactly$|^Precisions/ResumeTest\.MidEpochIsBitIdentical/"
   "host/formats/checkpoint.cpp|checkpoint: an order with a repeated record accepted|s/if (i >= s.order.size() .. seen\[i\]) throw/if (i >= s.order.size()) throw/|^Checkpoint\.RefusesInconsistentFiles$"
   "host/formats/safetensors.cpp|checksums: a damaged tensor's CRC32 not compared|s/if (actual != found->second)/if (actual != found->second \&\& false)/|^SafeTensorsChecksums\.AFlippedBitIsRefusedNamingTheFileAndTheTensor$"
-  "host/formats/dataset.cpp|split: validation taken right after the training records|s/full_train.slice(\"validation\", full_train.size() - sizes.validation, sizes.validation)/full_train.slice(\"validation\", sizes.train, sizes.validation)/|^LoadMnist\.ValidationIsTheLastRecordsOfTheTrainingFile$"
+  "host/formats/mnist.cpp|split: validation taken right after the training records|s/full_train.slice(\"validation\", full_train.size() - sizes.validation, sizes.validation)/full_train.slice(\"validation\", sizes.train, sizes.validation)/|^LoadMnist\.ValidationIsTheLastRecordsOfTheTrainingFile$"
   "host/formats/atomic_file.cpp|atomic files: a dead writer's temporary file kept|s/errno != ESRCH) continue;/errno == ESRCH) continue;/|^Leftovers\.AKilledWritersTemporaryFileIsRemovedByTheNextWrite$"
   # the CLI
   "host/cli/flags.cpp|numbers: the range check dropped (--lambda 1e999 trains with 0)|s/if (ec == std::errc::result_out_of_range .. !std::isfinite(v)) refuse/if (!std::isfinite(v)) refuse/|^StrictFlags\.SignsRangesTrailingTextAndEmptyEntriesAreRefusedNamingTheFlag$"
@@ -61,7 +63,6 @@ mutants=(
   # reports
   "host/reports/drawings.cpp|show-weights: a weight's colour from the wrong sign|s/return v >= 0 ? Colour{255, fade, fade}/return v <= 0 ? Colour{255, fade, fade}/|^ModelCli\.ShowWeightsDrawsEachWeightInTheColourOfItsSign$"
   "host/reports/benchmark.cpp|bench: an even count's median is the upper middle value|s/0.5 \* (values\[n \/ 2 - 1\] + values\[n \/ 2\])/values[n \/ 2]/|^Summarize\.EvenCountAveragesTheMiddleTwo$"
-  "host/reports/equivalence.cpp|compare: the reference's norm summed as abs(r), not squared|s/ref2 += r \* r;/ref2 += std::abs(r);/|^Compare\.MeasuresMaxAbsAndRelativeError$"
   "scripts/plot_metrics.py|plot_metrics: the cost panel draws the accuracies|s/x, y = series(rows, f\"{key}_cost\")/x, y = series(rows, f\"{key}_accuracy\")/|^ModelCli\.PlotMetricsDrawsTheCurves$"
 )
 

@@ -37,7 +37,7 @@ emulator=OFF labels=cpu
 if command -v nvcc >/dev/null 2>&1; then emulator=ON labels='cpu|gpu'; fi
 # -O1 -g1: line tables are all a sanitizer report needs, and -O1 builds in half the time of -O2 -g
 # (the step's budget in CI is 10 minutes) while still inlining enough for the tests to run quickly.
-# With MPI (and the emulator's NCCL): the jobs across emulated GPUs (gpu_mpi) run here, their ranks
+# With MPI (and the emulator's NCCL): the jobs across emulated GPUs (tests/cuda/gpu_mpi.cpp) run here, their ranks
 # without LeakSanitizer (Open MPI keeps its start-up memory to the end by design; tests/support/test_support.cpp).
 # The jobs on the CPU run in the default build only, for this step's time.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \

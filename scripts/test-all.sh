@@ -7,8 +7,9 @@
 #      bench/gpu_check.sh rehearsed in a minimal Debian root), and the persistent kernel's step counted from the
 #      carry's compiled code (bench/sass_model.py), at most 10% over the figure bench/RESULTS.md records;
 #   3. a CPU-only build without MPI (-DSIGMANET_CUDA=OFF -DSIGMANET_MPI=OFF: the smallest sigmanet, which
-#      must refuse to run as one of mpirun's processes) and its tests, and a sample of the host mutation check;
-#      then the Python package, pip-installed in a fresh virtual environment, and its pytest tests;
+#      must refuse to run as one of mpirun's processes) and its tests, the layer check (scripts/check-layers.py:
+#      no include points up), and a sample of the host mutation check; then the Python package, pip-installed in
+#      a fresh virtual environment, and its pytest tests;
 #   4. every test under AddressSanitizer + UndefinedBehaviorSanitizer, the gpu ones on the CPU emulation of
 #      CUDA (tests/gpu_emulator) where the toolkit's headers are installed;
 #   5. each libFuzzer target for SIGMANET_FUZZ_SECONDS (default 60).
@@ -69,6 +70,7 @@ else
 fi
 
 step "3/5 CPU-only build without MPI, and tests"
+python3 scripts/check-layers.py  # includes point down the layers (the table in the script)
 cmake -S . -B build-test-cpu -DCMAKE_BUILD_TYPE=Release -DSIGMANET_CUDA=OFF -DSIGMANET_MPI=OFF \
   -DSIGMANET_BENCHMARKS=OFF >/dev/null
 cmake --build build-test-cpu -j"$jobs"

@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "cli/flags.hpp"
+#include "formats/safetensors.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/formats/safetensors.hpp"
 
 namespace sigmanet::cli {
 namespace {

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "sigmanet/collective.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/formats/mnist.hpp"
 
 namespace sigmanet::cli {
 

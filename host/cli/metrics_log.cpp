@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/formats/atomic_file.hpp"
 
 namespace sigmanet::cli {
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sigmanet/backend.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #include "sigmanet/trainer.hpp"
 
 namespace sigmanet::cli {

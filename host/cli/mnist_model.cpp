@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "sigmanet/backends/factory.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/trainer.hpp"
 
@@ -50,9 +51,9 @@ std::unique_ptr<Backend> backend_for(const Model& model, const std::string& file
   TrainConfig need;
   need.sizes = model.parameters.sizes;
   need.batch = 1;
-  need.device = device == Device::gpu || (device == Device::automatic && gpu_available()) ? Device::gpu : Device::cpu;
+  need.device = device;
   try {
-    check_memory(need, "evaluating it");
+    check_memory(need, gpu_info(device), "evaluating it");
   } catch (const SettingError& e) {
     throw InputError(file + ": the model's " + e.message().text());
   }

@@ -1,10 +1,12 @@
 // The fast CPU network behind the Backend interface.
+#include "cpu/cpu_backend.hpp"
+
 #include <algorithm>
 #include <cmath>
 
 #include "cpu/blas.hpp"
+#include "cpu/fast_network.hpp"
 #include "cpu/sparse_input.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {

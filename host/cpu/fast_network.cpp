@@ -2,7 +2,7 @@
 // sample) of a layer's width, row-major; W is n_out x n_in row-major. Every inner loop runs along contiguous
 // memory so the compiler vectorises it, and dot products are blocked over samples so each weight row is
 // loaded once per block.
-#include "sigmanet/cpu/fast_network.hpp"
+#include "cpu/fast_network.hpp"
 
 #include "cpu/blas.hpp"
 #include "cpu/float_mode.hpp"

@@ -1,5 +1,5 @@
 // One core's multiply-add peak on the fast CPU network's vectors (peak_rate.hpp).
-#include "sigmanet/cpu/peak_rate.hpp"
+#include "cpu/peak_rate.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -21,7 +21,7 @@
 #include "cuda_resources.hpp"
 #include "kernels.hpp"
 #include "nccl_sum.hpp"
-#include "sigmanet/cuda/cuda_backend.hpp"
+#include "cuda_backend.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {

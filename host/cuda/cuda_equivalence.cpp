@@ -15,8 +15,9 @@
 #include "cuda_check.hpp"
 #include "cuda_resources.hpp"
 #include "kernels.hpp"
-#include "sigmanet/cpu/reference_network.hpp"
-#include "sigmanet/cuda/cuda_backend.hpp"
+#include "cuda_backend.hpp"
+#include "cuda_equivalence.hpp"
+#include "oracle/reference_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
 
@@ -67,12 +68,6 @@ std::vector<T> to_host(const DeviceBuffer<T>& d, cudaStream_t s) {
 }
 
 std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
-
-std::vector<double> minus(std::span<const double> a, std::span<const double> b) {
-  std::vector<double> d(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) d[i] = a[i] - b[i];
-  return d;
-}
 
 double worst(double a, double b) { return std::isnan(a) || std::isnan(b) ? std::numeric_limits<double>::quiet_NaN() : std::max(a, b); }
 
@@ -486,12 +481,6 @@ std::vector<StageCheck> cuda_kernel_checks(std::uint64_t seed) {
   std::string reason;
   if (!cuda_device_usable(&reason)) throw Error("cuda_kernel_checks: no usable GPU: " + reason);
   return KernelChecks(seed).run();
-}
-
-std::string objective_text(const Objective& objective) {
-  char lambda[32];
-  std::snprintf(lambda, sizeof lambda, "%g", objective.lambda);
-  return to_string(objective.cost) + (objective.lambda == 0 ? std::string() : std::string(", L2 lambda ") + lambda);
 }
 
 std::vector<StageCheck> check_objective_training(const CudaOptions& options, const Objective& objective,

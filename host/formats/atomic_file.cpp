@@ -1,4 +1,4 @@
-#include "sigmanet/formats/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

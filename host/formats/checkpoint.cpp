@@ -5,10 +5,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include "formats/layer_tensors.hpp"
+#include "formats/safetensors.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/formats/model_file.hpp"
-#include "sigmanet/formats/safetensors.hpp"
-#include "sigmanet/number_text.hpp"
+#include "training/number_text.hpp"
 
 namespace sigmanet {
 namespace {
@@ -171,6 +171,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& file) {
     TrainConfig as_stored = config;
     as_stored.device = Device::cpu;
     validate_config(as_stored);
+    check_memory(as_stored, std::nullopt);
   } catch (const SettingError& e) {
     // The values came from this file, not from flags: the setting keeps the library's name (what()), so the
     // tool does not send the user to a flag they never typed.

@@ -1,14 +1,27 @@
 #pragma once
-// The IDX parsers on bytes already in memory, so the fuzzer and the tests reach them without files.
-// `name` is what error messages call the input (the file's path when it came from one).
+// The IDX readers load_mnist is made of: on files, and on bytes already in memory, so the fuzzer and the tests reach
+// them without files. Both accept raw or gzip input and validate everything: magic (2051 images, 2049 labels),
+// dimensions, exact length, and label values 0..9. Failures throw InputError naming the file (`name`: what error
+// messages call the input, the file's path when it came from one).
+#include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <span>
 #include <string>
 #include <vector>
 
-#include "sigmanet/formats/dataset.hpp"
+namespace sigmanet {
 
-namespace sigmanet::detail {
+struct IdxImages {
+  std::size_t count = 0, rows = 0, cols = 0;
+  std::vector<std::uint8_t> pixels;
+};
+IdxImages read_idx_images(const std::filesystem::path& file);
+std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& file);
+// Reads a whole file, decompressing it when it is gzip. Throws InputError naming the file.
+std::vector<std::uint8_t> read_maybe_gzip(const std::filesystem::path& file);
+
+namespace detail {
 
 // The bytes themselves, or their gunzipped content when they start with the gzip magic.
 std::vector<std::uint8_t> decode_maybe_gzip(std::span<const std::uint8_t> bytes, const std::string& name);
@@ -17,4 +30,5 @@ std::vector<std::uint8_t> decode_maybe_gzip(std::span<const std::uint8_t> bytes,
 IdxImages parse_idx_images(std::span<const std::uint8_t> bytes, const std::string& name);
 std::vector<std::uint8_t> parse_idx_labels(std::span<const std::uint8_t> bytes, const std::string& name);
 
-}  // namespace sigmanet::detail
+}  // namespace detail
+}  // namespace sigmanet

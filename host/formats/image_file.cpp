@@ -1,11 +1,11 @@
-#include "sigmanet/formats/image_file.hpp"
+#include "formats/image_file.hpp"
 
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
 
-#include "sigmanet/formats/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
 
 #define STB_IMAGE_STATIC

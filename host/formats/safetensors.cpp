@@ -1,4 +1,4 @@
-#include "sigmanet/formats/safetensors.hpp"
+#include "formats/safetensors.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 #include <zlib.h>
 
-#include "sigmanet/formats/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/physical_memory.hpp"
+#include "training/physical_memory.hpp"
 
 namespace sigmanet {
 

@@ -1,5 +1,5 @@
 // The throughput benchmark's grid and measurement loop.
-#include "sigmanet/reports/benchmark.hpp"
+#include "reports/benchmark.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
+#include "sigmanet/backends/factory.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/parameters.hpp"
 #include "sigmanet/random.hpp"
@@ -42,22 +42,19 @@ std::size_t whole_batches(std::size_t samples, std::size_t batch, std::size_t tr
 std::string to_string(const BenchBackend& b) {
   std::string name = to_string(b.device);
   name.append("-").append(to_string(b.precision));
-  if (b.kernel != GpuKernel::automatic) name.append("-").append(to_string(b.kernel));
+  if (b.kernel != CudaOptions::Kernel::automatic) name.append("-").append(to_string(b.kernel));
   if (b.cluster > 0) name.append("-cluster").append(std::to_string(b.cluster));
   return name;
 }
 
-BenchBackend parse_bench_backend(const std::string& text) {
-  if (text == "cpu-float") return {Device::cpu, Precision::f32};
-  if (text == "cpu-double") return {Device::cpu, Precision::f64};
-  if (text == "gpu-float") return {Device::gpu, Precision::f32};
-  if (text == "gpu-double") return {Device::gpu, Precision::f64};
-  if (text == "gpu-float-persistent") return {Device::gpu, Precision::f32, GpuKernel::persistent};
-  if (text == "gpu-float-graph") return {Device::gpu, Precision::f32, GpuKernel::graph};
-  throw SettingError(Setting::backends,
-                     "unknown backend '" + text +
-                         "' (use cpu-float, cpu-double, gpu-float, gpu-float-persistent, gpu-float-graph)",
-                     text);
+std::optional<BenchBackend> bench_backend_from_text(const std::string& text) {
+  if (text == "cpu-float") return BenchBackend{Device::cpu, Precision::f32};
+  if (text == "cpu-double") return BenchBackend{Device::cpu, Precision::f64};
+  if (text == "gpu-float") return BenchBackend{Device::gpu, Precision::f32};
+  if (text == "gpu-double") return BenchBackend{Device::gpu, Precision::f64};
+  if (text == "gpu-float-persistent") return BenchBackend{Device::gpu, Precision::f32, CudaOptions::Kernel::persistent};
+  if (text == "gpu-float-graph") return BenchBackend{Device::gpu, Precision::f32, CudaOptions::Kernel::graph};
+  return std::nullopt;
 }
 
 std::vector<BenchCase> bench_grid(const BenchGridOptions& options) {
@@ -74,7 +71,7 @@ std::vector<BenchCase> bench_grid(const BenchGridOptions& options) {
     validate_sizes(sizes);
     for (const std::size_t batch : options.batches.empty() ? std::vector<std::size_t>{10} : options.batches) {
       if (batch < 1 || batch > options.train_size)
-        throw SettingError(Setting::batches,
+        throw SettingError(Setting::batch,
                            "batch " + std::to_string(batch) + " is outside 1.." + std::to_string(options.train_size) +
                                " (the training set's records)",
                            std::to_string(batch));
@@ -145,14 +142,14 @@ std::string gpu_paths_side_by_side(const std::vector<BenchResult>& results) {
   std::string text;
   for (const BenchResult& graph : results) {
     const BenchCase& g = graph.bench_case;
-    if (g.backend.device != Device::gpu || g.backend.kernel != GpuKernel::graph) continue;
+    if (g.backend.device != Device::gpu || g.backend.kernel != CudaOptions::Kernel::graph) continue;
     for (const BenchResult& other : results) {
       const BenchCase& c = other.bench_case;
-      if (c.backend.device != Device::gpu || c.backend.kernel == GpuKernel::graph ||
+      if (c.backend.device != Device::gpu || c.backend.kernel == CudaOptions::Kernel::graph ||
           c.backend.precision != g.backend.precision || c.sizes != g.sizes || c.batch != g.batch)
         continue;
       if (text.empty()) text = "GPU paths side by side, the median time of a step:\n";
-      const std::string path = c.backend.kernel == GpuKernel::persistent ? "persistent"
+      const std::string path = c.backend.kernel == CudaOptions::Kernel::persistent ? "persistent"
                                : c.backend.precision == Precision::f32 && c.batch <= kGpuPersistentMaxAutoBatch &&
                                          gpu_persistent_fits(c.sizes, c.batch, c.backend.cluster)
                                    ? "auto, persistent"
@@ -169,9 +166,9 @@ std::string gpu_paths_side_by_side(const std::vector<BenchResult>& results) {
 
 BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Dataset& test,
                            const BenchSettings& settings) {
-  if (settings.repetitions < 1)
-    throw SettingError(Setting::repetitions, "must be at least 1", std::to_string(settings.repetitions));
-  if (settings.warmup < 0) throw SettingError(Setting::warmup, "must be 0 or more", std::to_string(settings.warmup));
+  if (settings.repetitions < 1 || settings.warmup < 0)
+    throw Error("run_bench_case: " + std::to_string(settings.repetitions) + " timed and " +
+                std::to_string(settings.warmup) + " warm-up repetitions (at least 1 and 0)");
   if (c.batch == 0) throw Error("run_bench_case: batch size 0");
   if (c.train_samples == 0 || c.train_samples > train.size())
     throw Error("run_bench_case: " + std::to_string(c.train_samples) + " samples per repetition but the training set has " +
@@ -181,10 +178,10 @@ BenchResult run_bench_case(const BenchCase& c, const Dataset& train, const Datas
                 std::to_string(test.size()));
   validate_sizes(c.sizes);
 
-  std::unique_ptr<Backend> backend = c.backend.device == Device::cpu ? make_cpu_backend(c.backend.precision)
-                                                                     : make_backend(Device::gpu, c.backend.precision,
-                                                                                    nullptr, c.backend.kernel,
-                                                                                    c.backend.cluster);
+  CudaOptions gpu;
+  gpu.kernel = c.backend.kernel;
+  gpu.persistent_blocks = c.backend.cluster;
+  std::unique_ptr<Backend> backend = make_backend(c.backend.device, c.backend.precision, nullptr, gpu);
   Rng rng(settings.seed);
   backend->set_parameters(init_parameters(c.sizes, Init::standard, rng));
   backend->set_training_data(train);

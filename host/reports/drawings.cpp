@@ -1,4 +1,4 @@
-#include "sigmanet/reports/drawings.hpp"
+#include "reports/drawings.hpp"
 
 #include <algorithm>
 #include <array>

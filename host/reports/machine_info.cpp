@@ -3,16 +3,14 @@
 #include <string>
 #include <thread>
 
-#include "sigmanet/reports/benchmark.hpp"
-#include "sigmanet/version.hpp"
+#include "reports/benchmark.hpp"
+#include "sigmanet/backends/factory.hpp"
 
-// The version, the commit and the build settings, captured when CMake configured the build
-// (cmake/build_info.cmake writes this header).
+// The commit and the build settings, captured when CMake configured the build (cmake/build_info.cmake writes this
+// header).
 #include <sigmanet_build_info.hpp>
 
 namespace sigmanet {
-
-const char* version() { return SIGMANET_VERSION; }
 namespace {
 
 std::string trim(const std::string& s) {
@@ -51,7 +49,7 @@ MachineInfo machine_info() {
   m.cpu_model = cpu_model();
   m.logical_cpus = std::thread::hardware_concurrency();
   if (gpu_available(&m.gpu_absent_reason)) {
-    m.gpu = gpu_info();
+    m.gpu = gpu_info(Device::gpu);
     m.gpu_absent_reason.clear();
   }
   m.git_commit = SIGMANET_GIT_COMMIT;

@@ -44,14 +44,6 @@ std::string setting_name(Setting s) {
       return "resume";
     case Setting::checkpoint:
       return "checkpoint";
-    case Setting::backends:
-      return "backends";
-    case Setting::repetitions:
-      return "repetitions";
-    case Setting::warmup:
-      return "warmup";
-    case Setting::batches:
-      return "batches";
     case Setting::scale:
       return "scale";
     case Setting::mistakes_count:

@@ -1,4 +1,4 @@
-#include "sigmanet/number_text.hpp"
+#include "training/number_text.hpp"
 
 #include <charconv>
 

@@ -1,4 +1,4 @@
-#include "sigmanet/physical_memory.hpp"
+#include "training/physical_memory.hpp"
 
 #include <unistd.h>
 

@@ -5,7 +5,8 @@
 #include <cstdio>
 
 #include "sigmanet/error.hpp"
-#include "sigmanet/number_text.hpp"
+#include "training/number_text.hpp"
+#include "training/physical_memory.hpp"
 
 namespace sigmanet {
 namespace {
@@ -71,20 +72,6 @@ MemoryEstimate estimate_memory(const TrainConfig& c) {
 
 void validate_config(const TrainConfig& c) {
   validate_sizes(c.sizes);
-  if (c.gpu_cluster != 0 && c.gpu_cluster != 1 && c.gpu_cluster != 2 && c.gpu_cluster != 4 && c.gpu_cluster != 8)
-    throw SettingError(Setting::gpu_cluster, "must be auto, 1, 2, 4 or 8", std::to_string(c.gpu_cluster));
-  if (c.gpu_cluster != 0 && c.gpu_kernel == GpuKernel::graph)
-    throw SettingError(Setting::gpu_cluster,
-                       {Setting::gpu_cluster, " " + std::to_string(c.gpu_cluster) + ": the graph path (",
-                        Setting::gpu_kernel, " graph) has no cluster; the persistent kernel does"},
-                       std::to_string(c.gpu_cluster));
-  if (c.device == Device::cpu && (c.gpu_cluster != 0 || c.gpu_kernel != GpuKernel::automatic)) {
-    const Setting flag = c.gpu_cluster != 0 ? Setting::gpu_cluster : Setting::gpu_kernel;
-    const std::string value = c.gpu_cluster != 0 ? std::to_string(c.gpu_cluster) : to_string(c.gpu_kernel);
-    throw SettingError(flag, {flag, " " + value + ": the run trains on the CPU (", Setting::device,
-                              " cpu), which has no GPU kernel to choose"},
-                       value);
-  }
   if (c.epochs < 1)
     throw SettingError(Setting::epochs, "must be at least 1 (got " + std::to_string(c.epochs) + ")",
                        std::to_string(c.epochs));
@@ -104,23 +91,21 @@ void validate_config(const TrainConfig& c) {
     const Setting rule = c.early_stopping > 0 ? Setting::early_stopping : Setting::eta_schedule;
     throw SettingError(rule, {rule, " watches the validation accuracy, but ", Setting::validation_size, " is 0"});
   }
-  check_memory(c);
 }
 
-void check_memory(const TrainConfig& config, const std::string& doing, Setting batch_setting) {
-  // Refused here, before anything is allocated: otherwise the allocation fails deep inside (or the
-  // kernel's OOM killer ends the process) with no word about which setting asked for it. auto is estimated as
-  // the device it will take: on a machine without a usable GPU, the CPU's buffers are the host's.
+void check_memory(const TrainConfig& config, const std::optional<DeviceInfo>& gpu, const std::string& doing) {
+  // auto is estimated as the device it will take: on a machine without a usable GPU, the CPU's buffers are the
+  // host's.
   TrainConfig c = config;
-  if (c.device == Device::automatic) c.device = gpu_available() ? Device::gpu : Device::cpu;
+  if (c.device == Device::automatic) c.device = gpu ? Device::gpu : Device::cpu;
   const MemoryEstimate need = estimate_memory(c);
   const std::size_t have = physical_memory_bytes();
   // The setting to blame: activations and deltas grow with the batch, parameters and gradients with the sizes.
   double neurons = 0;
   for (int n : c.sizes) neurons += double(n);
   const bool batch_drives = c.batch > kCpuEvaluationChunk && double(c.batch) * neurons > need.parameters;
-  const Setting blamed = batch_drives ? batch_setting : Setting::sizes;
-  const Message subject = batch_drives ? Message{batch_setting, std::string(" ") + std::to_string(c.batch) + " (with ",
+  const Setting blamed = batch_drives ? Setting::batch : Setting::sizes;
+  const Message subject = batch_drives ? Message{Setting::batch, std::string(" ") + std::to_string(c.batch) + " (with ",
                                                  Setting::sizes, std::string(" ") + sizes_text(c.sizes) + ")"}
                                        : Message{Setting::sizes, std::string(" ") + sizes_text(c.sizes)};
   const std::string value = batch_drives ? std::to_string(c.batch) : sizes_text(c.sizes);
@@ -132,14 +117,13 @@ void check_memory(const TrainConfig& config, const std::string& doing, Setting b
           "), more than this machine's " + gib_text(double(have))};
     throw SettingError(blamed, m, value);
   }
-  if (c.device == Device::gpu)
-    if (const auto gpu = gpu_info(); gpu && gpu->memory_bytes && need.device_bytes > double(gpu->memory_bytes)) {
-      Message m = subject;
-      m += {": " + doing + " on the GPU would need about " + gib_text(need.device_bytes) + " of device memory (" +
-            count_text(need.parameters) + " parameters with gradients and activations, " + to_string(c.precision) +
-            "), more than the " + gpu->name + "'s " + gib_text(double(gpu->memory_bytes))};
-      throw SettingError(blamed, m, value);
-    }
+  if (c.device == Device::gpu && gpu && gpu->memory_bytes && need.device_bytes > double(gpu->memory_bytes)) {
+    Message m = subject;
+    m += {": " + doing + " on the GPU would need about " + gib_text(need.device_bytes) + " of device memory (" +
+          count_text(need.parameters) + " parameters with gradients and activations, " + to_string(c.precision) +
+          "), more than the " + gpu->name + "'s " + gib_text(double(gpu->memory_bytes))};
+    throw SettingError(blamed, m, value);
+  }
 }
 
 Trainer::Trainer(const TrainConfig& config, Backend& backend, const Dataset& train)

@@ -1,6 +1,6 @@
 #pragma once
 // The small interface every trainer backend (the fast CPU network, CUDA) implements, so the training loop,
-// the CLI and the tests drive them all the same way.
+// the CLI and the tests drive them all the same way. make_backend (backends/factory.hpp) makes them.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -12,21 +12,16 @@
 
 #include "sigmanet/collective.hpp"
 #include "sigmanet/cost.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/parameters.hpp"
 
 namespace sigmanet {
 
 enum class Precision { f32, f64 };
 enum class Device { cpu, gpu, automatic };
-// How a GPU trains (Setting::gpu_kernel): one persistent kernel holding a small network in shared memory for a
-// chunk of batches, a CUDA graph of the step's kernels per batch, or whichever fits (persistent for small
-// batches of networks that fit one block).
-enum class GpuKernel { automatic, persistent, graph };
 
 std::string to_string(Precision p);  // "float", "double"
 std::string to_string(Device d);     // "cpu", "gpu", "auto"
-std::string to_string(GpuKernel k);  // "auto", "persistent", "graph"
 // The Precision named by to_string's text; none for any other text.
 std::optional<Precision> precision_from_text(const std::string& text);
 
@@ -106,7 +101,8 @@ void check_output_layer(const Objective& objective, Activation output, const std
 // check of it, made wherever a network meets data (the trainer, every backend's evaluation).
 void check_input_width(const std::vector<int>& sizes, const Dataset& data);
 
-// The GPU a CUDA backend would use, for reports; no value when there is none.
+// A GPU as a program learns of it (backends/factory.hpp's gpu_info): for reports, and to hold a run's estimated
+// memory to the device's (trainer.hpp's check_memory).
 struct DeviceInfo {
   std::string name;            // "NVIDIA H200"
   std::string driver_version;  // "13.0"
@@ -114,35 +110,5 @@ struct DeviceInfo {
   int compute_capability = 0;  // 90 for sm_90
   std::size_t memory_bytes = 0;
 };
-std::optional<DeviceInfo> gpu_info();
-
-// The best backend for the request. Device::automatic picks the GPU when a usable one is present and
-// otherwise the CPU, writing a one-line reason to *notice. Device::gpu with no usable GPU throws
-// InputError carrying the driver's reason. kernel says how a GPU backend trains, gpu_cluster the blocks of the
-// persistent kernel's cluster (0: its rule); either given (not automatic, not 0) for a backend that trains on the
-// CPU, asked for or fallen back to, throws SettingError naming it: it would change nothing.
-std::unique_ptr<Backend> make_backend(Device device, Precision precision, std::string* notice = nullptr,
-                                      GpuKernel kernel = GpuKernel::automatic, int gpu_cluster = 0);
-
-// Up to this batch GpuKernel::automatic takes the persistent kernel where it fits (bench/RESULTS.md's model:
-// a persistent step grows with the batch, a graph step costs ~11 launches whatever the batch).
-constexpr std::size_t kGpuPersistentMaxAutoBatch = 32;
-
-// Whether the GPU's persistent kernel can train this network at this batch on the usable device: its shared
-// memory a block, in one block or a thread-block cluster of its choice (gpu_cluster 0) or of gpu_cluster
-// blocks. False without a usable GPU.
-bool gpu_persistent_fits(const std::vector<int>& sizes, std::size_t batch, int gpu_cluster = 0);
-
-// Whether this build has a CUDA backend and a usable device; if not, *reason says why.
-bool gpu_available(std::string* reason = nullptr);
-
-// For a rank of a job across processes (collective.hpp): whether it can train on a GPU, which takes a usable
-// one and NCCL to sum the ranks' gradients; if not, *reason says why. The ranks decide together on its answers.
-bool gpu_available_for_job(std::string* reason = nullptr);
-
-// Makes this rank's GPU the current one, before its backend is made: the rank's place among the job's
-// processes on its machine, modulo the GPUs it sees (device 0 where a launcher shows each rank its own alone).
-// Two ranks left on one GPU are refused when the backend joins the job (NCCL needs a GPU per process).
-void use_gpu_of_rank(const Collective& job);
 
 }  // namespace sigmanet

@@ -27,8 +27,9 @@ class InputError : public Error {
   using Error::Error;
 };
 
-// What a caller of the library chooses: TrainConfig's fields, the data's location and split, a checkpoint to
-// resume, the benchmark's options, the drawings' scale and number of mistakes.
+// What a caller of the library chooses: TrainConfig's fields, the GPU's options (make_backend's), the data's
+// location and split, a checkpoint to resume, the drawings' scale and number of mistakes. A program's own options
+// (the tool's benchmark grid, its repetitions) are the program's to name.
 enum class Setting {
   sizes,
   epochs,
@@ -50,10 +51,6 @@ enum class Setting {
   test_size,
   resume,
   checkpoint,
-  backends,
-  repetitions,
-  warmup,
-  batches,
   scale,
   mistakes_count,
 };

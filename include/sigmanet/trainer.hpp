@@ -9,10 +9,9 @@
 #include <vector>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/parameters.hpp"
-#include "sigmanet/physical_memory.hpp"
 #include "sigmanet/random.hpp"
 
 namespace sigmanet {
@@ -33,11 +32,7 @@ struct TrainConfig {
   int halve_eta_after = 0;
   std::uint64_t seed = 1;
   Init init = Init::standard;
-  Device device = Device::automatic;
-  GpuKernel gpu_kernel = GpuKernel::automatic;  // how a GPU trains; no effect on the CPU
-  // Blocks of the persistent kernel's thread-block cluster (0: its own rule; 1, 2, 4 or 8 forces that many);
-  // no effect on the CPU. The bits of a run depend on it.
-  int gpu_cluster = 0;
+  Device device = Device::automatic;  // where it trains (make_backend's choice); how a GPU trains is its own
   Precision precision = Precision::f32;
   MnistSplitSizes split;
 };
@@ -47,8 +42,8 @@ struct TrainConfig {
 std::string eta_schedule_text(int halve_eta_after);
 std::optional<int> eta_schedule_from_text(const std::string& text);
 
-// Throws SettingError for any value the trainer cannot use, including sizes whose memory
-// estimate (below) exceeds this machine's physical memory: refused before anything is allocated.
+// Throws SettingError for any value the trainer cannot use, alone or with the others. Whether the run fits this
+// machine's memory is check_memory's (below).
 void validate_config(const TrainConfig& config);
 
 // Bytes a training run of this configuration needs, estimated from the sizes before anything is allocated:
@@ -64,11 +59,13 @@ struct MemoryEstimate {
 };
 MemoryEstimate estimate_memory(const TrainConfig& config);
 
-// Throws SettingError when the estimate exceeds this machine's physical memory (or, on the GPU, the device's),
-// saying what `doing` ("training", "evaluating it") would need: blamed on Setting::sizes, or on batch_setting when
-// the activations of the batch are what grows it (Setting::batches for a benchmark's grid).
-void check_memory(const TrainConfig& config, const std::string& doing = "training",
-                  Setting batch_setting = Setting::batch);
+// Throws SettingError when the estimate exceeds this machine's physical memory or, on the GPU, `gpu`'s memory,
+// saying what `doing` ("training", "evaluating it") would need: blamed on Setting::sizes, or on Setting::batch when
+// the activations of the batch are what grows it. Refused so before anything is allocated, the run would otherwise
+// fail deep inside or be ended by the kernel's OOM killer. `gpu` is the usable GPU (backends/factory.hpp's
+// gpu_info(config.device)), none without one: Device::automatic is estimated as the device it will take.
+void check_memory(const TrainConfig& config, const std::optional<DeviceInfo>& gpu,
+                  const std::string& doing = "training");
 
 
 // Where a run stands: enough, with the parameters, to continue it exactly.

@@ -1,5 +1,6 @@
 #include "arrays.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <algorithm>
@@ -17,6 +18,12 @@ namespace {
 // Float records back to the pixels they are: x = p / 255 rounded to T, as the network computes it from p (the CPU
 // and the GPU both take the correctly rounded quotient), so a pixel array divided by 255 trains the same bits as
 // the pixels themselves. A Dataset holds bytes; a value that is no such quotient would be trained as another.
+// The shortest text that reads back as x, as the library quotes numbers in its messages.
+std::string shortest_text(double x) {
+  char text[32];
+  return std::string(text, std::to_chars(text, text + sizeof text, x).ptr);
+}
+
 template <class T>
 void pixels_from_values(const std::string& name, const T* values, std::size_t count, std::size_t features,
                         std::uint8_t* pixels) {
@@ -27,7 +34,7 @@ void pixels_from_values(const std::string& name, const T* values, std::size_t co
     const T p = std::nearbyint(x * T(255));
     if (!(p >= 0 && p <= 255) || p / T(255) != x)
       refuse_value(name,
-                   "value " + exact_text(double(x)) + " is not a pixel value p/255 (p = 0..255, rounded to " + type +
+                   "value " + shortest_text(double(x)) + " is not a pixel value p/255 (p = 0..255, rounded to " + type +
                        "); sigmanet trains on 8-bit pixels: pass uint8 images, or their values / 255,",
                    i, features);
     pixels[i] = std::uint8_t(p);

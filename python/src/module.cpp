@@ -62,14 +62,7 @@ nb::tuple load_idx_arrays(const std::filesystem::path& images, const std::filesy
   Dataset d;
   {
     nb::gil_scoped_release released;
-    IdxImages i = read_idx_images(images);
-    d.labels = read_idx_labels(labels);
-    if (d.labels.size() != i.count)
-      throw InputError(labels.string() + ": " + std::to_string(d.labels.size()) + " labels for the " +
-                       std::to_string(i.count) + " images of " + images.string());
-    d.rows = i.rows;
-    d.cols = i.cols;
-    d.pixels = std::move(i.pixels);
+    d = load_idx_set(images, labels);
   }
   return set_to_numpy(std::move(d));
 }

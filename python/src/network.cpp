@@ -173,27 +173,9 @@ void Network::keep(const Trainer& trainer) {
 }
 
 void Network::record_epoch(const TrainConfig& c, const std::optional<Evaluation>& test) {
-  // The metadata `sigmanet train --save` writes (host/cli/commands/train_command.cpp), so the same run saves the
-  // same bytes.
-  metadata_["epochs"] = std::to_string(state_.epochs_done);
-  metadata_["seed"] = std::to_string(c.seed);
-  metadata_["batch"] = std::to_string(c.batch);
-  metadata_["eta"] = exact_text(c.eta);
-  metadata_["cost"] = to_string(c.cost);
-  metadata_["lambda"] = exact_text(c.lambda);
-  metadata_["early_stopping"] = std::to_string(c.early_stopping);
-  metadata_["eta_schedule"] = eta_schedule_text(c.halve_eta_after);
-  metadata_["init"] = to_string(c.init);
-  metadata_["precision"] = to_string(c.precision);
-  if (test) {
-    char accuracy[32];
-    std::snprintf(accuracy, sizeof accuracy, "%.4f", test->accuracy());
-    metadata_["accuracy"] = accuracy;
-    metadata_["test_size"] = std::to_string(test->total);
-  } else {
-    metadata_.erase("accuracy");
-    metadata_.erase("test_size");
-  }
+  // What `sigmanet train --save` writes, so that the same run saves the same bytes.
+  metadata_ = trained_model_metadata(c, state_.epochs_done, test ? std::optional<double>(test->accuracy()) : std::nullopt,
+                                     test ? test->total : 0);
 }
 
 }  // namespace sigmanet::python

@@ -20,10 +20,11 @@
 #include <iterator>
 #include <thread>
 
-#include "sigmanet/formats/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/image_file.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/formats/dataset.hpp"
-#include "sigmanet/formats/image_file.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/trainer.hpp"
 #include "test_support.hpp"

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sigmanet/backends/factory.hpp"
 #include "sigmanet/backend.hpp"
 #include "sigmanet/collective.hpp"
 #include "test_support.hpp"

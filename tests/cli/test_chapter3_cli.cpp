@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "sigmanet/formats/safetensors.hpp"
+#include "formats/safetensors.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {

@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <limits>
 
-#include "sigmanet/cpu/fast_network.hpp"
+#include "sigmanet/backends/factory.hpp"
+#include "cpu/fast_network.hpp"
+#include "training/physical_memory.hpp"
 #include "sigmanet/trainer.hpp"
 #include "test_support.hpp"
 
@@ -29,7 +31,7 @@ TEST(DivergenceAndMemory, Eta1e6StallsInEpoch2WithTheLikelyCause) {
     TrainConfig c;
     c.eta = 1e6;
     c.precision = precision;
-    auto backend = make_cpu_backend(precision);
+    auto backend = make_backend(Device::cpu, precision);
     Trainer t(c, *backend, small_mnist().train);
     EXPECT_TRUE(t.train_epoch());
     try {
@@ -53,7 +55,7 @@ TEST(DivergenceAndMemory, Eta1e6StallsInEpoch2WithTheLikelyCause) {
 TEST(DivergenceAndMemory, NonFiniteOutputsNameEpochAndBatch) {
   TrainConfig c;
   c.eta = 1e39;
-  auto backend = make_cpu_backend(Precision::f32);
+  auto backend = make_backend(Device::cpu, Precision::f32);
   Trainer t(c, *backend, small_mnist().train);
   try {
     t.train_epoch();
@@ -95,7 +97,7 @@ class InfiniteWeightsAfterLastBatch final : public Backend {
 
 TEST(DivergenceAndMemory, NonFiniteParametersAtTheEndOfAnEpochAreDivergence) {
   TrainConfig c;
-  InfiniteWeightsAfterLastBatch backend(make_cpu_backend(Precision::f32));
+  InfiniteWeightsAfterLastBatch backend(make_backend(Device::cpu, Precision::f32));
   Trainer t(c, backend, small_mnist().train);
   try {
     t.train_epoch();
@@ -109,7 +111,7 @@ TEST(DivergenceAndMemory, NonFiniteParametersAtTheEndOfAnEpochAreDivergence) {
 
 TEST(DivergenceAndMemory, ANormalRunIsNotCalledDivergent) {
   TrainConfig c;  // Nielsen's eta 3.0
-  auto backend = make_cpu_backend(Precision::f32);
+  auto backend = make_backend(Device::cpu, Precision::f32);
   Trainer t(c, *backend, small_mnist().train);
   for (int e = 0; e < 5; ++e) EXPECT_NO_THROW(EXPECT_TRUE(t.train_epoch()));
 }

@@ -18,13 +18,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sigmanet/formats/atomic_file.hpp"
-#include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/formats/image_file.hpp"
-#include "sigmanet/formats/model_file.hpp"
-#include "sigmanet/formats/safetensors.hpp"
+#include "sigmanet/backends/factory.hpp"
 #include "../formats/safetensors_bytes.hpp"
+#include "cpu/fast_network.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/image_file.hpp"
+#include "formats/safetensors.hpp"
+#include "sigmanet/formats/checkpoint.hpp"
+#include "sigmanet/formats/mnist.hpp"
+#include "sigmanet/formats/model_file.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {
@@ -102,7 +104,7 @@ TEST_F(ModelCli, MetricsHoldTrainingAndValidationCostPerEpoch) {
   ASSERT_EQ(lines.size(), 2u);
   for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i]["epoch"], i + 1);
   const Mnist mnist = load_mnist(test::mnist_dir(), {2000, 1000, 1000});
-  auto backend = make_cpu_backend(Precision::f32);
+  auto backend = make_backend(Device::cpu, Precision::f32);
   backend->set_parameters(load_model(model()).parameters);
   for (const auto& [set, data] : {std::pair{"train", &mnist.train}, std::pair{"validation", &mnist.validation},
                                   std::pair{"test", &mnist.test}}) {
@@ -353,7 +355,7 @@ EvaluateReport check_evaluate_report(const std::string& out, const std::string& 
     for (auto& n : r.confusion[t]) matrix >> n;
   }
   // The model, evaluated here: its count and every cell of the matrix.
-  auto backend = make_cpu_backend(Precision::f32);
+  auto backend = make_backend(Device::cpu, Precision::f32);
   backend->set_parameters(load_model(model_file).parameters);
   const std::vector<double> outputs = backend->outputs(data, 0, data.size());
   std::array<std::array<std::size_t, 10>, 10> expected{};
@@ -501,7 +503,7 @@ TEST_F(ModelCli, PredictReadsPngAndPgmLikeTheTestSet) {
   ASSERT_EQ(answers.size(), 5u) << out;
   auto tail = [](const std::string& line) { return line.substr(line.find("; outputs")); };
   // The digit is the model's, as evaluated here.
-  auto backend = make_cpu_backend(Precision::f32);
+  auto backend = make_backend(Device::cpu, Precision::f32);
   backend->set_parameters(load_model(model()).parameters);
   const std::vector<double> want = backend->outputs(mnist.test, 0, 1);
   const std::string digit = std::to_string(std::max_element(want.begin(), want.end()) - want.begin());
@@ -528,7 +530,7 @@ TEST_F(ModelCli, PredictNamesTheDigitOfTheLargestOutput) {
                     &out),
             0)
       << out;
-  auto backend = make_cpu_backend(Precision::f32);
+  auto backend = make_backend(Device::cpu, Precision::f32);
   backend->set_parameters(load_model(model()).parameters);
   const std::vector<double> want = backend->outputs(test::mnist().test, 0, 20);
   std::istringstream in(out);
@@ -721,7 +723,7 @@ void expect_python_agrees(const std::filesystem::path& model_file) {
   if (!have_debian_python()) GTEST_SKIP() << "/usr/bin/python3 is not installed";
   const Model m = load_model(model_file);
   const Mnist mnist = load_mnist(test::mnist_dir(), {2000, 1000, 100});
-  auto backend = make_cpu_backend(Precision::f32);
+  auto backend = make_backend(Device::cpu, Precision::f32);
   backend->set_parameters(m.parameters);
   const std::vector<double> out = backend->outputs(mnist.test, 0, 100);
   nlohmann::json expected = {{"first", 0}, {"count", 100}, {"predictions", nlohmann::json::array()},

@@ -19,10 +19,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "formats/idx_parse.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/collective.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/formats/dataset.hpp"
-#include "sigmanet/reports/equivalence.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {

@@ -8,6 +8,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "sigmanet/backends/factory.hpp"
 #include "sigmanet/backend.hpp"
 #include "test_support.hpp"
 

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "sigmanet/backends/factory.hpp"
 #include "cpu/blas.hpp"
 #include "sigmanet/backend.hpp"
 #include "test_support.hpp"

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sigmanet/formats/safetensors.hpp"
+#include "formats/safetensors.hpp"
 
 namespace sigmanet::test {
 

@@ -2,13 +2,14 @@
 // the file ends with exactly the parameters of a run that never stopped.
 #include <gtest/gtest.h>
 
-#include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/error.hpp"
-#include "sigmanet/formats/model_file.hpp"
-#include "sigmanet/formats/atomic_file.hpp"
-#include "sigmanet/formats/safetensors.hpp"
+#include "sigmanet/backends/factory.hpp"
+#include "cpu/fast_network.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/safetensors.hpp"
 #include "safetensors_bytes.hpp"
+#include "sigmanet/error.hpp"
+#include "sigmanet/formats/checkpoint.hpp"
+#include "sigmanet/formats/model_file.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {
@@ -54,14 +55,14 @@ class ResumeTest : public ::testing::TestWithParam<Precision> {};
 TEST_P(ResumeTest, BetweenEpochsIsBitIdentical) {
   const TrainConfig c = small_config(GetParam());
   const Dataset train = random_set(c.split.train, 9);
-  auto straight = make_cpu_backend(c.precision);
+  auto straight = make_backend(Device::cpu, c.precision);
   Trainer a(c, *straight, train);
   a.train_epoch();
   a.train_epoch();
 
   TempDir dir;
   {
-    auto first = make_cpu_backend(c.precision);
+    auto first = make_backend(Device::cpu, c.precision);
     Trainer b(c, *first, train);
     b.train_epoch();
     save_checkpoint(dir / "ck", Checkpoint{c, first->parameters(), b.state()});
@@ -69,7 +70,7 @@ TEST_P(ResumeTest, BetweenEpochsIsBitIdentical) {
   const Checkpoint ck = load_checkpoint(dir / "ck");
   EXPECT_EQ(ck.state.epochs_done, 1);
   EXPECT_TRUE(ck.state.order.empty());
-  auto second = make_cpu_backend(c.precision);
+  auto second = make_backend(Device::cpu, c.precision);
   Trainer resumed(ck.config, *second, train);
   resumed.resume(ck.parameters, ck.state);
   resumed.train_epoch();
@@ -82,13 +83,13 @@ TEST_P(ResumeTest, MidEpochIsBitIdentical) {
   TrainConfig c = small_config(GetParam());
   c.epochs = 3;
   const Dataset train = random_set(c.split.train, 10);
-  auto straight = make_cpu_backend(c.precision);
+  auto straight = make_backend(Device::cpu, c.precision);
   Trainer a(c, *straight, train);
   for (int e = 0; e < 3; ++e) a.train_epoch();
 
   TempDir dir;
   {
-    auto first = make_cpu_backend(c.precision);
+    auto first = make_backend(Device::cpu, c.precision);
     Trainer b(c, *first, train);
     b.train_epoch();
     int batches = 0;
@@ -100,7 +101,7 @@ TEST_P(ResumeTest, MidEpochIsBitIdentical) {
   EXPECT_EQ(ck.state.epochs_done, 1);
   EXPECT_EQ(ck.state.position, 70u);
   EXPECT_EQ(ck.state.order.size(), c.split.train);
-  auto second = make_cpu_backend(c.precision);
+  auto second = make_backend(Device::cpu, c.precision);
   Trainer resumed(ck.config, *second, train);
   resumed.resume(ck.parameters, ck.state);
   EXPECT_TRUE(resumed.train_epoch());

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "formats/idx_parse.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/error.hpp"
 #include "test_support.hpp"
 

@@ -17,11 +17,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sigmanet/formats/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/layer_tensors.hpp"
+#include "formats/safetensors.hpp"
+#include "safetensors_bytes.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/formats/model_file.hpp"
-#include "sigmanet/formats/safetensors.hpp"
-#include "safetensors_bytes.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {

@@ -12,10 +12,11 @@
 #include <span>
 #include <string>
 
-#include "sigmanet/formats/checkpoint.hpp"
+#include "formats/layer_tensors.hpp"
+#include "formats/safetensors.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/formats/checkpoint.hpp"
 #include "sigmanet/formats/model_file.hpp"
-#include "sigmanet/formats/safetensors.hpp"
 
 namespace {
 

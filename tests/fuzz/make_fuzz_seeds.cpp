@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "formats/safetensors.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
 #include "sigmanet/formats/model_file.hpp"
-#include "sigmanet/formats/safetensors.hpp"
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;

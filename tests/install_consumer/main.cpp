@@ -1,7 +1,7 @@
 // Trains a tiny network on a made-up dataset through the installed library and checks that it learns.
 #include <cstdio>
 
-#include <sigmanet/cpu/fast_network.hpp>
+#include <sigmanet/backends/factory.hpp>
 #include <sigmanet/trainer.hpp>
 
 int main() {
@@ -17,7 +17,7 @@ int main() {
   }
   sigmanet::TrainConfig config;
   config.sizes = {4, 3, 10};
-  auto backend = sigmanet::make_cpu_backend(sigmanet::Precision::f32);
+  auto backend = sigmanet::make_backend(sigmanet::Device::cpu, sigmanet::Precision::f32);
   sigmanet::Trainer trainer(config, *backend, d);
   for (int e = 0; e < 20; ++e) trainer.train_epoch();
   const auto result = backend->evaluate(d);

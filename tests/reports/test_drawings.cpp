@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "formats/image_file.hpp"
+#include "reports/drawings.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/formats/image_file.hpp"
-#include "sigmanet/reports/drawings.hpp"
 
 namespace sigmanet {
 namespace {

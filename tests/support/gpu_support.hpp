@@ -5,8 +5,9 @@
 #include <cstddef>
 #include <string>
 
+#include "sigmanet/backends/factory.hpp"
 #include "sigmanet/backend.hpp"
-#include "sigmanet/formats/dataset.hpp"
+#include "sigmanet/dataset.hpp"
 
 #define SIGMANET_SKIP_WITHOUT_GPU()                                                                                 \
   do {                                                                                                              \

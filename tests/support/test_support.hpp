@@ -9,8 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "sigmanet/formats/dataset.hpp"
-#include "sigmanet/formats/image_file.hpp"
+#include "formats/image_file.hpp"
+#include "sigmanet/dataset.hpp"
+#include "sigmanet/formats/mnist.hpp"
 
 namespace sigmanet::test {
 

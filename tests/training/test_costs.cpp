@@ -8,12 +8,13 @@
 #include <numeric>
 #include <vector>
 
+#include "sigmanet/backends/factory.hpp"
+#include "cpu/fast_network.hpp"
+#include "oracle/equivalence.hpp"
+#include "oracle/reference_network.hpp"
 #include "sigmanet/cost.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/cpu/reference_network.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/random.hpp"
-#include "sigmanet/reports/equivalence.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {
@@ -148,7 +149,7 @@ TEST(Costs, SaturatedOutputsGiveFiniteCostsAndSoftmaxSurvivesHugeInputs) {
   EXPECT_GT(c, 1000.0);  // two saturated mistakes at about 708 each
   p.output = Activation::softmax;
   for (Precision precision : {Precision::f32, Precision::f64}) {
-    const auto cpu = make_cpu_backend(precision);
+    const auto cpu = make_backend(Device::cpu, precision);
     cpu->set_parameters(p);
     cpu->set_objective({Cost::log_likelihood, 0.0});
     Dataset one;
@@ -199,7 +200,7 @@ TEST(Costs, ACostWithTheWrongOutputLayerIsRefused) {
   p.output = Activation::softmax;
   EXPECT_EQ(test::thrown<Error>([&] { ReferenceNetwork<double>(p, {Cost::cross_entropy, 0.0}); }),
             "ReferenceNetwork: the cross-entropy cost needs a sigmoid output layer, but the network's is softmax");
-  const auto cpu = make_cpu_backend(Precision::f32);
+  const auto cpu = make_backend(Device::cpu, Precision::f32);
   cpu->set_parameters(p);  // softmax, with the default quadratic objective
   const Dataset data = synthetic_dataset("d", 20, 10, 1, 1);
   cpu->set_training_data(data);
@@ -235,7 +236,7 @@ TEST(Costs, FastCpuMatchesTheOracleForEveryObjective) {
   const Dataset test = synthetic_dataset("test", 500, 28, 28, 8);
   for (const Objective& objective : kObjectives)
     for (Precision precision : {Precision::f32, Precision::f64}) {
-      const auto cpu = make_cpu_backend(precision);
+      const auto cpu = make_backend(Device::cpu, precision);
       for (std::size_t m : {1, 10, 100}) {
         const StageCheck step = check_one_step(*cpu, train, {784, 30, 10}, m, 3, objective);
         EXPECT_TRUE(step.ok()) << cpu->describe() << " " << step.stage << " " << step.result.relative;
@@ -253,7 +254,7 @@ TEST(Costs, ChapterOneIsUntouchedByTheDefaultObjective) {
   const std::vector<std::uint32_t> order = rng.permutation(train.size());
   std::vector<Parameters> runs;
   for (bool explicit_objective : {false, true}) {
-    const auto cpu = make_cpu_backend(Precision::f32);
+    const auto cpu = make_backend(Device::cpu, Precision::f32);
     cpu->set_training_data(train);
     cpu->set_parameters(start);
     if (explicit_objective) cpu->set_objective({Cost::quadratic, 0.0});

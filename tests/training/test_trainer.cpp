@@ -4,8 +4,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/reports/equivalence.hpp"
+#include "sigmanet/backends/factory.hpp"
+#include "cpu/fast_network.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/trainer.hpp"
 #include "test_support.hpp"
 
@@ -15,7 +16,7 @@ namespace {
 using test::mnist;
 
 Parameters train_epochs(TrainConfig c, const Dataset& train, int epochs) {
-  auto backend = make_cpu_backend(c.precision);
+  auto backend = make_backend(Device::cpu, c.precision);
   Trainer t(c, *backend, train);
   for (int e = 0; e < epochs; ++e) EXPECT_TRUE(t.train_epoch());
   return backend->parameters();
@@ -42,7 +43,7 @@ TEST(Trainer, LastPartialBatchIsTrainedNotDropped) {
   c.precision = Precision::f64;
   c.seed = 5;
 
-  auto backend = make_cpu_backend(Precision::f64);
+  auto backend = make_backend(Device::cpu, Precision::f64);
   Trainer t(c, *backend, tiny);
   const Parameters start = backend->parameters();
   std::vector<std::size_t> seen;
@@ -74,7 +75,7 @@ TEST(Trainer, StopsWhenAskedAndResumesWhereItStopped) {
   c.seed = 3;
   const Parameters straight = train_epochs(c, small, 2);
 
-  auto backend = make_cpu_backend(c.precision);
+  auto backend = make_backend(Device::cpu, c.precision);
   Trainer t(c, *backend, small);
   EXPECT_FALSE(t.train_epoch([](std::size_t done) { return done < 300; }));
   EXPECT_EQ(t.state().position, 300u);
@@ -91,7 +92,7 @@ TEST(Trainer, EachEpochTrainsInTheNextPermutationOfTheSeed) {
   const Dataset small = mnist().train.slice("small", 0, 100);
   TrainConfig c;
   c.seed = 4;
-  auto backend = make_cpu_backend(c.precision);
+  auto backend = make_backend(Device::cpu, c.precision);
   Trainer t(c, *backend, small);
   Rng replay(c.seed);
   init_parameters(c.sizes, c.init, replay);
@@ -115,7 +116,7 @@ TEST(Trainer, OneEpochOfNielsensRunHasAMedianAccuracyNear90Point7Percent) {
   for (std::uint64_t seed = 1; seed <= 9; ++seed) {
     TrainConfig c;  // 784-30-10, batch 10, eta 3.0, float
     c.seed = seed;
-    auto backend = make_cpu_backend(c.precision);
+    auto backend = make_backend(Device::cpu, c.precision);
     Trainer t(c, *backend, mnist().train);
     ASSERT_TRUE(t.train_epoch());
     const Evaluation e = backend->evaluate(mnist().test);
@@ -134,7 +135,7 @@ TEST(Trainer, OneEpochOfNielsensRunHasAMedianAccuracyNear90Point7Percent) {
 TEST(Trainer, EvaluateAgreesWithOutputs) {
   TrainConfig c;
   c.sizes = {784, 16, 10};
-  auto backend = make_cpu_backend(Precision::f64);
+  auto backend = make_backend(Device::cpu, Precision::f64);
   const Dataset part = mnist().test.slice("part", 0, 777);
   Trainer t(c, *backend, part);
   const Evaluation e = backend->evaluate(part);
@@ -171,7 +172,7 @@ namespace {
 
 // A trainer whose epochs are never run: end_epoch only reads and writes the rules' state.
 struct RulesHarness {
-  explicit RulesHarness(TrainConfig c) : config(c), backend(make_cpu_backend(Precision::f32)) {
+  explicit RulesHarness(TrainConfig c) : config(c), backend(make_backend(Device::cpu, Precision::f32)) {
     config.sizes = {100, 10};
     trainer = std::make_unique<Trainer>(config, *backend, data);
   }
@@ -256,7 +257,7 @@ TEST(TrainerRules, TheHalvedEtaIsWhatTheNextEpochTrainsWith) {
   const Dataset small = mnist().train.slice("small", 0, 500);
   TrainConfig c;
   c.halve_eta_after = 1;
-  auto a = make_cpu_backend(Precision::f32);
+  auto a = make_backend(Device::cpu, Precision::f32);
   Trainer ta(c, *a, small);
   ASSERT_TRUE(ta.train_epoch());
   const Parameters after_first = a->parameters();
@@ -268,7 +269,7 @@ TEST(TrainerRules, TheHalvedEtaIsWhatTheNextEpochTrainsWith) {
   TrainConfig half = c;
   half.eta = c.eta / 2;
   half.halve_eta_after = 0;
-  auto b = make_cpu_backend(Precision::f32);
+  auto b = make_backend(Device::cpu, Precision::f32);
   Trainer tb(half, *b, small);
   tb.resume(after_first, first);
   ASSERT_TRUE(tb.train_epoch());

@@ -14,16 +14,19 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/gpu_flags.hpp"
 #include "cli/job_agreement.hpp"
+#include "cpu/fast_network.hpp"
+#include "cpu/peak_rate.hpp"
+#include "formats/atomic_file.hpp"
+#include "reports/benchmark.hpp"
+#include "sigmanet/backends/factory.hpp"
 #include "sigmanet/collective.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/cpu/peak_rate.hpp"
-#include "sigmanet/formats/atomic_file.hpp"
-#include "sigmanet/reports/benchmark.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/number_text.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #include "sigmanet/trainer.hpp"
 #include "sigmanet/version.hpp"
+#include "training/number_text.hpp"
 
 namespace sigmanet::cli {
 namespace {
@@ -37,9 +40,10 @@ struct BenchOptions {
   std::vector<std::string> backends;
   std::vector<int> sizes;             // --sizes: one network, in place of the standard grid's
   std::vector<std::size_t> batches;   // --batches
-  GpuKernel gpu_kernel = GpuKernel::automatic;  // --gpu-kernel: given, every GPU backend uses it
+  // --gpu-kernel: given, every GPU backend uses it; --gpu-cluster: every GPU backend that can run the persistent
+  // kernel uses it.
+  CudaOptions gpu;
   bool gpu_kernel_given = false;
-  int gpu_cluster = 0;  // --gpu-cluster: every GPU backend that can run the persistent kernel uses it
   BenchSettings settings;
   std::string data;
   std::string json;
@@ -54,6 +58,19 @@ std::string utc_now() {
   return buf;
 }
 
+// A SettingError in bench's words: the library's settings by their flags, but the batch of a case is one of
+// --batches (bench has no --batch).
+std::string bench_message(const SettingError& e) {
+  return e.message().render([](Setting s) { return s == Setting::batch ? "--batches" : flag_for(s); });
+}
+
+// The backend --backends names; anything else is refused naming the flag.
+BenchBackend backend_named(const std::string& name) {
+  const std::optional<BenchBackend> b = bench_backend_from_text(name);
+  if (!b) throw InputError("--backends: unknown backend '" + name + "' (use " + kBenchBackendNames + ")");
+  return *b;
+}
+
 // --gpu-cluster N given to every GPU backend that may run the persistent kernel; refused, as --gpu-kernel is, when
 // no backend could use it (`no_gpu`: why there is none on a GPU, when that is the reason). A backend or batch
 // listed twice would be measured twice: refused too.
@@ -62,35 +79,33 @@ std::vector<BenchBackend> with_gpu_flags(const BenchOptions& o, std::vector<Benc
   for (std::size_t i = 0; i < chosen.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
       if (to_string(chosen[i]) == to_string(chosen[j]))
-        throw SettingError(Setting::backends,
-                           to_string(chosen[i]) + " is listed twice" +
-                               (o.gpu_kernel_given ? " (as --gpu-kernel names it)" : "") +
-                               "; each backend is measured once",
-                           to_string(chosen[i]));
+        throw InputError("--backends: " + to_string(chosen[i]) + " is listed twice" +
+                         (o.gpu_kernel_given ? " (as --gpu-kernel names it)" : "") + "; each backend is measured once");
   for (auto it = o.batches.begin(); it != o.batches.end(); ++it)
     if (std::find(o.batches.begin(), it, *it) != it)
-      throw SettingError(Setting::batches, std::to_string(*it) + " is listed twice; each batch is measured once",
-                         std::to_string(*it));
+      throw InputError("--batches: " + std::to_string(*it) + " is listed twice; each batch is measured once");
   const std::string why = no_gpu.empty() ? "" : " (no usable GPU: " + no_gpu + ")";
   const bool on_gpu =
       std::any_of(chosen.begin(), chosen.end(), [](const BenchBackend& b) { return b.device == Device::gpu; });
-  if (o.gpu_kernel_given && o.gpu_kernel != GpuKernel::automatic && !on_gpu)
+  const CudaOptions::Kernel kernel = o.gpu.kernel;
+  if (o.gpu_kernel_given && kernel != CudaOptions::Kernel::automatic && !on_gpu)
     throw SettingError(Setting::gpu_kernel,
-                       {Setting::gpu_kernel, " " + to_string(o.gpu_kernel) + ": no backend here runs on a GPU" + why},
-                       to_string(o.gpu_kernel));
-  if (o.gpu_cluster == 0) return chosen;
+                       {Setting::gpu_kernel, " " + to_string(kernel) + ": no backend here runs on a GPU" + why},
+                       to_string(kernel));
+  const int cluster = o.gpu.persistent_blocks;
+  if (cluster == 0) return chosen;
   bool used = false;
   for (BenchBackend& b : chosen)
-    if (b.device == Device::gpu && b.kernel != GpuKernel::graph) {
-      b.cluster = o.gpu_cluster;
+    if (b.device == Device::gpu && b.kernel != CudaOptions::Kernel::graph) {
+      b.cluster = cluster;
       used = true;
     }
   if (!used)
     throw SettingError(Setting::gpu_cluster,
-                       {Setting::gpu_cluster, " " + std::to_string(o.gpu_cluster) +
+                       {Setting::gpu_cluster, " " + std::to_string(cluster) +
                                                   ": no backend here runs the persistent kernel (gpu-float or "
                                                   "gpu-float-persistent, on a GPU)" + why},
-                       std::to_string(o.gpu_cluster));
+                       std::to_string(cluster));
   return chosen;
 }
 
@@ -108,13 +123,13 @@ Fingerprint bench_fingerprint(const BenchOptions& o, const Mnist& data) {
   return {{"the command", "bench"},
           {"the version", std::string("sigmanet ") + version()},
           {"the grid (--quick, --all)", std::string(o.quick ? "quick" : o.all ? "all" : "standard")},
-          {flag_for(Setting::backends), list(o.backends)},
+          {"--backends", list(o.backends)},
           {flag_for(Setting::sizes), list(o.sizes)},
-          {flag_for(Setting::batches), list(o.batches)},
-          {flag_for(Setting::gpu_kernel), o.gpu_kernel_given ? to_string(o.gpu_kernel) : std::string("default")},
-          {flag_for(Setting::gpu_cluster), std::to_string(o.gpu_cluster)},
-          {flag_for(Setting::repetitions), std::to_string(o.settings.repetitions)},
-          {flag_for(Setting::warmup), std::to_string(o.settings.warmup)},
+          {"--batches", list(o.batches)},
+          {flag_for(Setting::gpu_kernel), o.gpu_kernel_given ? to_string(o.gpu.kernel) : std::string("default")},
+          {flag_for(Setting::gpu_cluster), std::to_string(o.gpu.persistent_blocks)},
+          {"--repetitions", std::to_string(o.settings.repetitions)},
+          {"--warmup", std::to_string(o.settings.warmup)},
           {flag_for(Setting::eta), exact_text(o.settings.eta)},
           {flag_for(Setting::seed), std::to_string(o.settings.seed)},
           {flag_for(Setting::data), (o.synthetic ? "synthetic, " : "") + data_identity(data)}};
@@ -128,7 +143,7 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o, std::string* no
     // NCCL sum runs inside the step's graph; `train --device gpu` under mpirun gives its samples/s).
     std::vector<BenchBackend> chosen;
     for (const std::string& name : o.backends) {
-      chosen.push_back(parse_bench_backend(name));
+      chosen.push_back(backend_named(name));
       if (chosen.back().device == Device::gpu)
         throw InputError("--backends " + name +
                          ": across processes sigmanet bench measures the CPU backends; time a job across GPUs with "
@@ -143,19 +158,19 @@ std::vector<BenchBackend> choose_backends(const BenchOptions& o, std::string* no
   if (o.backends.empty()) {
     chosen = {{Device::cpu, Precision::f32}, {Device::cpu, Precision::f64}};
     if (have_gpu && o.gpu_kernel_given) {
-      chosen.push_back({Device::gpu, Precision::f32, o.gpu_kernel});
+      chosen.push_back({Device::gpu, Precision::f32, o.gpu.kernel});
     } else if (have_gpu) {
       // The automatic choice (the persistent kernel at small batches) beside the graph path.
       chosen.push_back({Device::gpu, Precision::f32});
-      chosen.push_back({Device::gpu, Precision::f32, GpuKernel::graph});
+      chosen.push_back({Device::gpu, Precision::f32, CudaOptions::Kernel::graph});
     }
     else
       *notice = "no usable GPU, benchmarking the CPU only: " + reason;
     return with_gpu_flags(o, chosen, have_gpu ? "" : reason);
   }
   for (const std::string& name : o.backends) {
-    BenchBackend b = parse_bench_backend(name);
-    if (b.device == Device::gpu && o.gpu_kernel_given) b.kernel = o.gpu_kernel;
+    BenchBackend b = backend_named(name);
+    if (b.device == Device::gpu && o.gpu_kernel_given) b.kernel = o.gpu.kernel;
     if (b.device == Device::gpu && !have_gpu) throw InputError("--backends " + name + ": no usable GPU: " + reason);
     // Refused here, before any case runs, rather than when its turn comes.
     if (b.device == Device::gpu && b.precision == Precision::f64)
@@ -307,8 +322,6 @@ void print_scaling(const BenchResult& alone, const BenchResult& job) {
 
 int run_bench(const BenchOptions& o) {
   if (!have_mpi()) job();  // refuses at once to run as one of several processes without MPI
-  if (o.settings.repetitions < 1) throw InputError("--repetitions: must be at least 1");
-  if (o.settings.warmup < 0) throw InputError("--warmup: must be 0 or more");
   if (!(o.settings.eta > 0) || !std::isfinite(o.settings.eta)) throw InputError("--eta: must be a positive number");
   if (o.synthetic && !o.data.empty()) throw InputError("--synthetic: reads no data, so --data cannot be used with it");
 
@@ -355,7 +368,7 @@ int run_bench(const BenchOptions& o) {
     need.batch = c.batch;
     need.precision = c.backend.precision;
     need.device = c.backend.device;
-    check_memory(need, "measuring it", Setting::batches);
+    check_memory(need, gpu_info(need.device), "measuring it");
   }
 
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
@@ -402,10 +415,10 @@ int run_bench(const BenchOptions& o) {
     }
   }
   for (const BenchCase& c : launched_processes() > 1 ? std::vector<BenchCase>{} : cases) {
-    const bool cluster_on_graph =
-        c.backend.cluster > 0 && c.backend.kernel == GpuKernel::automatic && c.batch > kGpuPersistentMaxAutoBatch;
+    const bool cluster_on_graph = c.backend.cluster > 0 && c.backend.kernel == CudaOptions::Kernel::automatic &&
+                                  c.batch > kGpuPersistentMaxAutoBatch;
     if (cluster_on_graph ||
-        ((c.backend.kernel == GpuKernel::persistent || c.backend.cluster > 0) &&
+        ((c.backend.kernel == CudaOptions::Kernel::persistent || c.backend.cluster > 0) &&
          !gpu_persistent_fits(c.sizes, c.batch, c.backend.cluster))) {
       std::printf("%-20s %-17s %6zu   skipped: %s\n", to_string(c.backend).c_str(), sizes_text(c.sizes, '-').c_str(),
                   c.batch,
@@ -484,12 +497,9 @@ void add_bench_command(CLI::App& app, int& status) {
   add_name_list(sub, "--backends", o->backends,
                 "Backends to measure: cpu-float, cpu-double, gpu-float, gpu-float-persistent, gpu-float-graph "
                 "(default: cpu-float, cpu-double and, with a GPU, gpu-float beside gpu-float-graph)");
-  add_choice(sub, "--gpu-kernel", o->gpu_kernel,
-             {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
-             "How the GPU backends train (default: gpu-float with auto beside gpu-float-graph)");
-  add_choice(sub, "--gpu-cluster", o->gpu_cluster, {{"auto", 0}, {"1", 1}, {"2", 2}, {"4", 4}, {"8", 8}},
-             "Blocks (SMs) of the persistent kernel's thread-block cluster, for every GPU backend that runs it: "
-             "auto (its rule) or a number");
+  add_gpu_flags(sub, o->gpu, "How the GPU backends train (default: gpu-float with auto beside gpu-float-graph)",
+                "Blocks (SMs) of the persistent kernel's thread-block cluster, for every GPU backend that runs it: "
+                "auto (its rule) or a number");
   add_whole(sub, "--repetitions", o->settings.repetitions, "Timed repetitions per case (the median is reported)", 1);
   add_whole(sub, "--warmup", o->settings.warmup, "Untimed repetitions before them", 0);
   add_real(sub, "--eta", o->settings.eta, "Learning rate of the SGD steps");
@@ -504,7 +514,11 @@ void add_bench_command(CLI::App& app, int& status) {
   sub->callback([o, sub, &status] {
     o->gpu_kernel_given = sub->count("--gpu-kernel") > 0;
     if (!sub->count("--threads")) o->settings.threads = default_threads();
-    status = run_bench(*o);
+    try {
+      status = run_bench(*o);
+    } catch (const SettingError& e) {
+      throw InputError(bench_message(e));
+    }
   });
 }
 

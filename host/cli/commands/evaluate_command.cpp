@@ -7,14 +7,15 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
-#include "cli/one_voice.hpp"
-#include "sigmanet/collective.hpp"
 #include "cli/mnist_model.hpp"
-#include "sigmanet/formats/atomic_file.hpp"
+#include "cli/one_voice.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/image_file.hpp"
+#include "reports/drawings.hpp"
+#include "sigmanet/collective.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/number_text.hpp"
-#include "sigmanet/formats/image_file.hpp"
-#include "sigmanet/reports/drawings.hpp"
+#include "sigmanet/formats/mnist.hpp"
+#include "training/number_text.hpp"
 
 namespace sigmanet::cli {
 namespace {

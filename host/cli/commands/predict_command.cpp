@@ -5,10 +5,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
-#include "cli/one_voice.hpp"
 #include "cli/mnist_model.hpp"
+#include "cli/one_voice.hpp"
+#include "formats/image_file.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/formats/image_file.hpp"
+#include "sigmanet/formats/mnist.hpp"
 
 namespace sigmanet::cli {
 namespace {

@@ -5,11 +5,11 @@
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
 #include "cli/one_voice.hpp"
-#include "sigmanet/formats/atomic_file.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/image_file.hpp"
+#include "reports/drawings.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/formats/image_file.hpp"
 #include "sigmanet/formats/model_file.hpp"
-#include "sigmanet/reports/drawings.hpp"
 
 namespace sigmanet::cli {
 namespace {

@@ -9,20 +9,23 @@
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
+#include "cli/gpu_flags.hpp"
 #include "cli/job_agreement.hpp"
 #include "cli/metrics_log.hpp"
 #include "cli/one_voice.hpp"
-#include "sigmanet/collective.hpp"
 #include "cli/progress.hpp"
 #include "cli/stop_signals.hpp"
+#include "formats/atomic_file.hpp"
+#include "formats/safetensors.hpp"
+#include "sigmanet/backends/factory.hpp"
+#include "sigmanet/collective.hpp"
 #include "sigmanet/error.hpp"
-#include "sigmanet/formats/atomic_file.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
+#include "sigmanet/formats/mnist.hpp"
 #include "sigmanet/formats/model_file.hpp"
-#include "sigmanet/formats/safetensors.hpp"
-#include "sigmanet/number_text.hpp"
 #include "sigmanet/trainer.hpp"
 #include "sigmanet/version.hpp"
+#include "training/number_text.hpp"
 
 namespace sigmanet::cli {
 namespace {
@@ -32,6 +35,7 @@ constexpr const char* kDefaultCheckpoint = "sigmanet-checkpoint.safetensors";
 
 struct TrainOptions {
   TrainConfig config;
+  CudaOptions gpu;  // --gpu-kernel, --gpu-cluster
   std::string data;
   std::string metrics;
   std::string save;
@@ -143,6 +147,8 @@ Mnist check_settings_and_load(const CLI::App& sub, const TrainOptions& o) {
   };
   blamed([&] {
     validate_config(c);
+    check_gpu_options(c.device, o.gpu);
+    check_memory(c, gpu_info(c.device));
     if (c.sizes.back() != 10)
       throw SettingError(
           Setting::sizes,
@@ -157,21 +163,7 @@ Mnist check_settings_and_load(const CLI::App& sub, const TrainOptions& o) {
 
 void save_trained_model(const std::string& file, const TrainConfig& c, const Trainer& trainer, Backend& backend,
                         double accuracy, std::size_t test_size) {
-  char accuracy_text[32];
-  std::snprintf(accuracy_text, sizeof accuracy_text, "%.4f", accuracy);
-  save_model(file, backend.parameters(),
-             {{"epochs", std::to_string(trainer.epochs_done())},
-              {"seed", std::to_string(c.seed)},
-              {"accuracy", accuracy_text},
-              {"batch", std::to_string(c.batch)},
-              {"eta", exact_text(c.eta)},
-              {"cost", to_string(c.cost)},
-              {"lambda", exact_text(c.lambda)},
-              {"early_stopping", std::to_string(c.early_stopping)},
-              {"eta_schedule", eta_schedule_text(c.halve_eta_after)},
-              {"init", to_string(c.init)},
-              {"precision", to_string(c.precision)},
-              {"test_size", std::to_string(test_size)}});
+  save_model(file, backend.parameters(), trained_model_metadata(c, trainer.epochs_done(), accuracy, test_size));
   std::printf("Model saved to %s\n", file.c_str());
 }
 
@@ -321,7 +313,7 @@ class EpochLoop {
 
 // Where a job's ranks train: on GPUs when every rank can have one and NCCL (--device auto or gpu), else on
 // the CPU (auto). Decided together, so that no rank waits on a GPU for ranks that train on the CPU.
-void choose_job_device(TrainConfig& c, Collective& job) {
+void choose_job_device(TrainConfig& c, const CudaOptions& gpu, Collective& job) {
   if (c.device == Device::cpu) return;
   std::string reason;
   const bool mine = gpu_available_for_job(&reason);
@@ -334,6 +326,7 @@ void choose_job_device(TrainConfig& c, Collective& job) {
   else reason = "another rank has no GPU or NCCL";
   if (c.device == Device::gpu)
     throw SettingError(Setting::device, {Setting::device, " gpu: the job cannot train on GPUs: " + reason}, "gpu");
+  refuse_gpu_options_on_cpu(gpu, {"the job trains on the CPU (" + reason + "), which has no GPU kernel to choose"});
   std::fprintf(stderr, "sigmanet: no GPU for every rank, using the CPU: %s\n", reason.c_str());
   c.device = Device::cpu;
 }
@@ -371,8 +364,8 @@ Fingerprint train_fingerprint(const TrainOptions& o, const Checkpoint& resumed, 
           {flag(Setting::init), to_string(c.init)},
           {flag(Setting::precision), to_string(c.precision)},
           {flag(Setting::device), to_string(c.device)},
-          {flag(Setting::gpu_kernel), to_string(c.gpu_kernel)},
-          {flag(Setting::gpu_cluster), std::to_string(c.gpu_cluster)},
+          {flag(Setting::gpu_kernel), to_string(o.gpu.kernel)},
+          {flag(Setting::gpu_cluster), std::to_string(o.gpu.persistent_blocks)},
           {flag(Setting::train_size), std::to_string(c.split.train)},
           {flag(Setting::validation_size), std::to_string(c.split.validation)},
           {flag(Setting::test_size), std::to_string(c.split.test)},
@@ -391,7 +384,7 @@ Collective* join_job(TrainOptions& o, const Checkpoint& resumed, const Mnist& da
                      " process" + (resumed.ranks == 1 ? "" : "es") + ", this one has " + std::to_string(processes) +
                      "; resume it with as many (each rank's share of a batch, and so the sums' rounding, depend on "
                      "it)");
-  if (collective) choose_job_device(o.config, *collective);
+  if (collective) choose_job_device(o.config, o.gpu, *collective);
   return collective;
 }
 
@@ -414,7 +407,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   if (!writer) metrics = MetricsLog();
 
   std::string notice;
-  std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, c.gpu_kernel, c.gpu_cluster);
+  std::unique_ptr<Backend> backend = make_backend(c.device, c.precision, &notice, o.gpu);
   if (!notice.empty()) std::fprintf(stderr, "sigmanet: %s\n", notice.c_str());
   backend->set_collective(collective);
   backend->set_threads(o.threads ? o.threads : default_threads());
@@ -491,13 +484,11 @@ void add_train_command(CLI::App& app, int& status) {
   add_choice(sub, "--precision", c.precision,
              {{to_string(Precision::f32), Precision::f32}, {to_string(Precision::f64), Precision::f64}},
              "Arithmetic: float or double");
-  add_choice(sub, "--gpu-kernel", c.gpu_kernel,
-             {{"auto", GpuKernel::automatic}, {"persistent", GpuKernel::persistent}, {"graph", GpuKernel::graph}},
-             "How the GPU trains: persistent (the network held in shared memory for many batches), "
-             "graph (a CUDA graph of kernels per batch), or auto (persistent for batches up to 32 when it fits)");
-  add_choice(sub, "--gpu-cluster", c.gpu_cluster, {{"auto", 0}, {"1", 1}, {"2", 2}, {"4", 4}, {"8", 8}},
-             "Blocks (SMs) of the persistent kernel's thread-block cluster, which split the first layer's inputs: "
-             "auto (up to 8, one block on a GPU without clusters) or a number");
+  add_gpu_flags(sub, o->gpu,
+                "How the GPU trains: persistent (the network held in shared memory for many batches), "
+                "graph (a CUDA graph of kernels per batch), or auto (persistent for batches up to 32 when it fits)",
+                "Blocks (SMs) of the persistent kernel's thread-block cluster, which split the first layer's inputs: "
+                "auto (up to 8, one block on a GPU without clusters) or a number");
   add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
   add_whole(sub, "--train-size", c.split.train, "Training records: the first N of the training file", std::size_t{1},
             kMaxRecords);

@@ -1,5 +1,5 @@
 // sigmanet verify: proves, on the user's own machine, that the GPU trains the same network as the oracle,
-// ReferenceNetwork<double> (cpu/reference_network.hpp). With a GPU: each kernel and cuBLAS call, one SGD
+// ReferenceNetwork<double> (oracle/reference_network.hpp). With a GPU: each kernel and cuBLAS call, one SGD
 // step and whole epochs of the CUDA backend against the oracle. Without one: the fast CPU network, float
 // and double, against the oracle, and a plain statement that the GPU part did not run.
 #include <algorithm>
@@ -10,13 +10,15 @@
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
 #include "cli/one_voice.hpp"
-#include "sigmanet/cpu/fast_network.hpp"
-#include "sigmanet/cpu/reference_network.hpp"
-#include "sigmanet/reports/equivalence.hpp"
+#include "oracle/equivalence.hpp"
+#include "oracle/reference_network.hpp"
+#include "sigmanet/backends/factory.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/formats/mnist.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
-#include "sigmanet/cuda/cuda_backend.hpp"
+#include "cuda/cuda_backend.hpp"
+#include "cuda/cuda_equivalence.hpp"
 #endif
 
 namespace sigmanet::cli {
@@ -80,7 +82,7 @@ void backend_checks(Backend& candidate, const VerifyData& d, std::uint64_t seed,
 #ifdef SIGMANET_HAVE_CUDA
 void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>& checks) {
   for (StageCheck& c : cuda_kernel_checks(seed)) checks.push_back(std::move(c));
-  const std::unique_ptr<Backend> gpu = make_cuda_backend(Precision::f32);
+  const std::unique_ptr<Backend> gpu = make_backend(Device::gpu, Precision::f32);
   backend_checks(*gpu, d, seed, checks);
   // Chapter 3's objectives on each training path by name (backend_checks took the default path).
   for (StageCheck& c : cuda_objective_checks(d.train, seed)) checks.push_back(std::move(c));
@@ -91,7 +93,7 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
   const std::vector<std::uint32_t> order = rng.permutation(d.train.size());
   std::vector<Parameters> runs;
   for (int run = 0; run < 2; ++run) {
-    const std::unique_ptr<Backend> b = make_cuda_backend(Precision::f32);
+    const std::unique_ptr<Backend> b = make_backend(Device::gpu, Precision::f32);
     b->set_training_data(d.train);
     b->set_parameters(start);
     b->train(order, 10, 3.0, {});
@@ -105,7 +107,7 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
   persistent.kernel = CudaOptions::Kernel::persistent;
   graph.kernel = CudaOptions::Kernel::graph;
   for (const auto& [name, options] : {std::pair{"persistent kernel: ", persistent}, std::pair{"graph path: ", graph}}) {
-    const std::unique_ptr<Backend> b = make_cuda_backend(Precision::f32, options);
+    const std::unique_ptr<Backend> b = make_backend(Device::gpu, Precision::f32, nullptr, options);
     StageCheck c = check_one_step(*b, d.train, {784, 30, 10}, 10, seed);
     c.stage = name + c.stage;
     checks.push_back(std::move(c));
@@ -118,7 +120,7 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
   for (std::size_t chunk : {std::size_t(1), std::size_t(64), std::size_t(0)}) {
     CudaOptions options = persistent;
     options.persistent_chunk = chunk;
-    const std::unique_ptr<Backend> b = make_cuda_backend(Precision::f32, options);
+    const std::unique_ptr<Backend> b = make_backend(Device::gpu, Precision::f32, nullptr, options);
     b->set_training_data(d.train);
     b->set_parameters(start);
     b->train(thousand, 10, 3.0, {});
@@ -145,7 +147,7 @@ int run_verify(const VerifyOptions& o) {
   std::vector<StageCheck> checks;
   if (have_gpu) {
 #ifdef SIGMANET_HAVE_CUDA
-    const auto info = gpu_info();
+    const auto info = gpu_info(Device::gpu);
     if (info)
       std::printf("GPU: %s, sm_%d, %.1f GiB, driver %s, runtime %s\n", info->name.c_str(), info->compute_capability,
                   double(info->memory_bytes) / double(1ull << 30), info->driver_version.c_str(),
@@ -158,7 +160,7 @@ int run_verify(const VerifyOptions& o) {
     std::printf("Checking the fast CPU network, float and double, against the oracle instead.\n");
     std::fflush(stdout);
     for (Precision precision : {Precision::f32, Precision::f64}) {
-      const std::unique_ptr<Backend> cpu = make_cpu_backend(precision);
+      const std::unique_ptr<Backend> cpu = make_backend(Device::cpu, precision);
       std::vector<StageCheck> cpu_checks;
       backend_checks(*cpu, d, o.seed, cpu_checks);
       for (StageCheck& c : cpu_checks) {

@@ -13,7 +13,7 @@
 namespace sigmanet {
 
 struct Checkpoint {
-  TrainConfig config;  // every setting but device and gpu_kernel; epochs is the run's target
+  TrainConfig config;  // every setting but device; epochs is the run's target
   Parameters parameters;
   TrainerState state;
   int ranks = 1;  // the processes of the job that trained it (collective.hpp)

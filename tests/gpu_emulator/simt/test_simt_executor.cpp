@@ -8,10 +8,11 @@
 #include <numeric>
 #include <vector>
 
+#include "sigmanet/backends/factory.hpp"
+#include "cuda/cuda_backend.hpp"
 #include "cuda/cuda_resources.hpp"
 #include "executor.hpp"
-#include "sigmanet/cuda/cuda_backend.hpp"
-#include "sigmanet/reports/equivalence.hpp"
+#include "oracle/equivalence.hpp"
 #include "sigmanet/random.hpp"
 #include "test_kernels.hpp"
 
@@ -242,7 +243,7 @@ TEST(SimtExecutor, EveryProductKernelGivesTheSameBitsUnderEverySchedule) {
       for_each_schedule([&](simt::Schedule) {
         CudaOptions options;
         options.forward = forward;
-        auto gpu = make_cuda_backend(Precision::f32, options);
+        auto gpu = make_backend(Device::gpu, Precision::f32, nullptr, options);
         gpu->set_training_data(data);
         gpu->set_parameters(start);
         gpu->train(order, batch, 3.0, {});
