@@ -17,7 +17,7 @@
 #include "cuda/cuda_resources.hpp"
 #include "cuda_check.hpp"
 #include "kernels.hpp"
-#include "sigmanet/cuda/cuda_backend.hpp"
+#include "cuda_checks/cuda_checks.hpp"
 #ifndef SIGMANET_TEST_EMULATED_GPU
 #include "cuda_on_demand/cublas_on_demand.hpp"
 #endif

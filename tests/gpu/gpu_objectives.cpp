@@ -18,7 +18,7 @@
 #include "test_support.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
-#include "sigmanet/cuda/cuda_backend.hpp"
+#include "cuda_checks/cuda_checks.hpp"
 #endif
 
 namespace sigmanet {

@@ -16,7 +16,7 @@
 #include "sigmanet/error.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
-#include "sigmanet/cuda/cuda_backend.hpp"
+#include "cuda_checks/cuda_checks.hpp"
 #endif
 
 namespace sigmanet::cli {

@@ -1,6 +1,7 @@
 #pragma once
 // The CUDA backend: the oracle's network trained on an NVIDIA GPU with fused kernels and cuBLAS.
-// Only in builds with CUDA (SIGMANET_HAVE_CUDA); make_backend() is the usual way in.
+// Only in builds with CUDA (SIGMANET_HAVE_CUDA); make_backend() is the usual way in. Its checks against the
+// oracle, for `sigmanet verify` and the tests, are host/cuda_checks/cuda_checks.hpp.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -8,7 +9,6 @@
 #include <vector>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/reports/equivalence.hpp"
 
 namespace sigmanet {
 
@@ -61,29 +61,5 @@ bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch, int 
 // Float only: Precision::f64 throws InputError (the GPU backend computes in float).
 std::unique_ptr<Backend> make_cuda_backend(Precision precision);
 std::unique_ptr<Backend> make_cuda_backend(Precision precision, const CudaOptions& options);
-
-// Each kernel and each cuBLAS call of the backend against the oracle ReferenceNetwork<double> on random
-// inputs, for layer sizes that are not multiples of the block size and batches 1, 7, 10 and 1000 (for
-// `sigmanet verify` and the gpu tests). Needs a usable device.
-std::vector<StageCheck> cuda_kernel_checks(std::uint64_t seed);
-
-// "cross-entropy", "log-likelihood, L2 lambda 5": an objective as the check tables name it.
-std::string objective_text(const Objective& objective);
-
-// Training with `objective` on a CUDA backend made with `options`, against the oracle ReferenceNetwork<double>
-// built with the same objective (L2's n is train's size): from scaled parameters drawn from seed (with the
-// cost's output layer), the first `samples` records of a seeded order of train at `batch`, learning rate eta.
-// One batch is judged by the change it made (kStepTolerance), more by the parameters afterwards
-// (kEpochTolerance); with a test set, also its accuracy (points) and the objective's cost on it. A run that
-// stopped on NaN/Inf is one failing row.
-std::vector<StageCheck> check_objective_training(const CudaOptions& options, const Objective& objective,
-                                                 const Dataset& train, const Dataset* test,
-                                                 const std::vector<int>& sizes, std::size_t batch, std::size_t samples,
-                                                 double eta, std::uint64_t seed);
-
-// Chapter 3 on the whole backend, for `sigmanet verify` and the gpu tests: quadratic with L2 (lambda 5),
-// cross-entropy and log-likelihood each without and with L2, on the persistent kernel and the graph path, one
-// SGD step of 784-30-10 at batch 10 and 100 batches of 10 from train, at eta 0.5. Needs a usable device.
-std::vector<StageCheck> cuda_objective_checks(const Dataset& train, std::uint64_t seed);
 
 }  // namespace sigmanet
