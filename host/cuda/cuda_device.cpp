@@ -13,13 +13,22 @@ namespace {
 
 std::string version_string(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
 
+// Why cudaGetDeviceCount failed, in words for people. Without any NVIDIA driver the runtime says "CUDA driver
+// version is insufficient for CUDA runtime version", which sends a person to upgrade a driver they do not have;
+// the runtime reports driver version 0 exactly then.
+std::string device_count_failure(cudaError_t status) {
+  int driver = -1;
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver == 0) return "no NVIDIA driver found";
+  return cudaGetErrorString(status);
+}
+
 }  // namespace
 
 bool cuda_device_usable(std::string* reason) {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
-    if (reason) *reason = cudaGetErrorString(status);
+    if (reason) *reason = device_count_failure(status);
     (void)cudaGetLastError();
     return false;
   }

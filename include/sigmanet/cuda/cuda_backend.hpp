@@ -12,8 +12,9 @@
 
 namespace sigmanet {
 
-// Whether a GPU is present and this binary has code it can run; if not, *reason holds the driver's or the
-// runtime's words (e.g. "CUDA driver version is insufficient for CUDA runtime version") or "no CUDA device".
+// Whether a GPU is present and this binary has code it can run; if not, *reason says why in one line: "no NVIDIA
+// driver found", the runtime's words (e.g. "CUDA driver version is insufficient for CUDA runtime version" for
+// an old driver), "no CUDA device", or that this build has no code for the GPU.
 bool cuda_device_usable(std::string* reason);
 
 // The current CUDA device, when one is usable.
