@@ -54,9 +54,10 @@ void weighted_sums(const T* w, const T* x, std::size_t n_in, std::size_t n_out, 
     for (std::size_t c = 0; c < C; ++c) z[(s + c) * n_out + j + r] = tile[r][c];
 }
 
-// Forward tiles are 2 weight rows x 5 samples: ten accumulators hide the multiply-add latency, and the five
+// Forward tiles are 3 weight rows x 5 samples: fifteen accumulators hide the multiply-add latency, and the five
 // samples (15 KiB at 784 floats) stay in L1 while the weights stream past, so at batch 10 the weights are
-// read twice per step. Measured faster than 4 x 3, 4 x 2, 3 x 4 and 2 x 6 (bench/RESULTS.md).
+// read twice per step. (2 x 5 was measured faster than 4 x 3, 4 x 2, 3 x 4 and 2 x 6 before the 512-bit
+// vectors; 3 x 5 came with them.)
 constexpr std::size_t kRowsPerTile = 3;
 constexpr std::size_t kSamplesPerTile = 5;
 
