@@ -2,6 +2,7 @@
 // ranks, and every rank now applies the same sum with the whole batch's m. (Training alone does without it:
 // the update rides on the gradient's own SGEMM, gemm_update, and on bias_update.)
 #include "cuda_check.hpp"
+#include "grid_stride.cuh"
 #include "kernels.hpp"
 #include "launch.cuh"
 
@@ -10,8 +11,7 @@ namespace {
 
 __global__ void apply_gradient_kernel(const float* __restrict__ g, std::size_t n, float scale, float decay,
                                       float* __restrict__ p) {
-  for (std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; k < n;
-       k += std::size_t(gridDim.x) * blockDim.x)
+  for (const std::size_t k : grid_stride(n))
     p[k] = decay * p[k] + -scale * g[k];  // the CPU's sgd_step: decay * w - (eta / m) * g
 }
 
@@ -22,9 +22,7 @@ void apply_gradient(VectorView<const float> gradient, float scale, float decay, 
   SIGMANET_REQUIRE_SHAPES("kernels::apply_gradient", gradient.size == p.size, gradient, p);
   if (p.size == 0) return;
   require(gradient.data && p.data, "apply_gradient", "null pointer");
-  SIGMANET_LAUNCH(apply_gradient_kernel, blocks_for(p.size), kThreads, 0, stream)
-  (gradient.data, p.size, scale, decay, p.data);
-  SIGMANET_CUDA_CHECK_LAUNCH("apply_gradient_kernel");
+  SIGMANET_LAUNCH_ELEMENTWISE(apply_gradient_kernel, p.size, stream, gradient.data, p.size, scale, decay, p.data);
 }
 
 }  // namespace sigmanet::kernels

@@ -2,6 +2,7 @@
 #include <cfloat>
 
 #include "cuda_check.hpp"
+#include "grid_stride.cuh"
 #include "kernels.hpp"
 #include "launch.cuh"
 
@@ -16,8 +17,7 @@ __device__ inline double log_of_activation(double x) { return log(fmax(x, DBL_MI
 template <Cost kCost>
 __global__ void argmax_cost_kernel(const float* __restrict__ a, const std::uint8_t* __restrict__ labels, int n,
                                    std::size_t m, unsigned* __restrict__ correct, double* __restrict__ cost) {
-  for (std::size_t s = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; s < m;
-       s += std::size_t(gridDim.x) * blockDim.x) {
+  for (const std::size_t s : grid_stride(m)) {
     const float* row = a + s * std::size_t(n);
     const int label = labels[s];
     int best = 0;
@@ -52,22 +52,20 @@ void argmax_cost(Cost cost_kind, BatchView<const float> a, VectorView<const std:
   if (m == 0) return;
   require(a.data && labels.data && correct.data && cost.data, "argmax_cost", "null pointer");
   const int n = layer_size(a.features, "argmax_cost");
-  const unsigned blocks = blocks_for(m);
   switch (cost_kind) {
     case Cost::quadratic:
-      SIGMANET_LAUNCH(argmax_cost_kernel<Cost::quadratic>, blocks, kThreads, 0, stream)
-      (a.data, labels.data, n, m, correct.data, cost.data);
+      SIGMANET_LAUNCH_ELEMENTWISE(argmax_cost_kernel<Cost::quadratic>, m, stream, a.data, labels.data, n, m,
+                                  correct.data, cost.data);
       break;
     case Cost::cross_entropy:
-      SIGMANET_LAUNCH(argmax_cost_kernel<Cost::cross_entropy>, blocks, kThreads, 0, stream)
-      (a.data, labels.data, n, m, correct.data, cost.data);
+      SIGMANET_LAUNCH_ELEMENTWISE(argmax_cost_kernel<Cost::cross_entropy>, m, stream, a.data, labels.data, n, m,
+                                  correct.data, cost.data);
       break;
     case Cost::log_likelihood:
-      SIGMANET_LAUNCH(argmax_cost_kernel<Cost::log_likelihood>, blocks, kThreads, 0, stream)
-      (a.data, labels.data, n, m, correct.data, cost.data);
+      SIGMANET_LAUNCH_ELEMENTWISE(argmax_cost_kernel<Cost::log_likelihood>, m, stream, a.data, labels.data, n, m,
+                                  correct.data, cost.data);
       break;
   }
-  SIGMANET_CUDA_CHECK_LAUNCH("argmax_cost_kernel");
 }
 
 }  // namespace sigmanet::kernels

@@ -4,6 +4,7 @@
 // One thread per sample: an output layer is 10 wide, so a row is a handful of values, and one thread walking it
 // (softmax_in_place, neuron_math.cuh) sums in a fixed order with no shared memory or shuffles.
 #include "cuda_check.hpp"
+#include "grid_stride.cuh"
 #include "kernels.hpp"
 #include "launch.cuh"
 #include "neuron_math.cuh"
@@ -12,8 +13,7 @@ namespace sigmanet::kernels {
 namespace {
 
 __global__ void bias_softmax_kernel(float* __restrict__ a, const float* __restrict__ b, int n, std::size_t m) {
-  for (std::size_t s = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; s < m;
-       s += std::size_t(gridDim.x) * blockDim.x) {
+  for (const std::size_t s : grid_stride(m)) {
     float* row = a + s * std::size_t(n);
     for (int j = 0; j < n; ++j) row[j] += b[j];
     softmax_in_place(row, n);
@@ -28,8 +28,7 @@ void bias_softmax(BatchView<float> a, VectorView<const float> b, cudaStream_t st
   if (m == 0) return;
   require(a.data && b.data, "bias_softmax", "null pointer");
   const int n = layer_size(a.features, "bias_softmax");
-  SIGMANET_LAUNCH(bias_softmax_kernel, blocks_for(m), kThreads, 0, stream)(a.data, b.data, n, m);
-  SIGMANET_CUDA_CHECK_LAUNCH("bias_softmax_kernel");
+  SIGMANET_LAUNCH_ELEMENTWISE(bias_softmax_kernel, m, stream, a.data, b.data, n, m);
 }
 
 }  // namespace sigmanet::kernels

@@ -1,6 +1,7 @@
 // The small-batch update: every layer's weights and biases in one kernel, a thread a parameter, and then the
 // step counter. At batch 10 an update SGEMM and a bias kernel a layer are launches more than arithmetic.
 #include "cuda_check.hpp"
+#include "grid_stride.cuh"
 #include "kernels.hpp"
 #include "launch.cuh"
 
@@ -13,8 +14,7 @@ namespace {
 __global__ void fused_update_kernel(const __grid_constant__ FusedUpdate update, std::size_t m, float scale, float decay,
                                     unsigned* __restrict__ counter) {
   const std::size_t total = update.first[update.layers];
-  for (std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; k < total;
-       k += std::size_t(gridDim.x) * blockDim.x) {
+  for (const std::size_t k : grid_stride(total)) {
     int l = 0;
     while (k >= update.first[l + 1]) ++l;
     const FusedUpdate::Layer& layer = update.layer[l];
@@ -49,8 +49,7 @@ void fused_update(const FusedUpdate& update, std::size_t m, float scale, float d
     require(layer.n_in > 0 && layer.n_out > 0, "fused_update", "layer size must be at least 1");
     u.first[l + 1] = u.first[l] + std::size_t(layer.n_out) * (std::size_t(layer.n_in) + 1);
   }
-  SIGMANET_LAUNCH(fused_update_kernel, blocks_for(u.first[u.layers]), kThreads, 0, stream)(u, m, scale, decay, counter);
-  SIGMANET_CUDA_CHECK_LAUNCH("fused_update_kernel");
+  SIGMANET_LAUNCH_ELEMENTWISE(fused_update_kernel, u.first[u.layers], stream, u, m, scale, decay, counter);
 }
 
 }  // namespace sigmanet::kernels

@@ -1,5 +1,6 @@
 // The batch gather: picks the batch's images by the epoch's order and converts them to float in one pass.
 #include "cuda_check.hpp"
+#include "grid_stride.cuh"
 #include "kernels.hpp"
 #include "launch.cuh"
 
@@ -12,8 +13,7 @@ __global__ void gather_batch_kernel(const std::uint8_t* __restrict__ pixels, con
                                     std::size_t m, float* __restrict__ x, std::uint8_t* __restrict__ batch_labels) {
   const std::size_t base = first + (step ? std::size_t(*step) * batch : 0);
   const std::size_t total = m * features;
-  for (std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; k < total;
-       k += std::size_t(gridDim.x) * blockDim.x) {
+  for (const std::size_t k : grid_stride(total)) {
     const std::size_t s = k / features, i = k - s * features;
     const std::size_t record = order ? std::size_t(order[base + s]) : base + s;
     // __fdiv_rn: the correctly rounded quotient whatever the compiler flags, so x matches the CPU bit for bit.
@@ -40,9 +40,8 @@ void gather_batch(BatchView<const std::uint8_t> images, VectorView<const std::ui
   require(!batch_labels.data || labels.data, "gather_batch", "batch labels asked for without a label array");
   require(!step || batch > 0, "gather_batch", "a step counter needs the batch size");
   const std::size_t features = x.features;
-  SIGMANET_LAUNCH(gather_batch_kernel, blocks_for(m * features), kThreads, 0, stream)
-  (images.data, labels.data, features, order.data, step, batch, first, m, x.data, batch_labels.data);
-  SIGMANET_CUDA_CHECK_LAUNCH("gather_batch_kernel");
+  SIGMANET_LAUNCH_ELEMENTWISE(gather_batch_kernel, m * features, stream, images.data, labels.data, features, order.data,
+                              step, batch, first, m, x.data, batch_labels.data);
 }
 
 }  // namespace sigmanet::kernels

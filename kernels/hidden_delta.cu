@@ -2,6 +2,7 @@
 // sigma'(z) = a (1 - a); or, for small layers, the whole of it in one kernel, a thread an error, the sum over
 // the layer above in order.
 #include "cuda_check.hpp"
+#include "grid_stride.cuh"
 #include "kernels.hpp"
 #include "launch.cuh"
 #include "neuron_math.cuh"
@@ -10,8 +11,7 @@ namespace sigmanet::kernels {
 namespace {
 
 __global__ void hidden_delta_kernel(float* __restrict__ delta, const float* __restrict__ a, std::size_t total) {
-  for (std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; k < total;
-       k += std::size_t(gridDim.x) * blockDim.x)
+  for (const std::size_t k : grid_stride(total))
     delta[k] *= sigmoid_prime(a[k]);
 }
 
@@ -19,8 +19,7 @@ __global__ void fused_hidden_delta_kernel(const float* __restrict__ w, const flo
                                           int n_above, const float* __restrict__ a, std::size_t m,
                                           float* __restrict__ delta) {
   const std::size_t total = m * std::size_t(n);
-  for (std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; k < total;
-       k += std::size_t(gridDim.x) * blockDim.x) {
+  for (const std::size_t k : grid_stride(total)) {
     const std::size_t s = k / std::size_t(n), i = k - s * std::size_t(n);
     const float* d = above + s * std::size_t(n_above);
     float back = 0.0f;
@@ -42,10 +41,8 @@ void fused_hidden_delta(WeightView<const float> w, BatchView<const float> delta_
   if (m == 0) return;
   require(w.data && delta_above.data && a.data && delta.data, "fused_hidden_delta", "null pointer");
   const int n = layer_size(delta.features, "fused_hidden_delta"), n_above = layer_size(w.outputs, "fused_hidden_delta");
-  const std::size_t total = m * std::size_t(n);
-  SIGMANET_LAUNCH(fused_hidden_delta_kernel, blocks_for(total), kThreads, 0, stream)
-  (w.data, delta_above.data, n, n_above, a.data, m, delta.data);
-  SIGMANET_CUDA_CHECK_LAUNCH("fused_hidden_delta_kernel");
+  SIGMANET_LAUNCH_ELEMENTWISE(fused_hidden_delta_kernel, m * std::size_t(n), stream, w.data, delta_above.data, n,
+                              n_above, a.data, m, delta.data);
 }
 
 void hidden_delta(BatchView<float> delta, BatchView<const float> a, cudaStream_t stream) {
@@ -56,8 +53,7 @@ void hidden_delta(BatchView<float> delta, BatchView<const float> a, cudaStream_t
   require(delta.data && a.data, "hidden_delta", "null pointer");
   const int n = layer_size(delta.features, "hidden_delta");
   const std::size_t total = m * std::size_t(n);
-  SIGMANET_LAUNCH(hidden_delta_kernel, blocks_for(total), kThreads, 0, stream)(delta.data, a.data, total);
-  SIGMANET_CUDA_CHECK_LAUNCH("hidden_delta_kernel");
+  SIGMANET_LAUNCH_ELEMENTWISE(hidden_delta_kernel, total, stream, delta.data, a.data, total);
 }
 
 }  // namespace sigmanet::kernels

@@ -1,7 +1,8 @@
 #pragma once
-// Helpers shared by the kernel files: launches (plain and in clusters), grid sizing and argument checks. The
-// neuron's arithmetic is neuron_math.cuh; a cluster's device side (rank, barrier, another block's shared
-// memory) is cluster.cuh.
+// How the kernel files launch: plain, element-wise and in clusters, with the grid's size and the wrappers'
+// argument checks. What runs on the device lives elsewhere: the neuron's arithmetic in neuron_math.cuh, the
+// grid-stride loop in grid_stride.cuh, a cluster's device side (rank, barrier, another block's shared memory) in
+// cluster.cuh.
 #include <cuda_runtime.h>
 
 #include <climits>
@@ -19,6 +20,9 @@
 //
 // A launch in thread-block clusters of `cluster` blocks is SIGMANET_LAUNCH_CLUSTER(kernel, grid, block, cluster,
 // shared, stream)(arguments): cudaLaunchKernelEx with the cluster dimension attribute, whose error it throws.
+//
+// An element-wise kernel (a grid-stride loop over count items, grid_stride.cuh) is launched and its launch checked
+// by SIGMANET_LAUNCH_ELEMENTWISE(kernel, count, stream, arguments...): kThreads a block, blocks_for(count) blocks.
 #if defined(SIGMANET_SIMT)
 #define SIGMANET_LAUNCH(kernel, grid, block, shared, stream) \
   ::sigmanet::simt::Launcher(#kernel, kernel, grid, block, shared, stream)
@@ -31,6 +35,12 @@
   ::sigmanet::kernels::ClusterLaunch(#kernel, kernel, grid, block, cluster, shared, stream)
 #define SIGMANET_DYNAMIC_SHARED(type, name) extern __shared__ type name[]
 #endif
+#define SIGMANET_LAUNCH_ELEMENTWISE(kernel, count, stream, ...)                                                     \
+  do {                                                                                                               \
+    SIGMANET_LAUNCH(kernel, ::sigmanet::kernels::blocks_for(count), ::sigmanet::kernels::kThreads, 0, stream)        \
+    (__VA_ARGS__);                                                                                                   \
+    SIGMANET_CUDA_CHECK_LAUNCH(#kernel);                                                                             \
+  } while (false)
 
 namespace sigmanet::kernels {
 

@@ -1,5 +1,6 @@
 // The output layer's error, built straight from the label bytes, with the NaN/Inf watch fused in.
 #include "cuda_check.hpp"
+#include "grid_stride.cuh"
 #include "kernels.hpp"
 #include "launch.cuh"
 #include "neuron_math.cuh"
@@ -14,8 +15,7 @@ __global__ void output_delta_kernel(const float* __restrict__ a, const std::uint
                                     std::size_t m, const unsigned* __restrict__ step, unsigned* bad,
                                     float* __restrict__ delta) {
   const std::size_t total = m * std::size_t(n);
-  for (std::size_t k = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; k < total;
-       k += std::size_t(gridDim.x) * blockDim.x) {
+  for (const std::size_t k : grid_stride(total)) {
     const std::size_t s = k / std::size_t(n), j = k - s * std::size_t(n);
     const float out = a[k];
     const float y = labels[s] == j ? 1.0f : 0.0f;
@@ -38,22 +38,21 @@ void output_delta(Cost cost, BatchView<const float> a, VectorView<const std::uin
   if (m == 0) return;
   require(a.data && labels.data && delta.data, "output_delta", "null pointer");
   const int n = layer_size(a.features, "output_delta");
-  const unsigned blocks = blocks_for(m * std::size_t(n));
+  const std::size_t total = m * std::size_t(n);
   switch (cost) {
     case Cost::quadratic:
-      SIGMANET_LAUNCH(output_delta_kernel<Cost::quadratic>, blocks, kThreads, 0, stream)
-      (a.data, labels.data, n, m, step, bad, delta.data);
+      SIGMANET_LAUNCH_ELEMENTWISE(output_delta_kernel<Cost::quadratic>, total, stream, a.data, labels.data, n, m, step,
+                                  bad, delta.data);
       break;
     case Cost::cross_entropy:
-      SIGMANET_LAUNCH(output_delta_kernel<Cost::cross_entropy>, blocks, kThreads, 0, stream)
-      (a.data, labels.data, n, m, step, bad, delta.data);
+      SIGMANET_LAUNCH_ELEMENTWISE(output_delta_kernel<Cost::cross_entropy>, total, stream, a.data, labels.data, n, m,
+                                  step, bad, delta.data);
       break;
     case Cost::log_likelihood:
-      SIGMANET_LAUNCH(output_delta_kernel<Cost::log_likelihood>, blocks, kThreads, 0, stream)
-      (a.data, labels.data, n, m, step, bad, delta.data);
+      SIGMANET_LAUNCH_ELEMENTWISE(output_delta_kernel<Cost::log_likelihood>, total, stream, a.data, labels.data, n, m,
+                                  step, bad, delta.data);
       break;
   }
-  SIGMANET_CUDA_CHECK_LAUNCH("output_delta_kernel");
 }
 
 }  // namespace sigmanet::kernels

@@ -13,9 +13,10 @@ import pathlib
 import re
 import sys
 
-# What each layer may include besides itself: the core (training) nothing; the oracle, the formats and the CPU
-# backend and the kernels only the core; the CUDA backend its kernels and the oracle it is checked against; the factory every
-# backend; reports and the CLI what they present.
+# What each layer may include besides itself: the core (training) nothing; the oracle, the formats, the CPU backend
+# and the kernels only the core; the CUDA backend its kernels and the oracle it is checked against; the CUDA
+# backend's checks (cuda_checks) the backend and the oracle; the factory every backend; reports and the CLI what
+# they present.
 LAYERS = {
     "training": [],
     "oracle": ["training"],
@@ -25,9 +26,11 @@ LAYERS = {
     "mpi": ["training"],
     "kernels": ["training"],
     "cuda": ["training", "kernels", "cuda_on_demand", "oracle"],
+    "cuda_checks": ["training", "kernels", "cuda_on_demand", "oracle", "cuda"],
     "backends": ["training", "cpu", "cuda", "cuda_on_demand"],
     "reports": ["training", "formats", "cpu", "cuda", "backends"],
-    "cli": ["training", "formats", "oracle", "cpu", "cuda", "cuda_on_demand", "mpi", "backends", "reports"],
+    "cli": ["training", "formats", "oracle", "cpu", "cuda", "cuda_checks", "cuda_on_demand", "mpi", "backends",
+            "reports"],
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^">]+)[">]')

@@ -24,7 +24,7 @@ mutants=(
   "kernels/gather_batch.cu|constant: pixels over 256|s/255.0f/256.0f/"
   "kernels/fused_forward.cu|shuffle offset: the tree starts at 8|s/int offset = kWarp \/ 2;/int offset = kWarp \/ 4;/"
   "kernels/fused_forward.cu|lane test: lanes 0 and 1 both store|s/if (lane != 0) continue;/if (lane > 1) continue;/"
-  "kernels/bias_sigmoid.cu|stride: a block's stride, not the grid's|s/k += std::size_t(gridDim.x) \* blockDim.x)/k += blockDim.x)/"
+  "kernels/grid_stride.cuh|stride: a block's stride, not the grid's|s/std::size_t(gridDim.x) \* blockDim.x, count}/blockDim.x, count}/"
   "kernels/bias_update.cu|index: the next bias's delta|s/g += delta\[s \* std::size_t(n) + j\]/g += delta[s * std::size_t(n) + (j + 1) % std::size_t(n)]/"
   "kernels/argmax_cost.cu|comparison: ties go to the last index|s/if (row\[best\] < row\[j\])/if (row[best] <= row[j])/"
   "kernels/neuron_math.cuh|constant: sigma' as a (2 - a)|s/return a \* (1.0f - a);/return a * (2.0f - a);/"

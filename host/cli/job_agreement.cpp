@@ -100,6 +100,21 @@ std::string data_identity(const Mnist& data) {
   return text;
 }
 
+// "epoch 3, sample 1200, CRC32 0a1b2c3d": a checkpoint told apart by its parameters and trainer state.
+std::string checkpoint_identity(const Checkpoint& ck) {
+  const auto bytes = [](const auto& values) {
+    return std::span(reinterpret_cast<const std::uint8_t*>(values.data()), values.size() * sizeof(values[0]));
+  };
+  std::uint32_t crc = 0;
+  for (std::size_t l = 0; l < ck.parameters.layers(); ++l)
+    crc = crc32_of(bytes(ck.parameters.biases[l]), crc32_of(bytes(ck.parameters.weights[l]), crc));
+  crc = crc32_of(bytes(ck.state.order), crc32_of(bytes(ck.state.rng.state), crc));
+  char text[96];
+  std::snprintf(text, sizeof text, "epoch %d, sample %zu, CRC32 %08x", ck.state.epochs_done + 1, ck.state.position,
+                unsigned(crc));
+  return text;
+}
+
 void agree_with_job(Collective& job, const Fingerprint& mine) {
   const std::vector<std::string> texts = job.gather(encode(mine));
   agreed = true;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sigmanet/collective.hpp"
+#include "sigmanet/formats/checkpoint.hpp"
 #include "sigmanet/formats/mnist.hpp"
 
 namespace sigmanet::cli {
@@ -25,6 +26,10 @@ using Fingerprint = std::vector<std::pair<std::string, std::string>>;
 // "50000 + 10000 + 10000 records of 28x28, CRC32 0a1b2c3d": the training, validation and test sets, told apart by the
 // CRC32 of every pixel and label.
 std::string data_identity(const Mnist& data);
+
+// "epoch 3, sample 1200, CRC32 0a1b2c3d": the checkpoint a run resumes, told apart by its parameters and trainer
+// state.
+std::string checkpoint_identity(const Checkpoint& ck);
 
 // Sends this rank's fingerprint and receives every rank's. Returns when they all agree with rank 0's; otherwise
 // throws InputError, alike on every rank: "the ranks disagree on --sizes: 784,30,10 on rank 0, 784,20,10 on rank

@@ -1,6 +1,7 @@
 #pragma once
 // The CUDA backend: the oracle's network trained on an NVIDIA GPU with fused kernels and cuBLAS.
-// Only in builds with CUDA (SIGMANET_HAVE_CUDA); make_backend() (backends/factory.hpp) is the way in.
+// Only in builds with CUDA (SIGMANET_HAVE_CUDA); make_backend() (backends/factory.hpp) is the way in. Its checks
+// against the oracle, for `sigmanet verify` and the tests, are cuda_checks/cuda_checks.hpp.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -12,8 +13,9 @@
 
 namespace sigmanet {
 
-// Whether a GPU is present and this binary has code it can run; if not, *reason holds the driver's or the
-// runtime's words (e.g. "CUDA driver version is insufficient for CUDA runtime version") or "no CUDA device".
+// Whether a GPU is present and this binary has code it can run; if not, *reason says why in one line: "no NVIDIA
+// driver found", the runtime's words (e.g. "CUDA driver version is insufficient for CUDA runtime version" for
+// an old driver), "no CUDA device", or that this build has no code for the GPU.
 bool cuda_device_usable(std::string* reason);
 
 // The current CUDA device, when one is usable.

@@ -20,7 +20,7 @@
 
 #ifdef SIGMANET_HAVE_CUDA
 #include "cuda/cuda_backend.hpp"
-#include "cuda/cuda_equivalence.hpp"
+#include "cuda_checks/cuda_checks.hpp"
 #include "sigmanet/formats/mnist.hpp"
 #endif
 #if defined(SIGMANET_TEST_EMULATED_GPU)

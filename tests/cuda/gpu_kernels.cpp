@@ -11,15 +11,16 @@
 #include "sigmanet/backends/factory.hpp"
 #include "gpu_support.hpp"
 #include "oracle/equivalence.hpp"
+#include "test_support.hpp"
 #include "sigmanet/error.hpp"
 
 #ifdef SIGMANET_HAVE_CUDA
 #include "cuda/cuda_backend.hpp"
-#include "cuda/cuda_equivalence.hpp"
 #include "cuda/cuda_blas.hpp"
 #include "cuda/cuda_resources.hpp"
 #include "cuda_check.hpp"
 #include "kernels.hpp"
+#include "cuda_checks/cuda_checks.hpp"
 #ifndef SIGMANET_TEST_EMULATED_GPU
 #include "cuda_on_demand/cublas_on_demand.hpp"
 #endif
@@ -451,6 +452,31 @@ TEST(GpuKernels, WithoutADeviceTheReasonIsTheDrivers) {
   EXPECT_EQ(cpu->describe().rfind("cpu float", 0), 0u) << cpu->describe();
   EXPECT_NE(notice.find(reason), std::string::npos) << notice;
 }
+
+#ifdef SIGMANET_TEST_EMULATED_GPU
+// Without NVIDIA's driver the runtime blames the driver's version ("CUDA driver version is insufficient for CUDA
+// runtime version"), which sends a person to upgrade a driver that is not there: sigmanet says none was found, in
+// the one line that gives the reason (--device gpu's refusal, --device auto's notice). A driver without a device
+// keeps the runtime's words. The emulator stands for a machine without the driver when SIGMANET_EMULATE_GPU is
+// empty, for one with the driver and no device when it is 0.
+TEST(GpuKernels, WithoutADriverTheReasonIsThatNoNvidiaDriverWasFound) {
+  const auto train = [](const std::string& device, const std::string& emulate) {
+    return test::run_cli_argv({"train", "--device", device, "--epochs", "1", "--train-size", "100",
+                               "--validation-size", "0", "--test-size", "100", "--data", test::mnist_dir().string()},
+                              60, {{"SIGMANET_EMULATE_GPU", emulate}});
+  };
+  const test::CliRun refused = train("gpu", "");
+  EXPECT_EQ(refused.status, 2);
+  EXPECT_EQ(refused.err, "sigmanet: --device gpu: no usable GPU: no NVIDIA driver found\n");
+  const test::CliRun fallback = train("auto", "");
+  EXPECT_EQ(fallback.status, 0) << fallback.err;
+  EXPECT_EQ(fallback.err, "sigmanet: no usable GPU, using the CPU: no NVIDIA driver found\n");
+  EXPECT_EQ(fallback.out.rfind("Training 784-30-10 on cpu float", 0), 0u) << fallback.out;
+  const test::CliRun no_device = train("gpu", "0");
+  EXPECT_EQ(no_device.status, 2);
+  EXPECT_EQ(no_device.err, "sigmanet: --device gpu: no usable GPU: no CUDA-capable device is detected\n");
+}
+#endif
 
 TEST(GpuKernels, DoubleOnTheGpuIsRefusedNamingTheSettings) {
   try {

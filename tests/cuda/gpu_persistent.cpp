@@ -19,7 +19,7 @@
 
 #ifdef SIGMANET_HAVE_CUDA
 #include "cuda/cuda_backend.hpp"
-#include "cuda/cuda_equivalence.hpp"
+#include "cuda_checks/cuda_checks.hpp"
 #include "sigmanet/formats/mnist.hpp"
 #endif
 

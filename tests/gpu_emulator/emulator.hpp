@@ -5,7 +5,8 @@
 // Configure with -DSIGMANET_CUDA=OFF -DSIGMANET_GPU_EMULATOR=ON: the host code is compiled against the
 // toolkit's real headers and linked against this instead of cudart and cuBLAS. The device exists only while
 // SIGMANET_EMULATE_GPU=1 is in the environment (=N, up to 8: that many, cudaSetDevice choosing; they share one
-// memory); without it the emulator reports no device, so the build behaves as on a machine without a GPU.
+// memory); without it the emulator reports no driver, so the build behaves as on a machine without a GPU or
+// NVIDIA's driver (=0: a driver but no device).
 // Device name: "CPU emulation of a CUDA GPU". Where the build has MPI and nccl.h, NCCL is emulated too, on MPI,
 // for jobs under mpirun (nccl.cpp).
 //

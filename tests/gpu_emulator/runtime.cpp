@@ -85,13 +85,22 @@ State& state() {
 }
 
 // SIGMANET_EMULATE_GPU=N, N from 1 to 8: that many devices (a job's ranks on one machine each take their own);
-// anything else: none.
+// 0: a driver but no device; unset or anything else: no driver either, as on a machine without NVIDIA's.
 int device_count() {
   const char* flag = std::getenv("SIGMANET_EMULATE_GPU");
   return flag && flag[0] >= '1' && flag[0] <= '8' && flag[1] == '\0' ? flag[0] - '0' : 0;
 }
 
 bool device_present() { return device_count() > 0; }
+
+bool driver_present() {
+  const char* flag = std::getenv("SIGMANET_EMULATE_GPU");
+  return device_present() || (flag && std::strcmp(flag, "0") == 0);
+}
+
+// What a call that needs a device returns without one, as the runtime does: without a driver it cannot tell
+// more than that the driver (none) is older than itself.
+cudaError_t no_device_error() { return driver_present() ? cudaErrorNoDevice : cudaErrorInsufficientDriver; }
 
 CUstream_st* resolve(cudaStream_t s) {
   if (s == nullptr || s == cudaStreamLegacy || s == cudaStreamPerThread) return &state().legacy;
@@ -208,7 +217,7 @@ std::size_t last_graph_node_count = 0;  // last_graph_nodes()
 
 cudaError_t allocate(void** p, std::size_t bytes, Memory kind) {
   ++memory_call_count;
-  if (!device_present()) return set_last_error(cudaErrorNoDevice);
+  if (!device_present()) return set_last_error(no_device_error());
   if (!p) return set_last_error(cudaErrorInvalidValue);
   if (refused_during_capture()) return cudaErrorStreamCaptureUnsupported;
   *p = nullptr;
@@ -385,26 +394,26 @@ namespace emu = sigmanet::gpu_emulator;
 cudaError_t cudaGetDeviceCount(int* count) {
   if (!count) return emu::set_last_error(cudaErrorInvalidValue);
   *count = 0;
-  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  if (!emu::device_present()) return emu::set_last_error(emu::no_device_error());
   *count = emu::device_count();
   return cudaSuccess;
 }
 
 cudaError_t cudaGetDevice(int* device) {
-  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  if (!emu::device_present()) return emu::set_last_error(emu::no_device_error());
   *device = emu::state().device;
   return cudaSuccess;
 }
 
 cudaError_t cudaSetDevice(int device) {
-  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  if (!emu::device_present()) return emu::set_last_error(emu::no_device_error());
   if (device < 0 || device >= emu::device_count()) return emu::set_last_error(cudaErrorInvalidDevice);
   emu::state().device = device;
   return cudaSuccess;
 }
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
-  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  if (!emu::device_present()) return emu::set_last_error(emu::no_device_error());
   if (!p || device < 0 || device >= emu::device_count()) return emu::set_last_error(cudaErrorInvalidDevice);
   *p = cudaDeviceProp{};
   std::snprintf(p->name, sizeof p->name, "CPU emulation of a CUDA GPU");
@@ -420,7 +429,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
 }
 
 cudaError_t cudaDriverGetVersion(int* v) {
-  *v = emu::device_present() ? CUDART_VERSION : 0;
+  *v = emu::driver_present() ? CUDART_VERSION : 0;  // 0: no driver installed, as the runtime says
   return cudaSuccess;
 }
 
@@ -443,6 +452,7 @@ const char* cudaGetErrorName(cudaError_t e) {
     case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
     case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
     case cudaErrorNoDevice: return "cudaErrorNoDevice";
+    case cudaErrorInsufficientDriver: return "cudaErrorInsufficientDriver";
     case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
     case cudaErrorInvalidResourceHandle: return "cudaErrorInvalidResourceHandle";
     case cudaErrorNotReady: return "cudaErrorNotReady";
@@ -463,6 +473,7 @@ const char* cudaGetErrorString(cudaError_t e) {
     case cudaErrorInvalidValue: return "invalid argument";
     case cudaErrorMemoryAllocation: return "out of memory";
     case cudaErrorNoDevice: return "no CUDA-capable device is detected";
+    case cudaErrorInsufficientDriver: return "CUDA driver version is insufficient for CUDA runtime version";
     case cudaErrorInvalidDevice: return "invalid device ordinal";
     case cudaErrorInvalidResourceHandle: return "invalid resource handle";
     case cudaErrorNotReady: return "device not ready";
@@ -508,7 +519,7 @@ cudaError_t cudaMemsetAsync(void* p, int value, size_t bytes, cudaStream_t strea
 // ---- streams and synchronisation ----
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned int) {
-  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  if (!emu::device_present()) return emu::set_last_error(emu::no_device_error());
   *s = new CUstream_st;
   emu::state().streams.push_back(*s);
   return cudaSuccess;
@@ -538,7 +549,7 @@ cudaError_t cudaDeviceSynchronize() {
 // ---- events ----
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned int flags) {
-  if (!emu::device_present()) return emu::set_last_error(cudaErrorNoDevice);
+  if (!emu::device_present()) return emu::set_last_error(emu::no_device_error());
   *e = new CUevent_st;
   (*e)->flags = flags;
   return cudaSuccess;

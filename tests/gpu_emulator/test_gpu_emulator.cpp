@@ -36,11 +36,22 @@ TEST(GpuEmulator, HasADeviceOnlyWhereTheEnvironmentAsksForIt) {
   int count = 0;
   EXPECT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
   EXPECT_EQ(count, 1);
+  // Unset: a machine without NVIDIA's driver, where the runtime reports driver version 0 and, for every call
+  // that needs a device, a driver older than itself.
   unsetenv("SIGMANET_EMULATE_GPU");
-  EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorNoDevice);
+  int driver = -1;
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorInsufficientDriver);
   EXPECT_EQ(count, 0);
-  EXPECT_EQ(cudaGetLastError(), cudaErrorNoDevice);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInsufficientDriver);
   EXPECT_EQ(cudaGetLastError(), cudaSuccess);  // reading it clears it
+  EXPECT_EQ(cudaDriverGetVersion(&driver), cudaSuccess);
+  EXPECT_EQ(driver, 0);
+  // 0: a driver, but no device.
+  setenv("SIGMANET_EMULATE_GPU", "0", 1);
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorNoDevice);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorNoDevice);
+  EXPECT_EQ(cudaDriverGetVersion(&driver), cudaSuccess);
+  EXPECT_EQ(driver, CUDART_VERSION);
   setenv("SIGMANET_EMULATE_GPU", "1", 1);
 }
 
@@ -61,8 +72,8 @@ TEST(GpuEmulator, HasAsManyDevicesAsTheEnvironmentSaysAndSetsTheCurrentOne) {
   EXPECT_EQ(cudaGetLastError(), cudaErrorInvalidDevice);
   EXPECT_EQ(cudaSetDevice(0), cudaSuccess);
   setenv("SIGMANET_EMULATE_GPU", "9", 1);  // 1 to 8 only
-  EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorNoDevice);
-  EXPECT_EQ(cudaGetLastError(), cudaErrorNoDevice);
+  EXPECT_EQ(cudaGetDeviceCount(&count), cudaErrorInsufficientDriver);
+  EXPECT_EQ(cudaGetLastError(), cudaErrorInsufficientDriver);
   setenv("SIGMANET_EMULATE_GPU", "1", 1);
 }
 

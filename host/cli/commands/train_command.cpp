@@ -16,7 +16,6 @@
 #include "cli/progress.hpp"
 #include "cli/stop_signals.hpp"
 #include "formats/atomic_file.hpp"
-#include "formats/safetensors.hpp"
 #include "sigmanet/backends/factory.hpp"
 #include "sigmanet/collective.hpp"
 #include "sigmanet/error.hpp"
@@ -329,21 +328,6 @@ void choose_job_device(TrainConfig& c, const CudaOptions& gpu, Collective& job) 
   refuse_gpu_options_on_cpu(gpu, {"the job trains on the CPU (" + reason + "), which has no GPU kernel to choose"});
   std::fprintf(stderr, "sigmanet: no GPU for every rank, using the CPU: %s\n", reason.c_str());
   c.device = Device::cpu;
-}
-
-// "epoch 3, sample 1200, CRC32 0a1b2c3d": a checkpoint told apart by its parameters and trainer state.
-std::string checkpoint_identity(const Checkpoint& ck) {
-  const auto bytes = [](const auto& values) {
-    return std::span(reinterpret_cast<const std::uint8_t*>(values.data()), values.size() * sizeof(values[0]));
-  };
-  std::uint32_t crc = 0;
-  for (std::size_t l = 0; l < ck.parameters.layers(); ++l)
-    crc = crc32_of(bytes(ck.parameters.biases[l]), crc32_of(bytes(ck.parameters.weights[l]), crc));
-  crc = crc32_of(bytes(ck.state.order), crc32_of(bytes(ck.state.rng.state), crc));
-  char text[96];
-  std::snprintf(text, sizeof text, "epoch %d, sample %zu, CRC32 %08x", ck.state.epochs_done + 1, ck.state.position,
-                unsigned(crc));
-  return text;
 }
 
 // What every rank of a training job must have alike (job_agreement.hpp).

@@ -18,7 +18,7 @@
 
 #ifdef SIGMANET_HAVE_CUDA
 #include "cuda/cuda_backend.hpp"
-#include "cuda/cuda_equivalence.hpp"
+#include "cuda_checks/cuda_checks.hpp"
 #endif
 
 namespace sigmanet::cli {

@@ -1,14 +1,15 @@
 #pragma once
-// The CUDA backend against the oracle, ReferenceNetwork<double>, kernel by kernel and run by run: for `sigmanet
-// verify` and the gpu tests. Only in builds with CUDA (SIGMANET_HAVE_CUDA).
+// The CUDA backend held to the oracle, ReferenceNetwork<double>, for `sigmanet verify` and the gpu tests: each
+// kernel and cuBLAS call on random inputs (kernel_checks.cpp, layer_checks.cpp, chapter3_checks.cpp), and
+// training with each objective through the whole backend (objective_checks.cpp). These checks sit above both the
+// CUDA backend and the reports' comparisons: they include each, and neither includes them.
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "cuda/cuda_backend.hpp"
 #include "oracle/equivalence.hpp"
-#include "sigmanet/cost.hpp"
-#include "sigmanet/cuda/cuda_options.hpp"
-#include "sigmanet/dataset.hpp"
 
 namespace sigmanet {
 
