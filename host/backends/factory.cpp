@@ -63,7 +63,7 @@ bool gpu_available(std::string* reason) {
 #elif defined(SIGMANET_HAVE_CUDA)
   return cuda_device_usable(reason);
 #else
-  if (reason) *reason = "this build of sigmanet has no CUDA backend (nvcc was not found when it was configured)";
+  if (reason) *reason = "this build of sigmanet has no CUDA backend (" SIGMANET_NO_CUDA_REASON ")";
   return false;
 #endif
 }
