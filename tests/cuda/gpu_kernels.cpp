@@ -478,9 +478,10 @@ TEST(GpuKernels, WithoutADriverTheReasonIsThatNoNvidiaDriverWasFound) {
 }
 #endif
 
+// The backend's own refusal, which needs no device: make_backend asks for a usable GPU first.
 TEST(GpuKernels, DoubleOnTheGpuIsRefusedNamingTheSettings) {
   try {
-    make_backend(Device::gpu, Precision::f64);
+    make_cuda_backend(Precision::f64);
     FAIL() << "no exception";
   } catch (const SettingError& e) {
     EXPECT_EQ(e.setting(), Setting::precision);
