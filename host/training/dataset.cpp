@@ -12,7 +12,10 @@ Dataset Dataset::slice(std::string slice_name, std::size_t first, std::size_t co
   out.name = std::move(slice_name);
   out.rows = rows;
   out.cols = cols;
-  out.pixels.assign(image(first), image(first) + count * features());
+  if (has_values())
+    out.values.assign(row(first), row(first) + count * features());
+  else
+    out.pixels.assign(image(first), image(first) + count * features());
   out.labels.assign(labels.begin() + static_cast<std::ptrdiff_t>(first),
                     labels.begin() + static_cast<std::ptrdiff_t>(first + count));
   return out;
