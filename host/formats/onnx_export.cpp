@@ -113,7 +113,7 @@ std::vector<std::uint8_t> encode_onnx(const Model& model) {
   }
 
   std::string bytes;
-  if (!proto.SerializeToString(&bytes)) throw Error("ONNX export: the model could not be serialized");
+  if (!proto.SerializeToString(&bytes)) throw Error("ONNX export: protobuf could not serialize the model (a file holds at most 2 GiB)");
   return std::vector<std::uint8_t>(bytes.begin(), bytes.end());
 }
 

@@ -77,9 +77,11 @@ TEST(ExportCli, RefusesAnOutputItCannotWriteOrThatIsTheModel) {
   const fs::path model = saved_model(dir);
   const std::vector<std::uint8_t> before = read_file_bytes(model);
   expect_refused(run_cli_argv({"export", "--model", model.string(), "--onnx", (dir / "no/such/m.onnx").string()}),
-                 "--onnx: ");
-  expect_refused(run_cli_argv({"export", "--model", model.string(), "--onnx", dir.path().string()}), "--onnx: ");
-  expect_refused(run_cli_argv({"export", "--model", model.string(), "--onnx", model.string()}), "");
+                 "--onnx: folder " + (dir / "no/such").string() + " does not exist");
+  expect_refused(run_cli_argv({"export", "--model", model.string(), "--onnx", dir.path().string()}),
+                 "--onnx: " + dir.path().string() + ": is a folder; name a file in it");
+  expect_refused(run_cli_argv({"export", "--model", model.string(), "--onnx", model.string()}),
+                 "--onnx: " + model.string() + " is the same file as --model " + model.string());
   EXPECT_EQ(read_file_bytes(model), before);
   EXPECT_EQ(fs::directory_iterator(dir.path())->path(), model) << "nothing but the model in the folder";
 }
