@@ -158,6 +158,25 @@ TEST(OnnxExport, InitializersAreTheModelFilesBytes) {
     ASSERT_EQ(original.dtype, Dtype::f32);
     EXPECT_EQ(tensor.raw_data(), std::string(original.data.begin(), original.data.end())) << tensor.name();
   }
+  // The file's __metadata__ as written (format, sizes and output_activation added), without its checksums, which are
+  // the file's own.
+  std::map<std::string, std::string> props;
+  for (const auto& entry : proto.metadata_props()) props[entry.key()] = entry.value();
+  std::map<std::string, std::string> expected = trained.metadata;
+  expected["format"] = "sigmanet-model";
+  expected["sizes"] = "784,30,10";
+  expected["output_activation"] = "sigmoid";
+  EXPECT_EQ(props, expected);
+}
+
+// A double checkpoint's values are rounded to the nearest float32, as the model file would hold them.
+TEST(OnnxExport, DoubleValuesAreRoundedToTheNearestFloat) {
+  Model m = model_of({2, 1}, Activation::sigmoid);
+  m.parameters.weights[0] = {0.1, 1.0 / 3};
+  m.parameters.biases[0] = {-0.7};
+  const onnx::ModelProto proto = parsed(encode_onnx(m));
+  EXPECT_EQ(floats_of(proto.graph().initializer(0)), (std::vector<float>{0.1f, 1.0f / 3}));
+  EXPECT_EQ(floats_of(proto.graph().initializer(1)), (std::vector<float>{-0.7f}));
 }
 
 TEST(OnnxExport, RefusesValuesBeyondFloat32AndBrokenNetworks) {
