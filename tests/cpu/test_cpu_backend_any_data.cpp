@@ -18,24 +18,9 @@
 namespace sigmanet {
 namespace {
 
-// A data set's geometry: rows x cols features in `classes` classes, float values or pixel bytes.
-struct Geometry {
-  std::size_t rows, cols, classes;
-  bool values;
-  std::string text() const {
-    return std::to_string(rows) + "x" + std::to_string(cols) + (values ? " float" : " pixel") + " x " +
-           std::to_string(classes) + " classes";
-  }
-};
+using test::Geometry;
 
 const Geometry kGeometries[] = {{1, 13, 3, true}, {20, 20, 47, false}, {1, 5, 2, true}, {1, 300, 12, true}};
-
-Dataset records(const Geometry& g, const char* name, std::size_t count, std::uint64_t seed) {
-  Dataset d = synthetic_records(name, count, g.rows * g.cols, g.classes, g.values, seed);
-  d.rows = g.rows;
-  d.cols = g.cols;
-  return d;
-}
 
 void expect_ok(const StageCheck& c, const std::string& where) {
   EXPECT_TRUE(c.ok()) << where << "\n" << format_checks({c});
@@ -44,7 +29,7 @@ void expect_ok(const StageCheck& c, const std::string& where) {
 TEST(CpuBackendAnyData, OneStepMatchesTheOracle) {
   for (Precision precision : {Precision::f32, Precision::f64})
     for (const Geometry& g : kGeometries) {
-      const Dataset train = records(g, "train", 40, 1);
+      const Dataset train = g.records("train", 40, 1);
       const int n_in = int(g.rows * g.cols), n_out = int(g.classes);
       for (const std::vector<int>& sizes : {std::vector<int>{n_in, 17, n_out}, std::vector<int>{n_in, 9, 7, n_out}})
         for (std::size_t m : {1u, 7u, 10u})
@@ -58,7 +43,7 @@ TEST(CpuBackendAnyData, OneStepMatchesTheOracle) {
 TEST(CpuBackendAnyData, AnEpochMatchesTheOracle) {
   for (Precision precision : {Precision::f32, Precision::f64})
     for (const Geometry& g : kGeometries) {
-      const Dataset train = records(g, "train", 600, 2), test = records(g, "test", 200, 3);
+      const Dataset train = g.records("train", 600, 2), test = g.records("test", 200, 3);
       const auto cpu = make_backend(Device::cpu, precision);
       for (const StageCheck& c :
            check_epoch(*cpu, train, test, {int(g.rows * g.cols), 17, int(g.classes)}, 10, 4))
@@ -70,7 +55,7 @@ TEST(CpuBackendAnyData, AnEpochMatchesTheOracle) {
 // backend's outputs for a record are the oracle's.
 TEST(CpuBackendAnyData, FloatValuesAreUsedAsGiven) {
   const Geometry g{1, 13, 3, true};
-  const Dataset train = records(g, "train", 40, 5);
+  const Dataset train = g.records("train", 40, 5);
   Rng rng(6);
   Parameters p = init_parameters({13, 17, 3}, Init::standard, rng);
   const auto cpu = make_backend(Device::cpu, Precision::f64);
