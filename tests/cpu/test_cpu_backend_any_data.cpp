@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cpu/fast_network.hpp"
 #include "oracle/equivalence.hpp"
 #include "oracle/reference_network.hpp"
 #include "sigmanet/backends/factory.hpp"
@@ -49,6 +50,35 @@ TEST(CpuBackendAnyData, AnEpochMatchesTheOracle) {
            check_epoch(*cpu, train, test, {int(g.rows * g.cols), 17, int(g.classes)}, 10, 4))
         expect_ok(c, g.text() + " " + to_string(precision));
     }
+}
+
+// Pixel data of odd geometry sparse enough for the first layer's sparse sums (cpu_backend.cpp takes them at
+// most FastCpuNetwork::kSparseInputDensity nonzero): the unlit pixels below 80 made 0.
+TEST(CpuBackendAnyData, SparsePixelsOfAnyWidthMatchTheOracle) {
+  const Geometry g{20, 20, 47, false};
+  const auto sparse = [](Dataset d) {
+    std::size_t nonzero = 0;
+    for (std::uint8_t& p : d.pixels) {
+      if (p < 80) p = 0;
+      nonzero += p != 0;
+    }
+    EXPECT_LE(double(nonzero), FastCpuNetwork<float>::kSparseInputDensity * double(d.pixels.size()));
+    return d;
+  };
+  const Dataset train = sparse(g.records("train", 600, 7)), test = sparse(g.records("test", 200, 8));
+  // The fast network takes them through the sparse sums, straight from their bytes.
+  Rng rng(11);
+  FastCpuNetwork<float> net(init_parameters({400, 17, 47}, Init::standard, rng));
+  const std::vector<std::uint32_t> index = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  net.forward_images(train, index.data(), index.size());
+  EXPECT_TRUE(net.last_forward_sparse());
+  for (Precision precision : {Precision::f32, Precision::f64}) {
+    const auto cpu = make_backend(Device::cpu, precision);
+    for (std::size_t m : {1u, 7u, 10u})
+      expect_ok(check_one_step(*cpu, train, {400, 17, 47}, m, 9), g.text() + " sparse " + to_string(precision));
+    for (const StageCheck& c : check_epoch(*cpu, train, test, {400, 17, 47}, 10, 10))
+      expect_ok(c, g.text() + " sparse " + to_string(precision));
+  }
 }
 
 // Float features reach the network as given: the oracle's input is each value itself (not value / 255), and the
