@@ -29,8 +29,8 @@ void add_data_flags(CLI::App* sub, DataFlags& f) {
              {{"auto", FeatureKind::automatic}, {"pixels", FeatureKind::pixels}, {"float", FeatureKind::values}},
              "CSV: pixels (bytes 0..255, read as byte / 255), float (used as given), or auto (pixels when every "
              "feature is a whole number 0..255)");
-  add_whole(sub, "--classes", f.classes,
-            "Output classes the data has (default: the largest training label + 1)", std::size_t{2}, std::size_t{256})
+  add_whole(sub, "--classes", f.classes, "Output classes the data has (default: the largest training label + 1)",
+            std::size_t{2}, std::size_t{256})
       ->default_str("labels");
 }
 

@@ -2,7 +2,6 @@
 // The flags that say where labelled data comes from and how to read it, the same for every command that reads data
 // (train, evaluate, predict --index, verify, bench).
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 #include "sigmanet/formats/data_source.hpp"

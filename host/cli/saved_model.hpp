@@ -3,9 +3,8 @@
 #include <memory>
 #include <string>
 
-#include "sigmanet/dataset.hpp"
-
 #include "sigmanet/backend.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/formats/model_file.hpp"
 
 namespace sigmanet::cli {

@@ -90,7 +90,8 @@ Dataset read_csv_set(const fs::path& file, const CsvOptions& options) {
     if (first) {
       first = false;
       width = fields.size();
-      if (width < 2 && options.labelled) fail(line_number, 0, "1 field; a record needs a label and at least one feature");
+      if (width < 2 && options.labelled)
+        fail(line_number, 0, "1 field; a record needs a label and at least one feature");
       bool header = options.header == HeaderRow::yes;
       if (options.header == HeaderRow::automatic)
         for (std::string_view f : fields) header = header || !number(f);
@@ -112,8 +113,7 @@ Dataset read_csv_set(const fs::path& file, const CsvOptions& options) {
       if (header) continue;
     }
     if (fields.size() != width)
-      fail(line_number, 0,
-           std::to_string(fields.size()) + " fields, the first line has " + std::to_string(width));
+      fail(line_number, 0, std::to_string(fields.size()) + " fields, the first line has " + std::to_string(width));
     for (std::size_t c = 0; c < width; ++c) {
       const std::optional<double> v = number(fields[c]);
       if (!v) fail(line_number, c + 1, quoted(fields[c]) + " is not a number");
@@ -140,13 +140,15 @@ Dataset read_csv_set(const fs::path& file, const CsvOptions& options) {
   d.name = file.filename().string();
   d.labels = std::move(labels);
   const std::size_t n_features = options.labelled ? width - 1 : width;
-  const bool pixels = options.features == FeatureKind::pixels ||
-                      (options.features == FeatureKind::automatic && all_bytes);
+  const bool pixels =
+      options.features == FeatureKind::pixels || (options.features == FeatureKind::automatic && all_bytes);
   const auto side = static_cast<std::size_t>(std::lround(std::sqrt(double(n_features))));
   d.rows = pixels && side * side == n_features ? side : 1;
   d.cols = n_features / d.rows;
-  if (pixels) d.pixels.assign(features.begin(), features.end());  // whole numbers 0..255: exact
-  else d.values = std::move(features);
+  if (pixels)
+    d.pixels.assign(features.begin(), features.end());  // whole numbers 0..255: exact
+  else
+    d.values = std::move(features);
   return d;
 }
 

@@ -73,10 +73,10 @@ void check_pair(Whole& train, Whole& test, std::size_t declared_classes, Labelle
     refuse(test.file, "records of " + std::to_string(test.set.features()) + " features, but the training data's (" +
                           train.file + ") have " + std::to_string(train.set.features()));
   if (test.set.has_values() != train.set.has_values())
-    refuse(test.file, std::string("features are ") + (test.set.has_values() ? "float values" : "pixels (bytes 0..255)") +
-                          " but the training data's (" + train.file + ") are " +
-                          (train.set.has_values() ? "float values" : "pixels") +
-                          "; say which with --features float or pixels");
+    refuse(test.file,
+           std::string("features are ") + (test.set.has_values() ? "float values" : "pixels (bytes 0..255)") +
+               " but the training data's (" + train.file + ") are " +
+               (train.set.has_values() ? "float values" : "pixels") + "; say which with --features float or pixels");
   test.set.rows = train.set.rows, test.set.cols = train.set.cols;  // one geometry: the training data's
   std::array<std::size_t, 256> train_count{}, test_count{};
   for (std::uint8_t l : train.set.labels) ++train_count[l];
@@ -85,12 +85,12 @@ void check_pair(Whole& train, Whole& test, std::size_t declared_classes, Labelle
   for (std::size_t c = 0; c < 256; ++c)
     if (train_count[c]) classes = c + 1, ++kinds;
   if (kinds == 1)
-    refuse(train.file, "every record has label " + std::to_string(classes - 1) +
-                           "; training needs at least two classes");
+    refuse(train.file,
+           "every record has label " + std::to_string(classes - 1) + "; training needs at least two classes");
   if (declared_classes) {
     if (classes > declared_classes)
-      refuse(train.file, "label " + std::to_string(classes - 1) + " but --classes is " +
-                             std::to_string(declared_classes));
+      refuse(train.file,
+             "label " + std::to_string(classes - 1) + " but --classes is " + std::to_string(declared_classes));
     classes = declared_classes;
   }
   for (std::size_t c = 0; c < 256; ++c) {

@@ -141,15 +141,16 @@ class HeaderParser {
 
 NpyArray parse_npy(const std::vector<std::uint8_t>& bytes, const std::string& where) {
   const auto fail = [&](const std::string& what) { throw InputError(where + ": " + what); };
-  if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0) fail("not a .npy array (no \\x93NUMPY magic)");
+  if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
+    fail("not a .npy array (no \\x93NUMPY magic)");
   const unsigned major = bytes[6];
   std::size_t header_len = 0, start = 0;
   if (major == 1) {
     header_len = bytes[8] | (std::size_t{bytes[9]} << 8), start = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) fail("truncated .npy header");
-    header_len = bytes[8] | (std::size_t{bytes[9]} << 8) | (std::size_t{bytes[10]} << 16) |
-                 (std::size_t{bytes[11]} << 24);
+    header_len =
+        bytes[8] | (std::size_t{bytes[9]} << 8) | (std::size_t{bytes[10]} << 16) | (std::size_t{bytes[11]} << 24);
     start = 12;
   } else {
     fail(".npy format version " + std::to_string(major) + " is not one of 1, 2, 3");
@@ -254,7 +255,7 @@ Dataset read_npz_set(const fs::path& file, const std::string& x, const std::stri
     const std::uint8_t* p = &labels.data[i * label_item];
     std::int64_t v = 0;
     if (label_kind == 'u') {
-      std::uint64_t u = label_item == 1 ? *p
+      std::uint64_t u = label_item == 1   ? *p
                         : label_item == 2 ? little_endian<std::uint16_t>(p)
                         : label_item == 4 ? little_endian<std::uint32_t>(p)
                                           : little_endian<std::uint64_t>(p);
@@ -263,7 +264,7 @@ Dataset read_npz_set(const fs::path& file, const std::string& x, const std::stri
                          " is not 0..255");
       v = std::int64_t(u);
     } else {
-      v = label_item == 1 ? std::int64_t(static_cast<std::int8_t>(*p))
+      v = label_item == 1   ? std::int64_t(static_cast<std::int8_t>(*p))
           : label_item == 2 ? little_endian<std::int16_t>(p)
           : label_item == 4 ? little_endian<std::int32_t>(p)
                             : little_endian<std::int64_t>(p);

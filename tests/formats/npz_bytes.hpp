@@ -17,8 +17,8 @@ inline std::vector<std::uint8_t> npy_bytes(const std::string& descr, const std::
   std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   while ((10 + header.size() + 1) % 64) header += ' ';
   header += '\n';
-  std::vector<std::uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, std::uint8_t(header.size() & 0xff),
-                                   std::uint8_t(header.size() >> 8)};
+  std::vector<std::uint8_t> out = {
+      0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, std::uint8_t(header.size() & 0xff), std::uint8_t(header.size() >> 8)};
   out.insert(out.end(), header.begin(), header.end());
   out.insert(out.end(), data.begin(), data.end());
   return out;
@@ -26,8 +26,8 @@ inline std::vector<std::uint8_t> npy_bytes(const std::string& descr, const std::
 
 // A .npy whose header dict is given whole (for malformed headers).
 inline std::vector<std::uint8_t> npy_with_header(const std::string& header, const std::vector<std::uint8_t>& data) {
-  std::vector<std::uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, std::uint8_t(header.size() & 0xff),
-                                   std::uint8_t(header.size() >> 8)};
+  std::vector<std::uint8_t> out = {
+      0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, std::uint8_t(header.size() & 0xff), std::uint8_t(header.size() >> 8)};
   out.insert(out.end(), header.begin(), header.end());
   out.insert(out.end(), data.begin(), data.end());
   return out;
@@ -42,7 +42,8 @@ std::vector<std::uint8_t> raw_bytes(const std::vector<T>& values) {
 }
 
 // A zip of stored (uncompressed) members, as np.savez writes it: local headers, data, central directory, end.
-inline std::vector<std::uint8_t> zip_bytes(const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& files) {
+inline std::vector<std::uint8_t> zip_bytes(
+    const std::vector<std::pair<std::string, std::vector<std::uint8_t>>>& files) {
   std::vector<std::uint8_t> out, central;
   const auto u16 = [](std::vector<std::uint8_t>& v, unsigned x) {
     v.push_back(std::uint8_t(x)), v.push_back(std::uint8_t(x >> 8));

@@ -143,8 +143,7 @@ TEST(NpzReader, ReadsFloat32AsValuesAndFlattensOtherShapes) {
   TempDir dir;
   const std::vector<float> values{0.5f, -1, 2, 3, 4, 5, 6, 7};
   const auto x = test::npy_bytes("<f4", "(2, 2, 1, 2)", test::raw_bytes(values));
-  for (const auto& [descr, y] :
-       std::vector<std::pair<std::string, std::vector<std::uint8_t>>>{
+  for (const auto& [descr, y] : std::vector<std::pair<std::string, std::vector<std::uint8_t>>>{
            {"|u1", {1, 2}},
            {"<u2", test::raw_bytes<std::uint16_t>({1, 2})},
            {"<i4", test::raw_bytes<std::int32_t>({1, 2})},
@@ -170,7 +169,8 @@ TEST(NpzReader, RefusesEveryMalformedArrayNamingFileAndArray) {
   };
   EXPECT_EQ(refused(good_x, test::npy_bytes("|u1", "(3,)", {0, 1, 2})),
             f + ": x_train has 2 records but y_train has 3 labels");
-  EXPECT_EQ(refused({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, good_y), f + ": x_train: not a .npy array (no \\x93NUMPY magic)");
+  EXPECT_EQ(refused({1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, good_y),
+            f + ": x_train: not a .npy array (no \\x93NUMPY magic)");
   EXPECT_EQ(refused(test::npy_with_header("{'descr': '|u1', 'fortran_order': True, 'shape': (2, 2), }\n", {1, 2, 3, 4}),
                     good_y),
             f + ": x_train: is stored in Fortran order; save it in C order (np.ascontiguousarray)");
@@ -180,10 +180,10 @@ TEST(NpzReader, RefusesEveryMalformedArrayNamingFileAndArray) {
                                           {1, 2, 3, 4}),
                     good_y),
             f + ": x_train: unexpected key 'x' in the .npy header");
-  EXPECT_EQ(refused(test::npy_with_header("{'descr': '|u1', 'fortran_order': False, 'shape': (2, two), }\n",
-                                          {1, 2, 3, 4}),
-                    good_y),
-            f + ": x_train: malformed .npy header: the shape holds something other than whole numbers");
+  EXPECT_EQ(
+      refused(test::npy_with_header("{'descr': '|u1', 'fortran_order': False, 'shape': (2, two), }\n", {1, 2, 3, 4}),
+              good_y),
+      f + ": x_train: malformed .npy header: the shape holds something other than whole numbers");
   EXPECT_EQ(refused(test::npy_with_header("['descr']\n", {}), good_y),
             f + ": x_train: malformed .npy header: expected '{' at byte 0");
   EXPECT_EQ(refused(test::npy_bytes("|u1", "(2, 2)", {1, 2, 3}), good_y),
@@ -194,12 +194,14 @@ TEST(NpzReader, RefusesEveryMalformedArrayNamingFileAndArray) {
             f + ": x_train: dtype '>f4' is big-endian; save it little-endian");
   EXPECT_EQ(refused(test::npy_bytes("<f8", "(2, 1)", test::raw_bytes<double>({1, 2})), good_y),
             f + ": x_train: dtype '<f8'; features must be uint8 or float32");
-  EXPECT_EQ(refused(test::npy_bytes("<f4", "(2, 1)", test::raw_bytes<float>({1, std::numeric_limits<float>::quiet_NaN()})),
-                    good_y),
-            f + ": x_train: record 1, feature 0 is NaN; features must be finite");
-  EXPECT_EQ(refused(test::npy_bytes("<f4", "(2, 1)", test::raw_bytes<float>({std::numeric_limits<float>::infinity(), 1})),
-                    good_y),
-            f + ": x_train: record 0, feature 0 is Inf; features must be finite");
+  EXPECT_EQ(
+      refused(test::npy_bytes("<f4", "(2, 1)", test::raw_bytes<float>({1, std::numeric_limits<float>::quiet_NaN()})),
+              good_y),
+      f + ": x_train: record 1, feature 0 is NaN; features must be finite");
+  EXPECT_EQ(
+      refused(test::npy_bytes("<f4", "(2, 1)", test::raw_bytes<float>({std::numeric_limits<float>::infinity(), 1})),
+              good_y),
+      f + ": x_train: record 0, feature 0 is Inf; features must be finite");
   EXPECT_EQ(refused(good_x, test::npy_bytes("<i4", "(2,)", test::raw_bytes<std::int32_t>({0, -3}))),
             f + ": y_train: label -3 at record 1 is not 0..255");
   EXPECT_EQ(refused(good_x, test::npy_bytes("<u2", "(2,)", test::raw_bytes<std::uint16_t>({1000, 1}))),
@@ -210,7 +212,9 @@ TEST(NpzReader, RefusesEveryMalformedArrayNamingFileAndArray) {
   EXPECT_EQ(thrown<InputError>([&] { read_npz_set(dir / "d.npz", "x_train", "y_train"); }),
             f + ": y_train: no such array in the archive");
   test::write_bytes(dir / "d.npz", {'n', 'o', 't', ' ', 'a', ' ', 'z', 'i', 'p'});
-  EXPECT_EQ(thrown<InputError>([&] { read_npz_set(dir / "d.npz", "x_train", "y_train"); }).rfind(f + ": not a .npz file (", 0),
+  EXPECT_EQ(thrown<InputError>([&] {
+              read_npz_set(dir / "d.npz", "x_train", "y_train");
+            }).rfind(f + ": not a .npz file (", 0),
             0u);
 }
 
@@ -314,15 +318,15 @@ TEST(LoadData, RefusesBadDataNamingTheFile) {
     return thrown<InputError>([&] { load_data(o); });
   };
   const std::string train = (dir / "csv" / "train.csv").string(), test = (dir / "csv" / "test.csv").string();
-  EXPECT_EQ(refused("3,1\n3,2\n3,3\n", "3,1\n"), train + ": every record has label 3; training needs at least two classes");
-  EXPECT_EQ(refused("0,1\n1,2\n", "2,1\n"),
-            test + ": label 2, a class the training data (" + train + ") lacks: its labels go up to 1 (declare more "
-                   "with --classes)");
+  EXPECT_EQ(refused("3,1\n3,2\n3,3\n", "3,1\n"),
+            train + ": every record has label 3; training needs at least two classes");
+  EXPECT_EQ(refused("0,1\n1,2\n", "2,1\n"), test + ": label 2, a class the training data (" + train +
+                                                ") lacks: its labels go up to 1 (declare more "
+                                                "with --classes)");
   EXPECT_EQ(refused("0,1,2\n1,2,3\n", "1,1\n"),
             test + ": records of 1 features, but the training data's (" + train + ") have 2");
-  EXPECT_EQ(refused("0,1\n1,2\n", "1,0.5\n"),
-            test + ": features are float values but the training data's (" + train +
-                ") are pixels; say which with --features float or pixels");
+  EXPECT_EQ(refused("0,1\n1,2\n", "1,0.5\n"), test + ": features are float values but the training data's (" + train +
+                                                  ") are pixels; say which with --features float or pixels");
   EXPECT_EQ(refused("0,1\n4,2\n", "1,1\n", 3), train + ": label 4 but --classes is 3");
   // The split can leave the training set with one class.
   const auto folder = csv_folder(dir, "0,1\n0,2\n1,3\n", "1,1\n");
@@ -340,7 +344,7 @@ TEST(LoadData, WarnsOfATestClassTheTrainingSetLacks) {
   const LabelledData d = load_data(o);
   EXPECT_EQ(d.classes, 3u);
   EXPECT_EQ(d.notes, (std::vector<std::string>{(folder / "test.csv").string() +
-                                                ": class 1 is in the test set but not in the training set"}));
+                                               ": class 1 is in the test set but not in the training set"}));
 }
 
 // MNIST's first records as IDX, CSV and NPZ: the same Datasets, bit for bit.
@@ -370,18 +374,18 @@ TEST(LoadData, TheSameDataInThreeFormatsGivesTheSameDatasets) {
     return test::raw_bytes(std::vector<std::int64_t>(d.labels.begin(), d.labels.end()));
   };
   const auto shape = [](const Dataset& d) { return "(" + std::to_string(d.size()) + ", 28, 28)"; };
-  test::write_bytes(dir / "d.npz",
-                    test::zip_bytes({{"x_train.npy", test::npy_bytes("|u1", shape(train), train.pixels)},
-                                     {"y_train.npy", test::npy_bytes("<i8", "(" + std::to_string(train.size()) + ",)",
-                                                                     labels64(train))},
-                                     {"x_test.npy", test::npy_bytes("|u1", shape(test), test.pixels)},
-                                     {"y_test.npy", test::npy_bytes("<i8", "(" + std::to_string(test.size()) + ",)",
-                                                                    labels64(test))}}));
+  test::write_bytes(
+      dir / "d.npz",
+      test::zip_bytes(
+          {{"x_train.npy", test::npy_bytes("|u1", shape(train), train.pixels)},
+           {"y_train.npy", test::npy_bytes("<i8", "(" + std::to_string(train.size()) + ",)", labels64(train))},
+           {"x_test.npy", test::npy_bytes("|u1", shape(test), test.pixels)},
+           {"y_test.npy", test::npy_bytes("<i8", "(" + std::to_string(test.size()) + ",)", labels64(test))}}));
   for (const auto& other : {dir / "csv", dir / "d.npz"}) {
     o.data = other;
     const LabelledData d = load_data(o);
-    for (const auto& [a, b] : {std::pair{&d.train, &idx.train}, std::pair{&d.validation, &idx.validation},
-                               std::pair{&d.test, &idx.test}}) {
+    for (const auto& [a, b] :
+         {std::pair{&d.train, &idx.train}, std::pair{&d.validation, &idx.validation}, std::pair{&d.test, &idx.test}}) {
       EXPECT_EQ(a->pixels, b->pixels) << other << " " << a->name;
       EXPECT_EQ(a->labels, b->labels) << other << " " << a->name;
       EXPECT_EQ(a->values, b->values) << other << " " << a->name;

@@ -226,7 +226,8 @@ void print_scaling(const BenchResult& alone, const BenchResult& job) {
 int run_bench(const BenchOptions& o) {
   if (!have_mpi()) job();  // refuses at once to run as one of several processes without MPI
   if (!(o.settings.eta > 0) || !std::isfinite(o.settings.eta)) throw InputError("--eta: must be a positive number");
-  if (o.synthetic && !o.data.data.empty()) throw InputError("--synthetic: reads no data, so --data cannot be used with it");
+  if (o.synthetic && !o.data.data.empty())
+    throw InputError("--synthetic: reads no data, so --data cannot be used with it");
 
   if (!o.json.empty()) {
     check_output_file("--json", o.json);

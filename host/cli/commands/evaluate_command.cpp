@@ -43,10 +43,7 @@ int run_evaluate(EvaluateOptions& o) {
   const SavedModel saved = load_saved_model(o.model);  // before the data: a bad model fails fast
   const Model& model = saved.model;
   const std::size_t classes = saved.shape.classes;
-  // The data's classes are the model's: a test label past them is refused below, one it never saw is fine.
-  DataFlags flags = o.data;
-  if (!flags.classes) flags.classes = classes;
-  const LabelledData loaded = load_data(data_source(flags));
+  const LabelledData loaded = load_data(data_source(o.data));
   print_notes(loaded.notes);
   const Dataset& data = o.set == "validation" ? loaded.validation : loaded.test;
   check_data_fits_model(saved, o.model, data);
@@ -92,7 +89,8 @@ int run_evaluate(EvaluateOptions& o) {
                 total ? 100.0 * double(confusion[d][d]) / double(total) : 0.0);
   }
   std::printf("\nConfusion matrix (rows: true class, columns: predicted class):\n  %*s", width, "");
-  for (std::size_t p = 0; p < classes; ++p) std::printf("%*s", std::max(6, width + 1), class_name(saved.shape, int(p)).c_str());
+  for (std::size_t p = 0; p < classes; ++p)
+    std::printf("%*s", std::max(6, width + 1), class_name(saved.shape, int(p)).c_str());
   std::printf("\n");
   for (std::size_t t = 0; t < classes; ++t) {
     std::printf("  %*s", width, class_name(saved.shape, int(t)).c_str());

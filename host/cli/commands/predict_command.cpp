@@ -120,6 +120,18 @@ int run_predict(PredictOptions& o) {
     check_data_fits_model(saved, o.model, rows);
   }
 
+  // The test set for --index, loaded and checked before any prediction is printed too.
+  LabelledData data;
+  if (!o.indices.empty()) {
+    data = load_data(data_source(o.data));
+    print_notes(data.notes);
+    check_data_fits_model(saved, o.model, data.test);
+    for (long long index : o.indices)
+      if (index < 0 || std::size_t(index) >= data.test.size())
+        throw InputError("--index: " + std::to_string(index) + " is not in the test set (0.." +
+                         std::to_string(data.test.size() - 1) + ")");
+  }
+
   std::unique_ptr<Backend> backend = backend_for(saved.model, o.model, o.device);
   const std::size_t k = shape.classes;
   if (files.size() > 0) {
@@ -132,19 +144,9 @@ int run_predict(PredictOptions& o) {
       printer.print(rows.name + "[" + std::to_string(i) + "]", &out[i * k], "",
                     labelled ? std::optional<int>(rows.labels[i]) : std::nullopt);
   }
-  if (!o.indices.empty()) {
-    DataFlags flags = o.data;
-    if (!flags.classes) flags.classes = k;
-    const LabelledData data = load_data(data_source(flags));
-    print_notes(data.notes);
-    check_data_fits_model(saved, o.model, data.test);
-    for (long long index : o.indices) {
-      if (index < 0 || std::size_t(index) >= data.test.size())
-        throw InputError("--index: " + std::to_string(index) + " is not in the test set (0.." +
-                         std::to_string(data.test.size() - 1) + ")");
-      const std::vector<double> out = backend->outputs(data.test, std::size_t(index), 1);
-      printer.print("test[" + std::to_string(index) + "]", out.data(), "", data.test.labels[std::size_t(index)]);
-    }
+  for (long long index : o.indices) {
+    const std::vector<double> out = backend->outputs(data.test, std::size_t(index), 1);
+    printer.print("test[" + std::to_string(index) + "]", out.data(), "", data.test.labels[std::size_t(index)]);
   }
   return 0;
 }

@@ -503,14 +503,16 @@ void add_train_command(CLI::App& app, int& status) {
                 "Blocks (SMs) of the persistent kernel's thread-block cluster, which split the first layer's inputs: "
                 "auto (up to 8, one block on a GPU without clusters) or a number");
   add_data_flags(sub, o->data);
-  add_whole(sub, "--train-size", c.split.train, "Training records: the first N of the training source (default: all but the validation records)", std::size_t{1},
-            kMaxRecords)
+  add_whole(sub, "--train-size", c.split.train,
+            "Training records: the first N of the training source (default: all but the validation records)",
+            std::size_t{1}, kMaxRecords)
       ->default_str("rest");
-  add_whole(sub, "--validation-size", c.split.validation, "Validation records: the last N of the training source (default: its last sixth, MNIST's 10,000)",
+  add_whole(sub, "--validation-size", c.split.validation,
+            "Validation records: the last N of the training source (default: its last sixth, MNIST's 10,000)",
             std::size_t{0}, kMaxRecords)
       ->default_str("sixth");
-  add_whole(sub, "--test-size", c.split.test, "Test records: the first N of the test source (default: all)", std::size_t{1},
-            kMaxRecords)
+  add_whole(sub, "--test-size", c.split.test, "Test records: the first N of the test source (default: all)",
+            std::size_t{1}, kMaxRecords)
       ->default_str("all");
   add_path(sub, "--metrics", o->metrics,
            "Write one JSON line per epoch to FILE: test accuracy and cost, training and validation cost");

@@ -44,7 +44,7 @@ struct DataSourceOptions {
   std::filesystem::path test_data;  // a separate test source of any kind; empty: the test set of `data`
   // IDX files not named the MNIST way; when given, all four are (and `data` is not read).
   std::filesystem::path train_images, train_labels, test_images, test_labels;
-  bool emnist = false;  // EMNIST's IDX files: images stored transposed, the letters' labels 1..26
+  bool emnist = false;       // EMNIST's IDX files: images stored transposed, the letters' labels 1..26
   std::string label_column;  // CSV: the label's column by its header name; empty: the first column
   HeaderRow header = HeaderRow::automatic;
   FeatureKind features = FeatureKind::automatic;
