@@ -148,6 +148,8 @@ LabelledData load_data(const DataSourceOptions& o) {
   } else {
     train = train_pair ? Whole{load_idx_set(o.train_images, o.train_labels), o.train_images.string()}
                        : read_source(o.data, false, o, out.notes);
+    if (!test_pair && o.test_data.empty() && kind_of(o.data) == SourceKind::csv_file)
+      throw InputError(o.data.string() + ": one CSV file holds no test set; name one with --test-data");
     test = test_pair ? Whole{load_idx_set(o.test_images, o.test_labels), o.test_images.string()}
                      : read_source(o.test_data.empty() ? o.data : o.test_data, true, o, out.notes);
   }

@@ -276,6 +276,13 @@ TEST(LoadData, ATestSourceOfAnotherKind) {
   EXPECT_EQ(d.train.size(), 1750u);  // tiny MNIST's 2,100 training records less a sixth
   const auto files = data_source_files(o);
   EXPECT_EQ(files.back(), dir / "t.csv");
+  // One CSV file for training, another for the test set; one alone has no test set.
+  o.data = dir / "t.csv";
+  o.split = {2, 1, 1};
+  EXPECT_EQ(load_data(o).train.size(), 2u);
+  o.test_data.clear();
+  EXPECT_EQ(thrown<InputError>([&] { load_data(o); }),
+            (dir / "t.csv").string() + ": one CSV file holds no test set; name one with --test-data");
 }
 
 TEST(LoadData, ReadsNamedIdxFilesAndEmnistsTransposedLetters) {

@@ -40,7 +40,8 @@ struct SplitRequest {
 };
 
 struct DataSourceOptions {
-  std::filesystem::path data;       // an IDX folder, a folder with train.csv and test.csv, or a .npz file
+  std::filesystem::path data;       // an IDX folder, a folder with train.csv and test.csv, a .npz file, or a .csv
+                                    // file (its training records; the test set then comes from test_data)
   std::filesystem::path test_data;  // a separate test source of any kind; empty: the test set of `data`
   // IDX files not named the MNIST way; when given, all four are (and `data` is not read).
   std::filesystem::path train_images, train_labels, test_images, test_labels;
