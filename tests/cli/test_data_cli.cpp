@@ -7,7 +7,9 @@
 
 #include "../formats/npz_bytes.hpp"
 #include "sigmanet/formats/mnist.hpp"
+#include "sigmanet/formats/model_file.hpp"
 #include "sigmanet/formats/npz.hpp"
+#include "sigmanet/random.hpp"
 #include "test_support.hpp"
 
 namespace sigmanet {
@@ -278,6 +280,44 @@ TEST(DataCli, PredictRowsOfTheWrongWidthAreRefused) {
       run_cli_argv({"predict", "--model", model, "--rows", (data.dir / "rows.csv").string(), "--device", "cpu"});
   EXPECT_EQ(run.status, 2);
   EXPECT_EQ(run.err, "sigmanet: " + model + ": the model takes 49 inputs, but the rows.csv records have 3 features\n");
+}
+
+// A model's recorded shape: read back, checked against its layers, and followed by show-weights.
+TEST(DataCli, AModelRecordsItsShapeAndAFlatOneHasNoWeightPicture) {
+  TempDir dir;
+  Rng rng(1);
+  const Parameters p = init_parameters({4, 5, 3}, Init::standard, rng);
+  TrainConfig c;
+  c.sizes = {4, 5, 3};
+  save_model(dir / "flat", p, trained_model_metadata(c, 1, std::nullopt, 0, {1, 4, 3, {"a", "b", "c"}, true}));
+  const Model flat = load_model(dir / "flat");
+  EXPECT_EQ(flat.metadata.at("input_shape"), "4");
+  EXPECT_EQ(flat.metadata.at("features"), "float");
+  EXPECT_EQ(flat.metadata.at("classes"), "3");
+  EXPECT_EQ(flat.metadata.at("class_names"), "a,b,c");
+  const ModelShape shape = model_shape(flat, "flat");
+  EXPECT_EQ(shape.features(), 4u);
+  EXPECT_TRUE(shape.float_features);
+  EXPECT_EQ(shape.class_names, (std::vector<std::string>{"a", "b", "c"}));
+  const CliRun run =
+      run_cli_argv({"show-weights", "--model", (dir / "flat").string(), "--out", (dir / "w.png").string()});
+  EXPECT_EQ(run.status, 2);
+  EXPECT_EQ(run.err, "sigmanet: " + (dir / "flat").string() +
+                         ": the model takes rows of 4 features, not images: its weights have no picture\n");
+  // Metadata that disagrees with the layers is refused naming the file.
+  Model wrong = flat;
+  wrong.metadata["classes"] = "4";
+  EXPECT_EQ(test::thrown<InputError>([&] { model_shape(wrong, "m"); }),
+            "m: __metadata__ \"classes\" is \"4\", but the output layer has 3 neurons");
+  wrong = flat;
+  wrong.metadata["input_shape"] = "2x3";
+  EXPECT_EQ(test::thrown<InputError>([&] { model_shape(wrong, "m"); }),
+            "m: __metadata__ \"input_shape\" is \"2x3\", but the first layer takes 4 inputs");
+  // A model saved without the shape (before it was recorded): 784 inputs are MNIST's 28x28.
+  Model old = load_model(dir / "flat");
+  old.metadata.clear();
+  EXPECT_EQ(model_shape(old, "m").rows, 1u);
+  EXPECT_EQ(model_shape(old, "m").classes, 3u);
 }
 
 }  // namespace
