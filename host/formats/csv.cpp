@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "formats/atomic_file.hpp"
+#include "formats/data_parse.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {
@@ -62,10 +63,9 @@ bool whole_byte(double v) { return v >= 0 && v <= 255 && v == std::floor(v); }
 
 }  // namespace
 
-Dataset read_csv_set(const fs::path& file, const CsvOptions& options) {
-  const std::vector<std::uint8_t> bytes = read_file_bytes(file, kMaxCsvBytes);
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  const std::string name = file.string();
+namespace detail {
+
+Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptions& options) {
   const auto fail = [&](std::size_t line, std::size_t column, const std::string& what) {
     throw InputError(name + ": line " + std::to_string(line) + (column ? ", column " + std::to_string(column) : "") +
                      ": " + what);
@@ -137,7 +137,7 @@ Dataset read_csv_set(const fs::path& file, const CsvOptions& options) {
   if (labels.empty()) throw InputError(name + ": no records");
 
   Dataset d;
-  d.name = file.filename().string();
+  d.name = fs::path(name).filename().string();
   d.labels = std::move(labels);
   const std::size_t n_features = options.labelled ? width - 1 : width;
   const bool pixels =
@@ -150,6 +150,14 @@ Dataset read_csv_set(const fs::path& file, const CsvOptions& options) {
   else
     d.values = std::move(features);
   return d;
+}
+
+}  // namespace detail
+
+Dataset read_csv_set(const fs::path& file, const CsvOptions& options) {
+  const std::vector<std::uint8_t> bytes = read_file_bytes(file, kMaxCsvBytes);
+  return detail::parse_csv(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                           file.string(), options);
 }
 
 }  // namespace sigmanet

@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "formats/atomic_file.hpp"
+#include "formats/data_parse.hpp"
 #include "sigmanet/error.hpp"
 
 namespace sigmanet {
@@ -20,8 +22,14 @@ namespace sigmanet {
 #ifndef SIGMANET_HAVE_LIBZIP
 bool can_read_npz() { return false; }
 
-Dataset read_npz_set(const std::filesystem::path& file, const std::string&, const std::string&) {
-  throw InputError(file.string() + ": this build of sigmanet reads no .npz files (a portable build, without libzip)");
+namespace detail {
+Dataset parse_npz(std::span<const std::uint8_t>, const std::string& name, const std::string&, const std::string&) {
+  throw InputError(name + ": this build of sigmanet reads no .npz files (a portable build, without libzip)");
+}
+}  // namespace detail
+
+Dataset read_npz_set(const std::filesystem::path& file, const std::string& x, const std::string& y) {
+  return detail::parse_npz({}, file.string(), x, y);
 }
 #else
 bool can_read_npz() { return true; }
@@ -203,9 +211,10 @@ T little_endian(const std::uint8_t* p) {
 
 }  // namespace
 
-Dataset read_npz_set(const fs::path& file, const std::string& x, const std::string& y) {
-  const std::string name = file.string();
-  std::vector<std::uint8_t> bytes = read_file_bytes(file, kMaxBytes);
+namespace detail {
+
+Dataset parse_npz(std::span<const std::uint8_t> bytes, const std::string& name, const std::string& x,
+                  const std::string& y) {
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* source = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
@@ -226,7 +235,7 @@ Dataset read_npz_set(const fs::path& file, const std::string& x, const std::stri
                      std::to_string(labels.count()) + " labels");
   if (n == 0) throw InputError(name + ": " + x + " has no records");
   Dataset d;
-  d.name = file.filename().string() + ":" + x;
+  d.name = fs::path(name).filename().string() + ":" + x;
   d.rows = features.shape.size() == 3 ? features.shape[1] : 1;
   d.cols = n ? features.count() / n / d.rows : 0;
   if (d.features() == 0) throw InputError(name + ": " + x + " has records of no features");
@@ -277,6 +286,11 @@ Dataset read_npz_set(const fs::path& file, const std::string& x, const std::stri
   return d;
 }
 
+}  // namespace detail
+
+Dataset read_npz_set(const fs::path& file, const std::string& x, const std::string& y) {
+  return detail::parse_npz(read_file_bytes(file, kMaxBytes), file.string(), x, y);
+}
 #endif
 
 }  // namespace sigmanet
