@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 
+#include "formats/atomic_file.hpp"
 #include "formats/idx_parse.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/formats/csv.hpp"
@@ -14,6 +16,8 @@ namespace sigmanet {
 namespace {
 
 namespace fs = std::filesystem;
+
+[[noreturn]] void refuse(const std::string& file, const std::string& what) { throw InputError(file + ": " + what); }
 
 enum class SourceKind { idx, csv_folder, csv_file, npz };
 
@@ -44,6 +48,36 @@ void untranspose(Dataset& d) {
   std::swap(d.rows, d.cols);
 }
 
+// EMNIST names each split's classes beside its files: emnist-SPLIT-mapping.txt, a line "LABEL CODE [CODE]" per
+// class, CODE a character's ASCII code (the letters split gives upper and lower case; a comma, which the model's
+// metadata separates names with, is refused). Empty where there is none.
+std::vector<std::string> emnist_names(const std::string& train_images, bool letters) {
+  const std::size_t at = train_images.rfind("-train-images");
+  if (at == std::string::npos) return {};
+  const fs::path mapping = train_images.substr(0, at) + "-mapping.txt";
+  std::error_code ec;
+  if (!fs::exists(mapping, ec)) return {};
+  const std::vector<std::uint8_t> bytes = read_file_bytes(mapping, std::size_t{1} << 20);
+  std::vector<std::string> names;
+  std::size_t line = 0;
+  for (std::size_t pos = 0; pos < bytes.size();) {
+    std::size_t end = pos;
+    while (end < bytes.size() && bytes[end] != '\n') ++end;
+    const std::string text(bytes.begin() + std::ptrdiff_t(pos), bytes.begin() + std::ptrdiff_t(end));
+    pos = end + 1;
+    ++line;
+    if (text.find_first_not_of(" \r") == std::string::npos) continue;
+    unsigned label = 0, code = 0;
+    if (std::sscanf(text.c_str(), "%u %u", &label, &code) != 2 || code < 33 || code > 126 || code == ',' || label > 255 ||
+        (letters && label == 0))
+      refuse(mapping.string(), "line " + std::to_string(line) + ": expected a label and a character's ASCII code");
+    const std::size_t index = label - (letters ? 1 : 0);
+    if (names.size() <= index) names.resize(index + 1);
+    names[index] = std::string(1, char(code));
+  }
+  return names;
+}
+
 // The training (test false) or test set of a source.
 Whole read_source(const fs::path& source, bool test, const DataSourceOptions& o, std::vector<std::string>& notes) {
   switch (kind_of(source)) {
@@ -62,8 +96,6 @@ Whole read_source(const fs::path& source, bool test, const DataSourceOptions& o,
   return test ? Whole{std::move(folder.test), folder.test_images.string()}
               : Whole{std::move(folder.train), folder.train_images.string()};
 }
-
-void refuse(const std::string& file, const std::string& what) { throw InputError(file + ": " + what); }
 
 // The checks a run's data passes whatever it was read from.
 void check_pair(Whole& train, Whole& test, std::size_t declared_classes, LabelledData& out) {
@@ -160,7 +192,8 @@ LabelledData load_data(const DataSourceOptions& o) {
     }
     // The letters split labels A..Z (upper and lower case together) 1..26 and has no 0.
     const auto [low, high] = std::minmax_element(train.set.labels.begin(), train.set.labels.end());
-    if (*low == 1 && *high == 26) {
+    const bool letters = *low == 1 && *high == 26;
+    if (letters) {
       for (Whole* w : {&train, &test})
         for (std::uint8_t& l : w->set.labels) {
           if (l == 0) refuse(w->file, "label 0 in EMNIST letters, whose labels are 1..26");
@@ -168,9 +201,15 @@ LabelledData load_data(const DataSourceOptions& o) {
         }
       for (char c = 'A'; c <= 'Z'; ++c) out.class_names.push_back(std::string(1, c));
     }
+    if (auto names = emnist_names(train.file, letters); !names.empty())
+      out.class_names = std::move(names);
   }
   check_pair(train, test, o.classes, out);
-  if (!out.class_names.empty()) out.class_names.resize(out.classes);
+  if (!out.class_names.empty()) {
+    out.class_names.resize(out.classes);
+    for (std::size_t c = 0; c < out.classes; ++c)
+      if (out.class_names[c].empty()) out.class_names[c] = std::to_string(c);  // a class the mapping does not name
+  }
   const MnistSplitSizes s = resolve_split(o.split, train.set.size(), test.set.size(), train.file, test.file);
   out.train = train.set.slice("train", 0, s.train);
   out.validation = train.set.slice("validation", train.set.size() - s.validation, s.validation);

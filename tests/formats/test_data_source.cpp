@@ -292,6 +292,17 @@ TEST(LoadData, ReadsNamedIdxFilesAndEmnistsTransposedLetters) {
   test::write_bytes(dir / "emnist-letters-train-labels", test::idx_labels({1, 26, 2}));
   test::write_bytes(dir / "emnist-letters-test-images", test::idx_images(1, 3, 2));
   test::write_bytes(dir / "emnist-letters-test-labels", test::idx_labels({3}));
+  // A balanced split's names from its mapping: digits, then letters.
+  test::write_bytes(dir / "emnist-balanced-train-images-idx3-ubyte", test::idx_images(3, 3, 2));
+  test::write_bytes(dir / "emnist-balanced-train-labels-idx1-ubyte", test::idx_labels({0, 1, 2}));
+  write_text(dir / "emnist-balanced-mapping.txt", "0 48\n1 49\n2 65\n");
+  DataSourceOptions balanced;
+  balanced.train_images = dir / "emnist-balanced-train-images-idx3-ubyte";
+  balanced.train_labels = dir / "emnist-balanced-train-labels-idx1-ubyte";
+  balanced.test_images = balanced.train_images, balanced.test_labels = balanced.train_labels;
+  balanced.emnist = true;
+  balanced.split = {3, 0, {}};
+  EXPECT_EQ(load_data(balanced).class_names, (std::vector<std::string>{"0", "1", "A"}));
   DataSourceOptions o;
   o.train_images = dir / "emnist-letters-train-images", o.train_labels = dir / "emnist-letters-train-labels";
   o.test_images = dir / "emnist-letters-test-images", o.test_labels = dir / "emnist-letters-test-labels";
@@ -312,6 +323,12 @@ TEST(LoadData, ReadsNamedIdxFilesAndEmnistsTransposedLetters) {
   ASSERT_EQ(d.class_names.size(), 26u);
   EXPECT_EQ(d.class_names.front(), "A");
   EXPECT_EQ(d.class_names.back(), "Z");
+  // EMNIST's mapping file names the classes (the letters split: upper and lower case, 1..26).
+  write_text(dir / "emnist-letters-mapping.txt", "1 65 97\n2 66 98\n3 67 99\n26 90 122\n");
+  EXPECT_EQ(load_data(o).class_names.front(), "A");
+  write_text(dir / "emnist-letters-mapping.txt", "1 65 97\nx\n");
+  EXPECT_EQ(thrown<InputError>([&] { load_data(o); }),
+            (dir / "emnist-letters-mapping.txt").string() + ": line 2: expected a label and a character's ASCII code");
   o.test_labels.clear();
   EXPECT_EQ(thrown<InputError>([&] { load_data(o); }), "--test-images: needs --test-labels too");
 }
