@@ -18,7 +18,7 @@ void add_data_flags(CLI::App* sub, DataFlags& f) {
   add_path(sub, "--test-labels", f.test_labels, "Test labels as an IDX file (with --test-images)");
   sub->add_flag("--emnist", f.emnist,
                 "EMNIST's IDX files: images stored transposed are turned upright; the letters' labels 1..26 become "
-                "0..25, named A..Z");
+                "0..25; classes named by emnist-SPLIT-mapping.txt beside the files");
   sub->add_option("--label-column", f.label_column,
                   "CSV: the label's column, by its header name or its number counted from 1 (default: the first)")
       ->type_name("NAME|N");
