@@ -71,11 +71,14 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
                      ": " + what);
   };
 
-  std::vector<float> features;
+  // Pixels are kept as bytes while every feature is one (a quarter of the memory of floats); the first that is not
+  // turns them all into floats, unless pixels were asked for.
+  std::vector<std::uint8_t> bytes_read;
+  std::vector<float> floats;
   std::vector<std::uint8_t> labels;
   std::size_t width = 0;  // fields per line, from the first
   std::size_t label_at = options.labelled ? 0 : std::string::npos;
-  bool all_bytes = true;
+  bool all_bytes = options.features != FeatureKind::values;
   std::size_t line_number = 0;
   std::size_t pos = 0;
   bool first = true;
@@ -129,8 +132,13 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
         fail(line_number, c + 1, std::string(fields[c]) + " is not a pixel (a whole number 0..255)");
       if (std::abs(*v) > std::numeric_limits<float>::max())
         fail(line_number, c + 1, std::string(fields[c]) + " is too large for a float");
-      all_bytes = all_bytes && byte;
-      features.push_back(static_cast<float>(*v));
+      if (all_bytes && !byte) {
+        all_bytes = false;
+        floats.assign(bytes_read.begin(), bytes_read.end());
+        bytes_read = {};
+      }
+      if (all_bytes) bytes_read.push_back(static_cast<std::uint8_t>(*v));
+      else floats.push_back(static_cast<float>(*v));
     }
     if (!options.labelled) labels.push_back(0);
   }
@@ -140,15 +148,14 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
   d.name = fs::path(name).filename().string();
   d.labels = std::move(labels);
   const std::size_t n_features = options.labelled ? width - 1 : width;
-  const bool pixels =
-      options.features == FeatureKind::pixels || (options.features == FeatureKind::automatic && all_bytes);
+  const bool pixels = all_bytes;
   const auto side = static_cast<std::size_t>(std::lround(std::sqrt(double(n_features))));
   d.rows = pixels && side * side == n_features ? side : 1;
   d.cols = n_features / d.rows;
   if (pixels)
-    d.pixels.assign(features.begin(), features.end());  // whole numbers 0..255: exact
+    d.pixels = std::move(bytes_read);
   else
-    d.values = std::move(features);
+    d.values = std::move(floats);
   return d;
 }
 
