@@ -98,7 +98,7 @@ Dataset parse_csv(std::string_view text, const std::string& name, const CsvOptio
       bool header = options.header == HeaderRow::yes;
       if (options.header == HeaderRow::automatic)
         for (std::string_view f : fields) header = header || !number(f);
-      if (!options.label_column.empty()) {
+      if (options.labelled && !options.label_column.empty()) {
         bool found = false;
         if (header)
           for (std::size_t c = 0; c < width && !found; ++c)

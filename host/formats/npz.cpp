@@ -195,10 +195,19 @@ NpyArray read_member(zip_t* archive, const std::string& file, const std::string&
   if (!(st.valid & ZIP_STAT_SIZE) || st.size > kMaxBytes) throw InputError(where + ": larger than 4 GiB");
   std::unique_ptr<zip_file_t, ZipFileCloser> f(zip_fopen(archive, member.c_str(), 0));
   if (!f) throw InputError(where + ": cannot open: " + zip_strerror(archive));
-  std::vector<std::uint8_t> bytes(st.size);
-  const zip_int64_t got = zip_fread(f.get(), bytes.data(), bytes.size());
-  if (got < 0 || std::uint64_t(got) != st.size)
-    throw InputError(where + ": cannot read: " + std::string(zip_file_strerror(f.get())));
+  // Read in pieces, so that memory follows the data there is, not the size the archive's directory claims.
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::uint8_t> piece(std::size_t{1} << 16);
+  for (;;) {
+    const zip_int64_t got = zip_fread(f.get(), piece.data(), piece.size());
+    if (got < 0) throw InputError(where + ": cannot read: " + std::string(zip_file_strerror(f.get())));
+    if (got == 0) break;
+    bytes.insert(bytes.end(), piece.begin(), piece.begin() + got);
+    if (bytes.size() > st.size) break;
+  }
+  if (bytes.size() != st.size)
+    throw InputError(where + ": holds " + std::to_string(bytes.size()) + " bytes, the archive's directory says " +
+                     std::to_string(st.size));
   return parse_npy(bytes, where);
 }
 

@@ -3,6 +3,7 @@
 // the same Datasets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 
@@ -74,6 +75,20 @@ TEST(CsvReader, TakesTheLabelFromANamedOrNumberedColumn) {
   EXPECT_EQ(d.values, (std::vector<float>{0.5f, 1.5f, 0.25f, 3.0f}));
   o.label_column = "3";
   EXPECT_EQ(read_csv_set(dir / "a.csv", o).labels, d.labels);
+}
+
+// Rows to predict: every column a feature, whatever a label column would be (found by the fuzzer: a label column
+// with unlabelled rows gave two labels a row).
+TEST(CsvReader, UnlabelledRowsAreAllFeatures) {
+  TempDir dir;
+  write_text(dir / "a.csv", "a,b,c\n1,2,3\n4,5,6\n");
+  CsvOptions o;
+  o.labelled = false;
+  o.label_column = "2";
+  const Dataset d = read_csv_set(dir / "a.csv", o);
+  EXPECT_EQ(d.labels, (std::vector<std::uint8_t>{0, 0}));
+  EXPECT_EQ(d.pixels, (std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(d.features(), 3u);
 }
 
 TEST(CsvReader, ADeclaredHeaderIsSkippedAndNoHeaderIsData) {
@@ -208,6 +223,15 @@ TEST(NpzReader, RefusesEveryMalformedArrayNamingFileAndArray) {
             f + ": y_train: label 1000 at record 0 is not 0..255");
   EXPECT_EQ(refused(good_x, test::npy_bytes("<f4", "(2,)", test::raw_bytes<float>({0, 1}))),
             f + ": y_train: dtype '<f4'; labels must be integers");
+  // A directory that claims a member of 2 GiB is not believed with memory (found by the fuzzer: it allocated it).
+  auto claims_more = npz_of(good_x, good_y);
+  const std::uint8_t central[4] = {0x50, 0x4b, 0x01, 0x02};
+  const auto entry = std::search(claims_more.begin(), claims_more.end(), central, central + 4);
+  ASSERT_NE(entry, claims_more.end());
+  entry[24] = 0xff, entry[25] = 0xff, entry[26] = 0xff, entry[27] = 0x7f;  // its uncompressed size
+  test::write_bytes(dir / "d.npz", claims_more);
+  const std::string claimed = thrown<InputError>([&] { read_npz_set(dir / "d.npz", "x_train", "y_train"); });
+  EXPECT_EQ(claimed, f + ": x_train: cannot read: Zip archive inconsistent");
   test::write_bytes(dir / "d.npz", test::zip_bytes({{"x_train.npy", good_x}}));
   EXPECT_EQ(thrown<InputError>([&] { read_npz_set(dir / "d.npz", "x_train", "y_train"); }),
             f + ": y_train: no such array in the archive");

@@ -14,7 +14,7 @@ struct CsvOptions {
   std::string label_column;
   HeaderRow header = HeaderRow::automatic;  // automatic: a first line with a field that is not a number
   FeatureKind features = FeatureKind::automatic;
-  bool labelled = true;  // false: every column is a feature (rows to predict); the labels are all 0
+  bool labelled = true;  // false: every column is a feature (rows to predict; label_column unused); labels all 0
 };
 
 // Reads every record. Labels must be whole numbers 0..255; features finite numbers, all whole numbers 0..255 for
