@@ -8,7 +8,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake git curl ca-certificates pkg-config ccache
-  zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
+  zlib1g-dev libzip-dev libcli11-dev nlohmann-json3-dev libstb-dev
   libopenblas0-pthread                                 # the CPU's matrix products (opened at run time)
   libonnx-dev libprotobuf-dev                          # sigmanet export --onnx: ONNX's own protobuf classes
 )
@@ -22,6 +22,7 @@ if [ "${1:-all}" != build ]; then
     python3-venv python3-dev                           # virtual environments for PyPI tools and the Python package
     python3-torch                                      # the PyTorch side of the benchmark and model check
     debootstrap                                        # the GPU carry's rehearsal in a minimal Debian root
+    dataset-fashion-mnist python3-sklearn              # README's "Your own data" examples (Fashion-MNIST, Iris)
   )
 fi
 

@@ -92,6 +92,7 @@ std::string data_identity(const Mnist& data) {
   std::uint32_t crc = 0;
   for (const Dataset* set : {&data.train, &data.validation, &data.test}) {
     crc = crc32_of(set->pixels, crc);
+    crc = crc32_of(std::span(reinterpret_cast<const std::uint8_t*>(set->values.data()), set->values.size() * 4), crc);
     crc = crc32_of(set->labels, crc);
   }
   char text[160];

@@ -18,6 +18,7 @@
 #include "formats/atomic_file.hpp"
 #include "idx_parse.hpp"
 #include "sigmanet/error.hpp"
+#include "sigmanet/formats/data_source.hpp"
 
 namespace sigmanet {
 namespace {
@@ -171,11 +172,7 @@ std::vector<std::uint8_t> parse_idx_labels(std::span<const std::uint8_t> packed,
   check_header(file, bytes, 8, 2049, "labels");
   const std::size_t count = big_endian_u32(&bytes[4]);
   check_length(file, bytes.size(), 8 + count);
-  std::vector<std::uint8_t> labels(bytes.begin() + 8, bytes.end());
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    if (labels[i] > 9)
-      fail(file, "label " + std::to_string(labels[i]) + " at record " + std::to_string(i) + "; labels must be 0..9");
-  return labels;
+  return std::vector<std::uint8_t>(bytes.begin() + 8, bytes.end());
 }
 
 }  // namespace detail
@@ -206,13 +203,13 @@ std::vector<fs::path> mnist_files(const fs::path& dir) {
   return files;
 }
 
-Mnist load_mnist(const fs::path& dir, const MnistSplitSizes& sizes) {
+IdxFolder read_idx_folder(const fs::path& dir, bool train, bool test, std::vector<std::string>& notes) {
   const auto& names = kMnistNames;
   check_data_dir(dir);
   fs::path paths[4];
   std::string missing;
-  std::vector<std::string> notes;
   for (int i = 0; i < 4; ++i) {
+    if (!(i < 2 ? train : test)) continue;
     paths[i] = find_idx(dir, names[i], notes);
     if (paths[i].empty()) missing += std::string(missing.empty() ? "" : ", ") + names[i] + "[.gz]";
   }
@@ -222,45 +219,17 @@ Mnist load_mnist(const fs::path& dir, const MnistSplitSizes& sizes) {
                             "; fetch them with scripts/get-mnist.sh " + dir.string() + " or point ",
                         Setting::data, " / SIGMANET_DATA at a folder that has them"},
                        dir.string());
+  IdxFolder folder;
+  if (train) folder.train = load_idx_set(paths[0], paths[1]), folder.train_images = paths[0];
+  if (test) folder.test = load_idx_set(paths[2], paths[3]), folder.test_images = paths[2];
+  return folder;
+}
 
-  auto load = [](const fs::path& images_file, const fs::path& labels_file) {
-    IdxImages images = read_idx_images(images_file);
-    std::vector<std::uint8_t> labels = read_idx_labels(labels_file);
-    if (images.rows != 28 || images.cols != 28)
-      fail(images_file, "images are " + std::to_string(images.rows) + "x" + std::to_string(images.cols) +
-                            ", MNIST's are 28x28");
-    if (images.count != labels.size())
-      fail(images_file, "has " + std::to_string(images.count) + " images but " + labels_file.filename().string() +
-                            " has " + std::to_string(labels.size()) + " labels");
-    Dataset d;
-    d.name = images_file.filename().string();
-    d.rows = images.rows;
-    d.cols = images.cols;
-    d.pixels = std::move(images.pixels);
-    d.labels = std::move(labels);
-    return d;
-  };
-  const Dataset full_train = load(paths[0], paths[1]);
-  const Dataset full_test = load(paths[2], paths[3]);
-
-  if (sizes.train == 0) throw SettingError(Setting::train_size, "must be at least 1", "0");
-  // Compared without adding, so that no pair of sizes can wrap round past the check.
-  if (sizes.train > full_train.size() || sizes.validation > full_train.size() - sizes.train)
-    throw SettingError(Setting::train_size,
-                       {Setting::train_size, " + ", Setting::validation_size,
-                        ": " + std::to_string(sizes.train) + " + " + std::to_string(sizes.validation) + " exceeds the " +
-                            std::to_string(full_train.size()) + " records of " + paths[0].string()},
-                       std::to_string(sizes.train));
-  if (sizes.test == 0 || sizes.test > full_test.size())
-    throw SettingError(Setting::test_size,
-                       "must be 1.." + std::to_string(full_test.size()) + " (the records of " + paths[2].string() + ")",
-                       std::to_string(sizes.test));
-  Mnist m;
-  m.train = full_train.slice("train", 0, sizes.train);
-  m.validation = full_train.slice("validation", full_train.size() - sizes.validation, sizes.validation);
-  m.test = full_test.slice("test", 0, sizes.test);
-  m.notes = std::move(notes);
-  return m;
+Mnist load_mnist(const fs::path& dir, const MnistSplitSizes& sizes) {
+  DataSourceOptions options;
+  options.data = dir;
+  options.split = {sizes.train, sizes.validation, sizes.test};
+  return load_data(options);
 }
 
 fs::path resolve_data_dir(const std::string& flag_value) {
@@ -272,10 +241,12 @@ fs::path resolve_data_dir(const std::string& flag_value) {
 Dataset load_idx_set(const fs::path& images, const fs::path& labels) {
   IdxImages read = read_idx_images(images);
   Dataset d;
+  d.name = images.filename().string();
   d.labels = read_idx_labels(labels);
   if (d.labels.size() != read.count)
-    throw InputError(labels.string() + ": " + std::to_string(d.labels.size()) + " labels for the " +
-                     std::to_string(read.count) + " images of " + images.string());
+    fail(images, "has " + std::to_string(read.count) + " images but " +
+                     (labels.parent_path() == images.parent_path() ? labels.filename() : labels).string() + " has " +
+                     std::to_string(d.labels.size()) + " labels");
   d.rows = read.rows;
   d.cols = read.cols;
   d.pixels = std::move(read.pixels);

@@ -191,7 +191,7 @@ TEST(StrictFlags, ACheckpointsStoredSettingsAreBlamedOnTheCheckpoint) {
   };
   const std::string nine = write("nine.ck", {784, 30, 9}, 200);
   expect_refused(run_cli_argv(join({{"train", "--device", "cpu", "--resume", nine}, data_args()})),
-                 nine + ": the checkpoint's sizes: the output layer has 9 neurons", "stored sizes");
+                 nine + ": the checkpoint's sizes: the network takes 784 inputs and gives 9 outputs", "stored sizes");
   const std::string big = write("big.ck", {784, 30, 10}, 55000);
   expect_refused(run_cli_argv(join({{"train", "--device", "cpu", "--resume", big}, data_args()})),
                  big + ": the checkpoint's train_size + validation_size: 55000 + 10000 exceeds", "stored split");

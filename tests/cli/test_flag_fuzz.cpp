@@ -83,21 +83,36 @@ class FlagFuzz : public ::testing::Test {
 
   std::vector<Command> commands() const {
     const std::string data = empty_data().string(), model = absent_model().string();
+    // The flags that say where the data comes from (cli/data_flags.hpp), on every command that reads data.
+    const auto with_data_flags = [](std::vector<std::string> flags) {
+      for (const char* f : {"--test-data", "--train-images", "--train-labels", "--test-images", "--test-labels",
+                            "--emnist", "--label-column", "--header", "--features", "--classes"})
+        flags.push_back(f);
+      return flags;
+    };
+    const std::set<std::string> data_files{"--data", "--test-data", "--train-images", "--train-labels",
+                                           "--test-images", "--test-labels"};
+    const auto and_data_files = [&](std::set<std::string> flags) {
+      flags.insert(data_files.begin(), data_files.end());
+      return flags;
+    };
     return {
         {"train",
          {"--device", "cpu", "--data", data},
-         {"--sizes", "--epochs", "--batch", "--eta", "--cost", "--lambda", "--early-stopping", "--eta-schedule",
-          "--seed", "--threads", "--init", "--device", "--precision", "--gpu-kernel", "--gpu-cluster", "--data", "--train-size", "--validation-size", "--test-size", "--metrics", "--save", "--checkpoint",
-          "--checkpoint-every", "--resume"},
-         {"--data", "--resume"}},
+         with_data_flags({"--sizes", "--epochs", "--batch", "--eta", "--cost", "--lambda", "--early-stopping",
+                          "--eta-schedule", "--seed", "--threads", "--init", "--device", "--precision", "--gpu-kernel",
+                          "--gpu-cluster", "--data", "--train-size", "--validation-size", "--test-size", "--metrics",
+                          "--save", "--checkpoint", "--checkpoint-every", "--resume"}),
+         and_data_files({"--resume"})},
         {"evaluate",
          {"--model", model, "--data", data},
-         {"--model", "--data", "--set", "--device", "--mistakes", "--mistakes-count", "--scale", "--threads"},
-         {"--model"}},
+         with_data_flags({"--model", "--data", "--set", "--device", "--mistakes", "--mistakes-count", "--scale",
+                          "--threads"}),
+         and_data_files({"--model"})},
         {"predict",
          {"--model", model, "--data", data, "--index", "0"},
-         {"--model", "--index", "--data", "--device"},
-         {"--model"}},
+         with_data_flags({"--model", "--index", "--data", "--device", "--rows", "--json"}),
+         and_data_files({"--model", "--rows"})},
         {"show-weights",
          {"--model", model, "--out", (scratch / "w.png").string()},
          {"--model", "--out", "--scale"},
@@ -106,12 +121,13 @@ class FlagFuzz : public ::testing::Test {
          {"--model", model, "--onnx", (scratch / "m.onnx").string()},
          {"--model", "--onnx"},
          {"--model"}},
-        {"verify", {"--data", data}, {"--data", "--seed", "--samples"}, {"--data"}},
+        {"verify", {"--data", data}, with_data_flags({"--data", "--seed", "--samples"}), and_data_files({})},
         {"bench",
          {"--data", data, "--backends", "cpu-float"},
-         {"--quick", "--all", "--sizes", "--batches", "--backends", "--gpu-kernel", "--gpu-cluster", "--repetitions", "--warmup", "--eta",
-          "--seed", "--threads", "--data", "--synthetic", "--json"},
-         {"--data"}},
+         with_data_flags({"--quick", "--all", "--sizes", "--batches", "--backends", "--gpu-kernel", "--gpu-cluster",
+                          "--repetitions", "--warmup", "--eta", "--seed", "--threads", "--data", "--synthetic",
+                          "--json"}),
+         and_data_files({})},
     };
   }
 

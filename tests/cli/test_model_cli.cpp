@@ -364,8 +364,8 @@ EvaluateReport check_evaluate_report(const std::string& out, const std::string& 
   EXPECT_EQ(r.confusion, expected);
   EXPECT_EQ(r.total, data.size());
   EXPECT_EQ(r.correct, backend->evaluate(data).correct);
-  // Per digit: correct (the diagonal), total (the row) and their ratio, for each digit.
-  std::istringstream digits(out.substr(out.find("accuracy\n", out.find("Per digit:")) + 9));
+  // Per class: correct (the diagonal), total (the row) and their ratio, for each digit.
+  std::istringstream digits(out.substr(out.find("accuracy\n", out.find("Per class:")) + 9));
   for (std::size_t d = 0; d < 10; ++d) {
     std::size_t digit = 99, right = 0, all = 0;
     double percent = -1;
@@ -635,7 +635,7 @@ TEST_F(ModelCli, BadModelsExit2WithOneLineNamingTheFile) {
   const std::vector<std::pair<std::string, std::string>> expect = {
       {"empty", "truncated"},       {"truncated", "truncated"}, {"header-length", "header length"},
       {"bad-json", "not valid JSON"}, {"no-chain", "do not chain"}, {"nan", "non-finite"},
-      {"inf", "non-finite"},        {"dtype", "expected F32 or F64"}, {"not-mnist", "784"},
+      {"inf", "non-finite"},        {"dtype", "expected F32 or F64"}, {"not-mnist", "\"input_shape\" is \"28x28\", but the first layer takes 10 inputs"},
       {"overlap", "overlaps"}};
   for (const auto& [name, bytes] : files) test::write_bytes(dir / name, bytes);
   for (const auto& [name, says] : expect) {

@@ -33,9 +33,12 @@ TEST(TrainCli, BadFlagsExit2WithOneLineNamingTheFlagAndTheReason) {
       {"--sizes 784", "sigmanet: --sizes: needs at least two layers (input and output), e.g. 784,30,10"},
       {"--sizes 784,a,10", "sigmanet: --sizes: entry 2 ('a'): expected a whole number from 1 to 2147483647"},
       {"--sizes 784,0,10", "sigmanet: --sizes: entry 2 ('0'): must be at least 1"},
-      {"--sizes 784,30,9", "sigmanet: --sizes: the output layer has 9 neurons; MNIST needs 10, one per digit"},
+      {"--sizes 784,30,9 " + data_flag(),
+       "sigmanet: --sizes: the network takes 784 inputs and gives 9 outputs, but the data has 784 features and 10 "
+       "classes (try --sizes 784,30,10)"},
       {"--sizes 100,30,10 " + data_flag(),
-       "sigmanet: --sizes: the input layer has 100 neurons but train records have 784 features"},
+       "sigmanet: --sizes: the network takes 100 inputs and gives 10 outputs, but the data has 784 features and 10 "
+       "classes (try --sizes 784,30,10)"},
       {"--device tpu", "sigmanet: --device: expected cpu, gpu or auto (got 'tpu')"},
       {"--precision half", "sigmanet: --precision: expected float or double (got 'half')"},
       {"--init zeros", "sigmanet: --init: expected standard or scaled (got 'zeros')"},
@@ -67,11 +70,11 @@ TEST(TrainCli, MissingDataNamesTheFilesAndTheScript) {
 TEST(TrainCli, HelpShowsEveryFlagWithItsDefault) {
   std::string out;
   EXPECT_EQ(run_cli("train --help", &out), 0);
-  for (const char* flag : {"--sizes INT=[784,30,10]", "--epochs INT=30", "--batch INT=10", "--eta FLOAT=3",
+  for (const char* flag : {"--sizes INT=features,30,classes", "--epochs INT=30", "--batch INT=10", "--eta FLOAT=3",
                            "--seed", "--device cpu|gpu|auto=auto", "--precision float|double=float",
                            "--init standard|scaled=standard", "--gpu-kernel auto|persistent|graph=auto",
                            "--gpu-cluster auto|1|2|4|8=auto", "--data",
-                           "--metrics", "--train-size UINT=50000"})
+                           "--metrics", "--train-size UINT=rest"})
     EXPECT_NE(out.find(flag), std::string::npos) << flag << "\n" << out;
 }
 

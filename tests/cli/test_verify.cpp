@@ -22,7 +22,8 @@ TEST(VerifyCli, OnMnistPrintsATableOfPassingChecks) {
   std::string out;
   const int status = test::run_cli("verify --data '" + test::mnist_dir().string() + "'", &out);
   EXPECT_EQ(status, 0) << out;
-  EXPECT_NE(out.find("Data: MNIST (50000 training, 10000 test images)"), std::string::npos) << out;
+  EXPECT_NE(out.find("Data: " + test::mnist_dir().string() + " (50000 training, 10000 test records)"), std::string::npos)
+      << out;
   EXPECT_NE(out.find("against the oracle, ReferenceNetwork<double>"), std::string::npos) << out;
   EXPECT_NE(out.find("stage"), std::string::npos) << out;
   EXPECT_NE(out.find("max abs error"), std::string::npos) << out;
@@ -61,8 +62,9 @@ TEST(VerifyCli, OnMnistPrintsATableOfPassingChecks) {
 TEST(VerifyCli, SamplesChecksOnTheFirstRecordsOnly) {
   std::string out;
   ASSERT_EQ(test::run_cli("verify --samples 100 --data '" + test::mnist_dir().string() + "'", &out), 0) << out;
-  EXPECT_NE(out.find("Data: MNIST (50000 training, 10000 test images); checked on the first 100 training and 100 "
-                     "test records (--samples)\n"),
+  EXPECT_NE(out.find("Data: " + test::mnist_dir().string() +
+                     " (50000 training, 10000 test records); checked on the first 100 training and 100 test records "
+                     "(--samples)\n"),
             std::string::npos)
       << out;
   std::string reason;

@@ -93,10 +93,11 @@ TEST(IdxReader, RejectsCountMismatchInLoadMnist) {
                      "has 5 images but train-labels-idx1-ubyte has 4 labels");
 }
 
-TEST(IdxReader, RejectsLabelTen) {
+TEST(IdxReader, ReadsAnyByteLabel) {
+  // The class count is the data's (load_data): Fashion-MNIST has 10, EMNIST's balanced split 47.
   TempDir dir;
-  test::write_bytes(dir / "lab", idx_labels({0, 9, 10}));
-  expect_input_error([&] { read_idx_labels(dir / "lab"); }, dir / "lab", "label 10 at record 2");
+  test::write_bytes(dir / "lab", idx_labels({0, 9, 10, 255}));
+  EXPECT_EQ(read_idx_labels(dir / "lab"), (std::vector<std::uint8_t>{0, 9, 10, 255}));
 }
 
 TEST(IdxReader, RejectsEmptyFile) {
@@ -123,13 +124,27 @@ TEST(IdxReader, RejectsMissingFileAndFolder) {
   expect_input_error([&] { read_idx_labels(dir.path()); }, dir.path(), "is a directory");
 }
 
-TEST(IdxReader, RejectsImagesThatAreNot28x28InLoadMnist) {
+TEST(IdxReader, ReadsImagesOfAnySizeInLoadMnist) {
+  TempDir dir;
+  test::write_bytes(dir / "train-images-idx3-ubyte", idx_images(3, 27, 5));
+  test::write_bytes(dir / "train-labels-idx1-ubyte", idx_labels({1, 2, 14}));
+  test::write_bytes(dir / "t10k-images-idx3-ubyte", idx_images(1, 27, 5));
+  test::write_bytes(dir / "t10k-labels-idx1-ubyte", idx_labels({1}));
+  const Mnist m = load_mnist(dir.path(), {2, 1, 1});
+  EXPECT_EQ(m.train.rows, 27u);
+  EXPECT_EQ(m.train.cols, 5u);
+  EXPECT_EQ(m.classes, 15u);  // the largest training label + 1
+}
+
+TEST(IdxReader, RejectsTrainAndTestOfDifferentSizesInLoadMnist) {
   TempDir dir;
   test::write_bytes(dir / "train-images-idx3-ubyte", idx_images(2, 27, 28));
   test::write_bytes(dir / "train-labels-idx1-ubyte", idx_labels({1, 2}));
   test::write_bytes(dir / "t10k-images-idx3-ubyte", idx_images(1, 28, 28));
   test::write_bytes(dir / "t10k-labels-idx1-ubyte", idx_labels({1}));
-  expect_input_error([&] { load_mnist(dir.path(), {1, 1, 1}); }, dir / "train-images-idx3-ubyte", "27x28");
+  expect_input_error([&] { load_mnist(dir.path(), {1, 1, 1}); }, dir / "t10k-images-idx3-ubyte",
+                     "records of 784 features, but the training data's (" +
+                         (dir / "train-images-idx3-ubyte").string() + ") have 756");
 }
 
 TEST(LoadMnist, NamesEveryMissingFileAndTheFetchScript) {

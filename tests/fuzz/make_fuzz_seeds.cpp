@@ -1,6 +1,7 @@
 // Writes the seed corpora the fuzzers start from: small valid inputs of every kind the readers accept,
 // plus a few near misses, so the fuzzer begins inside the interesting code instead of at the magic number.
-//   make_fuzz_seeds OUT   ->  OUT/idx/... (IDX files), OUT/checkpoint/... (checkpoints, models, safetensors)
+//   make_fuzz_seeds OUT   ->  OUT/idx/... (IDX files), OUT/checkpoint/... (checkpoints, models, safetensors),
+//                         OUT/data/... (CSV and NPZ, each after the byte that picks the reader)
 #include <zlib.h>
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../formats/npz_bytes.hpp"
 #include "formats/safetensors.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
 #include "sigmanet/formats/model_file.hpp"
@@ -81,6 +83,31 @@ void idx_seeds(const fs::path& dir) {
   write(dir / "images-truncated.gz", Bytes(gz.begin(), gz.end() - 5));
 }
 
+// The data fuzzer's first byte chooses the reader (odd: NPZ) and a CSV's options (fuzz_data.cpp).
+void data_seeds(const fs::path& dir) {
+  namespace t = sigmanet::test;
+  fs::create_directories(dir);
+  const auto text = [](std::uint8_t choice, const std::string& csv) {
+    Bytes b{choice};
+    b.insert(b.end(), csv.begin(), csv.end());
+    return b;
+  };
+  write(dir / "csv-pixels", text(0, "label,a,b,c,d\n3,0,255,7,8\n1,1,2,3,4\n"));
+  write(dir / "csv-floats", text(0, "0,5.1,3.5,1.4\n2,6.3,-2.5,1e2\n"));
+  write(dir / "csv-named-label", text(0x40, "x,y,species\n0.5,1.5,2\n0.25,3,1\n"));
+  write(dir / "csv-unlabelled", text(0x20, "1,2,3\n4,5,6\n"));
+  const auto npz = [](const Bytes& x, const Bytes& y) {
+    Bytes b{1};
+    const Bytes zip = t::zip_bytes({{"x_train.npy", x}, {"y_train.npy", y}});
+    b.insert(b.end(), zip.begin(), zip.end());
+    return b;
+  };
+  write(dir / "npz-pixels", npz(t::npy_bytes("|u1", "(2, 2, 3)", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}),
+                                t::npy_bytes("<i8", "(2,)", t::raw_bytes<std::int64_t>({4, 0}))));
+  write(dir / "npz-floats", npz(t::npy_bytes("<f4", "(2, 2)", t::raw_bytes<float>({0.5f, -1, 2, 3})),
+                                t::npy_bytes("|u1", "(2,)", {1, 0})));
+}
+
 // Small networks keep the seeds (and so the fuzzer's inputs) short: a few hundred bytes each.
 void checkpoint_seeds(const fs::path& dir) {
   using namespace sigmanet;
@@ -130,6 +157,7 @@ int main(int argc, char** argv) {
     const fs::path out = argv[1];
     idx_seeds(out / "idx");
     checkpoint_seeds(out / "checkpoint");
+    data_seeds(out / "data");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_fuzz_seeds: %s\n", e.what());
     return 1;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/data_flags.hpp"
 #include "cli/flags.hpp"
 #include "cli/gpu_flags.hpp"
 #include "cli/bench_record.hpp"
@@ -45,7 +46,7 @@ struct BenchOptions {
   CudaOptions gpu;
   bool gpu_kernel_given = false;
   BenchSettings settings;
-  std::string data;
+  DataFlags data;
   std::string json;
 };
 
@@ -110,7 +111,7 @@ std::vector<BenchBackend> with_gpu_flags(const BenchOptions& o, std::vector<Benc
 }
 
 // What every rank of a benchmark job must have alike (job_agreement.hpp).
-Fingerprint bench_fingerprint(const BenchOptions& o, const Mnist& data) {
+Fingerprint bench_fingerprint(const BenchOptions& o, const LabelledData& data) {
   const auto list = [](const auto& values) {
     std::string text;
     for (const auto& v : values) {
@@ -225,26 +226,28 @@ void print_scaling(const BenchResult& alone, const BenchResult& job) {
 int run_bench(const BenchOptions& o) {
   if (!have_mpi()) job();  // refuses at once to run as one of several processes without MPI
   if (!(o.settings.eta > 0) || !std::isfinite(o.settings.eta)) throw InputError("--eta: must be a positive number");
-  if (o.synthetic && !o.data.empty()) throw InputError("--synthetic: reads no data, so --data cannot be used with it");
+  if (o.synthetic && !o.data.data.empty())
+    throw InputError("--synthetic: reads no data, so --data cannot be used with it");
 
   if (!o.json.empty()) {
     check_output_file("--json", o.json);
-    if (!o.synthetic) check_outputs_are_not_inputs({{"--json", o.json}}, mnist_files(resolve_data_dir(o.data)));
+    if (!o.synthetic) check_outputs_are_not_inputs({{"--json", o.json}}, data_source_files(data_source(o.data)));
   }
   std::string notice;
   const std::vector<BenchBackend> backends = choose_backends(o, &notice);
 
-  Mnist data;
+  LabelledData data;
   std::string source;
   if (o.synthetic) {
     data.train = random_dataset("synthetic train", 50000, 28, 28, o.settings.seed);
     data.test = random_dataset("synthetic test", 10000, 28, 28, o.settings.seed + 1);
     source = "synthetic";
   } else {
-    const std::filesystem::path dir = resolve_data_dir(o.data);
-    data = load_mnist(dir);
+    const DataSourceOptions options = data_source(o.data);
+    data = load_data(options);
     print_notes(data.notes);
-    source = "mnist:" + dir.string();
+    // Compared across runs and with bench/python_vs_pytorch.py: MNIST keeps its "mnist:" source.
+    source = (data.train.features() == 784 && data.classes == 10 ? "mnist:" : "data:") + options.data.string();
   }
   // In a job, every rank must measure the same cases on the same data before any of them measures.
   Collective* const collective = job();
@@ -259,6 +262,9 @@ int run_bench(const BenchOptions& o) {
   grid.all = o.all;
   grid.sizes = o.sizes;
   grid.batches = o.batches;
+  // The standard grid is MNIST's networks; other data is measured on its features-30-classes network.
+  if (o.sizes.empty() && (data.train.features() != 784 || data.classes != 10) && !o.synthetic)
+    grid.sizes = {int(data.train.features()), 30, int(data.classes)};
   if (!o.sizes.empty()) check_input_width(o.sizes, data.train);
   grid.train_size = data.train.size();
   grid.test_size = data.test.size();
@@ -410,7 +416,7 @@ void add_bench_command(CLI::App& app, int& status) {
             "CPU threads of the CPU backends (default: this machine's cores, shared among an mpirun job's processes)",
             1, 1024)
       ->default_str("cores");
-  add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
+  add_data_flags(sub, o->data);
   sub->add_flag("--synthetic", o->synthetic, "Use random images of MNIST's shape instead of reading MNIST");
   add_path(sub, "--json", o->json, "Also write the results as JSON to FILE");
   sub->callback([o, sub, &status] {

@@ -1,4 +1,4 @@
-// sigmanet evaluate: how good a saved model is on MNIST, digit by digit, and which digits it gets wrong.
+// sigmanet evaluate: how good a saved model is on its data, class by class, and which records it gets wrong.
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -6,8 +6,9 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/data_flags.hpp"
 #include "cli/flags.hpp"
-#include "cli/mnist_model.hpp"
+#include "cli/saved_model.hpp"
 #include "cli/one_voice.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/image_file.hpp"
@@ -22,7 +23,7 @@ namespace {
 
 struct EvaluateOptions {
   std::string model;
-  std::string data;
+  DataFlags data;
   std::string set = "test";
   Device device = Device::automatic;
   std::string mistakes;
@@ -37,12 +38,17 @@ int run_evaluate(EvaluateOptions& o) {
   if (!o.mistakes.empty()) {
     check_output_file("--mistakes", o.mistakes);
     check_distinct_files({{"--model", o.model}, {"--mistakes", o.mistakes}});
-    check_outputs_are_not_inputs({{"--mistakes", o.mistakes}}, mnist_files(resolve_data_dir(o.data)));
+    check_outputs_are_not_inputs({{"--mistakes", o.mistakes}}, data_source_files(data_source(o.data)));
   }
-  const Model model = load_mnist_model(o.model);  // before the data: a bad model fails fast
-  const Mnist mnist = load_mnist(resolve_data_dir(o.data));
-  print_notes(mnist.notes);
-  const Dataset& data = o.set == "validation" ? mnist.validation : mnist.test;
+  const SavedModel saved = load_saved_model(o.model);  // before the data: a bad model fails fast
+  const Model& model = saved.model;
+  const std::size_t classes = saved.shape.classes;
+  const LabelledData loaded = load_data(data_source(o.data));
+  print_notes(loaded.notes);
+  const Dataset& data = o.set == "validation" ? loaded.validation : loaded.test;
+  check_data_fits_model(saved, o.model, data);
+  if (!o.mistakes.empty() && data.has_values())
+    throw InputError("--mistakes: the data's features are float values, not images to draw");
   // The picture is sized for as many mistakes as it may have to hold, before the model is evaluated.
   if (!o.mistakes.empty()) mistakes_grid_size(data.rows, data.cols, std::min(o.mistakes_count, data.size()), 10, o.scale);
   std::unique_ptr<Backend> backend = backend_for(model, o.model, o.device);
@@ -51,11 +57,11 @@ int run_evaluate(EvaluateOptions& o) {
 
   const Evaluation e = backend->evaluate(data);
   const std::vector<double> out = backend->outputs(data, 0, data.size());
-  std::array<std::array<std::size_t, 10>, 10> confusion{};  // [true][predicted]
+  std::vector<std::vector<std::size_t>> confusion(classes, std::vector<std::size_t>(classes));  // [true][predicted]
   std::vector<Mistake> mistakes;
   std::size_t mistakes_total = 0;
   for (std::size_t i = 0; i < data.size(); ++i) {
-    const int predicted = argmax(&out[i * 10], 10);
+    const int predicted = argmax(&out[i * classes], classes);
     const int truth = data.labels[i];
     ++confusion[truth][predicted];
     if (predicted != truth) {
@@ -72,19 +78,23 @@ int run_evaluate(EvaluateOptions& o) {
     std::printf(" + L2 %.6f (lambda %s)", weight_penalty(model.parameters, objective.lambda, e.total),
                 exact_text(objective.lambda).c_str());
   std::printf("\n");
-  std::printf("\nPer digit:\n  digit  correct  total  accuracy\n");
-  for (int d = 0; d < 10; ++d) {
+  // Columns wide enough for the longest class name.
+  int width = 5;
+  for (std::size_t k = 0; k < classes; ++k) width = std::max(width, int(class_name(saved.shape, int(k)).size()));
+  std::printf("\nPer class:\n  %*s  correct  total  accuracy\n", width, "class");
+  for (std::size_t d = 0; d < classes; ++d) {
     std::size_t total = 0;
     for (std::size_t n : confusion[d]) total += n;
-    std::printf("  %5d  %7zu  %5zu  %7.2f%%\n", d, confusion[d][d], total,
+    std::printf("  %*s  %7zu  %5zu  %7.2f%%\n", width, class_name(saved.shape, int(d)).c_str(), confusion[d][d], total,
                 total ? 100.0 * double(confusion[d][d]) / double(total) : 0.0);
   }
-  std::printf("\nConfusion matrix (rows: true digit, columns: predicted digit):\n     ");
-  for (int p = 0; p < 10; ++p) std::printf("%6d", p);
+  std::printf("\nConfusion matrix (rows: true class, columns: predicted class):\n  %*s", width, "");
+  for (std::size_t p = 0; p < classes; ++p)
+    std::printf("%*s", std::max(6, width + 1), class_name(saved.shape, int(p)).c_str());
   std::printf("\n");
-  for (int t = 0; t < 10; ++t) {
-    std::printf("  %d  ", t);
-    for (int p = 0; p < 10; ++p) std::printf("%6zu", confusion[t][p]);
+  for (std::size_t t = 0; t < classes; ++t) {
+    std::printf("  %*s", width, class_name(saved.shape, int(t)).c_str());
+    for (std::size_t p = 0; p < classes; ++p) std::printf("%*zu", std::max(6, width + 1), confusion[t][p]);
     std::printf("\n");
   }
   if (!o.mistakes.empty()) {
@@ -104,16 +114,16 @@ int run_evaluate(EvaluateOptions& o) {
 void add_evaluate_command(CLI::App& app, int& status) {
   auto o = std::make_shared<EvaluateOptions>();
   CLI::App* sub = app.add_subcommand(
-      "evaluate", "Accuracy, per-digit accuracy and confusion matrix of a saved model on MNIST's test set");
+      "evaluate", "Accuracy, per-class accuracy and confusion matrix of a saved model on its data's test set");
   add_path(sub, "--model", o->model, "Model file (from train --save or --checkpoint)")->required();
-  add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
+  add_data_flags(sub, o->data);
   add_whole(sub, "--threads", o->threads, "CPU threads (default: this machine's cores)", 1, 1024)
       ->default_str("cores");
   add_choice(sub, "--set", o->set, {{"test", "test"}, {"validation", "validation"}},
-             "Which set: test (t10k) or validation (the last 10,000 training records)");
+             "Which set: test, or validation (the last sixth of the training source, MNIST's last 10,000)");
   add_choice(sub, "--device", o->device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
              "Where to run: cpu, gpu, or auto");
-  add_path(sub, "--mistakes", o->mistakes, "Draw misclassified digits into this PNG file");
+  add_path(sub, "--mistakes", o->mistakes, "Draw misclassified images into this PNG file");
   add_whole(sub, "--mistakes-count", o->mistakes_count, "How many mistakes to draw at most", std::size_t{1});
   add_whole(sub, "--scale", o->scale, "Screen pixels per image pixel in the mistakes picture", std::size_t{1},
             std::size_t{16});

@@ -25,6 +25,10 @@ int run_show_weights(const ShowWeightsOptions& o) {
   check_output_file("--out", o.out);
   check_distinct_files({{"--model", o.model}, {"--out", o.out}});
   const Model model = load_model(o.model);
+  const ModelShape shape = model_shape(model, o.model);
+  if (shape.rows == 1)
+    throw InputError(o.model + ": the model takes rows of " + std::to_string(shape.cols) +
+                     " features, not images: its weights have no picture");
   const Image picture = weight_tiles(model.parameters, o.scale);
   write_png(o.out, picture);
   std::printf("%d first-layer neurons drawn in %s (%zux%zu; red positive, blue negative, each tile scaled to its "

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/commands.hpp"
+#include "cli/data_flags.hpp"
 #include "cli/flags.hpp"
 #include "cli/gpu_flags.hpp"
 #include "cli/job_agreement.hpp"
@@ -35,7 +36,7 @@ constexpr const char* kDefaultCheckpoint = "sigmanet-checkpoint.safetensors";
 struct TrainOptions {
   TrainConfig config;
   CudaOptions gpu;  // --gpu-kernel, --gpu-cluster
-  std::string data;
+  DataFlags data;
   std::string metrics;
   std::string save;
   std::string checkpoint;
@@ -130,12 +131,37 @@ void check_outputs(const CLI::App& sub, const TrainOptions& o) {
   check_distinct_files({{"--resume", o.resume}, {"--save", o.save}});
   check_distinct_files({{"--resume", o.resume}, {"--metrics", o.metrics}});
   check_outputs_are_not_inputs({{stop_flag, stop_file}, {"--save", o.save}, {"--metrics", o.metrics}},
-                               mnist_files(resolve_data_dir(o.data)));
+                               data_source_files(data_source(o.data)));
 }
 
-// The settings checked and the data loaded, a checkpoint's settings blamed on the checkpoint.
-Mnist check_settings_and_load(const CLI::App& sub, const TrainOptions& o) {
-  const TrainConfig& c = o.config;
+// The split asked for: each size given on the command line or by the checkpoint; the rest follow the data.
+SplitRequest split_request(const CLI::App& sub, const TrainOptions& o) {
+  const MnistSplitSizes& s = o.config.split;
+  const bool resumed = !o.resume.empty();
+  SplitRequest r;
+  if (resumed || sub.count("--train-size")) r.train = s.train;
+  if (resumed || sub.count("--validation-size")) r.validation = s.validation;
+  if (resumed || sub.count("--test-size")) r.test = s.test;
+  return r;
+}
+
+// The first layer must take the data's features and the last give its classes.
+void check_sizes_fit_data(const std::vector<int>& sizes, const LabelledData& data) {
+  const std::size_t features = data.train.features();
+  if (std::size_t(sizes.front()) != features || std::size_t(sizes.back()) != data.classes)
+    throw SettingError(Setting::sizes,
+                       "the network takes " + std::to_string(sizes.front()) + " inputs and gives " +
+                           std::to_string(sizes.back()) + " outputs, but the data has " + std::to_string(features) +
+                           " features and " + std::to_string(data.classes) + " classes (try --sizes " +
+                           std::to_string(features) + ",30," + std::to_string(data.classes) + ")",
+                       sizes_text(sizes));
+}
+
+// The settings checked and the data loaded, a checkpoint's settings blamed on the checkpoint. Without --sizes the
+// network follows the data: its features, 30 hidden neurons, its classes.
+LabelledData check_settings_and_load(const CLI::App& sub, TrainOptions& o) {
+  TrainConfig& c = o.config;
+  const bool sizes_given = sub.count("--sizes") || !o.resume.empty();
   const auto blamed = [&](const auto& step) {
     if (o.resume.empty()) return step();
     try {
@@ -144,25 +170,28 @@ Mnist check_settings_and_load(const CLI::App& sub, const TrainOptions& o) {
       rethrow_from_checkpoint(sub, o.resume, e);
     }
   };
-  blamed([&] {
+  const auto check_config = [&] {
     validate_config(c);
     check_gpu_options(c.device, o.gpu);
     check_memory(c, gpu_info(c.device));
-    if (c.sizes.back() != 10)
-      throw SettingError(
-          Setting::sizes,
-          "the output layer has " + std::to_string(c.sizes.back()) + " neurons; MNIST needs 10, one per digit",
-          sizes_text(c.sizes));
-  });
-  Mnist data = blamed([&] { return load_mnist(resolve_data_dir(o.data), c.split); });
+  };
+  if (sizes_given) blamed(check_config);
+  LabelledData data = blamed([&] { return load_data(data_source(o.data, split_request(sub, o))); });
   print_notes(data.notes);
-  blamed([&] { check_input_width(c.sizes, data.train); });
+  c.split = {data.train.size(), data.validation.size(), data.test.size()};
+  if (!sizes_given) {
+    c.sizes = {int(data.train.features()), 30, int(data.classes)};
+    check_config();
+  }
+  blamed([&] { check_sizes_fit_data(c.sizes, data); });
   return data;
 }
 
 void save_trained_model(const std::string& file, const TrainConfig& c, const Trainer& trainer, Backend& backend,
-                        double accuracy, std::size_t test_size) {
-  save_model(file, backend.parameters(), trained_model_metadata(c, trainer.epochs_done(), accuracy, test_size));
+                        double accuracy, const LabelledData& data) {
+  const ModelShape shape{data.train.rows, data.train.cols, data.classes, data.class_names, data.train.has_values()};
+  save_model(file, backend.parameters(),
+             trained_model_metadata(c, trainer.epochs_done(), accuracy, data.test.size(), shape));
   std::printf("Model saved to %s\n", file.c_str());
 }
 
@@ -171,7 +200,7 @@ class EpochLoop {
  public:
   // In a job of several processes (job not null) every rank runs the loop and decides with the others; only
   // rank 0 writes files.
-  EpochLoop(const TrainOptions& o, Trainer& trainer, Backend& backend, const Mnist& data, MetricsLog& metrics,
+  EpochLoop(const TrainOptions& o, Trainer& trainer, Backend& backend, const LabelledData& data, MetricsLog& metrics,
             Collective* job)
       : job_(job),
         writer_(!job || job->rank() == 0),
@@ -301,7 +330,7 @@ class EpochLoop {
   const TrainConfig& c_;
   Trainer& trainer_;
   Backend& backend_;
-  const Mnist& data_;
+  const LabelledData& data_;
   MetricsLog& metrics_;
   const std::string stop_file_;
   ProgressBar bar_;
@@ -331,7 +360,7 @@ void choose_job_device(TrainConfig& c, const CudaOptions& gpu, Collective& job) 
 }
 
 // What every rank of a training job must have alike (job_agreement.hpp).
-Fingerprint train_fingerprint(const TrainOptions& o, const Checkpoint& resumed, const Mnist& data) {
+Fingerprint train_fingerprint(const TrainOptions& o, const Checkpoint& resumed, const LabelledData& data) {
   const TrainConfig& c = o.config;
   const auto flag = [](Setting s) { return flag_for(s); };
   return {{"the command", "train"},
@@ -359,7 +388,7 @@ Fingerprint train_fingerprint(const TrainOptions& o, const Checkpoint& resumed, 
 
 // The job this run is a rank of (null alone), joined once every check that could refuse the run has passed and
 // its ranks agree on what they train.
-Collective* join_job(TrainOptions& o, const Checkpoint& resumed, const Mnist& data) {
+Collective* join_job(TrainOptions& o, const Checkpoint& resumed, const LabelledData& data) {
   Collective* const collective = job();
   if (collective) agree_with_job(*collective, train_fingerprint(o, resumed, data));
   const int processes = collective ? collective->size() : 1;
@@ -383,7 +412,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   check_outputs(sub, o);
   Checkpoint resumed;
   if (!o.resume.empty()) resumed = load_resume(sub, o);
-  const Mnist data = check_settings_and_load(sub, o);
+  const LabelledData data = check_settings_and_load(sub, o);
   MetricsLog metrics(o.metrics, !o.resume.empty());  // before the job agrees: it may refuse
   Collective* const collective = join_job(o, resumed, data);
   const TrainConfig& c = o.config;
@@ -415,7 +444,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   EpochLoop epochs(o, trainer, *backend, data, metrics, collective);
   if (const int status = epochs.run(); status != 0) return status;
   if (o.save.empty()) return 0;
-  if (writer) save_trained_model(o.save, c, trainer, *backend, epochs.last_accuracy(), data.test.size());
+  if (writer) save_trained_model(o.save, c, trainer, *backend, epochs.last_accuracy(), data);
   if (epochs.stop_requested()) {
     std::fprintf(stderr, "sigmanet: %s while the model was saved: %s is whole; training is complete\n",
                  StopOnSignals::name(), o.save.c_str());
@@ -428,14 +457,14 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
 
 void add_train_command(CLI::App& app, int& status) {
   auto o = std::make_shared<TrainOptions>();
-  CLI::App* sub = app.add_subcommand("train", "Train a network on MNIST and report test accuracy after each epoch");
+  CLI::App* sub = app.add_subcommand("train", "Train a network on labelled data (MNIST by default) and report test accuracy after each epoch");
   TrainConfig& c = o->config;
   // Records are counted in 32 bits by the IDX format; a larger count cannot be asked for sensibly, and the
   // bound keeps every sum of sizes far from wrapping.
   constexpr std::size_t kMaxRecords = 0xffffffffu;
   add_whole_list(sub, "--sizes", c.sizes, "Neurons per layer, input first", 1, std::numeric_limits<int>::max())
       ->type_name("INT")
-      ->default_str("[784,30,10]");
+      ->default_str("features,30,classes");
   add_whole(sub, "--epochs", c.epochs, "Passes over the training set (with --resume: the total to reach)", 1);
   add_whole(sub, "--batch", c.batch, "Mini-batch size", std::size_t{1})->type_name("INT");
   add_real(sub, "--eta", c.eta, "Learning rate");
@@ -473,13 +502,18 @@ void add_train_command(CLI::App& app, int& status) {
                 "graph (a CUDA graph of kernels per batch), or auto (persistent for batches up to 32 when it fits)",
                 "Blocks (SMs) of the persistent kernel's thread-block cluster, which split the first layer's inputs: "
                 "auto (up to 8, one block on a GPU without clusters) or a number");
-  add_path(sub, "--data", o->data, "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist)");
-  add_whole(sub, "--train-size", c.split.train, "Training records: the first N of the training file", std::size_t{1},
-            kMaxRecords);
-  add_whole(sub, "--validation-size", c.split.validation, "Validation records: the last N of the training file",
-            std::size_t{0}, kMaxRecords);
-  add_whole(sub, "--test-size", c.split.test, "Test records: the first N of the t10k file", std::size_t{1},
-            kMaxRecords);
+  add_data_flags(sub, o->data);
+  add_whole(sub, "--train-size", c.split.train,
+            "Training records: the first N of the training source (default: all but the validation records)",
+            std::size_t{1}, kMaxRecords)
+      ->default_str("rest");
+  add_whole(sub, "--validation-size", c.split.validation,
+            "Validation records: the last N of the training source (default: its last sixth, MNIST's 10,000)",
+            std::size_t{0}, kMaxRecords)
+      ->default_str("sixth");
+  add_whole(sub, "--test-size", c.split.test, "Test records: the first N of the test source (default: all)",
+            std::size_t{1}, kMaxRecords)
+      ->default_str("all");
   add_path(sub, "--metrics", o->metrics,
            "Write one JSON line per epoch to FILE: test accuracy and cost, training and validation cost");
   add_path(sub, "--save", o->save, "Write the trained model to FILE (safetensors, F32, as torch.nn.Linear layers)");

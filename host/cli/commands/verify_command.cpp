@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "cli/data_flags.hpp"
 #include "cli/flags.hpp"
 #include "cli/one_voice.hpp"
 #include "oracle/equivalence.hpp"
@@ -25,7 +26,7 @@ namespace sigmanet::cli {
 namespace {
 
 struct VerifyOptions {
-  std::string data;
+  DataFlags data;
   std::uint64_t seed = 1;
   std::size_t samples = 0;  // --samples: the first N training and test records only (0: all)
 };
@@ -33,6 +34,8 @@ struct VerifyOptions {
 struct VerifyData {
   Dataset train, test;
   std::string description;
+  std::vector<int> nielsen;  // features-30-classes, 784-30-10 on MNIST
+  std::vector<int> deeper;   // features-17-13-classes, an odd, deeper net
 };
 
 // MNIST when it can be found; else, unless --data named a folder, a synthetic set (equivalence does not
@@ -40,19 +43,23 @@ struct VerifyData {
 VerifyData load_data(const VerifyOptions& o) {
   VerifyData d;
   try {
-    Mnist mnist = load_mnist(resolve_data_dir(o.data));
-    print_notes(mnist.notes);
-    d.description = "MNIST (" + std::to_string(mnist.train.size()) + " training, " + std::to_string(mnist.test.size()) +
-                    " test images)";
-    d.train = std::move(mnist.train);
-    d.test = std::move(mnist.test);
+    const DataSourceOptions options = data_source(o.data);
+    LabelledData data = sigmanet::load_data(options);
+    print_notes(data.notes);
+    d.description = options.data.string() + " (" + std::to_string(data.train.size()) + " training, " +
+                    std::to_string(data.test.size()) + " test records)";
+    d.train = std::move(data.train);
+    d.test = std::move(data.test);
+    d.nielsen = {int(d.train.features()), 30, int(data.classes)};
   } catch (const InputError& e) {
-    if (!o.data.empty()) throw;
+    if (!o.data.data.empty()) throw;
+    d.nielsen = {784, 30, 10};
     d.train = synthetic_dataset("synthetic train", 5000, 28, 28, o.seed);
     d.test = synthetic_dataset("synthetic test", 1000, 28, 28, o.seed + 1);
     d.description =
         "synthetic 28x28 images (5000 training, 1000 test): MNIST not found (" + message_of(e) + ")";
   }
+  d.deeper = {d.nielsen.front(), 17, 13, d.nielsen.back()};
   if (o.samples) {
     d.train = d.train.slice(d.train.name, 0, std::min(o.samples, d.train.size()));
     d.test = d.test.slice(d.test.name, 0, std::min(o.samples, d.test.size()));
@@ -62,14 +69,15 @@ VerifyData load_data(const VerifyOptions& o) {
   return d;
 }
 
-// One SGD step at each batch size (up to the training set's), a whole epoch of 784-30-10 at batch 10, and 1,000
-// batches of an odd, deeper net at batch 7; then chapter 3's objectives: a step and 300 batches of 784-30-10 each.
+// One SGD step at each batch size (up to the training set's), a whole epoch of the data's features-30-classes net
+// at batch 10, and 1,000 batches of an odd, deeper net at batch 7; then chapter 3's objectives: a step and 300
+// batches of the first net each.
 void backend_checks(Backend& candidate, const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>& checks) {
-  const std::vector<int> nielsen{784, 30, 10};
+  const std::vector<int>& nielsen = d.nielsen;
   for (std::size_t m : {1, 7, 10, 1000})
     if (m <= d.train.size()) checks.push_back(check_one_step(candidate, d.train, nielsen, m, seed));
   for (StageCheck& c : check_epoch(candidate, d.train, d.test, nielsen, 10, seed)) checks.push_back(std::move(c));
-  for (StageCheck& c : check_epoch(candidate, d.train, d.test, {784, 17, 13, 10}, 7, seed, 7000))
+  for (StageCheck& c : check_epoch(candidate, d.train, d.test, d.deeper, 7, seed, 7000))
     checks.push_back(std::move(c));
   const Objective chapter_3[] = {{Cost::cross_entropy, 0.0}, {Cost::log_likelihood, 0.0}, {Cost::cross_entropy, 5.0}};
   for (const Objective& objective : chapter_3) {
@@ -89,7 +97,7 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
 
   // The same seed twice must give the same bits: no atomics in the sums, fixed reduction orders.
   Rng rng(seed);
-  const Parameters start = init_parameters({784, 30, 10}, Init::standard, rng);
+  const Parameters start = init_parameters(d.nielsen, Init::standard, rng);
   const std::vector<std::uint32_t> order = rng.permutation(d.train.size());
   std::vector<Parameters> runs;
   for (int run = 0; run < 2; ++run) {
@@ -108,7 +116,7 @@ void gpu_checks(const VerifyData& d, std::uint64_t seed, std::vector<StageCheck>
   graph.kernel = CudaOptions::Kernel::graph;
   for (const auto& [name, options] : {std::pair{"persistent kernel: ", persistent}, std::pair{"graph path: ", graph}}) {
     const std::unique_ptr<Backend> b = make_backend(Device::gpu, Precision::f32, nullptr, options);
-    StageCheck c = check_one_step(*b, d.train, {784, 30, 10}, 10, seed);
+    StageCheck c = check_one_step(*b, d.train, d.nielsen, 10, seed);
     c.stage = name + c.stage;
     checks.push_back(std::move(c));
   }
@@ -186,8 +194,7 @@ void add_verify_command(CLI::App& app, int& status) {
   auto o = std::make_shared<VerifyOptions>();
   CLI::App* sub = app.add_subcommand(
       "verify", "Check the GPU backend against the oracle network, stage by stage (exit 1 if any check fails)");
-  add_path(sub, "--data", o->data,
-           "MNIST folder (default: $SIGMANET_DATA, else ./data/mnist; synthetic data when neither has it)");
+  add_data_flags(sub, o->data);
   add_whole(sub, "--seed", o->seed, "Seed for the parameters, orders and random inputs");
   add_whole(sub, "--samples", o->samples,
             "Check on the first N training and test records (default: all; at least 10): the same checks, quicker; "

@@ -5,23 +5,21 @@
 #include <vector>
 
 #include "sigmanet/dataset.hpp"
+#include "sigmanet/formats/data_source.hpp"
 
 namespace sigmanet {
 
-struct Mnist {
-  Dataset train, validation, test;
-  // What a user should hear about how the files were found, one line each: which of NAME and NAME.gz was
-  // read where the folder holds both (with the same records; different ones are refused).
-  std::vector<std::string> notes;
-};
+// Nielsen's split of an IDX folder, with the class count and notes every data source gives.
+using Mnist = LabelledData;
 
-// Reads the four files (each as NAME or NAME.gz) from dir, validating every header, length and label. A missing
-// file throws InputError that names every missing file and says how to fetch them (scripts/get-mnist.sh).
+// Reads the four files (each as NAME or NAME.gz) from dir, of any image size and labels, validated as load_data
+// validates every source. A missing file throws InputError that names every missing file and says how to fetch
+// them (scripts/get-mnist.sh).
 Mnist load_mnist(const std::filesystem::path& dir, const MnistSplitSizes& sizes = {});
 
 // One set from an images file and a labels file in MNIST's IDX format (raw or gzip), as Fashion-MNIST and other
-// data laid out like MNIST come: every header, length and label validated as load_mnist validates them, and a
-// labels file of another length than the images refused naming both files.
+// data laid out like MNIST come: every header and length validated, and a labels file of another length than the
+// images refused naming both files.
 Dataset load_idx_set(const std::filesystem::path& images, const std::filesystem::path& labels);
 
 // The files load_mnist(dir) reads: each of the four as NAME and as NAME.gz where present. Outputs are checked

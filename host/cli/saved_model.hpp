@@ -1,16 +1,28 @@
 #pragma once
-// What evaluate, predict and show-weights share: a model file loaded and checked for MNIST, and a backend
-// that holds it.
+// What evaluate, predict and show-weights share: a model file loaded with its shape, and a backend that holds it.
 #include <memory>
 #include <string>
 
 #include "sigmanet/backend.hpp"
+#include "sigmanet/dataset.hpp"
 #include "sigmanet/formats/model_file.hpp"
 
 namespace sigmanet::cli {
 
-// Loads the model and checks it takes 28x28 images and gives 10 outputs. Throws InputError naming the file.
-Model load_mnist_model(const std::string& file);
+struct SavedModel {
+  Model model;
+  ModelShape shape;  // what it takes and gives (formats/model_file.hpp)
+};
+
+// Loads the model and its shape. Throws InputError naming the file.
+SavedModel load_saved_model(const std::string& file);
+
+// Refuses data the model cannot take: records of another width, or labels past its outputs. Throws InputError
+// naming the model file and the data.
+void check_data_fits_model(const SavedModel& saved, const std::string& file, const Dataset& data);
+
+// The class's name where the model has names, else its number.
+std::string class_name(const ModelShape& shape, int index);
 
 // What the model was trained for: its metadata's "cost" and "lambda"; a file without them (made before
 // chapter 3) was trained for its output layer's cost, quadratic for sigmoid. Throws InputError naming the file

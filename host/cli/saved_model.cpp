@@ -1,4 +1,4 @@
-#include "cli/mnist_model.hpp"
+#include "cli/saved_model.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,15 +11,25 @@
 
 namespace sigmanet::cli {
 
-Model load_mnist_model(const std::string& file) {
-  Model m = load_model(file);
-  const auto& sizes = m.parameters.sizes;
-  if (sizes.front() != 28 * 28)
-    throw InputError(file + ": the model takes " + std::to_string(sizes.front()) +
-                     " inputs; MNIST images have 784 (28x28)");
-  if (sizes.back() != 10)
-    throw InputError(file + ": the model has " + std::to_string(sizes.back()) + " outputs; MNIST needs 10");
-  return m;
+SavedModel load_saved_model(const std::string& file) {
+  SavedModel saved{load_model(file), {}};
+  saved.shape = model_shape(saved.model, file);
+  return saved;
+}
+
+void check_data_fits_model(const SavedModel& saved, const std::string& file, const Dataset& data) {
+  const ModelShape& shape = saved.shape;
+  if (data.features() != shape.features())
+    throw InputError(file + ": the model takes " + std::to_string(shape.features()) + " inputs, but the " + data.name +
+                     " records have " + std::to_string(data.features()) + " features");
+  for (std::size_t i = 0; i < data.size(); ++i)
+    if (data.labels[i] >= shape.classes)
+      throw InputError(file + ": the model has " + std::to_string(shape.classes) + " classes, but " + data.name +
+                       " record " + std::to_string(i) + " has label " + std::to_string(data.labels[i]));
+}
+
+std::string class_name(const ModelShape& shape, int index) {
+  return shape.class_names.empty() ? std::to_string(index) : shape.class_names[std::size_t(index)];
 }
 
 Objective model_objective(const Model& model, const std::string& file) {
