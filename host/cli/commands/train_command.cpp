@@ -175,7 +175,16 @@ LabelledData check_settings_and_load(const CLI::App& sub, TrainOptions& o) {
     check_gpu_options(c.device, o.gpu);
     check_memory(c, gpu_info(c.device));
   };
-  if (sizes_given) blamed(check_config);
+  if (sizes_given) {
+    blamed(check_config);
+  } else {
+    // The sizes follow the data, but every other setting is checked before the data is read: "--eta -1" is
+    // worth hearing before "MNIST not found".
+    TrainConfig early = c;
+    early.sizes = {1, 1};
+    validate_config(early);
+    check_gpu_options(c.device, o.gpu);
+  }
   LabelledData data = blamed([&] { return load_data(data_source(o.data, split_request(sub, o))); });
   print_notes(data.notes);
   c.split = {data.train.size(), data.validation.size(), data.test.size()};
