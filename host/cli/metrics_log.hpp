@@ -3,6 +3,8 @@
 // epoch the lines so far are written to a temporary file and renamed over it (atomic_file.hpp), so a run refused
 // before its first epoch ends leaves the file as it was, a full disk or a signal never leaves it truncated, and a
 // failed write names the file and the system's reason. A resumed run continues the file of the run it resumes.
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
 
@@ -11,6 +13,11 @@
 #include "sigmanet/trainer.hpp"
 
 namespace sigmanet::cli {
+
+// One epoch's line as MetricsLog::write writes it (below), for a caller that keeps its lines itself.
+nlohmann::json epoch_metrics(int epoch, const Evaluation& test, const std::optional<Evaluation>& validated,
+                             Backend& backend, const Mnist& data, const TrainConfig& c, double eta, double seconds,
+                             double rate);
 
 class MetricsLog {
  public:
