@@ -164,8 +164,9 @@ bool SweepRunner::run(const std::vector<const SweepRun*>& queue, int threads,
           stopped = true;
           return;
         }
-        progress.ended();
+        progress.clear();
         on_finished_(one.record());
+        progress.ended();
       } catch (...) {
         const std::lock_guard<std::mutex> lock(mutex);
         if (!failure) failure = std::current_exception();

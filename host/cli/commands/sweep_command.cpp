@@ -191,10 +191,16 @@ int run_sweep(const CLI::App& sub, SweepOptions& given) {
   std::fflush(stdout);
 
   const fs::path out(o.out);
+  std::size_t finished = finished_before;
   SweepRunner runner(data, o.gpu, store, [&](const RunRecord& record) {
+    ++finished;
     if (!writer) return;
     records[record.name] = record;
     write_runs_log(out, runs, records);
+    std::printf("Run %s finished (%zu/%zu): %s, best %s %.2f%% at epoch %d\n", record.name.c_str(), finished,
+                runs.size(), record.ended.c_str(), o.base.split.validation ? "validation" : "test",
+                100.0 * std::max(0.0, record.best_score), record.best_epoch);
+    std::fflush(stdout);
   });
   bool complete = runner.run(queue, threads, stopped);
   if (collective) {
