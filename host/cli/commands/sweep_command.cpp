@@ -173,6 +173,8 @@ int run_sweep(const CLI::App& sub, SweepOptions& given) {
     throw InputError("--out: cannot create " + store.folder().string() + ": " + e.code().message());
   }
   if (collective) collective->gather("");  // the folder exists before any rank writes into it
+  set_second_signal_message("sigmanet: second signal: stopped at once; the runs finished before are in " +
+                            store.folder().string() + " (finish them with: sigmanet sweep --resume " + o.out + ")\n");
 
   std::map<std::string, RunRecord> records = o.resume.empty() ? std::map<std::string, RunRecord>{} : store.read_records();
   std::map<std::string, RunRecord> stopped;
