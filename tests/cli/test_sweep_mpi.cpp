@@ -20,10 +20,17 @@ namespace fs = std::filesystem;
 using Args = std::vector<std::string>;
 using Bytes = std::vector<std::uint8_t>;
 
+#ifdef SIGMANET_TEST_SANITIZED
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 #define SKIP_WITHOUT_MPI()                                                                     \
   do {                                                                                         \
     if (!have_mpi()) GTEST_SKIP() << "this build has no MPI (libopenmpi-dev was not found)";  \
     if (!test::have_mpirun()) GTEST_SKIP() << "mpirun is not installed (openmpi-bin)";        \
+    if (kSanitized) GTEST_SKIP() << "MPI jobs are not run under the sanitizers";              \
   } while (0)
 
 Bytes read_all(const fs::path& file) {
