@@ -4,7 +4,9 @@
 Both sides train Nielsen's network (784-30-10, batch 10, eta 3.0) on the CPU with seeds 1..N, for --epochs epochs
 each, and write nothing but the sweep's own outputs. Each repetition runs the two back to back (the order alternating
 from one repetition to the next, so that a neighbour's load falls on both), and the medians are compared: the ratio
-is the sweep's time over the sequential time (below 1: the sweep is faster).
+is the sweep's time over the sequential time (below 1: the sweep is faster). The sweep on one thread is timed too:
+it reads the data once like the sweep on all threads, so it tells what the threads give from what reading MNIST
+once instead of N times gives.
 
     python3 bench/sweep_bench.py --cli build-cpu/sigmanet --runs 8 --epochs 1 --repetitions 3
 """
@@ -32,41 +34,50 @@ def main():
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count(), help="the sweep's runs at once")
     parser.add_argument("--data", default=None, help="MNIST folder (default: sigmanet's own default)")
+    parser.add_argument("--metrics", action="store_true",
+                        help="the train runs write --metrics too: the per-epoch lines a sweep writes (the same work)")
     parser.add_argument("--json", default=None, help="write every time to FILE")
     args = parser.parse_args()
 
     common = ["--device", "cpu", "--epochs", str(args.epochs)]
     if args.data:
         common += ["--data", args.data]
-    sequential, swept = [], []
+    sequential, swept, one_thread = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         for rep in range(args.repetitions):
             def one_by_one():
-                return sum(timed([args.cli, "train", "--seed", str(s)] + common) for s in range(1, args.runs + 1))
+                def train(seed):
+                    metrics = ["--metrics", os.path.join(folder, f"metrics-{seed}.jsonl")] if args.metrics else []
+                    return timed([args.cli, "train", "--seed", str(seed)] + metrics + common)
+                return sum(train(s) for s in range(1, args.runs + 1))
 
-            def at_once():
-                out = os.path.join(folder, f"sweep-{rep}")
-                return timed([args.cli, "sweep", "--seed", f"1-{args.runs}", "--threads", str(args.threads),
+            def at_once(threads, name):
+                out = os.path.join(folder, f"sweep-{rep}-{name}")
+                return timed([args.cli, "sweep", "--seed", f"1-{args.runs}", "--threads", str(threads),
                               "--out", out] + common)
 
             if rep % 2 == 0:
                 sequential.append(one_by_one())
-                swept.append(at_once())
+                swept.append(at_once(args.threads, "all"))
+                one_thread.append(at_once(1, "one"))
             else:
-                swept.append(at_once())
+                one_thread.append(at_once(1, "one"))
+                swept.append(at_once(args.threads, "all"))
                 sequential.append(one_by_one())
-            print(f"repetition {rep + 1}: one after another {sequential[-1]:.1f} s, sweep {swept[-1]:.1f} s",
-                  file=sys.stderr)
+            print(f"repetition {rep + 1}: one after another {sequential[-1]:.1f} s, sweep {swept[-1]:.1f} s, "
+                  f"sweep on one thread {one_thread[-1]:.1f} s", file=sys.stderr)
 
-    seq, sw = statistics.median(sequential), statistics.median(swept)
+    seq, sw, one = statistics.median(sequential), statistics.median(swept), statistics.median(one_thread)
     print(f"{args.runs} runs of {args.epochs} epoch(s), Nielsen's network, median of {args.repetitions}:")
-    print(f"  one after another (train): {seq:7.1f} s  {args.runs * 3600 / seq:8.0f} runs/hour")
+    print(f"  one after another (train{' --metrics' if args.metrics else ''}): {seq:7.1f} s  {args.runs * 3600 / seq:8.0f} runs/hour")
     print(f"  at once (sweep, {args.threads} threads): {sw:7.1f} s  {args.runs * 3600 / sw:8.0f} runs/hour")
-    print(f"  sweep time / sequential time: {sw / seq:.2f}")
+    print(f"  at once (sweep, 1 thread):  {one:7.1f} s  {args.runs * 3600 / one:8.0f} runs/hour")
+    print(f"  sweep time / sequential time: {sw / seq:.2f}; sweep on {args.threads} threads / on 1: {sw / one:.2f}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"runs": args.runs, "epochs": args.epochs, "threads": args.threads,
-                       "sequential_seconds": sequential, "sweep_seconds": swept, "ratio": sw / seq}, f, indent=1)
+            json.dump({"runs": args.runs, "epochs": args.epochs, "threads": args.threads, "metrics": args.metrics,
+                       "sequential_seconds": sequential, "sweep_seconds": swept,
+                       "sweep_one_thread_seconds": one_thread, "ratio": sw / seq}, f, indent=1)
 
 
 if __name__ == "__main__":
