@@ -74,7 +74,7 @@ TEST(SweepMpi, AKilledRankEndsTheJobAndResumeFinishesTheGrid) {
   test::TempDir dir;
   // 20,000 records a run, so that rank 1 is still training when the kill comes.
   const test::InterruptedJob job =
-      test::run_interrupted_mpirun(2, sweep(dir / "job", "20000"), 120, {}, " finished (1/6)",
+      test::run_interrupted_mpirun(2, sweep(dir / "job", "20000"), 120, {}, " finished on rank 0 (1/3)",
                                    [](const std::string& tag) { kill(test::find_job_rank(tag, 1), SIGKILL); });
   ASSERT_TRUE(job.started) << job.run.out << job.run.err;
   EXPECT_FALSE(job.run.timed_out) << "the job hung after rank 1 died";

@@ -193,14 +193,17 @@ int run_sweep(const CLI::App& sub, SweepOptions& given) {
   std::fflush(stdout);
 
   const fs::path out(o.out);
-  std::size_t finished = finished_before;
+  // Counted among the grid's runs alone, among rank 0's share in a job (the others' come at the end).
+  std::size_t finished = collective ? 0 : finished_before;
+  const std::size_t of = collective ? queue.size() : runs.size();
+  const std::string where = collective ? " on rank 0" : "";
   SweepRunner runner(data, o.gpu, store, [&](const RunRecord& record) {
     ++finished;
     if (!writer) return;
     records[record.name] = record;
     write_runs_log(out, runs, records);
-    std::printf("Run %s finished (%zu/%zu): %s, best %s %.2f%% at epoch %d\n", record.name.c_str(), finished,
-                runs.size(), record.ended.c_str(), o.base.split.validation ? "validation" : "test",
+    std::printf("Run %s finished%s (%zu/%zu): %s, best %s %.2f%% at epoch %d\n", record.name.c_str(), where.c_str(),
+                finished, of, record.ended.c_str(), o.base.split.validation ? "validation" : "test",
                 100.0 * std::max(0.0, record.best_score), record.best_epoch);
     std::fflush(stdout);
   });
