@@ -106,7 +106,8 @@ void add_sweep_list_flags(CLI::App* sub, SweepLists& lists) {
       ->default_str("784,30,10");
   add_list(sub, "--epochs", lists.epochs, "N[,N...]", "Passes over the training set", commas("--epochs"), epochs_value)
       ->default_str("30");
-  add_list(sub, "--batch", lists.batch, "N[,N...]", "Mini-batch sizes", commas("--batch"), batch_value)->default_str("10");
+  add_list(sub, "--batch", lists.batch, "N[,N...]", "Mini-batch sizes", commas("--batch"), batch_value)
+      ->default_str("10");
   add_list(sub, "--eta", lists.eta, "X[,X...]", "Learning rates", commas("--eta"), real_value)->default_str("3");
   add_list(sub, "--lambda", lists.lambda, "X[,X...]", "L2 regularisation strengths (train's --lambda)",
            commas("--lambda"), real_value)
@@ -114,7 +115,8 @@ void add_sweep_list_flags(CLI::App* sub, SweepLists& lists) {
   add_list(sub, "--cost", lists.cost, "NAME[,NAME...]", "Costs: quadratic, cross-entropy, log-likelihood",
            commas("--cost"), cost_value)
       ->default_str("quadratic");
-  add_list(sub, "--init", lists.init, "NAME[,NAME...]", "Weight initialisations: standard, scaled", commas("--init"), init_value)
+  add_list(sub, "--init", lists.init, "NAME[,NAME...]", "Weight initialisations: standard, scaled", commas("--init"),
+           init_value)
       ->default_str("standard");
   // Seeds: a list whose entries may be ranges, "1-5" for 1,2,3,4,5.
   add_list(sub, "--seed", lists.seed, "N[-M][,...]", "Seeds, or ranges of them (1-5)", [](const std::string& text) {
@@ -162,8 +164,8 @@ std::vector<SweepRun> expand_grid(const SweepLists& l, const TrainConfig& base) 
   if (runs > double(kMaxSweepRuns)) {
     std::string flags;
     for (const std::string& v : varying) flags += (flags.empty() ? "--" : ", --") + v;
-    throw InputError(flags + ": the grid has " + std::to_string(std::uint64_t(runs)) + " runs; a sweep trains at most " +
-                     std::to_string(kMaxSweepRuns));
+    throw InputError(flags + ": the grid has " + std::to_string(std::uint64_t(runs)) +
+                     " runs; a sweep trains at most " + std::to_string(kMaxSweepRuns));
   }
   std::vector<SweepRun> out;
   for (const auto& sizes : l.sizes)

@@ -138,7 +138,8 @@ void draw_heat_map(Image& img, std::size_t left, const std::vector<SweepRun>& ru
                    const std::string& cols_key) {
   const std::vector<std::string> rows = values_of(runs, rows_key), cols = values_of(runs, cols_key);
   double low = 1, high = 0;
-  for (const auto& [name, r] : records) low = std::min(low, std::max(0.0, r.best_score)), high = std::max(high, r.best_score);
+  for (const auto& [name, r] : records)
+    low = std::min(low, std::max(0.0, r.best_score)), high = std::max(high, r.best_score);
   const std::size_t cw = kPlot / cols.size(), ch = kPlot / rows.size();
   for (const SweepRun& run : runs) {
     const std::size_t i = std::size_t(std::find(rows.begin(), rows.end(), setting(run, rows_key)) - rows.begin());

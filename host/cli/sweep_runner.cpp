@@ -73,7 +73,8 @@ class OneRun {
       finished = go_on() && trainer_->train_epoch([&](std::size_t) { return go_on(); });
     });
     if (!finished && !go_on()) return false;
-    if (!finished) throw Error(run_.name + ": epoch " + std::to_string(epoch) + ": training stopped for no known reason");
+    if (!finished)
+      throw Error(run_.name + ": epoch " + std::to_string(epoch) + ": training stopped for no known reason");
     const Evaluation test = backend_->evaluate(data_.test);
     std::optional<Evaluation> validation;
     if (data_.validation.size() > 0) validation = backend_->evaluate(data_.validation);

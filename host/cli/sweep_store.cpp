@@ -52,7 +52,9 @@ nlohmann::json SweepStore::read_flags() const {
   return read_json(file);
 }
 
-void SweepStore::write_record(const RunRecord& record) const { write_json(folder_ / (record.name + ".json"), to_json(record)); }
+void SweepStore::write_record(const RunRecord& record) const {
+  write_json(folder_ / (record.name + ".json"), to_json(record));
+}
 
 std::map<std::string, RunRecord> SweepStore::read_records() const {
   std::map<std::string, RunRecord> out;

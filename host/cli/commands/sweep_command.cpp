@@ -176,7 +176,8 @@ int run_sweep(const CLI::App& sub, SweepOptions& given) {
   set_second_signal_message("sigmanet: second signal: stopped at once; the runs finished before are in " +
                             store.folder().string() + " (finish them with: sigmanet sweep --resume " + o.out + ")\n");
 
-  std::map<std::string, RunRecord> records = o.resume.empty() ? std::map<std::string, RunRecord>{} : store.read_records();
+  std::map<std::string, RunRecord> records;
+  if (!o.resume.empty()) records = store.read_records();
   std::map<std::string, RunRecord> stopped;
   for (const auto& [name, record] : records)
     if (record.ended.empty()) stopped[name] = record;
