@@ -122,6 +122,24 @@ TEST(SweepCli, EarlyStoppingEndsOneRunNotTheSweep) {
   EXPECT_EQ(summary[1]["epochs"], 3);
 }
 
+// eta 1e30 saturates every sigmoid: train stops that run with exit 3 (stalled); the sweep records why, keeps no
+// model of it and finishes the other run.
+TEST(SweepCli, ADivergedRunEndsAloneWithoutAModel) {
+  test::TempDir dir;
+  const fs::path out = dir / "out";
+  const test::CliRun run = test::run_cli_argv(sweep(out, {"--eta", "3,1e30", "--epochs", "2", "--save", "all"}), 120);
+  ASSERT_EQ(run.status, 0) << run.err;
+  const std::vector<nlohmann::json> summary = json_lines(out / "summary.jsonl");
+  ASSERT_EQ(summary.size(), 2u);
+  EXPECT_EQ(summary[0]["ended"], "completed");
+  EXPECT_EQ(summary[1]["ended"].get<std::string>().rfind("diverged: training stalled at epoch 2", 0), 0u)
+      << summary[1]["ended"];
+  EXPECT_TRUE(summary[1]["model"].is_null());
+  EXPECT_TRUE(fs::exists(out / "models" / "eta=3.safetensors"));
+  EXPECT_FALSE(fs::exists(out / "models" / "eta=1e+30.safetensors"));
+  EXPECT_EQ(read_all(out / "best.safetensors"), read_all(out / "models" / "eta=3.safetensors"));
+}
+
 struct Refusal {
   Args grid;
   std::string message;
