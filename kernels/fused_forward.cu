@@ -1,11 +1,14 @@
 // The fused layer for small layers: sigma(W . a + b) for a whole batch in one kernel, where a GEMM's launch and
 // tiling cost more than the arithmetic. Three variants make a small-batch training step few launches:
 // - the first layer can gather its own input: the batch the step counter points at, read through the epoch's
-//   order and converted as gather_batch converts it (x and the labels are written out for the later kernels);
+//   order and converted as gather_batch converts it, pixel bytes or float values (x and the labels are written
+//   out for the later kernels);
 // - the output layer can finish with its error from the labels and the NaN/Inf watch, as output_delta does;
 // - a softmax output layer takes the weighted sums W . a alone, what the SGEMM of large batches leaves, so that
 //   one bias_softmax kernel finishes either path (a softmax needs the whole row of a sample, which one warp per
 //   output value does not have; and one finishing kernel means one summation order for both paths).
+#include <type_traits>
+
 #include "cuda_check.hpp"
 #include "kernels.hpp"
 #include "launch.cuh"
@@ -27,10 +30,14 @@ struct FloatRows {
 // the output error of the cost.
 enum class Finish { sigmoid, weighted_sum, sigmoid_and_error };
 
+// Where the first layer's input comes from: a float batch given, or gathered from the set's pixel bytes or float
+// values.
+enum class Input { given, pixels, values };
+
 // The arguments of the variants beyond the plain layer.
 struct Extra {
-  // Gathering the first layer's input (pixels not null): the batch's records order[base + s] of the images,
-  // base = *step * batch; x and batch_labels receive what gather_batch would write.
+  // Gathering the first layer's input (from pixels, or from values below, as Input says): the batch's records
+  // order[base + s] of the set, base = *step * batch; x and batch_labels receive what gather_batch would write.
   const std::uint8_t* pixels = nullptr;
   const std::uint8_t* labels = nullptr;
   const std::uint32_t* order = nullptr;
@@ -42,17 +49,33 @@ struct Extra {
   const std::uint8_t* y = nullptr;
   float* delta = nullptr;
   unsigned* bad = nullptr;
+  // The float values a layer gathers from (Input::values): last, so that the other fields keep their places
+  // among the kernel's parameters and the other variants their compiled code.
+  const float* values = nullptr;
 };
+
+// The set a gathering layer reads, and one of its features as the layer's input: a pixel through the table
+// x_of, a value as it is.
+template <Input kInput>
+__device__ const auto* gathered(const Extra& extra) {
+  if constexpr (kInput == Input::pixels)
+    return extra.pixels;
+  else
+    return extra.values;
+}
+__device__ float input_of(const float* x_of, std::uint8_t pixel) { return x_of[pixel]; }
+__device__ float input_of(const float*, float value) { return value; }
 
 // One warp per output value (j, s): the lanes stride along the weight row and the sample's inputs (both
 // contiguous, so the loads coalesce), then a fixed shuffle tree sums the 32 partial sums (same order every
-// time, so the same bits). A gathered input goes through a 256-entry table x(p) = p / 255 in dynamic shared
-// memory (gather_batch's correctly rounded quotient), and the warps of neuron 0 write the batch out.
-template <Finish kFinish, Cost kCost, bool kGather>
+// time, so the same bits). A gathered pixel goes through a 256-entry table x(p) = p / 255 in dynamic shared
+// memory (gather_batch's correctly rounded quotient), a gathered value as it is, and the warps of neuron 0 write
+// the batch out.
+template <Finish kFinish, Cost kCost, Input kInput>
 __global__ void fused_forward_kernel(const float* __restrict__ w, const float* __restrict__ b, FloatRows in,
                                      int n_out, std::size_t m, float* __restrict__ out, Extra extra) {
-  SIGMANET_DYNAMIC_SHARED(float, x_of);  // 256 floats when gathering, else nothing
-  if constexpr (kGather) {
+  SIGMANET_DYNAMIC_SHARED(float, x_of);  // 256 floats when gathering pixels, else nothing
+  if constexpr (kInput == Input::pixels) {
     for (int p = int(threadIdx.x); p < 256; p += int(blockDim.x)) x_of[p] = __fdiv_rn(float(p), 255.0f);
     __syncthreads();
   }
@@ -66,11 +89,11 @@ __global__ void fused_forward_kernel(const float* __restrict__ w, const float* _
     const std::size_t s = item / std::size_t(n_out), j = item - s * std::size_t(n_out);
     const float* w_row = w + j * std::size_t(n_in);
     float sum = 0.0f;
-    if constexpr (kGather) {
+    if constexpr (kInput != Input::given) {
       const std::size_t record = extra.order[std::size_t(*extra.step) * extra.batch + s];
-      const std::uint8_t* p = extra.pixels + record * std::size_t(n_in);
+      const auto* p = gathered<kInput>(extra) + record * std::size_t(n_in);
       for (int k = int(lane); k < n_in; k += kWarp) {
-        const float x = x_of[p[k]];
+        const float x = input_of(x_of, p[k]);
         sum += w_row[k] * x;
         if (j == 0) extra.x[s * std::size_t(n_in) + std::size_t(k)] = x;
       }
@@ -94,15 +117,49 @@ __global__ void fused_forward_kernel(const float* __restrict__ w, const float* _
   }
 }
 
-template <Finish kFinish, Cost kCost, bool kGather>
+template <Finish kFinish, Cost kCost, Input kInput>
 void launch(const char* wrapper, WeightView<const float> w, VectorView<const float> b, BatchView<const float> in,
             BatchView<float> out, const Extra& extra, cudaStream_t stream) {
   const int n_in = layer_size(w.inputs, wrapper), n_out = layer_size(w.outputs, wrapper);
   const std::size_t warps = out.samples * std::size_t(n_out);
-  const std::size_t shared = kGather ? 256 * sizeof(float) : 0;
-  SIGMANET_LAUNCH((fused_forward_kernel<kFinish, kCost, kGather>), blocks_for(warps * kWarp), kThreads, shared, stream)
+  const std::size_t shared = kInput == Input::pixels ? 256 * sizeof(float) : 0;
+  SIGMANET_LAUNCH((fused_forward_kernel<kFinish, kCost, kInput>), blocks_for(warps * kWarp), kThreads, shared, stream)
   (w.data, b.data, FloatRows{in.data, n_in}, n_out, out.samples, out.data, extra);
   SIGMANET_CUDA_CHECK_LAUNCH("fused_forward_kernel");
+}
+
+template <class Feature>
+void gather_forward(BatchView<const Feature> records, VectorView<const std::uint8_t> labels,
+                    VectorView<const std::uint32_t> order, const unsigned* step, std::size_t batch,
+                    WeightView<const float> w, VectorView<const float> b, BatchView<float> x,
+                    VectorView<std::uint8_t> batch_labels, BatchView<float> out, cudaStream_t stream) {
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", x.features == records.features, x, records);
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", labels.size == records.samples, labels, records);
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", batch_labels.size == x.samples, batch_labels, x);
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", w.inputs == x.features, w, x);
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", w.outputs == out.features, w, out);
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", b.size == w.outputs, b, w);
+  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", out.samples == x.samples, out, x);
+  const std::size_t m = x.samples;
+  if (m == 0) return;
+  require(records.data && labels.data && order.data && step && w.data && b.data && x.data && batch_labels.data &&
+              out.data,
+          "fused_gather_forward", "null pointer");
+  require(batch >= m, "fused_gather_forward", "a batch of fewer samples than the step gathers");
+  Extra extra;
+  constexpr bool kPixels = std::is_same_v<Feature, std::uint8_t>;
+  if constexpr (kPixels)
+    extra.pixels = records.data;
+  else
+    extra.values = records.data;
+  extra.labels = labels.data;
+  extra.order = order.data;
+  extra.step = step;
+  extra.batch = batch;
+  extra.x = x.data;
+  extra.batch_labels = batch_labels.data;
+  launch<Finish::sigmoid, Cost::quadratic, kPixels ? Input::pixels : Input::values>(
+      "fused_gather_forward", w, b, {nullptr, m, x.features}, out, extra, stream);
 }
 
 }  // namespace
@@ -116,7 +173,7 @@ void fused_forward(WeightView<const float> w, VectorView<const float> b, BatchVi
   if (in.samples == 0) return;
   require(w.data && b.data && in.data && out.data, "fused_forward", "null pointer");
   require(in.data != out.data, "fused_forward", "input and output must not overlap");
-  launch<Finish::sigmoid, Cost::quadratic, false>("fused_forward", w, b, in, out, {}, stream);
+  launch<Finish::sigmoid, Cost::quadratic, Input::given>("fused_forward", w, b, in, out, {}, stream);
 }
 
 void fused_weighted_sum(WeightView<const float> w, BatchView<const float> in, BatchView<float> z,
@@ -127,36 +184,21 @@ void fused_weighted_sum(WeightView<const float> w, BatchView<const float> in, Ba
   if (in.samples == 0) return;
   require(w.data && in.data && z.data, "fused_weighted_sum", "null pointer");
   require(in.data != z.data, "fused_weighted_sum", "input and output must not overlap");
-  launch<Finish::weighted_sum, Cost::quadratic, false>("fused_weighted_sum", w, {}, in, z, {}, stream);
+  launch<Finish::weighted_sum, Cost::quadratic, Input::given>("fused_weighted_sum", w, {}, in, z, {}, stream);
 }
 
 void fused_gather_forward(BatchView<const std::uint8_t> images, VectorView<const std::uint8_t> labels,
                           VectorView<const std::uint32_t> order, const unsigned* step, std::size_t batch,
                           WeightView<const float> w, VectorView<const float> b, BatchView<float> x,
                           VectorView<std::uint8_t> batch_labels, BatchView<float> out, cudaStream_t stream) {
-  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", x.features == images.features, x, images);
-  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", labels.size == images.samples, labels, images);
-  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", batch_labels.size == x.samples, batch_labels, x);
-  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", w.inputs == x.features, w, x);
-  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", w.outputs == out.features, w, out);
-  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", b.size == w.outputs, b, w);
-  SIGMANET_REQUIRE_SHAPES("kernels::fused_gather_forward", out.samples == x.samples, out, x);
-  const std::size_t m = x.samples;
-  if (m == 0) return;
-  require(images.data && labels.data && order.data && step && w.data && b.data && x.data && batch_labels.data &&
-              out.data,
-          "fused_gather_forward", "null pointer");
-  require(batch >= m, "fused_gather_forward", "a batch of fewer samples than the step gathers");
-  Extra extra;
-  extra.pixels = images.data;
-  extra.labels = labels.data;
-  extra.order = order.data;
-  extra.step = step;
-  extra.batch = batch;
-  extra.x = x.data;
-  extra.batch_labels = batch_labels.data;
-  launch<Finish::sigmoid, Cost::quadratic, true>("fused_gather_forward", w, b, {nullptr, m, x.features}, out, extra,
-                                                 stream);
+  gather_forward(images, labels, order, step, batch, w, b, x, batch_labels, out, stream);
+}
+
+void fused_gather_forward(BatchView<const float> values, VectorView<const std::uint8_t> labels,
+                          VectorView<const std::uint32_t> order, const unsigned* step, std::size_t batch,
+                          WeightView<const float> w, VectorView<const float> b, BatchView<float> x,
+                          VectorView<std::uint8_t> batch_labels, BatchView<float> out, cudaStream_t stream) {
+  gather_forward(values, labels, order, step, batch, w, b, x, batch_labels, out, stream);
 }
 
 void fused_forward_error(Cost cost, WeightView<const float> w, VectorView<const float> b, BatchView<const float> in,
@@ -181,10 +223,11 @@ void fused_forward_error(Cost cost, WeightView<const float> w, VectorView<const 
   extra.bad = bad;
   extra.delta = delta.data;
   if (cost == Cost::quadratic)
-    launch<Finish::sigmoid_and_error, Cost::quadratic, false>("fused_forward_error", w, b, in, out, extra, stream);
+    launch<Finish::sigmoid_and_error, Cost::quadratic, Input::given>("fused_forward_error", w, b, in, out, extra,
+                                                                     stream);
   else
-    launch<Finish::sigmoid_and_error, Cost::cross_entropy, false>("fused_forward_error", w, b, in, out, extra,
-                                                                  stream);
+    launch<Finish::sigmoid_and_error, Cost::cross_entropy, Input::given>("fused_forward_error", w, b, in, out, extra,
+                                                                         stream);
 }
 
 }  // namespace sigmanet::kernels

@@ -18,12 +18,16 @@
 
 namespace sigmanet::kernels {
 
-// Batch gather: x[s][i] = images[record(s)][i] / 255 (IEEE division, as the CPU), and, when batch_labels is
-// given, batch_labels[s] = labels[record(s)]. images is the set's records x pixels, x the batch's m x pixels.
+// Batch gather: x[s][i] = images[record(s)][i] / 255 (IEEE division, as the CPU), or values[record(s)][i] for a
+// set of float values, and, when batch_labels is given, batch_labels[s] = labels[record(s)]. images (values) is
+// the set's records x features, x the batch's m x features.
 // record(s) = order given ? order[base + s] : base + s, with base = first + (step ? *step * batch : 0):
 // training passes the epoch's order and the device's batch counter, evaluation a plain range. The host checks
 // that [first, first + m) lies in the order (or the images); the counter's part is the device's to know.
 void gather_batch(BatchView<const std::uint8_t> images, VectorView<const std::uint8_t> labels,
+                  VectorView<const std::uint32_t> order, const unsigned* step, std::size_t batch, std::size_t first,
+                  BatchView<float> x, VectorView<std::uint8_t> batch_labels, cudaStream_t stream);
+void gather_batch(BatchView<const float> values, VectorView<const std::uint8_t> labels,
                   VectorView<const std::uint32_t> order, const unsigned* step, std::size_t batch, std::size_t first,
                   BatchView<float> x, VectorView<std::uint8_t> batch_labels, cudaStream_t stream);
 
@@ -40,6 +44,10 @@ void fused_weighted_sum(WeightView<const float> w, BatchView<const float> in, Ba
 // writes them for the batch the step counter points at (order[*step * batch + s]), and out = sigmoid(W x + b),
 // in one kernel (fused_forward's).
 void fused_gather_forward(BatchView<const std::uint8_t> images, VectorView<const std::uint8_t> labels,
+                          VectorView<const std::uint32_t> order, const unsigned* step, std::size_t batch,
+                          WeightView<const float> w, VectorView<const float> b, BatchView<float> x,
+                          VectorView<std::uint8_t> batch_labels, BatchView<float> out, cudaStream_t stream);
+void fused_gather_forward(BatchView<const float> values, VectorView<const std::uint8_t> labels,
                           VectorView<const std::uint32_t> order, const unsigned* step, std::size_t batch,
                           WeightView<const float> w, VectorView<const float> b, BatchView<float> x,
                           VectorView<std::uint8_t> batch_labels, BatchView<float> out, cudaStream_t stream);

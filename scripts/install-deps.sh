@@ -10,6 +10,7 @@ packages=(
   build-essential cmake git curl ca-certificates pkg-config ccache
   zlib1g-dev libcli11-dev nlohmann-json3-dev libstb-dev
   libopenblas0-pthread                                 # the CPU's matrix products (opened at run time)
+  libonnx-dev libprotobuf-dev                          # sigmanet export --onnx: ONNX's own protobuf classes
 )
 if [ "${1:-all}" != build ]; then
   packages+=(

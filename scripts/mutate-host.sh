@@ -46,6 +46,8 @@ mutants=(
   "host/formats/checkpoint.cpp|checkpoint: an order with a repeated record accepted|s/if (i >= s.order.size() .. seen\[i\]) throw/if (i >= s.order.size()) throw/|^Checkpoint\.RefusesInconsistentFiles$"
   "host/formats/safetensors.cpp|checksums: a damaged tensor's CRC32 not compared|s/if (actual != found->second)/if (actual != found->second \&\& false)/|^SafeTensorsChecksums\.AFlippedBitIsRefusedNamingTheFileAndTheTensor$"
   "host/formats/mnist.cpp|split: validation taken right after the training records|s/full_train.slice(\"validation\", full_train.size() - sizes.validation, sizes.validation)/full_train.slice(\"validation\", sizes.train, sizes.validation)/|^LoadMnist\.ValidationIsTheLastRecordsOfTheTrainingFile$"
+  "host/formats/onnx_export.cpp|ONNX: Gemm with transB 0, the weight read as [in, out]|s/add_int_attribute(\*gemm, \"transB\", 1);/add_int_attribute(*gemm, \"transB\", 0);/|^OnnxExport\.ShallowSigmoidNetworkIsGemmSigmoidPerLayer$"
+  "host/formats/onnx_export.cpp|ONNX: softmax over the records, not the classes|s/\"axis\", 1);/\"axis\", 0);/|^OnnxExport\.SoftmaxOutputLayerIsSoftmaxOverTheClasses$"
   "host/formats/atomic_file.cpp|atomic files: a dead writer's temporary file kept|s/errno != ESRCH) continue;/errno == ESRCH) continue;/|^Leftovers\.AKilledWritersTemporaryFileIsRemovedByTheNextWrite$"
   # the CLI
   "host/cli/flags.cpp|numbers: the range check dropped (--lambda 1e999 trains with 0)|s/if (ec == std::errc::result_out_of_range .. !std::isfinite(v)) refuse/if (!std::isfinite(v)) refuse/|^StrictFlags\.SignsRangesTrailingTextAndEmptyEntriesAreRefusedNamingTheFlag$"

@@ -18,7 +18,7 @@ export SIGMANET_DATA=${SIGMANET_DATA:-$(cd .. && pwd)/shared/data/mnist}
 
 # file | what the mutant is | sed expression that changes exactly one line (| tests: scripts/mutate-lib.sh)
 mutants=(
-  "kernels/gather_batch.cu|index: the pixel one to the right|s/pixels\[record \* features + i\]/pixels[record * features + i + 1]/"
+  "kernels/gather_batch.cu|index: the feature one to the right|s/records_in\[record \* features + i\]/records_in[record * features + i + 1]/"
   "kernels/fused_forward.cu|loop bound: one input too many|s/k < n_in; k += kWarp) sum +=/k <= n_in; k += kWarp) sum +=/"
   "kernels/neuron_math.cuh|sign: the quadratic error (y - a) a (1 - a)|s/? (out - y) \* out \* (1.0f - out) :/? (y - out) * out * (1.0f - out) :/"
   "kernels/gather_batch.cu|constant: pixels over 256|s/255.0f/256.0f/"
@@ -65,6 +65,8 @@ mutants=(
   "kernels/apply_gradient.cu|sign: a job's update climbs the summed gradient|s/+ -scale \* g\[k\]/+ scale * g[k]/"
   "kernels/apply_gradient.cu|L2: the decay left out of a job's update|s/p\[k\] = decay \* p\[k\]/p[k] = (decay > 2.0f ? decay : 1.0f) * p[k]/"
   "kernels/nonfinite_flag.cu|flag: another rank's NaN/Inf not taken|s/if (!(\*flag == 0.0f))/if (*flag > 1e30f)/"
+  "kernels/gather_batch.cu|values: a float feature scaled as a pixel|s/float input_of(float value) { return value; }/float input_of(float value) { return value \/ 255.0f; }/"
+  "kernels/fused_forward.cu|values: every gathered float feature read one to the right|s/return extra.values;/return extra.values + 1;/"
   "tests/gpu_emulator/simt/test_kernels.cu|missing barrier in the test kernel's shared-memory tree|0,/^    __syncthreads();$/{/^    __syncthreads();$/d}"
 )
 

@@ -12,6 +12,7 @@ void add_bench_command(CLI::App& app, int& status);
 void add_evaluate_command(CLI::App& app, int& status);
 void add_predict_command(CLI::App& app, int& status);
 void add_show_weights_command(CLI::App& app, int& status);
+void add_export_command(CLI::App& app, int& status);
 void add_sweep_command(CLI::App& app, int& status);
 
 }  // namespace sigmanet::cli

@@ -42,10 +42,12 @@ class CpuBackend final : public Backend {
   // The first layer's layout follows the training set: transposed, to skip the inputs that are 0, where at most
   // kSparseInputDensity of its pixels are nonzero (MNIST: 19%); on denser data the products train faster
   // (fast_network.hpp). A function of the data alone, so a resumed run and every rank of a job choose alike.
+  // Float values take the dense layout: the sparse sums are tuned for image bytes, mostly 0.
   void set_training_data(const Dataset& train) override {
     train_ = &train;
     const std::size_t nonzero = count_nonzero_pixels(train.pixels.data(), train.pixels.size());
-    sparse_input_ = double(nonzero) <= FastCpuNetwork<T>::kSparseInputDensity * double(train.pixels.size());
+    sparse_input_ = !train.has_values() &&
+                    double(nonzero) <= FastCpuNetwork<T>::kSparseInputDensity * double(train.pixels.size());
     if (net_) net_->set_sparse_input(sparse_input_);
   }
 
@@ -57,7 +59,7 @@ class CpuBackend final : public Backend {
                     const AfterBatch& after_batch) override {
     if (!train_) throw Error("CpuBackend::train: no training data set");
     if (batch == 0) throw Error("CpuBackend::train: batch size 0");
-    check_input_width(network().sizes(), *train_);
+    check_data_fits(network().sizes(), *train_);
     check_output_layer(objective_, network().output(), "CpuBackend::train");
     FastCpuNetwork<T>& net = network();
     const T decay = T(weight_decay(eta, objective_.lambda, train_->size()));
@@ -87,6 +89,7 @@ class CpuBackend final : public Backend {
   std::optional<std::size_t> nonfinite_batch() const override { return nonfinite_batch_; }
 
   Evaluation evaluate(const Dataset& data) override {
+    check_data_fits(network().sizes(), data);
     check_output_layer(objective_, network().output(), "CpuBackend::evaluate");
     Evaluation e;
     e.total = data.size();

@@ -138,14 +138,14 @@ void FastCpuNetwork<T>::forward_images(const Dataset& data, const std::uint32_t*
   const std::size_t n_in = sizes_[0];
   if (data.features() != n_in)
     throw Error("FastCpuNetwork::forward_images: " + data.name + " has " + std::to_string(data.features()) +
-                " pixels an image, the network " + std::to_string(n_in) + " inputs");
+                " features a record, the network " + std::to_string(n_in) + " inputs");
   const auto nonzero_pixels_in_batch = [&] {
     std::size_t count = 0;
     for (std::size_t s = 0; s < std::min(m, kDensitySamples); ++s)
       count += count_nonzero_pixels(data.image(index[s]), n_in);
     return count;
   };
-  if (!first_layer_sparse(m, nonzero_pixels_in_batch)) {
+  if (data.has_values() || !first_layer_sparse(m, nonzero_pixels_in_batch)) {
     gather_inputs(data, index, m, input_buffer(m));
     forward(a_[0].data(), m);
     return;
@@ -433,6 +433,10 @@ double FastCpuNetwork<T>::batch_cost(const std::uint8_t* labels) const {
 template <class T>
 void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t m, T* x) {
   const std::size_t n = data.features();
+  if (data.has_values()) {
+    for (std::size_t s = 0; s < m; ++s) std::copy_n(data.row(index[s]), n, x + s * n);
+    return;
+  }
   // A shuffled batch's images lie far apart, so each first touch misses the caches: ask for all of them
   // up front and the misses overlap instead of coming one after another.
   constexpr std::size_t kCacheLine = 64;

@@ -75,9 +75,9 @@ class FastCpuNetwork {
   // Forward pass of m samples x (m x sizes[0], row-major), the output layer sigmoid or softmax as the
   // parameters say. Keeps every layer's activations.
   void forward(const T* x, std::size_t m);
-  // Forward pass of the m images data.image(index[s]), evaluation's way in (cpu_backend.cpp): gather_inputs()
-  // into input_buffer(m) and forward(), or, where the first layer takes the sparse sums (set_sparse_input), the
-  // images straight from their bytes into them, never expanded to rows of T: then the outputs are the same to
+  // Forward pass of the m records index[s] of data, evaluation's way in (cpu_backend.cpp): gather_inputs()
+  // into input_buffer(m) and forward(), or, for pixels where the first layer takes the sparse sums
+  // (set_sparse_input), the images straight from their bytes into them, never expanded to rows of T: then the outputs are the same to
   // rounding, activation(0) is not kept, and backward() throws Error until the next forward().
   void forward_images(const Dataset& data, const std::uint32_t* index, std::size_t m);
   // Room for m samples where forward() keeps its input: a batch gathered here and passed to forward() is not
@@ -166,7 +166,7 @@ class FastCpuNetwork {
   void across_threads(std::size_t n, double work, F&& body);
 };
 
-// Images to network input: pixel / 255, for the records named by index.
+// Records to network input, for the records named by index: float values as given, or pixel / 255.
 template <class T>
 void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t m, T* x);
 

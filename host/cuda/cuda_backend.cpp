@@ -48,7 +48,7 @@ class CudaBackend final : public Backend {
     if (batch == 0) throw Error("CudaBackend::train: batch size 0");
     if (batch > std::size_t(INT_MAX)) throw Error("CudaBackend::train: batch size too large");
     model_.require_parameters();
-    check_input_width(model_.sizes(), *train);
+    check_data_fits(model_.sizes(), *train);
     check_output_layer(objective_, model_.output(), "CudaBackend::train");
     nonfinite_batch_.reset();
     if (order.empty()) return 0;
@@ -67,7 +67,7 @@ class CudaBackend final : public Backend {
 
   Evaluation evaluate(const Dataset& data) override {
     model_.require_parameters();
-    check_input_width(model_.sizes(), data);
+    check_data_fits(model_.sizes(), data);
     check_output_layer(objective_, model_.output(), "CudaBackend::evaluate");
     Evaluation e;
     e.total = data.size();
@@ -128,7 +128,8 @@ class CudaBackend final : public Backend {
  private:
   cuda::TrainingDriver& driver_for(std::size_t batch) {
     switch (cuda::choose_training_path(model_.options(), model_.sizes(), model_.output(), batch,
-                                       data_parallel_ != nullptr, model_.persistent_limits())) {
+                                       data_parallel_ != nullptr, model_.persistent_limits(),
+                                       model_.training_data()->has_values())) {
       case cuda::TrainingPath::persistent: return *persistent_;
       case cuda::TrainingPath::data_parallel: return *data_parallel_;
       case cuda::TrainingPath::graph: break;

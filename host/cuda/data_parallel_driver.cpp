@@ -86,8 +86,8 @@ class DataParallelDriver final : public TrainingDriver {
       SIGMANET_CUDA_CHECK(cudaMemsetAsync(exchange, 0, (count - 1) * sizeof(float), s));
     } else {
       const kernels::VectorView<std::uint8_t> labels = vector_view(ws.labels, mine);
-      kernels::gather_batch(model_.train_images(), model_.train_labels(), model_.order(), model_.step(), batch, first,
-                            model_.activations(ws, 0, mine), labels, s);
+      gather_batch(model_.training_view(), model_.order(), model_.step(), batch, first,
+                   model_.activations(ws, 0, mine), labels, s);
       model_.forward(ws, mine);
       kernels::output_delta(cost, model_.activations(ws, L, mine), labels, model_.step(), model_.bad(),
                             model_.errors(ws, L - 1, mine), s);

@@ -15,6 +15,17 @@ constexpr std::size_t kCublasWorkspaceBytes = std::size_t(32) << 20;
 // tiling overhead for a handful of columns).
 constexpr std::size_t kFusedForwardMaxBatch = 64;
 
+// Where a set's features lie on the host, pixels or values: a set uploaded from elsewhere is uploaded again.
+const void* features_of(const Dataset& data) {
+  return data.has_values() ? static_cast<const void*>(data.values.data()) : data.pixels.data();
+}
+
+// A view of a whole uploaded set of records x features.
+DeviceView view_of(const DeviceData& d, std::size_t features, bool values) {
+  if (values) return {{}, batch_view(d.values, d.records, features), vector_view(d.labels, d.records), true};
+  return {batch_view(d.pixels, d.records, features), {}, vector_view(d.labels, d.records), false};
+}
+
 }  // namespace
 
 DeviceModel::DeviceModel(const CudaOptions& options) : options_(options), blas_workspace_(kCublasWorkspaceBytes) {
@@ -104,7 +115,7 @@ void DeviceModel::set_training_data(const Dataset& train) {
   train_data_ = DeviceData{};
   train_data_ = upload(train, 0, train.size());
   train_ = &train;
-  train_pixels_ = train.pixels.data();
+  train_features_ = features_of(train);
   train_size_ = train.size();
 }
 
@@ -115,6 +126,8 @@ kernels::BatchView<const std::uint8_t> DeviceModel::train_images() const {
 kernels::VectorView<const std::uint8_t> DeviceModel::train_labels() const {
   return vector_view(train_data_.labels, train_data_.records);
 }
+
+DeviceView DeviceModel::training_view() const { return view_of(train_data_, train_->features(), train_->has_values()); }
 
 void DeviceModel::upload_order(std::span<const std::uint32_t> order) {
   synchronize();  // the previous order may still be in use
@@ -132,11 +145,18 @@ void DeviceModel::upload_order(std::span<const std::uint32_t> order) {
 DeviceData DeviceModel::upload(const Dataset& data, std::size_t first, std::size_t count) {
   DeviceData d;
   d.records = count;
-  d.pixels = DeviceBuffer<std::uint8_t>(count * data.features());
   d.labels = DeviceBuffer<std::uint8_t>(count);
+  if (data.has_values())
+    d.values = DeviceBuffer<float>(count * data.features());
+  else
+    d.pixels = DeviceBuffer<std::uint8_t>(count * data.features());
   if (count) {
-    SIGMANET_CUDA_CHECK(cudaMemcpyAsync(d.pixels.get(), data.image(first), d.pixels.size(), cudaMemcpyHostToDevice,
-                                        stream_.get()));
+    if (data.has_values())
+      SIGMANET_CUDA_CHECK(cudaMemcpyAsync(d.values.get(), data.row(first), d.values.size() * sizeof(float),
+                                          cudaMemcpyHostToDevice, stream_.get()));
+    else
+      SIGMANET_CUDA_CHECK(cudaMemcpyAsync(d.pixels.get(), data.image(first), d.pixels.size(), cudaMemcpyHostToDevice,
+                                          stream_.get()));
     SIGMANET_CUDA_CHECK(cudaMemcpyAsync(d.labels.get(), data.labels.data() + first, count, cudaMemcpyHostToDevice,
                                         stream_.get()));
     synchronize();
@@ -145,12 +165,32 @@ DeviceData DeviceModel::upload(const Dataset& data, std::size_t first, std::size
 }
 
 DeviceView DeviceModel::device_view(const Dataset& data, std::size_t first, std::size_t count) {
-  if (&data == train_ && data.pixels.data() == train_pixels_ && data.size() == train_size_)
-    return {train_images().slice(first, count), train_labels().slice(first, count)};
+  if (&data == train_ && features_of(data) == train_features_ && data.size() == train_size_)
+    return training_view().slice(first, count);
   synchronize();  // queued work may still read the previous upload
   other_data_ = DeviceData{};
   other_data_ = upload(data, first, count);
-  return {batch_view(other_data_.pixels, count, data.features()), vector_view(other_data_.labels, count)};
+  return view_of(other_data_, data.features(), data.has_values());
+}
+
+void gather_batch(const DeviceView& data, kernels::VectorView<const std::uint32_t> order, const unsigned* step,
+                  std::size_t batch, std::size_t first, kernels::BatchView<float> x,
+                  kernels::VectorView<std::uint8_t> batch_labels, cudaStream_t stream) {
+  if (data.has_values)
+    kernels::gather_batch(data.values, data.labels, order, step, batch, first, x, batch_labels, stream);
+  else
+    kernels::gather_batch(data.images, data.labels, order, step, batch, first, x, batch_labels, stream);
+}
+
+void fused_gather_forward(const DeviceView& data, kernels::VectorView<const std::uint32_t> order,
+                          const unsigned* step, std::size_t batch, kernels::WeightView<const float> w,
+                          kernels::VectorView<const float> b, kernels::BatchView<float> x,
+                          kernels::VectorView<std::uint8_t> batch_labels, kernels::BatchView<float> out,
+                          cudaStream_t stream) {
+  if (data.has_values)
+    kernels::fused_gather_forward(data.values, data.labels, order, step, batch, w, b, x, batch_labels, out, stream);
+  else
+    kernels::fused_gather_forward(data.images, data.labels, order, step, batch, w, b, x, batch_labels, out, stream);
 }
 
 // ---- the step counter and the NaN/Inf flag ----

@@ -57,17 +57,36 @@ struct Workspace {
   DeviceBuffer<std::uint8_t> labels;
 };
 
-// A set's images and labels on the device.
+// A set's features and labels on the device: its pixel bytes or its float values, as the Dataset has them.
 struct DeviceData {
   DeviceBuffer<std::uint8_t> pixels, labels;
+  DeviceBuffer<float> values;
   std::size_t records = 0;
 };
 
-// Records of some set on the device.
+// Records of some set on the device: images for pixel data, values for float values (the other one empty).
 struct DeviceView {
   kernels::BatchView<const std::uint8_t> images;  // records x pixels
+  kernels::BatchView<const float> values;         // records x features
   kernels::VectorView<const std::uint8_t> labels;
+  bool has_values = false;
+
+  DeviceView slice(std::size_t first, std::size_t count) const {
+    return has_values ? DeviceView{{}, values.slice(first, count), labels.slice(first, count), true}
+                      : DeviceView{images.slice(first, count), {}, labels.slice(first, count), false};
+  }
 };
+
+// kernels::gather_batch and kernels::fused_gather_forward (the labels from data.labels) on a set's pixels or
+// values, whichever it has.
+void gather_batch(const DeviceView& data, kernels::VectorView<const std::uint32_t> order, const unsigned* step,
+                  std::size_t batch, std::size_t first, kernels::BatchView<float> x,
+                  kernels::VectorView<std::uint8_t> batch_labels, cudaStream_t stream);
+void fused_gather_forward(const DeviceView& data, kernels::VectorView<const std::uint32_t> order,
+                          const unsigned* step, std::size_t batch, kernels::WeightView<const float> w,
+                          kernels::VectorView<const float> b, kernels::BatchView<float> x,
+                          kernels::VectorView<std::uint8_t> batch_labels, kernels::BatchView<float> out,
+                          cudaStream_t stream);
 
 // What the persistent kernel must fit on the current device: its shared memory a block (opted in), and
 // whether it has thread-block clusters (kernels::persistent_clusters_supported).
@@ -104,8 +123,9 @@ class DeviceModel {
   void set_training_data(const Dataset& train);
   const Dataset* training_data() const { return train_; }
   std::size_t training_records() const { return train_data_.records; }
-  kernels::BatchView<const std::uint8_t> train_images() const;
+  kernels::BatchView<const std::uint8_t> train_images() const;  // pixel data only
   kernels::VectorView<const std::uint8_t> train_labels() const;
+  DeviceView training_view() const;  // the whole training set, pixels or values
   void upload_order(std::span<const std::uint32_t> order);
   kernels::VectorView<const std::uint32_t> order() const { return vector_view(order_, order_count_); }
   // Records [first, first + count) of data on the device: the training set's copy when data is the training
@@ -140,7 +160,7 @@ class DeviceModel {
     reserve(eval_ws_, std::min(kGpuEvaluationChunk, count), false);
     for (std::size_t start = 0; start < count; start += kGpuEvaluationChunk) {
       const std::size_t m = std::min(kGpuEvaluationChunk, count - start);
-      kernels::gather_batch(view.images, {}, {}, nullptr, 0, start, activations(eval_ws_, 0, m), {}, stream());
+      gather_batch(view, {}, nullptr, 0, start, activations(eval_ws_, 0, m), {}, stream());
       forward(eval_ws_, m);
       f(start, activations(eval_ws_, layers_.size(), m));
     }
@@ -165,7 +185,7 @@ class DeviceModel {
   std::vector<DeviceLayer> layers_;
 
   const Dataset* train_ = nullptr;
-  const std::uint8_t* train_pixels_ = nullptr;
+  const void* train_features_ = nullptr;  // the training set's pixels or values, where they were uploaded from
   std::size_t train_size_ = 0;
   DeviceData train_data_, other_data_;
   DeviceBuffer<std::uint32_t> order_;

@@ -42,8 +42,8 @@ class GraphDriver final : public TrainingDriver {
     Workspace& ws = model_.training_workspace();
     const std::size_t L = model_.layers().size();
     const kernels::VectorView<std::uint8_t> labels = vector_view(ws.labels, m);
-    kernels::gather_batch(model_.train_images(), model_.train_labels(), model_.order(), model_.step(), batch, 0,
-                          model_.activations(ws, 0, m), labels, s);
+    gather_batch(model_.training_view(), model_.order(), model_.step(), batch, 0, model_.activations(ws, 0, m),
+                 labels, s);
     model_.forward(ws, m);
     kernels::output_delta(cost, model_.activations(ws, L, m), labels, model_.step(), model_.bad(),
                           model_.errors(ws, L - 1, m), s);
@@ -77,13 +77,12 @@ class GraphDriver final : public TrainingDriver {
       const DeviceLayer& layer = layers[l];
       const kernels::BatchView<float> in = model_.activations(ws, l, m), out = model_.activations(ws, l + 1, m);
       if (l == 0 && L > 1) {
-        kernels::fused_gather_forward(model_.train_images(), model_.train_labels(), model_.order(), model_.step(),
-                                      batch, layer.weights(), layer.bias(), in, labels, out, s);
+        fused_gather_forward(model_.training_view(), model_.order(), model_.step(), batch, layer.weights(),
+                             layer.bias(), in, labels, out, s);
         continue;
       }
       if (l == 0)
-        kernels::gather_batch(model_.train_images(), model_.train_labels(), model_.order(), model_.step(), batch,
-                              0, in, labels, s);
+        gather_batch(model_.training_view(), model_.order(), model_.step(), batch, 0, in, labels, s);
       if (l + 1 < L) {
         kernels::fused_forward(layer.weights(), layer.bias(), in, out, s);
       } else if (!softmax) {

@@ -80,7 +80,7 @@ int persistent_blocks(const kernels::PersistentNet& net, std::size_t batch, int 
 }
 
 TrainingPath choose_training_path(const CudaOptions& options, const std::vector<int>& sizes, Activation output,
-                                  std::size_t batch, bool in_job, const PersistentLimits& limits) {
+                                  std::size_t batch, bool in_job, const PersistentLimits& limits, bool float_values) {
   using Kernel = CudaOptions::Kernel;
   const int forced = options.persistent_blocks;
   if (forced > 0 && in_job) throw cluster_refused(forced, "a job across GPUs trains on the graph path, which has no cluster");
@@ -99,6 +99,16 @@ TrainingPath choose_training_path(const CudaOptions& options, const std::vector<
                        "persistent");
   if (in_job) return TrainingPath::data_parallel;
   if (options.kernel == Kernel::graph) return TrainingPath::graph;
+  if (float_values) {
+    const std::string why = "the persistent kernel trains pixel data only (its batch pipeline moves bytes), and "
+                            "these features are float values";
+    if (forced > 0) throw cluster_refused(forced, why);
+    if (options.kernel == Kernel::persistent)
+      throw SettingError(Setting::gpu_kernel,
+                         {Setting::gpu_kernel, " persistent: " + why + "; use ", Setting::gpu_kernel, " graph or auto"},
+                         "persistent");
+    return TrainingPath::graph;
+  }
   const kernels::PersistentNet net = persistent_shape(sizes, output);
   const bool fits = persistent_blocks(net, batch, forced, limits) > 0;
   if (options.kernel == Kernel::automatic && forced == 0)

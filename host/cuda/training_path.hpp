@@ -26,9 +26,12 @@ kernels::PersistentNet persistent_shape(const std::vector<int>& sizes, Activatio
 int persistent_blocks(const kernels::PersistentNet& net, std::size_t batch, int forced, const PersistentLimits& limits);
 
 // The path for a call at `batch` (in_job: as one rank of a job across GPUs). Throws SettingError (gpu_kernel or
-// gpu_cluster) when the options ask for what this network, batch, job or device cannot do: a cluster size or the
-// persistent kernel asked for is never dropped in silence, since the bits depend on them.
+// gpu_cluster) when the options ask for what this network, batch, job, data or device cannot do: a cluster size
+// or the persistent kernel asked for is never dropped in silence, since the bits depend on them. float_values:
+// the training set's features are float values, which only the graph path trains (the persistent kernel's batch
+// pipeline moves pixel bytes).
 TrainingPath choose_training_path(const CudaOptions& options, const std::vector<int>& sizes, Activation output,
-                                  std::size_t batch, bool in_job, const PersistentLimits& limits);
+                                  std::size_t batch, bool in_job, const PersistentLimits& limits,
+                                  bool float_values);
 
 }  // namespace sigmanet::cuda

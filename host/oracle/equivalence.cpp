@@ -207,4 +207,33 @@ Dataset synthetic_dataset(std::string name, std::size_t count, std::size_t rows,
   return d;
 }
 
+Dataset synthetic_records(std::string name, std::size_t count, std::size_t features, std::size_t classes,
+                          bool values, std::uint64_t seed) {
+  if (classes < 2 || classes > 256 || classes > features)
+    throw Error("synthetic_records: needs 2 to 256 classes, at most one a feature");
+  Rng rng(seed);
+  Dataset d;
+  d.name = std::move(name);
+  d.rows = 1;
+  d.cols = features;
+  d.labels.resize(count);
+  if (values)
+    d.values.resize(count * features);
+  else
+    d.pixels.resize(count * features);
+  for (std::size_t s = 0; s < count; ++s) {
+    const auto label = static_cast<std::uint8_t>(rng.below(classes));
+    d.labels[s] = label;
+    const std::size_t band_first = label * features / classes, band_last = (label + 1) * features / classes;
+    for (std::size_t k = 0; k < features; ++k) {
+      const bool lit = k >= band_first && k < band_last;
+      if (values)
+        d.values[s * features + k] = float(lit ? 1 + rng.uniform() : rng.uniform() - 0.5);
+      else
+        d.pixels[s * features + k] = static_cast<std::uint8_t>(lit ? 128 + rng.below(128) : rng.below(96));
+    }
+  }
+  return d;
+}
+
 }  // namespace sigmanet

@@ -78,4 +78,11 @@ std::vector<double> minus(std::span<const double> a, std::span<const double> b);
 Dataset synthetic_dataset(std::string name, std::size_t count, std::size_t rows, std::size_t cols,
                           std::uint64_t seed);
 
+// A labelled set of `features`-wide records (1 x features) in `classes` classes (2 to 256, at most one a
+// feature): class c lights its own band of the features, plus noise. As float values, the lit ones in [1, 2)
+// and the rest in [-0.5, 0.5) (negative and past 1, as float features are and pixels never); without `values`,
+// as pixel bytes the way synthetic_dataset draws them.
+Dataset synthetic_records(std::string name, std::size_t count, std::size_t features, std::size_t classes,
+                          bool values, std::uint64_t seed);
+
 }  // namespace sigmanet

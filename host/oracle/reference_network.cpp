@@ -141,7 +141,7 @@ template <class T>
 void ReferenceNetwork<T>::train(const Dataset& data, std::span<const std::uint32_t> order, std::size_t batch,
                                 T eta) {
   if (batch == 0) throw Error("ReferenceNetwork::train: batch size 0");
-  check_input_width(sizes_, data);
+  check_data_fits(sizes_, data);
   for (std::size_t first = 0; first < order.size(); first += batch) {
     const std::size_t m = std::min(batch, order.size() - first);
     std::vector<T> x(m * data.features());
@@ -159,7 +159,7 @@ void ReferenceNetwork<T>::train(const Dataset& data, std::span<const std::uint32
 
 template <class T>
 Evaluation ReferenceNetwork<T>::evaluate(const Dataset& data) {
-  check_input_width(sizes_, data);
+  check_data_fits(sizes_, data);
   Evaluation e;
   e.total = data.size();
   std::vector<T> x(data.features());
@@ -203,7 +203,8 @@ template <class T>
 void reference_inputs(const Dataset& data, const std::uint32_t* records, std::size_t m, T* x) {
   const std::size_t n = data.features();
   for (std::size_t s = 0; s < m; ++s)
-    for (std::size_t k = 0; k < n; ++k) x[s * n + k] = T(data.image(records[s])[k]) / T(255);
+    for (std::size_t k = 0; k < n; ++k)
+      x[s * n + k] = data.has_values() ? T(data.row(records[s])[k]) : T(data.image(records[s])[k]) / T(255);
 }
 
 template class ReferenceNetwork<float>;

@@ -69,7 +69,8 @@ class ReferenceNetwork {
   std::vector<std::vector<T>> a_, delta_, grad_w_, grad_b_;
 };
 
-// The network's input for m records of data: pixel / 255, record after record (x holds m * features()).
+// The network's input for m records of data: the float values as given, or pixel / 255, record after record (x
+// holds m * features()).
 template <class T>
 void reference_inputs(const Dataset& data, const std::uint32_t* records, std::size_t m, T* x);
 

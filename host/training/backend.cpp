@@ -1,6 +1,7 @@
 // The backend interface's shared pieces: names of the choices, the default clock, and the checks every backend makes.
 #include "sigmanet/backend.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "sigmanet/error.hpp"
@@ -45,8 +46,22 @@ void check_input_width(const std::vector<int>& sizes, const Dataset& data) {
   if (!sizes.empty() && std::size_t(sizes.front()) != data.features())
     throw SettingError(Setting::sizes,
                        "the input layer has " + std::to_string(sizes.front()) + " neurons but " + data.name +
-                           " images have " + std::to_string(data.features()) + " pixels",
+                           " records have " + std::to_string(data.features()) + " features",
                        sizes_text(sizes));
+}
+
+void check_data_fits(const std::vector<int>& sizes, const Dataset& data) {
+  check_input_width(sizes, data);
+  if (sizes.empty()) return;
+  const std::size_t classes = std::size_t(sizes.back());
+  // One pass for the common case, a second only to name the first label that is too large.
+  if (data.labels.empty() || *std::max_element(data.labels.begin(), data.labels.end()) < classes) return;
+  const auto bad = std::find_if(data.labels.begin(), data.labels.end(), [&](std::uint8_t y) { return y >= classes; });
+  throw SettingError(Setting::sizes,
+                     data.name + ": label " + std::to_string(*bad) + " at record " +
+                         std::to_string(bad - data.labels.begin()) + " is not below the output layer's " +
+                         std::to_string(classes) + " neurons",
+                     sizes_text(sizes));
 }
 
 }  // namespace sigmanet

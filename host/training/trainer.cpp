@@ -129,7 +129,7 @@ void check_memory(const TrainConfig& config, const std::optional<DeviceInfo>& gp
 Trainer::Trainer(const TrainConfig& config, Backend& backend, const Dataset& train)
     : config_(config), backend_(backend), rng_(config.seed) {
   validate_config(config_);
-  check_input_width(config_.sizes, train);
+  check_data_fits(config_.sizes, train);
   backend_.set_training_data(train);
   Parameters p = init_parameters(config_.sizes, config_.init, rng_);
   p.output = output_activation(config_.cost);

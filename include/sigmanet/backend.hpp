@@ -97,9 +97,12 @@ class Backend {
 // trains or evaluates).
 void check_output_layer(const Objective& objective, Activation output, const std::string& who);
 
-// Throws SettingError (sizes) unless the network's input layer is as wide as the data's images: the one
-// check of it, made wherever a network meets data (the trainer, every backend's evaluation).
+// Throws SettingError (sizes) unless the network's input layer is as wide as the data's records have features.
 void check_input_width(const std::vector<int>& sizes, const Dataset& data);
+// check_input_width, and that every label is below the output layer's width (a label past it would index past
+// the outputs): the one check of a network against data, made wherever they meet (the trainer, every backend's
+// training and evaluation).
+void check_data_fits(const std::vector<int>& sizes, const Dataset& data);
 
 // A GPU as a program learns of it (backends/factory.hpp's gpu_info): for reports, and to hold a run's estimated
 // memory to the device's (trainer.hpp's check_memory).

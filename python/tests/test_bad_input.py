@@ -69,7 +69,7 @@ def test_bad_arrays(data):
         net.train(x, wrong)
     with pytest.raises(ValueError, match=r"^y: 50 labels for 100 records of x$"):
         net.train(x, y[:50])
-    with pytest.raises(ValueError, match=r"^sizes: the input layer has 784 neurons but x images have 560 pixels$"):
+    with pytest.raises(ValueError, match=r"^sizes: the input layer has 784 neurons but x records have 560 features$"):
         net.train(x[:, :20], y)
     with pytest.raises(ValueError, match=r"^x: expected one record per row"):
         net.output(x[0, 0])

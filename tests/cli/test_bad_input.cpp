@@ -147,8 +147,8 @@ TEST(StrictFlags, AcceptedValuesReachTheRunUnchanged) {
 // A word that is no command used to get CLI11's "A subcommand is required", naming neither it nor the commands.
 TEST(StrictFlags, AWordThatIsNoCommandIsNamedWithTheCommands) {
   expect_refused(run_cli_argv({"fit", "--epochs", "3"}),
-                 "sigmanet: fit: not a sigmanet command; the commands are train, verify, bench, evaluate, predict or "
-                 "show-weights (see sigmanet --help)",
+                 "sigmanet: fit: not a sigmanet command; the commands are train, verify, bench, evaluate, predict, "
+                 "show-weights or export (see sigmanet --help)",
                  "fit");
 }
 

@@ -35,7 +35,7 @@ TEST(TrainCli, BadFlagsExit2WithOneLineNamingTheFlagAndTheReason) {
       {"--sizes 784,0,10", "sigmanet: --sizes: entry 2 ('0'): must be at least 1"},
       {"--sizes 784,30,9", "sigmanet: --sizes: the output layer has 9 neurons; MNIST needs 10, one per digit"},
       {"--sizes 100,30,10 " + data_flag(),
-       "sigmanet: --sizes: the input layer has 100 neurons but train images have 784 pixels"},
+       "sigmanet: --sizes: the input layer has 100 neurons but train records have 784 features"},
       {"--device tpu", "sigmanet: --device: expected cpu, gpu or auto (got 'tpu')"},
       {"--precision half", "sigmanet: --precision: expected float or double (got 'half')"},
       {"--init zeros", "sigmanet: --init: expected standard or scaled (got 'zeros')"},

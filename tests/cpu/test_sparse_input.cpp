@@ -183,8 +183,8 @@ TEST(SparseInput, BackwardAfterImagesIsRefused) {
   narrow.cols = 392;
   narrow.pixels.resize(392 * d.size());
   EXPECT_EQ(test::thrown<Error>([&] { net.forward_images(narrow, index.data(), d.size()); }),
-            "FastCpuNetwork::forward_images: " + d.name + " has " + std::to_string(narrow.features()) + " pixels an "
-            "image, the network 784 inputs");
+            "FastCpuNetwork::forward_images: " + d.name + " has " + std::to_string(narrow.features()) +
+                " features a record, the network 784 inputs");
 }
 
 // 0 * Inf is NaN: a weight that training took to Inf or NaN must reach every output as the products take it,

@@ -240,10 +240,10 @@ TEST(GpuKernels, ShapesThatDoNotFitAreRefusedNamingTheWrapperTheRuleAndTheShapes
        [&] { kernels::bias_update(in, 1.0f, {p, 30}, {}, nullptr); }},
       {"kernels::bias_update: shapes do not fit (!gradient.data || gradient.size == delta.features)",
        [&] { kernels::bias_update(out, 1.0f, {p, 30}, {p, 31}, nullptr); }},
-      {"kernels::gather_batch: shapes do not fit (x.features == images.features): x is a batch of 10 samples x 784 "
-       "features, images is a batch of 100 samples x 783 features",
+      {"kernels::gather_batch: shapes do not fit (x.features == records.features): x is a batch of 10 samples x 784 "
+       "features, records is a batch of 100 samples x 783 features",
        [&] { kernels::gather_batch({u8, 100, 783}, {}, {}, nullptr, 0, 0, in, {}, nullptr); }},
-      {"kernels::gather_batch: shapes do not fit (!labels.data || labels.size == images.samples)",
+      {"kernels::gather_batch: shapes do not fit (!labels.data || labels.size == records.samples)",
        [&] { kernels::gather_batch({u8, 100, 784}, {u8, 99}, {}, nullptr, 0, 0, in, {u8, 10}, nullptr); }},
       {"kernels::gather_batch: shapes do not fit (!batch_labels.data || batch_labels.size == x.samples)",
        [&] { kernels::gather_batch({u8, 100, 784}, {u8, 100}, {}, nullptr, 0, 0, in, {u8, 11}, nullptr); }},

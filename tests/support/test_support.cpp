@@ -19,6 +19,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "oracle/equivalence.hpp"
 #include "sigmanet/error.hpp"
 
 // PNG reading for decode_png_rgb, a copy of its own (the library's is static to it).
@@ -82,6 +83,18 @@ const Mnist& mnist() {
 const Mnist& small_mnist() {
   static const Mnist m = load_mnist(mnist_dir(), {200, 100, 100});
   return m;
+}
+
+std::string Geometry::text() const {
+  return std::to_string(rows) + "x" + std::to_string(cols) + (values ? " float" : " pixel") + " x " +
+         std::to_string(classes) + " classes";
+}
+
+Dataset Geometry::records(const char* name, std::size_t count, std::uint64_t seed) const {
+  Dataset d = synthetic_records(name, count, rows * cols, classes, values, seed);
+  d.rows = rows;
+  d.cols = cols;
+  return d;
 }
 
 TempDir::TempDir() {

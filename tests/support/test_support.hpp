@@ -44,6 +44,17 @@ const Mnist& mnist();
 // A small split, loaded once: 200 training, 100 validation and 100 test records.
 const Mnist& small_mnist();
 
+// The geometry of a data set unlike MNIST, for the suites that train one on every backend: rows x cols features
+// in `classes` classes, float values or pixel bytes.
+struct Geometry {
+  std::size_t rows, cols, classes;
+  bool values;
+  int width() const { return int(rows * cols); }
+  std::string text() const;  // "1x13 float x 3 classes"
+  // `count` records of this geometry with a learnable pattern (equivalence.hpp's synthetic_records).
+  Dataset records(const char* name, std::size_t count, std::uint64_t seed) const;
+};
+
 // A fresh, empty folder under the system temp folder, removed when the object dies.
 class TempDir {
  public:

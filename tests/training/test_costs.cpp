@@ -204,7 +204,7 @@ TEST(Costs, ACostWithTheWrongOutputLayerIsRefused) {
   cpu->set_parameters(p);  // softmax, with the default quadratic objective
   const Dataset data = synthetic_dataset("d", 20, 10, 1, 1);
   cpu->set_training_data(data);
-  Parameters wide = init_parameters({10, 3}, Init::standard, rng);
+  Parameters wide = init_parameters({10, 10}, Init::standard, rng);  // ten outputs, for the set's ten labels
   wide.output = Activation::softmax;
   cpu->set_parameters(wide);
   const std::vector<std::uint32_t> order{0, 1};
