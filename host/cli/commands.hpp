@@ -13,5 +13,6 @@ void add_evaluate_command(CLI::App& app, int& status);
 void add_predict_command(CLI::App& app, int& status);
 void add_show_weights_command(CLI::App& app, int& status);
 void add_export_command(CLI::App& app, int& status);
+void add_sweep_command(CLI::App& app, int& status);
 
 }  // namespace sigmanet::cli

@@ -88,7 +88,7 @@ std::string first_difference(const std::vector<std::string>& texts) {
 
 }  // namespace
 
-std::string data_identity(const Mnist& data) {
+std::string data_identity(const LabelledData& data) {
   std::uint32_t crc = 0;
   for (const Dataset* set : {&data.train, &data.validation, &data.test}) {
     crc = crc32_of(set->pixels, crc);

@@ -16,7 +16,7 @@
 
 #include "sigmanet/collective.hpp"
 #include "sigmanet/formats/checkpoint.hpp"
-#include "sigmanet/formats/mnist.hpp"
+#include "sigmanet/formats/data_source.hpp"
 
 namespace sigmanet::cli {
 
@@ -25,7 +25,7 @@ using Fingerprint = std::vector<std::pair<std::string, std::string>>;
 
 // "50000 + 10000 + 10000 records of 28x28, CRC32 0a1b2c3d": the training, validation and test sets, told apart by the
 // CRC32 of every pixel and label.
-std::string data_identity(const Mnist& data);
+std::string data_identity(const LabelledData& data);
 
 // "epoch 3, sample 1200, CRC32 0a1b2c3d": the checkpoint a run resumes, told apart by its parameters and trainer
 // state.

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   sigmanet::cli::add_predict_command(app, status);
   sigmanet::cli::add_show_weights_command(app, status);
   sigmanet::cli::add_export_command(app, status);
+  sigmanet::cli::add_sweep_command(app, status);
   // CLI11 answers a word it does not know with "A subcommand is required", naming neither the word nor the commands.
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> commands;

@@ -18,9 +18,9 @@ MetricsLog::MetricsLog(const std::string& file, bool append) : file_(file) {
   if (!text_.empty() && text_.back() != '\n') text_ += '\n';  // a line cut short before: ours start on their own
 }
 
-void MetricsLog::write(int epoch, const Evaluation& test, const std::optional<Evaluation>& validated,
-                       Backend& backend, const Mnist& data, const TrainConfig& c, double eta, double seconds,
-                       double rate) {
+nlohmann::json epoch_metrics(int epoch, const Evaluation& test, const std::optional<Evaluation>& validated,
+                             Backend& backend, const LabelledData& data, const TrainConfig& c, double eta, double seconds,
+                             double rate) {
   const Evaluation train = backend.evaluate(data.train);
   const Evaluation validation = validated ? *validated : backend.evaluate(data.validation);
   const Parameters p = c.lambda > 0 ? backend.parameters() : Parameters{};
@@ -40,7 +40,13 @@ void MetricsLog::write(int epoch, const Evaluation& test, const std::optional<Ev
                          {"seconds", seconds},
                          {"samples_per_second", rate}};
   if (validation.total == 0) line["validation_accuracy"] = line["validation_cost"] = nullptr;
-  text_ += line.dump() + '\n';
+  return line;
+}
+
+void MetricsLog::write(int epoch, const Evaluation& test, const std::optional<Evaluation>& validated,
+                       Backend& backend, const LabelledData& data, const TrainConfig& c, double eta, double seconds,
+                       double rate) {
+  text_ += epoch_metrics(epoch, test, validated, backend, data, c, eta, seconds, rate).dump() + '\n';
   write_file_atomically(file_, std::span(reinterpret_cast<const std::uint8_t*>(text_.data()), text_.size()));
 }
 

@@ -3,14 +3,21 @@
 // epoch the lines so far are written to a temporary file and renamed over it (atomic_file.hpp), so a run refused
 // before its first epoch ends leaves the file as it was, a full disk or a signal never leaves it truncated, and a
 // failed write names the file and the system's reason. A resumed run continues the file of the run it resumes.
+#include <nlohmann/json.hpp>
+
 #include <optional>
 #include <string>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/formats/mnist.hpp"
+#include "sigmanet/formats/data_source.hpp"
 #include "sigmanet/trainer.hpp"
 
 namespace sigmanet::cli {
+
+// One epoch's line as MetricsLog::write writes it (below), for a caller that keeps its lines itself.
+nlohmann::json epoch_metrics(int epoch, const Evaluation& test, const std::optional<Evaluation>& validated,
+                             Backend& backend, const LabelledData& data, const TrainConfig& c, double eta, double seconds,
+                             double rate);
 
 class MetricsLog {
  public:
@@ -23,7 +30,7 @@ class MetricsLog {
   // curves only. Costs are the run's cost plus, with L2, network2.py's lambda/(2n) sum w^2 over each set's own
   // size n. Throws Error naming the file when it cannot be written.
   void write(int epoch, const Evaluation& test, const std::optional<Evaluation>& validated, Backend& backend,
-             const Mnist& data, const TrainConfig& c, double eta, double seconds, double rate);
+             const LabelledData& data, const TrainConfig& c, double eta, double seconds, double rate);
 
  private:
   std::string file_;

@@ -148,7 +148,7 @@ TEST(StrictFlags, AcceptedValuesReachTheRunUnchanged) {
 TEST(StrictFlags, AWordThatIsNoCommandIsNamedWithTheCommands) {
   expect_refused(run_cli_argv({"fit", "--epochs", "3"}),
                  "sigmanet: fit: not a sigmanet command; the commands are train, verify, bench, evaluate, predict, "
-                 "show-weights or export (see sigmanet --help)",
+                 "show-weights, export or sweep (see sigmanet --help)",
                  "fit");
 }
 

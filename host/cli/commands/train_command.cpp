@@ -15,6 +15,7 @@
 #include "cli/metrics_log.hpp"
 #include "cli/one_voice.hpp"
 #include "cli/progress.hpp"
+#include "cli/run_flags.hpp"
 #include "cli/stop_signals.hpp"
 #include "formats/atomic_file.hpp"
 #include "sigmanet/backends/factory.hpp"
@@ -97,15 +98,6 @@ Checkpoint load_resume(const CLI::App& sub, TrainOptions& o) {
   return ck;
 }
 
-// --eta-schedule's text into the config; the one check of its form.
-void parse_eta_schedule(TrainOptions& o) {
-  const std::optional<int> halve_after = eta_schedule_from_text(o.eta_schedule);
-  if (!halve_after)
-    throw InputError("--eta-schedule: expected halve:N (halve eta after N epochs without a better validation "
-                     "accuracy, N >= 1) or constant, got '" + printable(o.eta_schedule) + "'");
-  o.config.halve_eta_after = *halve_after;
-}
-
 // Every output is checked before any work: better to hear it now than after training.
 void check_outputs(const CLI::App& sub, const TrainOptions& o) {
   if (sub.count("--checkpoint-every") && o.checkpoint.empty())
@@ -134,29 +126,6 @@ void check_outputs(const CLI::App& sub, const TrainOptions& o) {
                                data_source_files(data_source(o.data)));
 }
 
-// The split asked for: each size given on the command line or by the checkpoint; the rest follow the data.
-SplitRequest split_request(const CLI::App& sub, const TrainOptions& o) {
-  const MnistSplitSizes& s = o.config.split;
-  const bool resumed = !o.resume.empty();
-  SplitRequest r;
-  if (resumed || sub.count("--train-size")) r.train = s.train;
-  if (resumed || sub.count("--validation-size")) r.validation = s.validation;
-  if (resumed || sub.count("--test-size")) r.test = s.test;
-  return r;
-}
-
-// The first layer must take the data's features and the last give its classes.
-void check_sizes_fit_data(const std::vector<int>& sizes, const LabelledData& data) {
-  const std::size_t features = data.train.features();
-  if (std::size_t(sizes.front()) != features || std::size_t(sizes.back()) != data.classes)
-    throw SettingError(Setting::sizes,
-                       "the network takes " + std::to_string(sizes.front()) + " inputs and gives " +
-                           std::to_string(sizes.back()) + " outputs, but the data has " + std::to_string(features) +
-                           " features and " + std::to_string(data.classes) + " classes (try --sizes " +
-                           std::to_string(features) + ",30," + std::to_string(data.classes) + ")",
-                       sizes_text(sizes));
-}
-
 // The settings checked and the data loaded, a checkpoint's settings blamed on the checkpoint. Without --sizes the
 // network follows the data: its features, 30 hidden neurons, its classes.
 LabelledData check_settings_and_load(const CLI::App& sub, TrainOptions& o) {
@@ -170,27 +139,17 @@ LabelledData check_settings_and_load(const CLI::App& sub, TrainOptions& o) {
       rethrow_from_checkpoint(sub, o.resume, e);
     }
   };
-  const auto check_config = [&] {
-    validate_config(c);
-    check_gpu_options(c.device, o.gpu);
-    check_memory(c, gpu_info(c.device));
-  };
-  if (sizes_given) {
-    blamed(check_config);
-  } else {
-    // The sizes follow the data, but every other setting is checked before the data is read: "--eta -1" is
-    // worth hearing before "MNIST not found".
-    TrainConfig early = c;
-    early.sizes = {1, 1};
-    validate_config(early);
-    check_gpu_options(c.device, o.gpu);
-  }
-  LabelledData data = blamed([&] { return load_data(data_source(o.data, split_request(sub, o))); });
+  if (sizes_given)
+    blamed([&] { check_run_settings(c, o.gpu); });
+  else
+    check_settings_before_data(c, o.gpu);
+  LabelledData data =
+      blamed([&] { return load_run_data(o.data, split_request(sub, c.split, !o.resume.empty())); });
   print_notes(data.notes);
   c.split = {data.train.size(), data.validation.size(), data.test.size()};
   if (!sizes_given) {
-    c.sizes = {int(data.train.features()), 30, int(data.classes)};
-    check_config();
+    c.sizes = sizes_for(data);
+    check_run_settings(c, o.gpu);
   }
   blamed([&] { check_sizes_fit_data(c.sizes, data); });
   return data;
@@ -198,9 +157,8 @@ LabelledData check_settings_and_load(const CLI::App& sub, TrainOptions& o) {
 
 void save_trained_model(const std::string& file, const TrainConfig& c, const Trainer& trainer, Backend& backend,
                         double accuracy, const LabelledData& data) {
-  const ModelShape shape{data.train.rows, data.train.cols, data.classes, data.class_names, data.train.has_values()};
   save_model(file, backend.parameters(),
-             trained_model_metadata(c, trainer.epochs_done(), accuracy, data.test.size(), shape));
+             trained_model_metadata(c, trainer.epochs_done(), accuracy, data.test.size(), shape_of(data)));
   std::printf("Model saved to %s\n", file.c_str());
 }
 
@@ -417,7 +375,7 @@ int run_train(const CLI::App& sub, TrainOptions& o) {
   const StopOnSignals signals;
   set_second_signal_message(
       second_signal_message(o.checkpoint.empty() ? kDefaultCheckpoint : o.checkpoint, 0, o.resume));
-  parse_eta_schedule(o);
+  parse_eta_schedule(o.eta_schedule, o.config);
   check_outputs(sub, o);
   Checkpoint resumed;
   if (!o.resume.empty()) resumed = load_resume(sub, o);
@@ -468,29 +426,16 @@ void add_train_command(CLI::App& app, int& status) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* sub = app.add_subcommand("train", "Train a network on labelled data (MNIST by default) and report test accuracy after each epoch");
   TrainConfig& c = o->config;
-  // Records are counted in 32 bits by the IDX format; a larger count cannot be asked for sensibly, and the
-  // bound keeps every sum of sizes far from wrapping.
-  constexpr std::size_t kMaxRecords = 0xffffffffu;
   add_whole_list(sub, "--sizes", c.sizes, "Neurons per layer, input first", 1, std::numeric_limits<int>::max())
       ->type_name("INT")
       ->default_str("features,30,classes");
   add_whole(sub, "--epochs", c.epochs, "Passes over the training set (with --resume: the total to reach)", 1);
   add_whole(sub, "--batch", c.batch, "Mini-batch size", std::size_t{1})->type_name("INT");
   add_real(sub, "--eta", c.eta, "Learning rate");
-  add_choice(sub, "--cost", c.cost,
-             {{to_string(Cost::quadratic), Cost::quadratic},
-              {to_string(Cost::cross_entropy), Cost::cross_entropy},
-              {to_string(Cost::log_likelihood), Cost::log_likelihood}},
+  add_choice(sub, "--cost", c.cost, cost_choices(),
              "Cost: quadratic (chapter 1), cross-entropy, or log-likelihood (with a softmax output layer)");
   add_real(sub, "--lambda", c.lambda, "L2 regularisation: w <- (1 - eta*lambda/n) w - ..., n the training set's size");
-  add_whole(sub, "--early-stopping", c.early_stopping,
-            "Stop when validation accuracy has not improved for N epochs", 1)
-      ->type_name("N");
-  sub->add_option("--eta-schedule", o->eta_schedule,
-                  "halve:N halves eta when validation accuracy has not improved for N epochs, and stops at 1/128 "
-                  "of its start; constant keeps it")
-      ->type_name("halve:N")
-      ->default_str("constant");
+  add_rule_flags(sub, c, o->eta_schedule);
   add_whole(sub, "--seed", c.seed, "Seed for initial weights and the shuffles");
   add_whole(sub, "--threads", o->threads,
             "CPU threads for large batches and evaluation (default: this machine's cores, shared among the processes "
@@ -498,31 +443,11 @@ void add_train_command(CLI::App& app, int& status) {
             "kernels and the same values to rounding on OpenBLAS)",
             1, 1024)
       ->default_str("cores");
-  add_choice(sub, "--init", c.init,
-             {{to_string(Init::standard), Init::standard}, {to_string(Init::scaled), Init::scaled}},
+  add_choice(sub, "--init", c.init, init_choices(),
              "Weight initialisation: standard N(0,1) or scaled N(0,1/n_in)");
-  add_choice(sub, "--device", c.device, {{"cpu", Device::cpu}, {"gpu", Device::gpu}, {"auto", Device::automatic}},
-             "Where to train: cpu, gpu, or auto (the GPU when one is usable)");
-  add_choice(sub, "--precision", c.precision,
-             {{to_string(Precision::f32), Precision::f32}, {to_string(Precision::f64), Precision::f64}},
-             "Arithmetic: float or double");
-  add_gpu_flags(sub, o->gpu,
-                "How the GPU trains: persistent (the network held in shared memory for many batches), "
-                "graph (a CUDA graph of kernels per batch), or auto (persistent for batches up to 32 when it fits)",
-                "Blocks (SMs) of the persistent kernel's thread-block cluster, which split the first layer's inputs: "
-                "auto (up to 8, one block on a GPU without clusters) or a number");
+  add_device_flags(sub, c, o->gpu);
   add_data_flags(sub, o->data);
-  add_whole(sub, "--train-size", c.split.train,
-            "Training records: the first N of the training source (default: all but the validation records)",
-            std::size_t{1}, kMaxRecords)
-      ->default_str("rest");
-  add_whole(sub, "--validation-size", c.split.validation,
-            "Validation records: the last N of the training source (default: its last sixth, MNIST's 10,000)",
-            std::size_t{0}, kMaxRecords)
-      ->default_str("sixth");
-  add_whole(sub, "--test-size", c.split.test, "Test records: the first N of the test source (default: all)",
-            std::size_t{1}, kMaxRecords)
-      ->default_str("all");
+  add_split_flags(sub, c.split);
   add_path(sub, "--metrics", o->metrics,
            "Write one JSON line per epoch to FILE: test accuracy and cost, training and validation cost");
   add_path(sub, "--save", o->save, "Write the trained model to FILE (safetensors, F32, as torch.nn.Linear layers)");
