@@ -30,8 +30,10 @@ std::vector<StageCheck> check_objective_training(const CudaOptions& options, con
                                                  double eta, std::uint64_t seed);
 
 // Chapter 3 on the whole backend, for `sigmanet verify` and the gpu tests: quadratic with L2 (lambda 5),
-// cross-entropy and log-likelihood each without and with L2, on the persistent kernel and the graph path, one
-// SGD step of 784-30-10 at batch 10 and 100 batches of 10 from train, at eta 0.5. Needs a usable device.
-std::vector<StageCheck> cuda_objective_checks(const Dataset& train, std::uint64_t seed);
+// cross-entropy and log-likelihood each without and with L2, on the persistent kernel (pixel data: it trains no
+// float values) and the graph path, one SGD step of `sizes` (784-30-10 on MNIST) at batch 10 and 100 batches of 10
+// from train, at eta 0.5. Needs a usable device.
+std::vector<StageCheck> cuda_objective_checks(const Dataset& train, const std::vector<int>& sizes,
+                                              std::uint64_t seed);
 
 }  // namespace sigmanet

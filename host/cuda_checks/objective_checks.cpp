@@ -85,7 +85,8 @@ std::vector<StageCheck> check_objective_training(const CudaOptions& options, con
   return checks;
 }
 
-std::vector<StageCheck> cuda_objective_checks(const Dataset& train, std::uint64_t seed) {
+std::vector<StageCheck> cuda_objective_checks(const Dataset& train, const std::vector<int>& sizes,
+                                              std::uint64_t seed) {
   std::string reason;
   if (!cuda_device_usable(&reason)) throw Error("cuda_objective_checks: no usable GPU: " + reason);
   CudaOptions persistent, graph;
@@ -95,11 +96,13 @@ std::vector<StageCheck> cuda_objective_checks(const Dataset& train, std::uint64_
   for (const Objective& objective :
        {Objective{Cost::quadratic, cuda_checks::kLambda}, Objective{Cost::cross_entropy, 0.0}, Objective{Cost::cross_entropy, cuda_checks::kLambda},
         Objective{Cost::log_likelihood, 0.0}, Objective{Cost::log_likelihood, cuda_checks::kLambda}})
-    for (const CudaOptions& options : {persistent, graph})
+    for (const CudaOptions& options : {persistent, graph}) {
+      if (options.kernel == CudaOptions::Kernel::persistent && train.has_values()) continue;
       for (std::size_t samples : {std::size_t(10), std::size_t(1000)})
-        for (StageCheck& c : check_objective_training(options, objective, train, nullptr, {784, 30, 10}, 10, samples,
-                                                      kChapter3Eta, seed))
+        for (StageCheck& c :
+             check_objective_training(options, objective, train, nullptr, sizes, 10, samples, kChapter3Eta, seed))
           checks.push_back(std::move(c));
+    }
   return checks;
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gpu_support.hpp"
@@ -156,6 +157,32 @@ TEST(GpuAnyData, ALabelPastTheOutputLayerIsRefused) {
   const char* refusal = "sizes: train: label 12 at record 34 is not below the output layer's 3 neurons";
   EXPECT_EQ(test::thrown<SettingError>([&] { gpu->train(rng.permutation(bad.size()), 10, 3.0, {}); }), refusal);
   EXPECT_EQ(test::thrown<SettingError>([&] { gpu->evaluate(bad); }), refusal);
+}
+
+// verify follows the data on a GPU too: a table of float features gets its own network's rows, the graph path's
+// checks, and no persistent kernel's (it trains pixel data only), which it says, all OK.
+TEST(GpuAnyData, VerifyOnFloatDataChecksTheGraphPathAndSaysThePersistentIsLeftOut) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  test::TempDir dir;
+  for (const auto& [name, count, seed] : {std::tuple{"train.csv", 300, 21}, std::tuple{"test.csv", 100, 22}}) {
+    const Dataset d = kFloat5x2.records(name, std::size_t(count), std::uint64_t(seed));
+    std::string text = "label,a,b,c,d,e\n";
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      text += std::to_string(d.labels[i]);
+      for (std::size_t k = 0; k < d.features(); ++k) text += "," + std::to_string(d.row(i)[k]);
+      text += "\n";
+    }
+    test::write_bytes(dir / name, std::vector<std::uint8_t>(text.begin(), text.end()));
+  }
+  const test::CliRun run = test::run_cli_argv({"verify", "--data", dir.path().string()}, 900);
+  ASSERT_EQ(run.status, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("The persistent kernel trains pixel data only: its checks are left out for these float "
+                         "features."),
+            std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("\ngraph path: one SGD step 5-30-2 m=10 (update)"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("\npersistent kernel:"), std::string::npos) << run.out;
+  EXPECT_EQ(run.out.find("NOT OK"), std::string::npos) << run.out;
 }
 
 #else

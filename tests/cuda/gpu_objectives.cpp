@@ -125,7 +125,7 @@ TEST(GpuObjectives, ManyStepsMatchTheOracleOnBothPaths) {
                                              kEta, 5));
 #else
   // What `sigmanet verify` runs: each chapter 3 objective, one step and 100 batches of 10, on both paths.
-  const std::vector<StageCheck> checks = cuda_objective_checks(synthetic_train(), 5);
+  const std::vector<StageCheck> checks = cuda_objective_checks(synthetic_train(), {784, 30, 10}, 5);
   EXPECT_EQ(checks.size(), 5u * 2u * 2u);
   expect_all_ok(checks);
 #endif
