@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The persistent kernel's speed, counted from its compiled code (SASS for sm_90).
 
-    python3 bench/sass_model.py DIR [--case 784,30,10:10 ...] [--blocks N] [--json FILE] [--phases]
+    python3 bench/sass_model.py DIR [--case 784,30,10:10 ...] [--blocks N] [--json FILE] [--phases] [--runs R]
 
 DIR is a build for sm_90 (the carried gpu-carry/ folder, or any CMake build with CMAKE_CUDA_ARCHITECTURES=90):
 the script finds the persistent kernel's SASS in its `sigmanet` executable (or its objects), disassembles it with
@@ -27,6 +27,11 @@ turned into time at an H100's boost clock, 1.98 GHz.
 The latencies and rates are assumptions from published microbenchmarks of Hopper and NVIDIA's documentation,
 not measurements of this project (there has been no GPU to measure on): a GPU run of `sigmanet bench` tests them.
 The last line is `persistent 784-30-10 b10: N.NN us/step (SASS model)`.
+
+With --runs R it also counts, for each case, a launch of R runs side by side (persistent_train_runs: the kernel
+compiled for many runs, a cluster a run): one cluster's step from that kernel's SASS, times the waves in which the
+R clusters run (ceil(R / the clusters an H100 holds at once, MAX_ACTIVE_CLUSTERS)), checked against the L2's
+bandwidth for every cluster's pixels, records and labels of a step; and says how that compares with one run.
 """
 import argparse
 import dataclasses
@@ -53,6 +58,12 @@ LATENCY = {  # clocks from issue to a dependent instruction's issue
     "atoms": 30, "syncs": 30, "ldl": 30,
 }
 KERNEL = "persistent_train_kernel"
+SMS = 132  # an H100 SXM's SMs
+# Clusters of N blocks an H100 SXM holds at once: a cluster's blocks share a GPC, and its 132 SMs sit in GPCs of
+# 16 or 18, so 4 clusters of 4 or 2 of 8 fit a GPC (cudaOccupancyMaxActiveClusters on the GPU says; an assumption
+# until one has).
+MAX_ACTIVE_CLUSTERS = {1: 132, 2: 66, 3: 40, 4: 32, 5: 24, 6: 16, 7: 16, 8: 16}
+L2_BYTES_PER_CLOCK = 5.5e12 / (CLOCK_GHZ * 1e9)  # an H100's L2 read bandwidth, about 5.5 TB/s
 SOURCE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kernels")
 DEFAULT_CASES = ["784,30,10:1", "784,30,10:10", "784,30,10:32", "784,100,10:10"]
 
@@ -233,8 +244,9 @@ def sm90_cubins(path, cuobjdump, workdir):
     return cubins
 
 
-def kernel_sass(build, tile):
-    """The SASS text, with the line table inlined, of the persistent kernel for sample tile `tile`."""
+def kernel_sass(build, tile, many=False):
+    """The SASS text, with the line table inlined, of the persistent kernel for sample tile `tile` (of one run, or
+    with `many`, of a launch of many runs)."""
     cuobjdump, nvdisasm = find_tool("cuobjdump"), find_tool("nvdisasm")
     candidates = [build] if os.path.isfile(build) else (
         [os.path.join(build, "sigmanet")] +
@@ -247,9 +259,10 @@ def kernel_sass(build, tile):
                 text = subprocess.run([nvdisasm, "-c", "-gi", cubin], capture_output=True, text=True).stdout
                 functions = split_functions(text)
                 for name, body in functions.items():
-                    if KERNEL in name and f"ILi{tile}E" in name:
+                    if KERNEL in name and f"ILi{tile}ELb{int(many)}E" in name:
                         return body
-    raise ModelError(f"no sm_90 SASS of {KERNEL}<{tile}> in {build} (build with CMAKE_CUDA_ARCHITECTURES=90)")
+    raise ModelError(f"no sm_90 SASS of {KERNEL}<{tile}, {str(many).lower()}> in {build} "
+                     "(build with CMAKE_CUDA_ARCHITECTURES=90)")
 
 
 def split_functions(text):
@@ -727,14 +740,14 @@ def count_step(prog, uniform, case, rank, softmax):
 
 # ---------------------------------------------------------------------------------------------------------------
 
-def model_case(build, case, softmax=False, sass_cache={}):
-    tile = sample_tile(case.m)
-    if tile not in sass_cache:
-        text = kernel_sass(build, tile)
+def model_case(build, case, softmax=False, many=False, sass_cache={}):
+    key = (sample_tile(case.m), many)
+    if key not in sass_cache:
+        text = kernel_sass(build, *key)
         instrs = parse(text)
         prog = Program(instrs, source_tags())
-        sass_cache[tile] = (prog, uniform_registers(prog))
-    prog, uniform = sass_cache[tile]
+        sass_cache[key] = (prog, uniform_registers(prog))
+    prog, uniform = sass_cache[key]
     per_rank = [count_step(prog, uniform, case, rank, softmax) for rank in range(case.blocks)]
     names = [p.name for p in per_rank[0]]
     phases = []
@@ -745,6 +758,17 @@ def model_case(build, case, softmax=False, sass_cache={}):
     return phases, clocks
 
 
+def model_runs(build, case, runs):
+    """A launch of `runs` runs of case side by side: (clocks a step of all of them, waves, the L2's clocks for
+    their step's data, the one cluster's clocks)."""
+    _, cluster_clocks = model_case(build, case, many=True)
+    resident = MAX_ACTIVE_CLUSTERS[case.blocks]
+    waves = -(-runs // resident)
+    # Every cluster reads its batch's pixels (each block its share), records (4 bytes) and labels once a step.
+    l2_clocks = runs * case.m * (case.sizes[0] + 4 + 1) / L2_BYTES_PER_CLOCK
+    return waves * max(cluster_clocks, l2_clocks / waves), waves, l2_clocks, cluster_clocks
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("build", help="a build for sm_90 (gpu-carry/, or a CMake build folder), or an ELF or cubin")
@@ -752,6 +776,7 @@ def main():
     parser.add_argument("--blocks", type=int, help="the cluster's size (default: the kernel's rule)")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--phases", action="store_true", help="print each case's table per phase")
+    parser.add_argument("--runs", type=int, help="also count a launch of this many runs side by side")
     parser.add_argument("--check", metavar="RESULTS",
                         help="fail (exit 1) when the 784-30-10 b10 figure is more than 10%% over the one this file "
                              "records (its line 'persistent 784-30-10 b10: N.NN us/step (SASS model)')")
@@ -773,6 +798,8 @@ def main():
             case = Case(sizes, int(m_text), args.blocks or cluster_blocks(sizes))
             phases, clocks = model_case(args.build, case)
             results.append((case, phases, clocks))
+        side_by_side = [(case, clocks, model_runs(args.build, case, args.runs))
+                        for case, _, clocks in results] if args.runs else []
     except ModelError as e:
         print(f"sass_model: {e}", file=sys.stderr)
         return 2
@@ -790,6 +817,16 @@ def main():
         for p in phases:
             print(f"  {p.name:<20} {'/'.join(map(str, p.issue)):>16} {p.wavefronts:>10} "
                   f"{max(p.mufu) * MUFU_CLOCKS:>5} {p.chain:>6} {p.clocks():>7}  {p.bound()}")
+    if side_by_side:
+        print(f"\n{args.runs} runs side by side, a cluster a run (one run's kernel: its step alone):")
+        print(f"  {'case':<18} {'blocks':>6} {'resident':>8} {'waves':>5} {'cluster':>8} {'L2':>6} {'us/step':>8} "
+              f"{'x one run':>9}")
+        for case, alone, (clocks, waves, l2, cluster) in side_by_side:
+            print(f"  {case.name:<18} {case.blocks:>6} {MAX_ACTIVE_CLUSTERS[case.blocks]:>8} {waves:>5} {cluster:>8} "
+                  f"{l2:>6.0f} {clocks / CLOCK_GHZ / 1000:>8.2f} {clocks / alone:>9.2f}")
+        for case, alone, (clocks, waves, l2, cluster) in side_by_side:
+            print(f"persistent {case.name}, {args.runs} runs in clusters of {case.blocks}: "
+                  f"{clocks / CLOCK_GHZ / 1000:.2f} us/step (SASS model), {clocks / alone:.2f}x one run")
     if args.json:
         with open(args.json, "w") as f:
             json.dump([{"case": c.name, "blocks": c.blocks, "clocks": k, "us_per_step": k / CLOCK_GHZ / 1000,

@@ -134,6 +134,7 @@ constexpr int kPersistentMaxLayers = 3;   // weight layers
 constexpr int kPersistentMaxBatch = 32;   // samples a step
 constexpr int kPersistentThreads = 512;   // a block of 16 warps
 constexpr int kPersistentMaxBlocks = 8;   // blocks a cluster (CUDA's portable cluster size)
+constexpr int kPersistentMaxRuns = 32;    // runs a launch of persistent_train_runs (its table is a kernel parameter)
 
 // The network as the persistent kernel sees it: sizes[0..layers] and each layer's device W (n_out x n_in,
 // row-major) and b, which the kernel reads at the start of a launch and writes back at its end, and the output
@@ -189,6 +190,27 @@ void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> im
                       VectorView<const std::uint8_t> labels, VectorView<const std::uint32_t> order, std::size_t first,
                       std::size_t m, std::size_t steps, const PersistentUpdate& update, unsigned first_batch,
                       unsigned* bad, cudaStream_t stream, int blocks = 1);
+
+// One run of a launch of persistent_train_runs: its parameters (each layer's device W and b, as in
+// PersistentNet), its epoch order, its update's scale and decay, and its NaN/Inf report.
+struct PersistentRun {
+  float* w[kPersistentMaxLayers] = {};
+  float* b[kPersistentMaxLayers] = {};
+  const std::uint32_t* order = nullptr;  // at least first + steps * m records
+  float scale = 0.0f;
+  float decay = 1.0f;
+  unsigned* bad = nullptr;
+};
+
+// persistent_train for runs[0..count) of the same network (net's sizes, layers and output; its w and b are not
+// read), batch, cost and steps at once: one cluster of `blocks` blocks a run (cluster c trains run c), each
+// doing exactly what persistent_train does for that run alone with the same `blocks`, so each run's bits are
+// those of training it alone; only the run's pointers and scalars differ between the clusters. count is 1 to
+// kPersistentMaxRuns; a run's parameters, order and bad must not be another's.
+void persistent_train_runs(const PersistentNet& net, BatchView<const std::uint8_t> images,
+                           VectorView<const std::uint8_t> labels, const PersistentRun* runs, int count,
+                           std::size_t order_size, std::size_t first, std::size_t m, std::size_t steps, Cost cost,
+                           unsigned first_batch, cudaStream_t stream, int blocks = 1);
 
 // Evaluation, per sample: correct[s] = 1 when the first index of the largest output (ties go to the lowest
 // index, like std::max_element) equals labels[s], else 0; cost[s] = the cost C_s in double, as the oracle

@@ -40,13 +40,20 @@
 // order; sample order in the update and the errors; a row left to right in the softmax), so the same input
 // gives the same bits whatever the chunk size (the bits depend on B, which changes the order).
 //
+// Many runs of one network and batch share a launch (persistent_train_runs, for a sweep): cluster c trains run c
+// of a table of runs (its parameters, order, eta and weight decay), and nothing else differs from a launch of
+// that run alone, so each run's bits are its own. The same source compiles a second time for it (kMany), so that
+// the kernel of one run reads its run from its parameters exactly as before.
+//
 // Loops and barriers carry `// model:` tags: bench/sass_model.py reads this kernel's compiled code and counts,
 // per phase (a tagged barrier ends one), the instructions each warp issues, with each tagged loop's trip
 // count and each tagged branch's outcome taken from the same work split as here.
 #include <cuda_pipeline.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <iterator>
 #include <type_traits>
 
 #include "cluster.cuh"
@@ -242,17 +249,37 @@ __device__ inline float sum(const float* a, int sa, int n) {
   return z;
 }
 
+// A launch of many runs (persistent_train_runs) takes its runs from this table, a kernel parameter like the
+// network; a launch of one takes its run from the kernel's own parameters and an empty table.
+struct RunTable {
+  PersistentRun run[kPersistentMaxRuns];
+};
+struct NoRuns {};
+
 // The network and the layout are kernel parameters, read from the constant bank where a loop over the layers
 // indexes them (a copy in the thread's local memory would cost a load from it each time, and the layout's
 // offsets would no longer be known to be the same in every lane).
-template <int kSamples>
+//
+// kMany: cluster c trains run c of `runs` (its parameters, order, scale, decay and bad; net's w and b, order,
+// update's scale and decay, and bad are not read), otherwise the one run of the other parameters. Nothing else
+// differs: a cluster of a launch of many computes what a launch of its run alone computes.
+template <int kSamples, bool kMany>
 __global__ void __launch_bounds__(kPersistentThreads, 1)
     persistent_train_kernel(const __grid_constant__ PersistentNet net, const __grid_constant__ PersistentLayout at,
                             const std::uint8_t* __restrict__ pixels, const std::uint8_t* __restrict__ labels,
                             const std::uint32_t* __restrict__ order, std::size_t first, int m, int steps,
-                            PersistentUpdate update, unsigned first_batch, unsigned* __restrict__ bad, int blocks) {
+                            PersistentUpdate update, unsigned first_batch, unsigned* __restrict__ bad, int blocks,
+                            const __grid_constant__ std::conditional_t<kMany, RunTable, NoRuns> runs) {
   SIGMANET_DYNAMIC_SHARED(unsigned char, shared);
   const int rank = blocks > 1 ? int(cluster_rank()) : 0;
+  // This block's run: its cluster's (a cluster's blocks are consecutive in x), or the launch's one.
+  const int run = kMany ? int(blockIdx.x) / blocks : 0;
+  const auto w_of = [&](int l) -> float* {
+    if constexpr (kMany) return runs.run[run].w[l]; else return net.w[l];
+  };
+  const auto b_of = [&](int l) -> float* {
+    if constexpr (kMany) return runs.run[run].b[l]; else return net.b[l];
+  };
   const InputShare mine(net.sizes[0], blocks, rank);
   const FirstLayerSplit split(net.sizes[1]);
   const int t = int(threadIdx.x), lane = t % kWarp;
@@ -262,7 +289,12 @@ __global__ void __launch_bounds__(kPersistentThreads, 1)
   const int columns = mine.count, column_groups = groups_of(columns, kInputs);
   const int row_stride4 = at.row_stride / kInputs;
   const bool softmax = net.output == Activation::softmax;
-  const float scale = update.scale, decay = update.decay;
+  const float scale = [&] {
+    if constexpr (kMany) return runs.run[run].scale; else return update.scale;
+  }();
+  const float decay = [&] {
+    if constexpr (kMany) return runs.run[run].decay; else return update.decay;
+  }();
   const auto floats = [&](std::size_t offset) { return reinterpret_cast<float*>(shared + offset); };
   float4* const W1 = reinterpret_cast<float4*>(shared + at.w1);
   float4* const X = reinterpret_cast<float4*>(shared + at.x);
@@ -284,12 +316,12 @@ __global__ void __launch_bounds__(kPersistentThreads, 1)
   // The parameters come in once for the whole chunk: of W1, this block's columns.
   for (int k = t; k < n1 * columns; k += kPersistentThreads) {  // model: launch
     const int j = k / columns, c = k - j * columns;
-    floats(at.w1)[j * at.row_stride + c] = net.w[0][std::size_t(j) * std::size_t(n0) + std::size_t(mine.first + c)];
+    floats(at.w1)[j * at.row_stride + c] = w_of(0)[std::size_t(j) * std::size_t(n0) + std::size_t(mine.first + c)];
   }
   for (int l = 0; l < layers; ++l) {
     const int n = net.sizes[l + 1] * (l == 0 ? 0 : net.sizes[l]);
-    for (int k = t; k < n; k += kPersistentThreads) floats(at.w[l])[k] = net.w[l][k];  // model: launch
-    for (int k = t; k < net.sizes[l + 1]; k += kPersistentThreads) floats(at.b[l])[k] = net.b[l][k];  // model: launch
+    for (int k = t; k < n; k += kPersistentThreads) floats(at.w[l])[k] = w_of(l)[k];  // model: launch
+    for (int k = t; k < net.sizes[l + 1]; k += kPersistentThreads) floats(at.b[l])[k] = b_of(l)[k];  // model: launch
   }
   for (int p = t; p < 256; p += kPersistentThreads) x_of[p] = __fdiv_rn(float(p), 255.0f);  // model: launch
   if (t == 0) *bad_step = 0xFFFFFFFFu;
@@ -318,7 +350,10 @@ __global__ void __launch_bounds__(kPersistentThreads, 1)
     __pipeline_commit();
   };
   // Record number `s` of step `step`'s batch (the launch's steps only).
-  const auto record_of = [&](int step, int s) { return order[first + std::size_t(step) * std::size_t(m) + std::size_t(s)]; };
+  const auto record_of = [&](int step, int s) {
+    const std::size_t k = first + std::size_t(step) * std::size_t(m) + std::size_t(s);
+    if constexpr (kMany) return runs.run[run].order[k]; else return order[k];
+  };
 
   // Batch 0 arrives before the first step; from then on batch k + 1 arrives during step k.
   if (t < m) records[t] = record_of(0, t);
@@ -580,35 +615,90 @@ __global__ void __launch_bounds__(kPersistentThreads, 1)
   // is the same). A bad step is reported as the graph path reports it; every block stopped at it.
   for (int k = t; k < n1 * columns; k += kPersistentThreads) {  // model: launch
     const int j = k / columns, c = k - j * columns;
-    net.w[0][std::size_t(j) * std::size_t(n0) + std::size_t(mine.first + c)] = floats(at.w1)[j * at.row_stride + c];
+    w_of(0)[std::size_t(j) * std::size_t(n0) + std::size_t(mine.first + c)] = floats(at.w1)[j * at.row_stride + c];
   }
   if (rank == 0) {
     for (int l = 0; l < layers; ++l) {
       const int n = net.sizes[l + 1] * (l == 0 ? 0 : net.sizes[l]);
-      for (int k = t; k < n; k += kPersistentThreads) net.w[l][k] = floats(at.w[l])[k];  // model: launch
-      for (int k = t; k < net.sizes[l + 1]; k += kPersistentThreads) net.b[l][k] = floats(at.b[l])[k];  // model: launch
+      for (int k = t; k < n; k += kPersistentThreads) w_of(l)[k] = floats(at.w[l])[k];  // model: launch
+      for (int k = t; k < net.sizes[l + 1]; k += kPersistentThreads) b_of(l)[k] = floats(at.b[l])[k];  // model: launch
     }
-    if (t == 0 && *bad_step != 0xFFFFFFFFu) atomicMin(bad, first_batch + *bad_step);
+    if (t == 0 && *bad_step != 0xFFFFFFFFu) {
+      if constexpr (kMany)
+        atomicMin(runs.run[run].bad, first_batch + *bad_step);
+      else
+        atomicMin(bad, first_batch + *bad_step);
+    }
   }
 }
 
-// Launches the kernel compiled for the sample tile kSamples (one block, or a cluster of `blocks`).
-template <int kSamples>
+// Launches the kernel compiled for the sample tile kSamples: one run (one block, or a cluster of `blocks`), or
+// with kMany, `count` runs of `runs`, a cluster each.
+template <int kSamples, bool kMany, class Runs>
 void launch_persistent(const PersistentNet& net, const std::uint8_t* images, const std::uint8_t* labels,
                        const std::uint32_t* order, std::size_t first, int m, int steps, const PersistentUpdate& update,
-                       unsigned first_batch, unsigned* bad, int blocks, cudaStream_t stream) {
+                       unsigned first_batch, unsigned* bad, int blocks, const Runs& runs, int count,
+                       cudaStream_t stream) {
   // Past 48 KB a kernel must be allowed its dynamic shared memory first; the caller checked the device's limit.
   const PersistentLayout layout(net, m, blocks);
-  SIGMANET_CUDA_CHECK(cudaFuncSetAttribute(persistent_train_kernel<kSamples>,
-                                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(layout.bytes)));
+  const auto persistent_kernel = persistent_train_kernel<kSamples, kMany>;
+  SIGMANET_CUDA_CHECK(cudaFuncSetAttribute(persistent_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(layout.bytes)));
+  const unsigned grid = unsigned(count * blocks);
   if (blocks == 1)
-    SIGMANET_LAUNCH(persistent_train_kernel<kSamples>, 1, kPersistentThreads, layout.bytes, stream)
-    (net, layout, images, labels, order, first, m, steps, update, first_batch, bad, 1);
+    SIGMANET_LAUNCH(persistent_kernel, grid, kPersistentThreads, layout.bytes, stream)
+    (net, layout, images, labels, order, first, m, steps, update, first_batch, bad, 1, runs);
   else
-    SIGMANET_LAUNCH_CLUSTER(persistent_train_kernel<kSamples>, unsigned(blocks), kPersistentThreads, unsigned(blocks),
-                            layout.bytes, stream)
-    (net, layout, images, labels, order, first, m, steps, update, first_batch, bad, blocks);
+    SIGMANET_LAUNCH_CLUSTER(persistent_kernel, grid, kPersistentThreads, unsigned(blocks), layout.bytes, stream)
+    (net, layout, images, labels, order, first, m, steps, update, first_batch, bad, blocks, runs);
   SIGMANET_CUDA_CHECK_LAUNCH("persistent_train_kernel");
+}
+
+// Calls f(std::integral_constant<int, tile>{}) for m's sample tile.
+template <class F>
+void with_sample_tile(std::size_t m, F&& f) {
+  switch (sample_tile(int(m))) {
+    case 1: f(std::integral_constant<int, 1>{}); break;
+    case 2: f(std::integral_constant<int, 2>{}); break;
+    case 4: f(std::integral_constant<int, 4>{}); break;
+    case 10: f(std::integral_constant<int, 10>{}); break;
+    case 16: f(std::integral_constant<int, 16>{}); break;
+    default: f(std::integral_constant<int, 32>{}); break;
+  }
+}
+
+// What persistent_train (`wrapper` "persistent_train", one run) and persistent_train_runs require of the network,
+// the data, the steps and each run's pointers, in that order. Throws naming the wrapper.
+void require_persistent_launch(const char* wrapper, const PersistentNet& net, BatchView<const std::uint8_t> images,
+                               VectorView<const std::uint8_t> labels, const PersistentRun* runs, int count,
+                               std::size_t order_size, std::size_t first, std::size_t m, std::size_t steps,
+                               Cost cost, int blocks) {
+  const auto every_run = [&](auto has) {
+    for (int r = 0; r < count; ++r)
+      if (!has(runs[r])) return false;
+    return true;
+  };
+  require(images.data && labels.data && every_run([](const PersistentRun& run) { return run.order && run.bad; }),
+          wrapper, "null pointer");
+  require(net.layers >= 1 && net.layers <= kPersistentMaxLayers, wrapper, "unsupported layer count");
+  for (int l = 0; l < net.layers; ++l)
+    require(every_run([l](const PersistentRun& run) { return run.w[l] && run.b[l]; }) && net.sizes[l] > 0 &&
+                net.sizes[l + 1] > 0,
+            wrapper, "bad layer");
+  require(images.features == std::size_t(net.sizes[0]), wrapper, "images not as wide as the input layer");
+  require(net.output == Activation::sigmoid || net.output == Activation::softmax, wrapper,
+          "unknown output activation");
+  require(cost == Cost::quadratic || cost == Cost::cross_entropy || cost == Cost::log_likelihood, wrapper,
+          "unknown cost");
+  require((cost == Cost::log_likelihood) == (net.output == Activation::softmax), wrapper,
+          "the cost does not go with the output layer (log-likelihood with softmax, the others with sigmoid)");
+  require(m >= 1 && m <= std::size_t(kPersistentMaxBatch), wrapper, "batch outside 1..32");
+  require(steps <= std::size_t(INT_MAX), wrapper, "too many steps for one launch");
+  require(persistent_blocks_can_share(net, blocks), wrapper,
+          "a cluster of 1 to 8 blocks, each owning at least one copy piece of the inputs, and at most 512 "
+          "neurons in the first layer");
+  require(first <= order_size && steps * m <= order_size - first, wrapper, "steps past the end of the order");
+  require(reinterpret_cast<std::uintptr_t>(images.data) % std::uintptr_t(copy_piece(net.sizes[0])) == 0, wrapper,
+          "images not aligned to the rows' copy pieces");
 }
 
 }  // namespace
@@ -618,7 +708,7 @@ bool persistent_clusters_supported() {
   cudaDeviceProp properties{};
   cudaFuncAttributes attributes{};
   if (cudaGetDevice(&device) != cudaSuccess || cudaGetDeviceProperties(&properties, device) != cudaSuccess ||
-      cudaFuncGetAttributes(&attributes, persistent_train_kernel<10>) != cudaSuccess) {
+      cudaFuncGetAttributes(&attributes, persistent_train_kernel<10, false>) != cudaSuccess) {
     (void)cudaGetLastError();
     return false;
   }
@@ -670,38 +760,36 @@ void persistent_train(const PersistentNet& net, BatchView<const std::uint8_t> im
                       unsigned* bad, cudaStream_t stream, int blocks) {
   SIGMANET_REQUIRE_SHAPES("kernels::persistent_train", labels.size == images.samples, labels, images);
   if (steps == 0) return;
-  require(images.data && labels.data && order.data && bad, "persistent_train", "null pointer");
-  require(net.layers >= 1 && net.layers <= kPersistentMaxLayers, "persistent_train", "unsupported layer count");
-  for (int l = 0; l < net.layers; ++l)
-    require(net.w[l] && net.b[l] && net.sizes[l] > 0 && net.sizes[l + 1] > 0, "persistent_train", "bad layer");
-  require(images.features == std::size_t(net.sizes[0]), "persistent_train", "images not as wide as the input layer");
-  require(net.output == Activation::sigmoid || net.output == Activation::softmax, "persistent_train",
-          "unknown output activation");
-  require(update.cost == Cost::quadratic || update.cost == Cost::cross_entropy || update.cost == Cost::log_likelihood,
-          "persistent_train", "unknown cost");
-  require((update.cost == Cost::log_likelihood) == (net.output == Activation::softmax), "persistent_train",
-          "the cost does not go with the output layer (log-likelihood with softmax, the others with sigmoid)");
-  require(m >= 1 && m <= std::size_t(kPersistentMaxBatch), "persistent_train", "batch outside 1..32");
-  require(steps <= std::size_t(INT_MAX), "persistent_train", "too many steps for one launch");
-  require(persistent_blocks_can_share(net, blocks), "persistent_train",
-          "a cluster of 1 to 8 blocks, each owning at least one copy piece of the inputs, and at most 512 "
-          "neurons in the first layer");
-  require(first <= order.size && steps * m <= order.size - first, "persistent_train",
-          "steps past the end of the order");
-  require(reinterpret_cast<std::uintptr_t>(images.data) % std::uintptr_t(copy_piece(net.sizes[0])) == 0,
-          "persistent_train", "images not aligned to the rows' copy pieces");
-  const auto launch = [&](auto tile) {
-    launch_persistent<decltype(tile)::value>(net, images.data, labels.data, order.data, first, int(m), int(steps),
-                                             update, first_batch, bad, blocks, stream);
-  };
-  switch (sample_tile(int(m))) {
-    case 1: launch(std::integral_constant<int, 1>{}); break;
-    case 2: launch(std::integral_constant<int, 2>{}); break;
-    case 4: launch(std::integral_constant<int, 4>{}); break;
-    case 10: launch(std::integral_constant<int, 10>{}); break;
-    case 16: launch(std::integral_constant<int, 16>{}); break;
-    default: launch(std::integral_constant<int, 32>{}); break;
-  }
+  PersistentRun run;
+  std::copy(std::begin(net.w), std::end(net.w), std::begin(run.w));
+  std::copy(std::begin(net.b), std::end(net.b), std::begin(run.b));
+  run.order = order.data;
+  run.bad = bad;
+  require_persistent_launch("persistent_train", net, images, labels, &run, 1, order.size, first, m, steps,
+                            update.cost, blocks);
+  with_sample_tile(m, [&](auto tile) {
+    launch_persistent<decltype(tile)::value, false>(net, images.data, labels.data, order.data, first, int(m),
+                                                    int(steps), update, first_batch, bad, blocks, NoRuns{}, 1,
+                                                    stream);
+  });
+}
+
+void persistent_train_runs(const PersistentNet& net, BatchView<const std::uint8_t> images,
+                           VectorView<const std::uint8_t> labels, const PersistentRun* runs, int count,
+                           std::size_t order_size, std::size_t first, std::size_t m, std::size_t steps, Cost cost,
+                           unsigned first_batch, cudaStream_t stream, int blocks) {
+  SIGMANET_REQUIRE_SHAPES("kernels::persistent_train_runs", labels.size == images.samples, labels, images);
+  require(runs && count >= 1 && count <= kPersistentMaxRuns, "persistent_train_runs", "1 to 32 runs");
+  if (steps == 0) return;
+  require_persistent_launch("persistent_train_runs", net, images, labels, runs, count, order_size, first, m, steps,
+                            cost, blocks);
+  RunTable table;
+  std::copy(runs, runs + count, table.run);
+  const PersistentUpdate update{0.0f, 1.0f, cost};  // each run's scale and decay come from the table
+  with_sample_tile(m, [&](auto tile) {
+    launch_persistent<decltype(tile)::value, true>(net, images.data, labels.data, nullptr, first, int(m), int(steps),
+                                                   update, first_batch, nullptr, blocks, table, count, stream);
+  });
 }
 
 }  // namespace sigmanet::kernels

@@ -62,6 +62,8 @@ mutants=(
   "kernels/persistent_train.cu|L2: the decay left out of the first layer's update|s/w.y = fmaf(-scale, grad.y, decay \* w.y);/w.y = fmaf(-scale, grad.y, w.y);/"
   "kernels/persistent_train.cu|cross-entropy error: the quadratic one kept|s/output_error(update.cost, out, target)/output_error(Cost::quadratic, out, target)/"
   "kernels/persistent_train.cu|softmax: the output row never normalised|s/if (softmax) {  \/\/ model: softmax/if (false) {  \/\/ model: softmax/"
+  "kernels/persistent_train.cu|runs: every cluster takes the first run's eta|s/if constexpr (kMany) return runs.run\[run\].scale;/if constexpr (kMany) return runs.run[0].scale;/"
+  "kernels/persistent_train.cu|runs: a cluster of many takes its neighbour's order|s/if constexpr (kMany) return runs.run\[run\].order\[k\];/if constexpr (kMany) return runs.run[(run + 1) % 2].order[k];/"
   "kernels/apply_gradient.cu|sign: a job's update climbs the summed gradient|s/+ -scale \* g\[k\]/+ scale * g[k]/"
   "kernels/apply_gradient.cu|L2: the decay left out of a job's update|s/p\[k\] = decay \* p\[k\]/p[k] = (decay > 2.0f ? decay : 1.0f) * p[k]/"
   "kernels/nonfinite_flag.cu|flag: another rank's NaN/Inf not taken|s/if (!(\*flag == 0.0f))/if (*flag > 1e30f)/"
