@@ -133,14 +133,19 @@ std::optional<PictureSize> tiles_size(const TileGrid& g, std::size_t scale) {
   return grid(g.columns, g.rows, tile, tile, std::max<std::size_t>(2, scale));
 }
 
-// The label under a mistake, "P<predicted> T<true>": its widest text, in the font's 4-pixel advance.
-constexpr std::size_t kLabelChars = 5;  // "P0 T0"
+// The label under a mistake, "P<predicted> T<true>": its widest text for this many classes ("P0 T0" for 10,
+// "P61 T61" for 62), in the font's 4-pixel advance.
+std::size_t label_chars(std::size_t classes) {
+  std::size_t digits = 1;
+  for (std::size_t largest = std::max<std::size_t>(classes, 1) - 1; largest >= 10; largest /= 10) ++digits;
+  return 3 + 2 * digits;
+}
 
 std::optional<PictureSize> mistakes_size(std::size_t rows, std::size_t cols, std::size_t count, std::size_t columns,
-                                         std::size_t scale) {
+                                         std::size_t scale, std::size_t classes) {
   columns = std::max<std::size_t>(1, std::min(columns, count));
   const std::size_t grid_rows = (count + columns - 1) / columns;
-  const auto image_w = mul_add(cols, scale), label_w = mul_add(4 * kLabelChars - 1, scale);
+  const auto image_w = mul_add(cols, scale), label_w = mul_add(4 * label_chars(classes) - 1, scale);
   const auto label_h = mul_add(7, scale), gap = mul_add(2, scale);
   if (!image_w || !label_w || !label_h || !gap) return std::nullopt;
   return grid(columns, grid_rows, std::max(*image_w, *label_w), mul_add(rows, scale, *label_h), *gap);
@@ -163,11 +168,11 @@ PictureSize weight_tiles_size(const std::vector<int>& sizes, std::size_t scale) 
 }
 
 PictureSize mistakes_grid_size(std::size_t rows, std::size_t cols, std::size_t count, std::size_t columns,
-                               std::size_t scale) {
-  const std::optional<PictureSize> size = mistakes_size(rows, cols, count, columns, scale);
+                               std::size_t scale, std::size_t classes) {
+  const std::optional<PictureSize> size = mistakes_size(rows, cols, count, columns, scale, classes);
   if (fits(size)) return *size;
   const std::size_t best =
-      largest_fitting(count, [&](std::size_t n) { return mistakes_size(rows, cols, n, columns, scale); });
+      largest_fitting(count, [&](std::size_t n) { return mistakes_size(rows, cols, n, columns, scale, classes); });
   throw SettingError(Setting::mistakes_count,
                      {Setting::mistakes_count, " and ", Setting::scale,
                       " " + std::to_string(scale) + ": a picture of " + std::to_string(count) + " mistakes would be " +
@@ -212,13 +217,17 @@ Image weight_tiles(const Parameters& p, std::size_t scale) {
   return img;
 }
 
-Image mistakes_grid(const Dataset& data, std::span<const Mistake> mistakes, std::size_t columns, std::size_t scale) {
+Image mistakes_grid(const Dataset& data, std::span<const Mistake> mistakes, std::size_t columns, std::size_t scale,
+                    std::size_t classes) {
   if (mistakes.empty()) throw Error("mistakes_grid: no mistakes to draw");
-  const PictureSize size = mistakes_grid_size(data.rows, data.cols, mistakes.size(), columns, scale);
+  for (const Mistake& m : mistakes)
+    if (m.predicted < 0 || m.truth < 0 || std::size_t(m.predicted) >= classes || std::size_t(m.truth) >= classes)
+      throw Error("mistakes_grid: a class past the " + std::to_string(classes) + " classes");
+  const PictureSize size = mistakes_grid_size(data.rows, data.cols, mistakes.size(), columns, scale, classes);
   // Within the size just checked, none of these products wraps.
   columns = std::max<std::size_t>(1, std::min(columns, mistakes.size()));
   const std::size_t gap = 2 * scale, label = 7 * scale;
-  const std::size_t cell_w = std::max(data.cols * scale, text_width("P0 T0", scale));
+  const std::size_t cell_w = std::max(data.cols * scale, (4 * label_chars(classes) - 1) * scale);
   const std::size_t cell_h = data.rows * scale + label;
   Image img(size.width, size.height, 3);
   fill_rect(img, 0, 0, img.width, img.height, kBackground);
@@ -233,9 +242,12 @@ Image mistakes_grid(const Dataset& data, std::span<const Mistake> mistakes, std:
         fill_rect(img, x0 + x * scale, y0 + y * scale, scale, scale, Colour{v, v, v});
       }
     const std::size_t ty = y0 + data.rows * scale + scale;
-    draw_text(img, x0, ty, std::string("P").append(std::to_string(m.predicted)), Colour{255, 90, 90}, scale);
-    draw_text(img, x0 + text_width("P0 ", scale) + scale, ty, std::string("T").append(std::to_string(m.truth)), Colour{90, 230, 90},
-              scale);
+    // append, not "P" + to_string: GCC 12's -Wrestrict misfires on the latter at -O3.
+    const std::string predicted = std::string("P").append(std::to_string(m.predicted));
+    draw_text(img, x0, ty, predicted, Colour{255, 90, 90}, scale);
+    draw_text(img, x0 + text_width(predicted, scale) + 5 * scale, ty,  // a blank's advance further
+              std::string("T").append(std::to_string(m.truth)),
+              Colour{90, 230, 90}, scale);
   }
   return img;
 }

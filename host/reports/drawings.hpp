@@ -45,14 +45,16 @@ struct Mistake {
   int predicted;
   int truth;
 };
-// The picture mistakes_grid draws for `count` mistakes of rows x cols images, `columns` to a row. Throws
-// SettingError (Setting::mistakes_count, naming Setting::scale too) when the picture is too large, saying how many
-// mistakes fit at this scale.
+// The picture mistakes_grid draws for `count` mistakes of rows x cols images of `classes` classes (the labels'
+// width), `columns` to a row. Throws SettingError (Setting::mistakes_count, naming Setting::scale too) when the
+// picture is too large, saying how many mistakes fit at this scale.
 PictureSize mistakes_grid_size(std::size_t rows, std::size_t cols, std::size_t count, std::size_t columns,
-                               std::size_t scale);
+                               std::size_t scale, std::size_t classes = 10);
 
 // A grid of the records' images (light digits on black as in MNIST), each labelled below with
-// "P<predicted> T<true>" in red and green. Throws as mistakes_grid_size does.
-Image mistakes_grid(const Dataset& data, std::span<const Mistake> mistakes, std::size_t columns, std::size_t scale);
+// "P<predicted> T<true>" in red and green, each cell wide enough for the widest label of `classes` classes. Throws
+// as mistakes_grid_size does, and Error for a class past `classes`.
+Image mistakes_grid(const Dataset& data, std::span<const Mistake> mistakes, std::size_t columns, std::size_t scale,
+                    std::size_t classes = 10);
 
 }  // namespace sigmanet

@@ -83,6 +83,24 @@ TEST(Drawings, MistakesTooManyForTheScaleAreRefusedSayingHowManyFit) {
   EXPECT_EQ(fits.height, 32u + 31 * 592);
 }
 
+// A label is "P<predicted> T<true>" in the font's 4-pixel advance: a cell is as wide as the widest label of the
+// classes. 8x8 images at scale 2: 16 pixels of image; 10 classes' "P0 T0" is 19 x 2 = 38 pixels, 200 classes'
+// "P199 T199" 35 x 2 = 70.
+TEST(Drawings, MistakeCellsAreAsWideAsTheWidestLabelOfTheClasses) {
+  Dataset data;
+  data.rows = data.cols = 8;
+  data.pixels.assign(3 * 64, 200);
+  data.labels = {0, 1, 2};
+  const std::vector<Mistake> ten{{0, 3, 9}, {1, 9, 0}, {2, 4, 5}};
+  const std::vector<Mistake> two_hundred{{0, 199, 0}, {1, 0, 199}, {2, 123, 45}};
+  // Three columns of the cell and a 4-pixel gap, and a gap before the first.
+  EXPECT_EQ(mistakes_grid_size(8, 8, 3, 10, 2, 10).width, 4u + 3 * (38 + 4));
+  EXPECT_EQ(mistakes_grid_size(8, 8, 3, 10, 2, 200).width, 4u + 3 * (70 + 4));
+  EXPECT_EQ(mistakes_grid(data, ten, 10, 2, 10).width, 4u + 3 * (38 + 4));
+  EXPECT_EQ(mistakes_grid(data, two_hundred, 10, 2, 200).width, 4u + 3 * (70 + 4));
+  EXPECT_THROW(mistakes_grid(data, two_hundred, 10, 2, 10), Error);
+}
+
 // An image's byte count is checked like the drawings': (2^32)^2 x 3 wraps a 64-bit size to 0, and an image of
 // 0 bytes that claims 2^32 x 2^32 pixels would be written far outside its memory.
 TEST(Drawings, AnImageWhoseSizeWrapsIsRefused) {

@@ -50,7 +50,8 @@ int run_evaluate(EvaluateOptions& o) {
   if (!o.mistakes.empty() && data.has_values())
     throw InputError("--mistakes: the data's features are float values, not images to draw");
   // The picture is sized for as many mistakes as it may have to hold, before the model is evaluated.
-  if (!o.mistakes.empty()) mistakes_grid_size(data.rows, data.cols, std::min(o.mistakes_count, data.size()), 10, o.scale);
+  if (!o.mistakes.empty())
+    mistakes_grid_size(data.rows, data.cols, std::min(o.mistakes_count, data.size()), 10, o.scale, classes);
   std::unique_ptr<Backend> backend = backend_for(model, o.model, o.device);
   backend->set_threads(o.threads ? o.threads : default_threads());
   const Objective objective = model_objective(model, o.model);
@@ -101,7 +102,7 @@ int run_evaluate(EvaluateOptions& o) {
     if (mistakes.empty()) {
       std::printf("\nNo mistakes to draw: every digit is right; %s not written\n", o.mistakes.c_str());
     } else {
-      write_png(o.mistakes, mistakes_grid(data, mistakes, 10, o.scale));
+      write_png(o.mistakes, mistakes_grid(data, mistakes, 10, o.scale, classes));
       std::printf("\nMistakes: the first %zu of %zu drawn in %s (P = predicted in red, T = true in green)\n",
                   mistakes.size(), mistakes_total, o.mistakes.c_str());
     }
