@@ -84,7 +84,7 @@ cluster_sizes=(1 2 4 8)
 step_limit() {  # kind [suite]
   case "$1:${2:-}" in
     look:nvidia-smi) echo 10 ;;  look:python3) echo 5 ;;  look:*) echo 4 ;;
-    plain:gpu_backend) echo 25 ;;  plain:gpu_kernels | plain:gpu_persistent) echo 15 ;;
+    plain:gpu_backend) echo 30 ;;  plain:gpu_kernels | plain:gpu_persistent) echo 15 ;;
     plain:gpu_checkpoint | plain:gpu_objectives) echo 10 ;;  plain:*) echo 6 ;;
     memcheck:gpu_backend) echo 60 ;;  memcheck:gpu_persistent) echo 40 ;;  memcheck:gpu_kernels) echo 35 ;;
     memcheck:*) echo 25 ;;
