@@ -90,7 +90,9 @@ MUTANTS='Sattolo|eta written with std::to_string|the range check dropped' bash s
 # -DSIGMANET_GPU_EMULATOR=ON (python/README.md).
 step "3/5 the Python package: pip install . in a fresh venv, and pytest"
 python3 -m venv "$logs/venv"
-CMAKE_GENERATOR="Unix Makefiles" "$logs/venv/bin/pip" install -q --disable-pip-version-check . pytest \
+# --no-cache-dir: pip keeps the wheel it built from this folder and, its version unchanged, would install that one
+# again on this machine's next run instead of the code in front of it.
+CMAKE_GENERATOR="Unix Makefiles" "$logs/venv/bin/pip" install -q --no-cache-dir --disable-pip-version-check . pytest \
   --config-settings=build-dir=build-test-cpu --config-settings=cmake.define.SIGMANET_CUDA=OFF
 SIGMANET_CLI=build-test-cpu/sigmanet "$logs/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
 
