@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <iterator>
 
+#include "sigmanet/collective.hpp"
+
 namespace sigmanet::cli {
 namespace {
 
@@ -19,7 +21,14 @@ char g_second_message[2][2048];
 volatile std::sig_atomic_t g_second_length[2] = {0, 0};
 volatile std::sig_atomic_t g_second_current = 0;
 
+// 1 once the launcher's SIGCONT has asked for the stop (launcher_ends_job), 2 once its SIGTERM has come too.
+volatile std::sig_atomic_t g_launcher_warned = 0;
+
 extern "C" void request_stop(int signal) {
+  if (signal == SIGTERM && g_launcher_warned == 1) {
+    g_launcher_warned = 2;  // the launcher's SIGTERM after its SIGCONT: the stop it asks for is under way
+    return;
+  }
   if (signal == SIGPIPE) {
     // Each write to the closed output raises it again: it asks once and is never a second signal.
     if (g_stop_signal == 0) g_stop_signal = signal;
@@ -36,9 +45,13 @@ extern "C" void request_stop(int signal) {
   g_stop_signal = signal;
 }
 
-}  // namespace
-
-namespace {
+// SIGCONT from the process that started this one, under a launcher: the first step of the launcher ending the job
+// (stop_signals.hpp). Any other SIGCONT (a shell's `fg`) only continues the process, as it always does.
+extern "C" void launcher_ends_job(int, siginfo_t* info, void*) {
+  if (info == nullptr || info->si_pid != ::getppid()) return;
+  if (g_stop_signal == 0) g_stop_signal = SIGTERM;
+  if (g_launcher_warned == 0) g_launcher_warned = 1;
+}
 
 constexpr int kCaught[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 
@@ -56,10 +69,20 @@ StopOnSignals::StopOnSignals() {
     const bool ignored = old_[i].sa_handler == SIG_IGN && (kCaught[i] == SIGINT || kCaught[i] == SIGHUP);
     if (!ignored) sigaction(kCaught[i], &action, nullptr);
   }
+  g_launcher_warned = 0;
+  if (started_by_launcher()) {
+    struct sigaction warning {};
+    warning.sa_sigaction = launcher_ends_job;
+    warning.sa_flags = SA_SIGINFO;
+    sigemptyset(&warning.sa_mask);
+    sigaction(SIGCONT, &warning, &old_continue_);
+    continue_caught_ = true;
+  }
 }
 
 StopOnSignals::~StopOnSignals() {
   for (std::size_t i = 0; i < std::size(kCaught); ++i) sigaction(kCaught[i], &old_[i], nullptr);
+  if (continue_caught_) sigaction(SIGCONT, &old_continue_, nullptr);
 }
 
 bool StopOnSignals::requested() { return g_stop_signal != 0; }

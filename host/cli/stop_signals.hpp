@@ -6,6 +6,12 @@
 // write to the closed output raises it again. The run exits 128 + the signal: 130 after SIGINT, 143 after SIGTERM,
 // 129 after SIGHUP, 141 after SIGPIPE. A SIGINT or SIGHUP the caller ignores (nohup, a background command of a
 // script) stays ignored.
+//
+// Under a launcher (mpirun, srun), a SIGCONT from the process that started this one asks for the same stop as
+// SIGTERM, and the SIGTERM that follows it is not a second signal. Ending a job, Open MPI's daemon sends each rank
+// SIGCONT, then SIGTERM a second later (odls_base_sigkill_timeout), and, when a rank has died, SIGKILL right after
+// the SIGTERM (Slurm also starts with SIGCONT). That second is when the ranks still alive can stop, write their
+// checkpoints and say what was kept.
 #include <csignal>
 #include <string>
 
@@ -26,6 +32,8 @@ class StopOnSignals {
 
  private:
   struct sigaction old_[4] {};  // SIGINT, SIGTERM, SIGHUP, SIGPIPE's before
+  struct sigaction old_continue_ {};
+  bool continue_caught_ = false;
 };
 
 // What a second signal will print. The handler may not allocate, so the text is kept ready in advance.

@@ -1,9 +1,11 @@
 // The MPI side of collective.hpp: one job per process, joined on first use.
 #include <mpi.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "sigmanet/collective.hpp"
@@ -84,6 +86,38 @@ class MpiCollective final : public Collective {
     std::vector<std::string> texts;
     for (int r = 0; r < size_; ++r) texts.push_back(all.substr(std::size_t(offsets[r]), std::size_t(lengths[r])));
     return texts;
+  }
+
+  // Zero-byte messages to rank 0 under a tag of their own, which rank 0 polls for (a collective call would wait
+  // for a dead rank forever).
+  std::vector<bool> arrivals_at_rank_0(const std::function<bool()>& give_up) override {
+    constexpr int kArrivalTag = 7301;
+    if (rank_ != 0) {
+      check(MPI_Send(nullptr, 0, MPI_BYTE, 0, kArrivalTag, MPI_COMM_WORLD), "MPI_Send");
+      return {};
+    }
+    const auto ranks = static_cast<std::size_t>(size_);
+    std::vector<MPI_Request> requests(ranks, MPI_REQUEST_NULL);
+    std::vector<bool> arrived(ranks, false);
+    arrived[0] = true;
+    for (int r = 1; r < size_; ++r)
+      check(MPI_Irecv(nullptr, 0, MPI_BYTE, r, kArrivalTag, MPI_COMM_WORLD, &requests[std::size_t(r)]), "MPI_Irecv");
+    for (std::size_t missing = ranks - 1; missing > 0;) {
+      for (std::size_t r = 1; r < ranks; ++r) {
+        if (arrived[r]) continue;
+        int done = 0;
+        check(MPI_Test(&requests[r], &done, MPI_STATUS_IGNORE), "MPI_Test");
+        if (done) arrived[r] = true, --missing;
+      }
+      if (missing == 0 || give_up()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    for (std::size_t r = 1; r < ranks; ++r)
+      if (!arrived[r]) {
+        MPI_Cancel(&requests[r]);
+        MPI_Request_free(&requests[r]);
+      }
+    return arrived;
   }
 
  private:

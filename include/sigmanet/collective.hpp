@@ -3,6 +3,7 @@
 // contiguous share of every mini-batch, the shares' gradient sums are added up across the ranks, and every rank
 // takes the same step with the batch's m. A process started on its own has no Collective and trains alone.
 #include <cstddef>
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -34,6 +35,11 @@ class Collective {
   // Every rank's text, in rank order, on every rank; the texts may differ in length (what the ranks must agree
   // on before they work together, cli/job_agreement.hpp).
   virtual std::vector<std::string> gather(const std::string& mine) = 0;
+  // For ranks that work apart and may be stopped, or killed, apart (a sweep's runs): every rank calls it once its
+  // work is over. Rank 0 waits until every rank has, or until give_up() says to wait no longer, and returns for
+  // each rank whether it came (rank 0 itself always); the other ranks return an empty list at once. A rank that
+  // died is then named instead of waited for.
+  virtual std::vector<bool> arrivals_at_rank_0(const std::function<bool()>& give_up) = 0;
   // Wall-clock seconds this rank has spent in sum_in_rank_order so far: the communication's share of a step.
   virtual double seconds_summing() const = 0;
 };

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <tuple>
 
 #include <nlohmann/json.hpp>
@@ -446,6 +447,47 @@ TEST_F(ModelCli, ClosingTheTerminalStopsTheRunWithACheckpointUnlessIgnored) {
   std::signal(SIGHUP, SIG_DFL);
   EXPECT_EQ(ignored.status, 0) << ignored.err;
   EXPECT_NE(ignored.out.find("Epoch 3/3"), std::string::npos) << ignored.out;
+}
+
+// Under a launcher, a SIGCONT from the parent is the launcher ending the job: Open MPI's daemon sends it a second
+// before SIGTERM, and SIGKILL follows that SIGTERM at once when a rank has died, so the second is the run's only
+// chance to keep its work. It stops the run as SIGTERM does, and the launcher's SIGTERM after it is no second signal
+// (which would end the run at once, the checkpoint not updated). Here the launcher's variables say a job of one
+// process (which trains alone); without them a SIGCONT only continues the process, and the run goes on to its end.
+TEST_F(ModelCli, ALaunchersSigcontStopsTheRunAsSigtermDoes) {
+  TempDir dir;
+  const std::vector<std::string> args = {"train", "--data", test::mnist_dir().string(), "--device", "cpu",
+                                         "--train-size", "2000", "--validation-size", "100", "--test-size", "200"};
+  const std::vector<std::pair<std::string, std::string>> launched = {{"OMPI_COMM_WORLD_SIZE", "1"},
+                                                                     {"OMPI_COMM_WORLD_RANK", "0"}};
+  // The launcher's signals once epoch 1's line is out: SIGCONT, and then SIGTERM when `and_term`.
+  const auto ended_by_launcher = [&](const std::string& ck, bool and_term) {
+    std::vector<std::string> long_run = args;
+    long_run.insert(long_run.end(), {"--epochs", "500", "--checkpoint", ck});
+    bool sent = false;
+    return test::run_program_watched(test::cli_path(), long_run, 60, launched,
+                                     [&](int pid, const test::CliRun& so_far) {
+                                       if (sent || so_far.out.find("Epoch 1/") == std::string::npos) return;
+                                       sent = true;
+                                       kill(pid, SIGCONT);
+                                       if (!and_term) return;
+                                       while (test::signal_pending(pid, SIGCONT)) std::this_thread::yield();
+                                       kill(pid, SIGTERM);
+                                     });
+  };
+  for (const bool and_term : {false, true}) {
+    const std::string ck = (dir / ("ck" + std::to_string(and_term))).string();
+    const test::CliRun ended = ended_by_launcher(ck, and_term);
+    EXPECT_EQ(ended.status, 143) << ended.err;
+    EXPECT_EQ(ended.err.rfind("sigmanet: SIGTERM: stopped in epoch ", 0), 0u) << ended.err;
+    EXPECT_EQ(ended.err.find("second signal"), std::string::npos) << ended.err;
+    EXPECT_GE(load_checkpoint(ck).state.epochs_done, 1);
+  }
+  std::vector<std::string> short_run = args;
+  short_run.insert(short_run.end(), {"--epochs", "3"});
+  const test::CliRun alone = test::run_cli_signalled(short_run, "Epoch 1/", SIGCONT);
+  EXPECT_EQ(alone.status, 0) << alone.err;
+  EXPECT_NE(alone.out.find("Epoch 3/3"), std::string::npos) << alone.out;
 }
 
 TEST_F(ModelCli, EvaluateReportsAccuracyPerDigitConfusionAndDrawsMistakes) {

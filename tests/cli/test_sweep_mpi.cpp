@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -67,18 +68,25 @@ TEST(SweepMpi, TwoRanksGiveTheModelsOfOneProcess) {
   EXPECT_EQ(std::count(std::istreambuf_iterator<char>(summary), std::istreambuf_iterator<char>(), '\n'), 6);
 }
 
-// Rank 1 killed once rank 0 has finished its first run (the line it prints then): the job ends, the finished runs
+// Rank 1 killed once rank 0 has finished its first run (the line it prints then): the job ends with rank 0's one
+// line naming rank 1 (mpirun's own report of the death is silenced, as `mpirun -q` silences it), the finished runs
 // stay in the sweep's checkpoint, and a resume (here by one process) finishes the grid.
-TEST(SweepMpi, AKilledRankEndsTheJobAndResumeFinishesTheGrid) {
+TEST(SweepMpi, AKilledRankEndsTheJobWithOneLineAndResumeFinishesTheGrid) {
   SKIP_WITHOUT_MPI();
   test::TempDir dir;
   // 20,000 records a run, so that rank 1 is still training when the kill comes.
-  const test::InterruptedJob job =
-      test::run_interrupted_mpirun(2, sweep(dir / "job", "20000"), 120, {}, " finished on rank 0 (1/3)",
-                                   [](const std::string& tag) { kill(test::find_job_rank(tag, 1), SIGKILL); });
+  const test::InterruptedJob job = test::run_interrupted_mpirun(
+      2, sweep(dir / "job", "20000"), 120, {{"OMPI_MCA_orte_execute_quiet", "1"}}, " finished on rank 0 (1/3)",
+      [](const std::string& tag) { kill(test::find_job_rank(tag, 1), SIGKILL); });
   ASSERT_TRUE(job.started) << job.run.out << job.run.err;
   EXPECT_FALSE(job.run.timed_out) << "the job hung after rank 1 died";
   EXPECT_NE(job.run.status, 0);
+  const std::string said = "sigmanet: rank 1 of the job ended without finishing its runs: sweep stopped with ";
+  EXPECT_EQ(job.run.err.rfind(said, 0), 0u) << job.run.err;
+  EXPECT_EQ(std::count(job.run.err.begin(), job.run.err.end(), '\n'), 1) << job.run.err;
+  EXPECT_NE(job.run.err.find("(continue with: sigmanet sweep --resume " + (dir / "job").string() + ")\n"),
+            std::string::npos)
+      << job.run.err;
   EXPECT_FALSE(fs::exists(dir / "job" / "summary.jsonl"));
   ASSERT_TRUE(fs::exists(dir / "job" / "sweep-checkpoint" / "sweep.json"));
   const test::CliRun resumed = test::run_cli_argv({"sweep", "--resume", (dir / "job").string()}, 300);

@@ -3,9 +3,13 @@
 // under mpirun. Outputs in --out DIR (sweep_outputs.hpp); a stop keeps DIR/sweep-checkpoint (sweep_store.hpp), which
 // `sweep --resume DIR` finishes.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/flags.hpp"
@@ -26,6 +30,32 @@ namespace sigmanet::cli {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The ranks of a job that did not reach the sweep's end, as rank 0 sees them (none on the other ranks). Each rank
+// comes once its runs are over: finished, or stopped by a signal with their checkpoints in the store. A rank that
+// died (killed, say) never comes; mpirun then sends the others SIGTERM, and its SIGKILL follows about a second later.
+// So rank 0 waits for every rank as long as no signal came, and half a second past one: enough for a rank that was
+// signalled too to end its mini-batch and write its checkpoint, short of the SIGKILL, so that rank 0 still says
+// which rank is gone.
+std::vector<int> ranks_missing_at_end(Collective& job) {
+  std::optional<std::chrono::steady_clock::time_point> signalled;
+  const std::vector<bool> arrived = job.arrivals_at_rank_0([&] {
+    if (!StopOnSignals::requested()) return false;
+    const auto now = std::chrono::steady_clock::now();
+    if (!signalled) signalled = now;
+    return now - *signalled > std::chrono::milliseconds(500);
+  });
+  std::vector<int> missing;
+  for (std::size_t r = 0; r < arrived.size(); ++r)
+    if (!arrived[r]) missing.push_back(int(r));
+  return missing;
+}
+
+std::string ranks_text(const std::vector<int>& ranks) {
+  std::string text = ranks.size() == 1 ? "rank " : "ranks ";
+  for (std::size_t i = 0; i < ranks.size(); ++i) text += (i ? ", " : "") + std::to_string(ranks[i]);
+  return text;
+}
 
 struct SweepOptions {
   SweepLists lists;
@@ -223,21 +253,27 @@ int run_sweep(const CLI::App& sub, SweepOptions& given) {
     std::fflush(stdout);
   });
   bool complete = runner.run(queue, threads, stopped);
-  if (collective) {
+  std::vector<int> missing;
+  if (collective) missing = ranks_missing_at_end(*collective);
+  if (collective && missing.empty()) {  // every rank came (rank 0 knows; the others learn it here)
     const std::vector<std::string> all = collective->gather(complete ? "complete" : "stopped");
     complete = std::count(all.begin(), all.end(), "complete") == std::ptrdiff_t(all.size());
   }
   if (!writer) return complete ? 0 : StopOnSignals::exit_status();
   records = store.read_records();
   write_runs_log(out, runs, records);
-  if (!complete) {
+  if (!complete || !missing.empty()) {
     std::size_t done = 0;
     for (const auto& [name, record] : records) done += !record.ended.empty();
+    const std::string why = missing.empty() ? StopOnSignals::name() : ranks_text(missing) + " of the job ended without finishing its runs";
     std::fprintf(stderr,
                  "sigmanet: %s: sweep stopped with %zu of %zu runs finished; they and the running runs' checkpoints "
                  "are in %s (continue with: sigmanet sweep --resume %s)\n",
-                 StopOnSignals::name(), done, runs.size(), store.folder().c_str(), o.out.c_str());
-    return StopOnSignals::exit_status();
+                 why.c_str(), done, runs.size(), store.folder().c_str(), o.out.c_str());
+    std::fflush(stderr);
+    if (missing.empty()) return StopOnSignals::exit_status();
+    leave_job(false);  // MPI_Finalize would wait for the missing ranks
+    return StopOnSignals::requested() ? StopOnSignals::exit_status() : 1;
   }
   const bool on_validation = o.base.split.validation > 0;
   write_sweep_outputs(out, runs, records, store, o.save == "all", on_validation);
