@@ -41,8 +41,8 @@ std::size_t count_of(const std::string& text, const std::string& part) {
 }
 
 // Small, so that the emulator runs it in seconds.
-Args small_run(const std::string& kernel, const std::string& epochs = "2") {
-  Args args{"--device", "gpu", "--gpu-kernel", kernel, "--train-size", "100", "--validation-size",
+Args small_run(const std::string& kernel, const std::string& epochs = "2", const std::string& records = "100") {
+  Args args{"--device", "gpu", "--gpu-kernel", kernel, "--train-size", records, "--validation-size",
             "50", "--test-size", "50", "--data", test::mnist_dir().string()};
   if (!epochs.empty()) args.insert(args.end(), {"--epochs", epochs});
   return args;
@@ -71,13 +71,13 @@ TEST(GpuSweep, EveryRunIsTrainsModelOnTheGraphPathOneAfterAnother) {
 }
 
 // Runs of every kind in one group: other seeds, eta, lambda and epochs, so that runs leave the group after epoch
-// 1 while the others go on. The persistent kernel's sweep trains all 8 in one group; each model is train's.
+// 1 while the others go on. The persistent kernel's sweep trains all 16 in one group; each model is train's.
 TEST(GpuSweep, MixedRunsShareLaunchesAndEachIsTrainsModelOnThePersistentKernel) {
   SIGMANET_SKIP_WITHOUT_GPU();
   test::TempDir dir;
   const Args grid{"--eta", "0.5,3", "--lambda", "0,5", "--seed", "1-2", "--epochs", "1,2"};
   Args sweep{"sweep", "--out", (dir / "sweep").string(), "--save", "all"};
-  for (const Args& part : {grid, small_run("persistent", "")})
+  for (const Args& part : {grid, small_run("persistent", "", "50")})
     for (const std::string& a : part) sweep.push_back(a);
   const test::CliRun run = test::run_cli_argv(sweep, 900);
   ASSERT_EQ(run.status, 0) << run.err;
@@ -87,7 +87,7 @@ TEST(GpuSweep, MixedRunsShareLaunchesAndEachIsTrainsModelOnThePersistentKernel) 
       for (const std::string seed : {"1", "2"})
         for (const std::string epochs : {"1", "2"}) {
           Args train{"train", "--eta", eta, "--lambda", lambda, "--seed", seed, "--save", (dir / "train").string()};
-          for (const std::string& a : small_run("persistent", epochs)) train.push_back(a);
+          for (const std::string& a : small_run("persistent", epochs, "50")) train.push_back(a);
           const test::CliRun alone = test::run_cli_argv(train, 600);
           ASSERT_EQ(alone.status, 0) << alone.err;
           const std::string name = "epochs=" + epochs + "_eta=" + eta + "_lambda=" + lambda + "_seed=" + seed;
@@ -102,7 +102,7 @@ TEST(GpuSweep, AStoppedGroupResumesToTheBitsOfAnUninterruptedSweep) {
   test::TempDir dir;
   const auto sweep = [&](const std::string& out) {
     Args args{"sweep", "--out", (dir / out).string(), "--eta", "0.5,3", "--seed", "1-2", "--save", "all"};
-    for (const std::string& a : small_run("persistent")) args.push_back(a);
+    for (const std::string& a : small_run("persistent", "1")) args.push_back(a);
     return args;
   };
   const test::CliRun whole = test::run_cli_argv(sweep("whole"), 600);
@@ -135,9 +135,9 @@ TEST(GpuSweep, AStoppedGroupResumesToTheBitsOfAnUninterruptedSweep) {
 
 #ifdef SIGMANET_HAVE_CUDA
 
-// 205 records: 20 full batches of 10 and a partial one, which the persistent path runs as a launch of its own.
+// 105 records: 10 full batches of 10 and a partial one, which the persistent path runs as a launch of its own.
 const Dataset& tiny_train() {
-  static const Dataset d = synthetic_dataset("tiny", 205, 28, 28, 21);
+  static const Dataset d = synthetic_dataset("tiny", 105, 28, 28, 21);
   return d;
 }
 
@@ -202,11 +202,11 @@ TEST(GpuTrainTogether, EveryRunHasItsBitsAloneAndTheRunsShareOneLaunchAChunk) {
     seen.push_back(n);
     return true;
   });
-  // 21 batches in chunks of 4: five launches of 4 and one of the partial batch, for all the runs; the diverging
-  // run leaves after the first.
-  EXPECT_EQ(trained.launches, 6u);
-  EXPECT_EQ(seen.size(), 21u);
-  EXPECT_EQ(seen.back(), 205u);
+  // 11 batches in chunks of 4: launches of 4, 4 and 2, and one of the partial batch, for all the runs; the
+  // diverging run leaves after the first.
+  EXPECT_EQ(trained.launches, 4u);
+  EXPECT_EQ(seen.size(), 11u);
+  EXPECT_EQ(seen.back(), 105u);
   EXPECT_EQ(trained.samples, alone_samples);
   for (std::size_t i = 0; i < runs.size(); ++i) {
     EXPECT_EQ(runs[i].backend->nonfinite_batch(), alone_bad[i]) << "run " << i;
