@@ -95,6 +95,33 @@ TEST(GpuSweep, MixedRunsShareLaunchesAndEachIsTrainsModelOnThePersistentKernel) 
         }
 }
 
+// L2 far too strong (each step multiplies the weights by 1 - 3 * 1e6 / 50 = -6e4) makes one run's outputs Inf in
+// epoch 2: it ends alone, with train's message, and the run beside it in the group still gets train's model.
+TEST(GpuSweep, ADivergingRunLeavesItsGroupAloneWithTrainsMessage) {
+  SIGMANET_SKIP_WITHOUT_GPU();
+  test::TempDir dir;
+  Args sweep{"sweep", "--out", (dir / "sweep").string(), "--eta", "3", "--lambda", "0,1000000", "--save", "all"};
+  for (const std::string& a : small_run("persistent", "2", "50")) sweep.push_back(a);
+  const test::CliRun run = test::run_cli_argv(sweep, 600);
+  ASSERT_EQ(run.status, 0) << run.err;
+  EXPECT_EQ(count_of(run.out, "Training 2 runs together in shared launches: "), 1u) << run.out;
+  const std::string diverged = "training diverged at epoch 2, batch 4 of 5: the network's outputs became NaN or Inf";
+  EXPECT_NE(run.out.find("Run lambda=1e+06 finished (2/2): diverged: " + diverged), std::string::npos) << run.out;
+  EXPECT_FALSE(fs::exists(dir / "sweep" / "models" / "lambda=1e+06.safetensors"));
+  for (const std::string lambda : {"0", "1000000"}) {
+    Args train{"train", "--eta", "3", "--lambda", lambda, "--save", (dir / ("train" + lambda)).string()};
+    for (const std::string& a : small_run("persistent", "2", "50")) train.push_back(a);
+    const test::CliRun alone = test::run_cli_argv(train, 600);
+    if (lambda == "0") {
+      ASSERT_EQ(alone.status, 0) << alone.err;
+      EXPECT_EQ(read_all(dir / "sweep" / "models" / "lambda=0.safetensors"), read_all(dir / "train0"));
+    } else {
+      EXPECT_EQ(alone.status, 3) << alone.err;
+      EXPECT_NE(alone.err.find(diverged), std::string::npos) << alone.err;
+    }
+  }
+}
+
 // Ctrl-C in a group's training stops every run of the group at the same batch, each with its checkpoint; the resumed
 // sweep gives every run the bits of the uninterrupted one.
 TEST(GpuSweep, AStoppedGroupResumesToTheBitsOfAnUninterruptedSweep) {
