@@ -1,6 +1,9 @@
 #pragma once
 // Trains a sweep's runs, several at a time: each run on a thread of its own with a backend of its own (one CPU
-// thread each: set_threads(1)), taken from a queue in order (the caller puts the longest first). Each run is the run
+// thread each: set_threads(1)), taken from a queue in order (the caller puts the longest first). On a GPU, runs of
+// one network, batch, cost and precision go in groups of up to kMaxRunsTogether (backends/train_together.hpp): where
+// their backends take the persistent kernel, one thread trains the group's epochs in shared launches, a cluster a
+// run; otherwise (the graph path) they train one after another. Each run is the run
 // `sigmanet train` makes with its settings: the same Trainer calls in the same order, so the same bits whatever runs
 // beside it. Early stopping, the eta schedule and divergence end one run, not the sweep. A stop signal
 // (stop_signals.hpp) stops every running run after its current mini-batch with a checkpoint in the store.
@@ -29,11 +32,15 @@ class SweepRunner {
   bool run(const std::vector<const SweepRun*>& queue, int threads,
            const std::map<std::string, RunRecord>& stopped_before);
 
+  // Called with the names of a group's runs as they start training in shared launches (none by default).
+  void on_shared_launches(std::function<void(const std::vector<std::string>&)> f) { on_shared_launches_ = std::move(f); }
+
  private:
   const LabelledData& data_;
   CudaOptions gpu_;
   const SweepStore& store_;
   std::function<void(const RunRecord&)> on_finished_;
+  std::function<void(const std::vector<std::string>&)> on_shared_launches_;
 };
 
 }  // namespace sigmanet::cli

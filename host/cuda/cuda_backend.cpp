@@ -43,6 +43,17 @@ class CudaBackend final : public Backend {
 
   std::size_t train(std::span<const std::uint32_t> order, std::size_t batch, double eta,
                     const AfterBatch& after_batch) override {
+    const cuda::TrainingCall call = training_call(order, batch, eta, &after_batch);
+    nonfinite_batch_.reset();
+    if (order.empty()) return 0;
+    const cuda::Trained trained = driver_for(batch).train(call);
+    nonfinite_batch_ = trained.nonfinite_batch;
+    return trained.samples;
+  }
+
+  // What train() checks of its arguments, and the call they make for a driver.
+  cuda::TrainingCall training_call(std::span<const std::uint32_t> order, std::size_t batch, double eta,
+                                   const AfterBatch* after_batch) {
     const Dataset* train = model_.training_data();
     if (!train) throw Error("CudaBackend::train: no training data set");
     if (batch == 0) throw Error("CudaBackend::train: batch size 0");
@@ -50,18 +61,27 @@ class CudaBackend final : public Backend {
     model_.require_parameters();
     check_data_fits(model_.sizes(), *train);
     check_output_layer(objective_, model_.output(), "CudaBackend::train");
-    nonfinite_batch_.reset();
-    if (order.empty()) return 0;
     for (std::uint32_t index : order)
       if (index >= model_.training_records()) throw Error("CudaBackend::train: order holds an index past the data");
     // The CPU float network's T(eta) and T(weight_decay(...)): decay depends on eta, so each call (an eta
     // schedule may change it between epochs) computes its own.
     const float decay = static_cast<float>(weight_decay(eta, objective_.lambda, train->size()));
-    const cuda::TrainingCall call{order, batch, static_cast<float>(eta), decay, objective_.cost, &after_batch};
-    const cuda::Trained trained = driver_for(batch).train(call);
-    nonfinite_batch_ = trained.nonfinite_batch;
-    return trained.samples;
+    return {order, batch, static_cast<float>(eta), decay, objective_.cost, after_batch};
   }
+
+  // For runs trained together (cuda_train_together): whether this backend would train at `batch` on the
+  // persistent path, and what it could share a launch with.
+  bool on_persistent_path(std::size_t batch) {
+    if (!model_.training_data() || model_.sizes().empty() || data_parallel_) return false;
+    try {
+      return choose_path(batch) == cuda::TrainingPath::persistent;
+    } catch (const SettingError&) {
+      return false;  // train() refuses the options; alone, it says why
+    }
+  }
+  cuda::DeviceModel& model() { return model_; }
+  const Objective& objective() const { return objective_; }
+  void set_nonfinite_batch(std::optional<std::size_t> batch) { nonfinite_batch_ = batch; }
 
   std::optional<std::size_t> nonfinite_batch() const override { return nonfinite_batch_; }
 
@@ -126,10 +146,14 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  cuda::TrainingPath choose_path(std::size_t batch) const {
+    return cuda::choose_training_path(model_.options(), model_.sizes(), model_.output(), batch,
+                                      data_parallel_ != nullptr, model_.persistent_limits(),
+                                      model_.training_data()->has_values());
+  }
+
   cuda::TrainingDriver& driver_for(std::size_t batch) {
-    switch (cuda::choose_training_path(model_.options(), model_.sizes(), model_.output(), batch,
-                                       data_parallel_ != nullptr, model_.persistent_limits(),
-                                       model_.training_data()->has_values())) {
+    switch (choose_path(batch)) {
       case cuda::TrainingPath::persistent: return *persistent_;
       case cuda::TrainingPath::data_parallel: return *data_parallel_;
       case cuda::TrainingPath::graph: break;
@@ -151,6 +175,49 @@ class CudaBackend final : public Backend {
 };
 
 }  // namespace
+
+bool cuda_can_train_together(std::span<Backend* const> backends, std::size_t batch) {
+  static_assert(kMaxRunsTogether == std::size_t(kernels::kPersistentMaxRuns));
+  if (backends.empty() || backends.size() > kMaxRunsTogether) return false;
+  auto* const lead = dynamic_cast<CudaBackend*>(backends[0]);
+  if (!lead || !lead->on_persistent_path(batch)) return false;
+  const cuda::DeviceModel& a = lead->model();
+  for (Backend* backend : backends.subspan(1)) {
+    auto* const cuda = dynamic_cast<CudaBackend*>(backend);
+    if (!cuda || !cuda->on_persistent_path(batch)) return false;
+    const cuda::DeviceModel& b = cuda->model();
+    const bool alike = b.sizes() == a.sizes() && b.output() == a.output() && b.training_data() == a.training_data() &&
+                       cuda->objective().cost == lead->objective().cost &&
+                       b.options().kernel == a.options().kernel &&
+                       b.options().persistent_blocks == a.options().persistent_blocks &&
+                       b.options().persistent_chunk == a.options().persistent_chunk;
+    if (!alike) return false;
+  }
+  return true;
+}
+
+TrainedTogether cuda_train_together(std::span<const RunTogether> runs, std::size_t batch,
+                                    const AfterBatch& after_batch) {
+  std::vector<cuda::DeviceModel*> models;
+  std::vector<cuda::TrainingCall> calls;
+  std::vector<CudaBackend*> backends;
+  for (const RunTogether& run : runs) {
+    auto* const backend = dynamic_cast<CudaBackend*>(run.backend);
+    if (!backend) throw Error("train_together: not a CUDA backend");
+    calls.push_back(backend->training_call(run.order, batch, run.eta, nullptr));
+    models.push_back(&backend->model());
+    backends.push_back(backend);
+    backend->set_nonfinite_batch(std::nullopt);
+  }
+  const cuda::GroupTrained group = cuda::train_persistent_group(models, calls, after_batch);
+  TrainedTogether trained;
+  trained.launches = group.launches;
+  for (std::size_t i = 0; i < backends.size(); ++i) {
+    backends[i]->set_nonfinite_batch(group.runs[i].nonfinite_batch);
+    trained.samples.push_back(group.runs[i].samples);
+  }
+  return trained;
+}
 
 std::unique_ptr<Backend> make_cuda_backend(Precision precision) { return make_cuda_backend(precision, {}); }
 

@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "sigmanet/backend.hpp"
+#include "sigmanet/backends/train_together.hpp"
 #include "sigmanet/cuda/cuda_options.hpp"
 
 namespace sigmanet {
@@ -36,5 +38,11 @@ bool cuda_persistent_fits(const std::vector<int>& sizes, std::size_t batch, int 
 // Float only: Precision::f64 throws InputError (the GPU backend computes in float).
 std::unique_ptr<Backend> make_cuda_backend(Precision precision);
 std::unique_ptr<Backend> make_cuda_backend(Precision precision, const CudaOptions& options);
+
+// backends/train_together.hpp's can_train_together and train_together for these backends (2 to kMaxRunsTogether):
+// false for any that is not a CUDA backend.
+bool cuda_can_train_together(std::span<Backend* const> backends, std::size_t batch);
+TrainedTogether cuda_train_together(std::span<const RunTogether> runs, std::size_t batch,
+                                    const AfterBatch& after_batch);
 
 }  // namespace sigmanet

@@ -4,20 +4,13 @@
 // parameters go back to the chunk's start and batches up to k run again (same bits: the kernel's sums do not
 // depend on the chunk), so a stop lands exactly where it does on the graph path.
 #include <algorithm>
-#include <chrono>
 
-#include "cuda_check.hpp"
+#include "persistent_chunk.hpp"
 #include "training_driver.hpp"
 #include "training_path.hpp"
 
 namespace sigmanet::cuda {
 namespace {
-
-// Chunks run for about this long, so the host still hears from the device (progress, Ctrl-C) a few times a
-// second; at least 1 batch, at most kMaxChunk.
-constexpr double kChunkSeconds = 0.25;
-constexpr std::size_t kMaxChunk = 4096;
-constexpr std::size_t kFirstChunk = 16;
 
 class PersistentDriver final : public TrainingDriver {
  public:
@@ -28,31 +21,26 @@ class PersistentDriver final : public TrainingDriver {
     model_.reset_bad();
     const std::size_t batch = call.batch, full_batches = call.order.size() / batch, last = call.order.size() % batch;
     const std::size_t batches = full_batches + (last ? 1 : 0);
-    const std::size_t fixed_chunk = model_.options().persistent_chunk;
     const bool may_stop = call.after_batch && *call.after_batch;
-    std::size_t chunk = fixed_chunk ? fixed_chunk : kFirstChunk;
+    ChunkPacer pacer(model_.options().persistent_chunk);
     Trained trained;
     for (std::size_t b = 0; b < batches;) {
       const std::size_t m = b < full_batches ? batch : last;
-      const std::size_t steps = m == batch ? std::min(chunk, full_batches - b) : 1;
-      if (may_stop) copy_parameters(true);
-      const auto start = std::chrono::steady_clock::now();
+      const std::size_t steps = m == batch ? std::min(pacer.chunk(), full_batches - b) : 1;
+      if (may_stop) backup_.save(model_);
+      pacer.started();
       launch(call, b, m, steps);
       if (const unsigned bad = model_.read_bad(); bad != kNoBadBatch) {
         trained.nonfinite_batch = bad;
         trained.samples += (bad - b) * batch;
         return trained;
       }
-      if (!fixed_chunk) {  // the next chunk aimed at kChunkSeconds from this one's pace
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const double per_step = std::max(seconds / double(steps), 1e-7);
-        chunk = std::clamp<std::size_t>(std::size_t(kChunkSeconds / per_step), 1, kMaxChunk);
-      }
+      pacer.finished(steps);
       for (std::size_t k = 0; k < steps; ++k) {
         trained.samples += m;
         if (!call.stop_after(trained.samples)) continue;
         if (k + 1 < steps) {
-          copy_parameters(false);
+          backup_.restore(model_);
           launch(call, b, m, k + 1);
           model_.synchronize();
         }
@@ -79,33 +67,8 @@ class PersistentDriver final : public TrainingDriver {
                               steps, update, unsigned(b), model_.bad(), model_.stream(), blocks);
   }
 
-  // Copies every layer's parameters between the live buffers and the chunk-start copy.
-  void copy_parameters(bool to_backup) {
-    const std::vector<DeviceLayer>& layers = model_.layers();
-    bool backup_fits = backup_.size() == 2 * layers.size();
-    for (std::size_t l = 0; backup_fits && l < layers.size(); ++l)
-      backup_fits = backup_[2 * l].size() == layers[l].w.size() && backup_[2 * l + 1].size() == layers[l].b.size();
-    if (!backup_fits) {
-      model_.synchronize();
-      backup_.clear();
-      for (const DeviceLayer& layer : layers) {
-        backup_.emplace_back(layer.w.size());
-        backup_.emplace_back(layer.b.size());
-      }
-    }
-    for (std::size_t l = 0; l < layers.size(); ++l) {
-      const DeviceBuffer<float>* live[2] = {&layers[l].w, &layers[l].b};
-      for (int k = 0; k < 2; ++k) {
-        float* from = to_backup ? live[k]->get() : backup_[2 * l + k].get();
-        float* to = to_backup ? backup_[2 * l + k].get() : live[k]->get();
-        SIGMANET_CUDA_CHECK(
-            cudaMemcpyAsync(to, from, live[k]->size() * sizeof(float), cudaMemcpyDeviceToDevice, model_.stream()));
-      }
-    }
-  }
-
   DeviceModel& model_;
-  std::vector<DeviceBuffer<float>> backup_;  // the parameters at a chunk's start: W0, b0, W1, ...
+  ParameterBackup backup_;  // the parameters at a chunk's start
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "device_model.hpp"
 #include "sigmanet/backend.hpp"
@@ -44,6 +45,20 @@ class TrainingDriver {
   // after_batch says stop, or a batch's outputs hold a NaN or Inf.
   virtual Trained train(const TrainingCall& call) = 0;
 };
+
+// Runs trained side by side (persistent_group_driver.cpp): calls[i] on models[i], every chunk of batches one launch
+// of the persistent kernel for all the runs still training (kernels::persistent_train_runs), each run's bits those
+// of the persistent driver training it alone. A run whose batch's outputs hold a NaN or Inf stops there alone;
+// after_batch (with the samples each run still training has trained) stops them all after the same batch, landing
+// where the persistent driver would. The models: 1 to kernels::kPersistentMaxRuns of one network, output layer,
+// training set and options, on the persistent path; the calls: equally long orders, one batch and cost. The
+// launches go on the first model's stream.
+struct GroupTrained {
+  std::vector<Trained> runs;
+  std::size_t launches = 0;
+};
+GroupTrained train_persistent_group(std::span<DeviceModel* const> models, std::span<const TrainingCall> calls,
+                                    const AfterBatch& after_batch);
 
 std::unique_ptr<TrainingDriver> make_graph_driver(DeviceModel& model);
 std::unique_ptr<TrainingDriver> make_persistent_driver(DeviceModel& model);

@@ -159,25 +159,37 @@ void Trainer::resume(const Parameters& p, const TrainerState& state) {
 }
 
 bool Trainer::train_epoch(const AfterBatch& after_batch) {
+  const std::span<const std::uint32_t> rest = begin_training();
+  const std::size_t start = training_from_;
+  const std::size_t done = backend_.train(rest, config_.batch, eta(), [&](std::size_t n) {
+    state_.position = start + n;
+    return after_batch ? after_batch(start + n) : true;
+  });
+  return finish_training(done);
+}
+
+std::span<const std::uint32_t> Trainer::begin_training() {
   if (state_.order.empty()) {
     state_.order = rng_.permutation(train_size_);
     state_.position = 0;
     state_.rng = rng_.snapshot();
   }
+  before_.reset();
+  if (state_.position == 0) before_ = backend_.parameters();
+  training_from_ = state_.position;
+  return {state_.order.data() + state_.position, state_.order.size() - state_.position};
+}
+
+bool Trainer::finish_training(std::size_t trained) {
+  if (state_.order.empty() || trained > state_.order.size() - training_from_)
+    throw Error("Trainer::finish_training: " + std::string(state_.order.empty() ? "no epoch begun"
+                                                                                : "more samples than the epoch had left"));
+  const std::optional<Parameters> before = std::move(before_);
+  before_.reset();
   const int epoch = state_.epochs_done + 1;
   const std::size_t batches = (state_.order.size() + config_.batch - 1) / config_.batch;
-  // Only an epoch trained from its start can show that nothing moved for a whole pass over the data.
-  std::optional<Parameters> before;
-  if (state_.position == 0) before = backend_.parameters();
-
-  const std::span<const std::uint32_t> rest(state_.order.data() + state_.position,
-                                            state_.order.size() - state_.position);
-  const std::size_t start = state_.position;
-  const std::size_t done = backend_.train(rest, config_.batch, eta(), [&](std::size_t n) {
-    state_.position = start + n;
-    return after_batch ? after_batch(start + n) : true;
-  });
-  state_.position = start + done;
+  const std::size_t start = training_from_;
+  state_.position = start + trained;
   const std::string where = "training diverged at epoch " + std::to_string(epoch);
   // L2's decay multiplies every weight by d = 1 - eta*lambda/n each step: below -1 (eta*lambda/n above 2) the
   // weights grow in magnitude every step whatever eta alone would do, and lambda is what to change.

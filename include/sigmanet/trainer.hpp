@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,15 @@ class Trainer {
   // are still misclassified; the backend's parameters are then not to be saved.
   bool train_epoch(const AfterBatch& after_batch = {});
 
+  // train_epoch in two halves, for a caller that trains several runs' epochs in shared launches
+  // (backends/train_together.hpp) and so calls the backend itself: begin_training returns the part of the current
+  // epoch's order still to train (drawing the order first if it has none), which the caller trains on backend()
+  // with eta() and config().batch; finish_training is then told how many of those samples were trained (the
+  // backend's nonfinite_batch() says whether a batch went bad) and returns or throws as train_epoch does. The two
+  // together are train_epoch without after_batch: the same state, the same bits.
+  std::span<const std::uint32_t> begin_training();
+  bool finish_training(std::size_t trained);
+
   // After a finished epoch: feeds the validation accuracy to the chapter 3 rules (TrainConfig), which may
   // halve eta for the epochs to come or say training is over. With neither rule on, always go_on.
   EpochVerdict end_epoch(double validation_accuracy);
@@ -133,6 +143,10 @@ class Trainer {
   const Dataset* train_ = nullptr;
   std::size_t train_size_ = 0;
   TrainerState state_;
+  // Between begin_training and finish_training: where the trained part starts, and the parameters before it when
+  // it starts the epoch (only an epoch trained from its start can show that nothing moved for a whole pass).
+  std::size_t training_from_ = 0;
+  std::optional<Parameters> before_;
 };
 
 }  // namespace sigmanet

@@ -86,6 +86,36 @@ TEST(Trainer, StopsWhenAskedAndResumesWhereItStopped) {
   EXPECT_EQ(backend->parameters().weights, straight.weights);
 }
 
+// begin_training and finish_training around the caller's own train() call are train_epoch: the same bits, the same
+// state, a stop mid-epoch included; finishing without a begun epoch, or with more samples than it had, is an Error.
+TEST(Trainer, BeginAndFinishTrainingAroundTheBackendAreTrainEpoch) {
+  const Dataset small = mnist().train.slice("small", 0, 1000);
+  TrainConfig c;
+  c.seed = 6;
+  const Parameters straight = train_epochs(c, small, 2);
+
+  auto backend = make_backend(Device::cpu, c.precision);
+  Trainer t(c, *backend, small);
+  EXPECT_THROW(t.finish_training(0), Error);
+  std::span<const std::uint32_t> rest = t.begin_training();
+  ASSERT_EQ(rest.size(), 1000u);
+  EXPECT_EQ(rest.data(), t.state().order.data());
+  const std::size_t done = backend->train(rest, c.batch, t.eta(), [](std::size_t n) { return n < 300; });
+  EXPECT_FALSE(t.finish_training(done));
+  EXPECT_EQ(t.state().position, 300u);
+  rest = t.begin_training();
+  ASSERT_EQ(rest.size(), 700u);
+  EXPECT_THROW(t.finish_training(701), Error);
+  EXPECT_TRUE(t.finish_training(backend->train(rest, c.batch, t.eta(), {})));
+  EXPECT_EQ(t.epochs_done(), 1);
+  EXPECT_FALSE(t.mid_epoch());
+  rest = t.begin_training();
+  EXPECT_TRUE(t.finish_training(backend->train(rest, c.batch, t.eta(), {})));
+  EXPECT_EQ(t.epochs_done(), 2);
+  EXPECT_EQ(backend->parameters().weights, straight.weights);
+  EXPECT_EQ(backend->parameters().biases, straight.biases);
+}
+
 // Each epoch trains in the next permutation the seed's generator draws after the initial parameters: epoch 2 does
 // not replay epoch 1's order, and the orders are the ones a fresh generator gives again.
 TEST(Trainer, EachEpochTrainsInTheNextPermutationOfTheSeed) {

@@ -1,5 +1,5 @@
 // sigmanet sweep: a grid of training runs (train's flags, several of them as lists), each the run `train` would
-// make, trained several at a time: one run per thread on the CPU, one after another on a GPU, runs handed to ranks
+// make, trained several at a time: one run per thread on the CPU, groups sharing launches on a GPU, runs handed to ranks
 // under mpirun. Outputs in --out DIR (sweep_outputs.hpp); a stop keeps DIR/sweep-checkpoint (sweep_store.hpp), which
 // `sweep --resume DIR` finishes.
 #include <algorithm>
@@ -22,6 +22,7 @@
 #include "cli/sweep_runner.hpp"
 #include "cli/sweep_store.hpp"
 #include "sigmanet/backends/factory.hpp"
+#include "sigmanet/backends/train_together.hpp"
 #include "sigmanet/collective.hpp"
 #include "sigmanet/error.hpp"
 #include "sigmanet/version.hpp"
@@ -226,13 +227,19 @@ int run_sweep(const CLI::App& sub, SweepOptions& given) {
   for (const auto& [name, record] : records)
     if (record.ended.empty()) stopped[name] = record;
   const std::vector<const SweepRun*> queue = queue_of(runs, records, collective);
-  // A GPU trains the runs one after another, each the run train makes there; the CPU one run per thread.
+  // A GPU's runs go to one thread, which makes every CUDA call: runs of one network and batch in groups sharing the
+  // persistent kernel's launches (sweep_runner.hpp), others one after another; the CPU one run per thread.
   const bool on_gpu = o.base.device == Device::gpu || (o.base.device == Device::automatic && gpu_available());
   if (collective && on_gpu) use_gpu_of_rank(*collective);
   const int threads = on_gpu ? 1 : o.threads ? o.threads : default_threads();
   const std::size_t finished_before = runs.size() - queue_of(runs, records, nullptr).size();
-  std::printf("Sweeping %zu runs (%zu finished before) on %s, %d at a time", runs.size(), finished_before,
-              on_gpu ? "the GPU" : "the CPU", threads);
+  std::printf("Sweeping %zu runs (%zu finished before) on %s, ", runs.size(), finished_before,
+              on_gpu ? "the GPU" : "the CPU");
+  if (on_gpu)
+    std::printf("up to %zu at a time (runs of one network and batch share the persistent kernel's launches)",
+                kMaxRunsTogether);
+  else
+    std::printf("%d at a time", threads);
   if (collective) std::printf(" on each of %d processes", collective->size());
   std::printf("\n");
   std::fflush(stdout);
@@ -250,6 +257,13 @@ int run_sweep(const CLI::App& sub, SweepOptions& given) {
     std::printf("Run %s finished%s (%zu/%zu): %s, best %s %.2f%% at epoch %d\n", record.name.c_str(), where.c_str(),
                 finished, of, record.ended.c_str(), o.base.split.validation ? "validation" : "test",
                 100.0 * std::max(0.0, record.best_score), record.best_epoch);
+    std::fflush(stdout);
+  });
+  runner.on_shared_launches([&](const std::vector<std::string>& names) {
+    if (!writer) return;
+    std::string list;
+    for (const std::string& name : names) list += (list.empty() ? "" : ", ") + name;
+    std::printf("Training %zu runs together in shared launches: %s\n", names.size(), list.c_str());
     std::fflush(stdout);
   });
   bool complete = runner.run(queue, threads, stopped);
