@@ -71,7 +71,9 @@ TEST(GpuSweep, EveryRunIsTrainsModelOnTheGraphPathOneAfterAnother) {
 }
 
 // Runs of every kind in one group: other seeds, eta, lambda and epochs, so that runs leave the group after epoch
-// 1 while the others go on. The persistent kernel's sweep trains all 16 in one group; each model is train's.
+// 1 while the others go on. The persistent kernel's sweep trains all 16 in one group; each model is train's. Half
+// of them are trained again by `train` (each `train` costs the executor seconds): those with an even count of
+// second values, which still hold every value of every setting and both epoch counts with each other setting.
 TEST(GpuSweep, MixedRunsShareLaunchesAndEachIsTrainsModelOnThePersistentKernel) {
   SIGMANET_SKIP_WITHOUT_GPU();
   test::TempDir dir;
@@ -86,6 +88,7 @@ TEST(GpuSweep, MixedRunsShareLaunchesAndEachIsTrainsModelOnThePersistentKernel) 
     for (const std::string lambda : {"0", "5"})
       for (const std::string seed : {"1", "2"})
         for (const std::string epochs : {"1", "2"}) {
+          if (((eta == "3") + (lambda == "5") + (seed == "2") + (epochs == "2")) % 2 == 1) continue;
           Args train{"train", "--eta", eta, "--lambda", lambda, "--seed", seed, "--save", (dir / "train").string()};
           for (const std::string& a : small_run("persistent", epochs, "50")) train.push_back(a);
           const test::CliRun alone = test::run_cli_argv(train, 600);
