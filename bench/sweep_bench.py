@@ -14,6 +14,7 @@ after under the same load; the load average is printed with the figures.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -21,10 +22,18 @@ import tempfile
 import time
 
 
+CPU_SECONDS = []  # each timed command's user + system CPU seconds, in the order run
+
+
 def timed(command):
+    """The command's wall-clock seconds; its CPU seconds go to CPU_SECONDS."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_SECONDS.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
 
 
 def main():
@@ -47,7 +56,8 @@ def main():
     if args.data:
         common += ["--data", args.data]
     clis = [args.cli] + ([args.baseline] if args.baseline else [])
-    times = {cli: {"sequential": [], "sweep": [], "one_thread": []} for cli in clis}
+    times = {cli: {"sequential": [], "sweep": [], "one_thread": [], "sequential_cpu": [], "sweep_cpu": []}
+             for cli in clis}
     loads = []
     with tempfile.TemporaryDirectory() as folder:
         for rep in range(args.repetitions):
@@ -59,12 +69,18 @@ def main():
                     def train(seed):
                         metrics = ["--metrics", os.path.join(folder, f"metrics-{seed}.jsonl")] if args.metrics else []
                         return timed([cli, "train", "--seed", str(seed)] + metrics + common)
-                    return sum(train(s) for s in range(1, args.runs + 1))
+                    first = len(CPU_SECONDS)
+                    wall = sum(train(s) for s in range(1, args.runs + 1))
+                    t["sequential_cpu"].append(sum(CPU_SECONDS[first:]))
+                    return wall
 
                 def at_once(threads, name):
                     out = os.path.join(folder, f"sweep-{rep}-{name}-{clis.index(cli)}")
-                    return timed([cli, "sweep", "--seed", f"1-{args.runs}", "--threads", str(threads),
+                    wall = timed([cli, "sweep", "--seed", f"1-{args.runs}", "--threads", str(threads),
                                   "--out", out] + common)
+                    if threads == args.threads:
+                        t["sweep_cpu"].append(CPU_SECONDS[-1])
+                    return wall
 
                 if rep % 2 == 0:
                     t["sequential"].append(one_by_one())
@@ -90,8 +106,16 @@ def main():
         print(f"  at once (sweep, {args.threads} threads): {sw:7.1f} s  {args.runs * 3600 / sw:8.0f} runs/hour")
         print(f"  at once (sweep, 1 thread):  {one:7.1f} s  {args.runs * 3600 / one:8.0f} runs/hour")
         print(f"  sweep time / sequential time: {sw / seq:.2f}; sweep on {args.threads} threads / on 1: {sw / one:.2f}")
+        # CPU seconds: the work each side does, which other processes on a shared machine disturb far less than
+        # wall-clock time. The sweep's work spread evenly over its threads is the time it would take alone on
+        # that many otherwise idle cores.
+        seq_cpu, sw_cpu = statistics.median(t["sequential_cpu"]), statistics.median(t["sweep_cpu"])
+        print(f"  CPU seconds: one after another {seq_cpu:.1f}, sweep {sw_cpu:.1f}; sweep CPU / {args.threads} "
+              f"over sequential CPU: {sw_cpu / args.threads / seq_cpu:.2f}")
         result["builds"][cli] = {"sequential_seconds": t["sequential"], "sweep_seconds": t["sweep"],
-                                 "sweep_one_thread_seconds": t["one_thread"], "ratio": sw / seq}
+                                 "sweep_one_thread_seconds": t["one_thread"], "ratio": sw / seq,
+                                 "sequential_cpu_seconds": t["sequential_cpu"], "sweep_cpu_seconds": t["sweep_cpu"],
+                                 "cpu_ratio_per_thread": sw_cpu / args.threads / seq_cpu}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
