@@ -28,8 +28,7 @@ struct Simd {
   // The first `count` (< width) lanes, the rest zero: a row's last, partial vector, so a short tail runs in
   // the vector lanes instead of as a serial scalar loop (Nielsen's 30-wide hidden layer has 14 or 6 floats left).
   // With AVX-512 one masked load or store (lanes past `count` are never touched); else a copy of `count` values,
-  // which compilers make a call to memcpy and a vector read back from the stack: with AVX-512 an evaluation's
-  // record spent a sixth of its time in those.
+  // which compilers make a call to memcpy and a vector read back from the stack, three times a row in the sigmoid.
   static void load_partial(vec& v, const T* p, std::size_t count) {
 #if defined(__AVX512F__)
     if constexpr (sizeof(T) == 4)
