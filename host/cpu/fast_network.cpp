@@ -28,6 +28,15 @@ namespace {
 // The own kernels' shapes in the automatic choice (use_blas).
 constexpr std::size_t kNarrowLayer = 32, kNarrowLayerBatch = 64;
 
+// Asks for an image's bytes ahead of their use, so the misses of records far apart (a shuffled batch) or of a
+// stream the hardware does not foresee overlap with work instead of coming one after another.
+inline void prefetch_image(const std::uint8_t* image, std::size_t n) {
+  for (std::size_t i = 0; i < n; i += kCacheLineBytes) __builtin_prefetch(image + i);
+}
+
+// How many records ahead forward_images() asks for the next images.
+constexpr std::size_t kPrefetchAhead = 4;
+
 // Each row's softmax in place, from the row's weighted inputs: e^{z - max z} / sum e^{z - max z}.
 template <class T>
 void softmax_rows(T* z, std::size_t m, std::size_t n) {
@@ -154,6 +163,7 @@ void FastCpuNetwork<T>::forward_images(const Dataset& data, const std::uint32_t*
   input_kept_ = false;
   a_[0].clear();
   forward_layers(m, true, [&](std::size_t s, std::uint32_t* nz, T* value) {
+    if (s + kPrefetchAhead < m) prefetch_image(data.image(index[s + kPrefetchAhead]), n_in);
     return nonzero_pixels(data.image(index[s]), n_in, nz, value);
   });
 }
@@ -439,9 +449,7 @@ void gather_inputs(const Dataset& data, const std::uint32_t* index, std::size_t 
   }
   // A shuffled batch's images lie far apart, so each first touch misses the caches: ask for all of them
   // up front and the misses overlap instead of coming one after another.
-  constexpr std::size_t kCacheLine = 64;
-  for (std::size_t s = 0; s < m; ++s)
-    for (std::size_t i = 0; i < n; i += kCacheLine) __builtin_prefetch(data.image(index[s]) + i);
+  for (std::size_t s = 0; s < m; ++s) prefetch_image(data.image(index[s]), n);
   for (std::size_t s = 0; s < m; ++s) {
     const std::uint8_t* img = data.image(index[s]);
     for (std::size_t i = 0; i < n; ++i) x[s * n + i] = pixel_value<T>(img[i]);

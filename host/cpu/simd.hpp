@@ -7,6 +7,10 @@
 #include <cstddef>
 #include <cstring>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 namespace sigmanet {
 
 #if defined(__AVX512F__)
@@ -23,11 +27,29 @@ struct Simd {
   static void store(T* p, const vec& v) { std::memcpy(p, &v, sizeof v); }
   // The first `count` (< width) lanes, the rest zero: a row's last, partial vector, so a short tail runs in
   // the vector lanes instead of as a serial scalar loop (Nielsen's 30-wide hidden layer has 14 or 6 floats left).
+  // With AVX-512 one masked load or store (lanes past `count` are never touched); else a copy of `count` values,
+  // which compilers make a call to memcpy and a vector read back from the stack, three times a row in the sigmoid.
   static void load_partial(vec& v, const T* p, std::size_t count) {
+#if defined(__AVX512F__)
+    if constexpr (sizeof(T) == 4)
+      v = (vec)_mm512_maskz_loadu_ps(__mmask16((1u << count) - 1), p);
+    else
+      v = (vec)_mm512_maskz_loadu_pd(__mmask8((1u << count) - 1), p);
+#else
     v = vec{};
     std::memcpy(&v, p, count * sizeof(T));
+#endif
   }
-  static void store_partial(T* p, const vec& v, std::size_t count) { std::memcpy(p, &v, count * sizeof(T)); }
+  static void store_partial(T* p, const vec& v, std::size_t count) {
+#if defined(__AVX512F__)
+    if constexpr (sizeof(T) == 4)
+      _mm512_mask_storeu_ps(p, __mmask16((1u << count) - 1), (__m512)v);
+    else
+      _mm512_mask_storeu_pd(p, __mmask8((1u << count) - 1), (__m512d)v);
+#else
+    std::memcpy(p, &v, count * sizeof(T));
+#endif
+  }
   // The lanes added pairwise, halves first: log2(width) dependent adds instead of width, and the same order
   // every call.
   static T sum(const vec& v) {

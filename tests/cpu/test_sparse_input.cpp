@@ -50,23 +50,26 @@ std::vector<T> gathered(const Dataset& d) {
 template <class T>
 void expect_lists_are_the_nonzero_pixels() {
   Rng rng(11);
-  // Lengths around the vector code's 16 and 64: whole vectors, tails, and shorter than one vector.
-  for (std::size_t n : {1u, 15u, 16u, 17u, 33u, 64u, 100u, 784u}) {
-    const Dataset d = sparse_images(rng, n, 1, 0.3);
-    const std::vector<T> x = gathered<T>(d);
-    std::vector<std::uint32_t> nz(nonzero_list_room(n));
-    std::vector<T> value(nonzero_list_room(n));
-    const std::size_t listed = nonzero_pixels(d.image(0), n, nz.data(), value.data());
-    EXPECT_EQ(count_nonzero_pixels(d.image(0), n), listed) << "n " << n;
-    std::size_t k = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (d.image(0)[i] == 0) continue;
-      ASSERT_LT(k, listed) << "n " << n;
-      EXPECT_EQ(nz[k], i) << "n " << n;
-      EXPECT_EQ(value[k], x[i]) << "pixel " << int(d.image(0)[i]) << ": not the gather's bits";
-      ++k;
+  // Lengths around the vector code's 16 and 64 and its rounds of 256: whole vectors, tails, and shorter than one
+  // vector; images with few, many and only nonzero pixels (every value of a round nonzero fills its buffer).
+  for (double density : {0.05, 0.3, 1.0}) {
+    for (std::size_t n : {1u, 15u, 16u, 17u, 33u, 63u, 64u, 65u, 100u, 256u, 320u, 784u, 1000u}) {
+      const Dataset d = sparse_images(rng, n, 1, density);
+      const std::vector<T> x = gathered<T>(d);
+      std::vector<std::uint32_t> nz(nonzero_list_room(n));
+      std::vector<T> value(nonzero_list_room(n));
+      const std::size_t listed = nonzero_pixels(d.image(0), n, nz.data(), value.data());
+      EXPECT_EQ(count_nonzero_pixels(d.image(0), n), listed) << "n " << n << ", density " << density;
+      std::size_t k = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        if (d.image(0)[i] == 0) continue;
+        ASSERT_LT(k, listed) << "n " << n << ", density " << density;
+        EXPECT_EQ(nz[k], i) << "n " << n << ", density " << density;
+        EXPECT_EQ(value[k], x[i]) << "pixel " << int(d.image(0)[i]) << ": not the gather's bits";
+        ++k;
+      }
+      EXPECT_EQ(listed, k) << "n " << n << ", density " << density;
     }
-    EXPECT_EQ(listed, k) << "n " << n;
   }
 }
 
