@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "sigmanet/backend.hpp"
-#include "sigmanet/backends/train_together.hpp"
+#include "sigmanet/runs_together.hpp"
 #include "sigmanet/cuda/cuda_options.hpp"
 
 namespace sigmanet {

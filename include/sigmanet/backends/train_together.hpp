@@ -5,28 +5,12 @@
 // shared. A caller (a sweep) asks can_train_together first and trains the runs' epochs through Trainer's
 // begin_training/finish_training (trainer.hpp). Every call for a group must come from one thread.
 #include <cstddef>
-#include <cstdint>
 #include <span>
-#include <vector>
 
 #include "sigmanet/backend.hpp"
+#include "sigmanet/runs_together.hpp"
 
 namespace sigmanet {
-
-// The most runs one launch trains (kernels::kPersistentMaxRuns).
-constexpr std::size_t kMaxRunsTogether = 32;
-
-// One run of a group: its backend and what its train() would be given.
-struct RunTogether {
-  Backend* backend = nullptr;
-  std::span<const std::uint32_t> order;
-  double eta = 0.0;
-};
-
-struct TrainedTogether {
-  std::vector<std::size_t> samples;  // each run's, as its backend's train() returns them
-  std::size_t launches = 0;          // the launches the runs shared (a stop inside a chunk adds one)
-};
 
 // Whether these backends can train together at `batch`: 2 to kMaxRunsTogether GPU backends of this build, made
 // alike (make_backend's options), each on the persistent path at this batch (CudaOptions::kernel), with parameters
