@@ -27,7 +27,7 @@ mutants=(
   "host/training/trainer.cpp|order: every epoch replays epoch 1's|s/^    state_.rng = rng_.snapshot();$/    rng_.restore(state_.rng);/|^Trainer\.EachEpochTrainsInTheNextPermutationOfTheSeed$"
   "host/training/trainer.cpp|rules: an equal validation accuracy counts as better|s/if (validation_accuracy > state_.best_validation)/if (validation_accuracy >= state_.best_validation)/|^TrainerRules\.EarlyStoppingAfterNEpochsWithoutAStrictlyBetterValidationAccuracy$"
   "host/training/trainer.cpp|rules: the schedule stops one halving late|s/return state_.eta_halvings >= kMaxEtaHalvings ?/return state_.eta_halvings > kMaxEtaHalvings ?/|^TrainerRules\.TheScheduleHalvesEtaAndStopsAt1Over128$"
-  "host/training/trainer.cpp|resume: the position forgets where the epoch was resumed|s/state_.position = start + done;/state_.position = done;/|^Precisions/ResumeTest\.MidEpochIsBitIdentical/|^Trainer\.StopsWhenAskedAndResumesWhereItStopped$"
+  "host/training/trainer.cpp|resume: the position forgets where the epoch was resumed|s/state_.position = start + trained;/state_.position = trained;/|^Precisions/ResumeTest\.MidEpochIsBitIdentical/|^Trainer\.StopsWhenAskedAndResumesWhereItStopped$"
   "host/training/trainer.cpp|stall: a network that errs is never called stuck|s/if (fit.correct < fit.total) {/if (fit.correct > fit.total) {/|^DivergenceAndMemory\.Eta1e6StallsInEpoch2WithTheLikelyCause$"
   "host/training/cost.cpp|L2: the decay at half the book's rate|s/return 1.0 - eta \* lambda \/ double(n);/return 1.0 - 0.5 * eta * lambda \/ double(n);/|^Costs\.L2ShrinksWeightsNotBiasesByTheBooksFactor$"
   # the oracle
